@@ -1,0 +1,6 @@
+//! trunkcheck's analyzer: the wire codec (XDR, ONC RPC, NFSv4.0/4.1/4.2) and,
+//! on top of it, the identity model and the RFC rules.
+#![deny(missing_docs)]
+
+#[macro_use]
+pub mod xdr;

@@ -1,0 +1,155 @@
+//! Variable-length opaque data and strings, borrowed from the decoded buffer.
+
+use super::{IntoStatic, Reader, Writer, Xdr, XdrResult};
+use std::borrow::Cow;
+use std::fmt;
+
+/// XDR variable-length opaque data (`opaque x<>`, `string x<>`, NFSv4's
+/// utf8 strings). Decoding borrows the bytes; values built by a client own
+/// them. Strings are kept as bytes: the wire does not guarantee UTF-8, and an
+/// identity comparison must be byte-exact.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Opaque<'a>(pub Cow<'a, [u8]>);
+
+impl<'a> Opaque<'a> {
+    /// Borrows `b`.
+    pub const fn borrowed(b: &'a [u8]) -> Self {
+        Opaque(Cow::Borrowed(b))
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Number of bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True for zero-length data.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The bytes as text if they are UTF-8.
+    pub fn as_str(&self) -> Option<&str> {
+        std::str::from_utf8(&self.0).ok()
+    }
+
+    /// Text with every non-printable byte escaped as `\xNN` (never loses a byte).
+    pub fn escaped(&self) -> String {
+        escape_bytes(&self.0)
+    }
+
+    /// Lower-case hexadecimal of the bytes.
+    pub fn hex(&self) -> String {
+        hex(&self.0)
+    }
+}
+
+/// Escapes bytes for display: printable ASCII as is, `\\` and `"` escaped,
+/// everything else as `\xNN`.
+pub fn escape_bytes(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len());
+    for &c in b {
+        match c {
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            0x20..=0x7e => s.push(c as char),
+            _ => {
+                s.push_str("\\x");
+                s.push(HEX[(c >> 4) as usize] as char);
+                s.push(HEX[(c & 15) as usize] as char);
+            }
+        }
+    }
+    s
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Lower-case hexadecimal of `b`.
+pub fn hex(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len() * 2);
+    for &c in b {
+        s.push(HEX[(c >> 4) as usize] as char);
+        s.push(HEX[(c & 15) as usize] as char);
+    }
+    s
+}
+
+/// True when most bytes are printable text (then escaped text reads better than hex).
+fn mostly_text(b: &[u8]) -> bool {
+    let printable = b.iter().filter(|&&c| (0x20..0x7f).contains(&c)).count();
+    // A trailing NUL (Ganesha's server scope) does not make text binary.
+    let trailing_nul = usize::from(b.last() == Some(&0));
+    printable + trailing_nul >= b.len() * 3 / 4
+}
+
+impl fmt::Debug for Opaque<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if mostly_text(&self.0) {
+            write!(f, "\"{}\"", escape_bytes(&self.0))
+        } else {
+            write!(f, "0x{}", hex(&self.0))
+        }
+    }
+}
+
+impl fmt::Display for Opaque<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+impl<'a> From<&'a [u8]> for Opaque<'a> {
+    fn from(b: &'a [u8]) -> Self {
+        Opaque(Cow::Borrowed(b))
+    }
+}
+
+impl<'a> From<&'a str> for Opaque<'a> {
+    fn from(s: &'a str) -> Self {
+        Opaque(Cow::Borrowed(s.as_bytes()))
+    }
+}
+
+impl From<Vec<u8>> for Opaque<'static> {
+    fn from(b: Vec<u8>) -> Self {
+        Opaque(Cow::Owned(b))
+    }
+}
+
+impl From<String> for Opaque<'static> {
+    fn from(s: String) -> Self {
+        Opaque(Cow::Owned(s.into_bytes()))
+    }
+}
+
+impl<'a> Xdr<'a> for Opaque<'a> {
+    const MIN_SIZE: usize = 4;
+    #[inline]
+    fn decode(r: &mut Reader<'a>) -> XdrResult<Self> {
+        Ok(Opaque(Cow::Borrowed(r.opaque()?)))
+    }
+    #[inline]
+    fn encode(&self, w: &mut Writer) {
+        w.put_opaque(&self.0)
+    }
+}
+
+impl IntoStatic for Opaque<'_> {
+    type Static = Opaque<'static>;
+    fn into_static(self) -> Opaque<'static> {
+        Opaque(Cow::Owned(self.0.into_owned()))
+    }
+}
+
+#[cfg(any(test, feature = "arbitrary"))]
+impl<'a> arbitrary::Arbitrary<'a> for Opaque<'a> {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        let b: &'a [u8] = u.arbitrary()?;
+        Ok(Opaque(Cow::Borrowed(b)))
+    }
+}
