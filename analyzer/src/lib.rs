@@ -4,3 +4,5 @@
 
 #[macro_use]
 pub mod xdr;
+pub mod nfs4;
+pub mod rpc;

@@ -43,7 +43,10 @@ impl fmt::Display for ErrorKind {
                 write!(f, "truncated: needs {needed} bytes, {remaining} left")
             }
             ErrorKind::LengthPastEnd { claimed, remaining } => {
-                write!(f, "length {claimed} points past the end ({remaining} bytes left)")
+                write!(
+                    f,
+                    "length {claimed} points past the end ({remaining} bytes left)"
+                )
             }
             ErrorKind::TooManyElements { count, limit } => {
                 write!(f, "{count} elements exceed the limit of {limit}")
@@ -101,7 +104,7 @@ impl XdrError {
     pub fn path(&self) -> String {
         let mut s = String::new();
         for (i, p) in self.0.path.iter().rev().enumerate() {
-            if i > 0 {
+            if i > 0 && !p.starts_with('[') {
                 s.push('.');
             }
             s.push_str(p);
@@ -122,7 +125,13 @@ impl fmt::Display for XdrError {
         if self.0.path.is_empty() {
             write!(f, "{} at offset {}", self.0.kind, self.0.offset)
         } else {
-            write!(f, "{}: {} at offset {}", self.path(), self.0.kind, self.0.offset)
+            write!(
+                f,
+                "{}: {} at offset {}",
+                self.path(),
+                self.0.kind,
+                self.0.offset
+            )
         }
     }
 }

@@ -21,6 +21,12 @@ impl Discriminant for u32 {
     }
 }
 
+impl Discriminant for bool {
+    fn to_i64(&self) -> i64 {
+        *self as i64
+    }
+}
+
 impl Discriminant for i32 {
     fn to_i64(&self) -> i64 {
         *self as i64
@@ -106,10 +112,14 @@ macro_rules! xdr_enum {
         #[cfg(any(test, feature = "arbitrary"))]
         impl<'u> ::arbitrary::Arbitrary<'u> for $name {
             fn arbitrary(u: &mut ::arbitrary::Unstructured<'u>) -> ::arbitrary::Result<Self> {
-                if Self::KNOWN.is_empty() || !u.ratio(3u8, 4u8)? {
-                    return Ok(Self(u.arbitrary()?));
+                // A quarter the first named value (often the success or
+                // default one), half any named value, a quarter any number.
+                match u.choose_index(4)? {
+                    _ if Self::KNOWN.is_empty() => Ok(Self(u.arbitrary()?)),
+                    0 => Ok(Self::KNOWN[0].0),
+                    1 => Ok(Self(u.arbitrary()?)),
+                    _ => Ok(Self::KNOWN[u.choose_index(Self::KNOWN.len())?].0),
                 }
-                Ok(Self::KNOWN[u.choose_index(Self::KNOWN.len())?].0)
             }
         }
     };
@@ -229,7 +239,9 @@ macro_rules! xdr_struct {
         $($m)*
         #[derive(Debug, Clone, PartialEq, Eq)]
         $vis struct $name $($g)* {
-            $( $(#[$fm])* $fvis $f : $t, )*
+            // Fields keep their RFC names, which document them; a doc
+            // comment may still be given.
+            $( $(#[$fm])* #[allow(missing_docs)] $fvis $f : $t, )*
         }
 
         impl<$lt> $crate::xdr::Xdr<$lt> for $name $($g)* {
@@ -279,7 +291,8 @@ macro_rules! xdr_struct {
 ///     }
 /// }
 /// ```
-/// The `default` arm may carry data too (`default => Other(T)` gives
+/// Arms may carry doc comments; the `default` arm may not (it is
+/// documented automatically). The `default` arm may carry data too (`default => Other(T)` gives
 /// `Other(Disc, T)`). Without a `default` arm an unknown discriminant is a
 /// decode error.
 #[allow(unused_macros)]
@@ -289,12 +302,12 @@ macro_rules! xdr_union {
         $(#[$m:meta])*
         $vis:vis enum $name:ident $(<$lt:lifetime>)? switch ($d:ty) {
             $( $(#[$am:meta])* case $c:path => $v:ident $(($t:ty))? ),+ ,
-            $(#[$dm:meta])* default => $dv:ident $(($dt:ty))? $(,)?
+            default => $dv:ident $(($dt:ty))? $(,)?
         }
     ) => {
         xdr_union!(@def [$(#[$m])*] [$vis] $name [$(<$lt>)?] ($d)
             { $( [$(#[$am])*] $c => $v $(($t))? ),+ }
-            { [$(#[$dm])*] $dv $(($dt))? });
+            { [] $dv $(($dt))? });
     };
     // Without a default arm.
     (
@@ -315,8 +328,8 @@ macro_rules! xdr_union {
         $($m)*
         #[derive(Debug, Clone, PartialEq, Eq)]
         $vis enum $name $($g)* {
-            $( $($am)* $v $(($t))?, )+
-            $( $($dm)* $dv($d $(, $dt)?), )?
+            $( $($am)* #[doc = concat!("Arm `", stringify!($c), "`.")] $v $(($t))?, )+
+            $( $($dm)* #[doc = "Any other discriminant (XDR `default`), kept."] $dv($d $(, $dt)?), )?
         }
 
         xdr_union!(@impls $name [$($g)*] ($d)
@@ -413,6 +426,7 @@ macro_rules! xdr_union {
 
             #[allow(dead_code)]
             fn arbitrary_first(u: &mut ::arbitrary::Unstructured<$lt>) -> ::arbitrary::Result<Self> {
+                let _ = &u;
                 xdr_union!(@first u, $( $v $(, $t)? ;)+)
             }
         }
@@ -485,5 +499,60 @@ macro_rules! xdr_union {
     };
     (@statd $s:ident, $name:ident, $dv:ident, $dt:ty) => {
         if let Self::$dv(d, x) = $s { return $name::$dv(d, $crate::xdr::IntoStatic::into_static(x)); }
+    };
+}
+
+/// Defines fixed-length opaque data (`opaque x[N]`) as a `Copy` newtype that
+/// prints as hexadecimal (verifiers, session ids, device ids).
+#[allow(unused_macros)]
+macro_rules! xdr_fixed_opaque {
+    ($(#[$m:meta])* $vis:vis struct $name:ident([u8; $n:literal]);) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+        $vis struct $name(pub [u8; $n]);
+
+        impl $name {
+            /// The bytes as lower-case hexadecimal.
+            pub fn hex(&self) -> String {
+                $crate::xdr::hex(&self.0)
+            }
+        }
+
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                write!(f, "0x{}", self.hex())
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(&self.hex())
+            }
+        }
+
+        impl<'a> $crate::xdr::Xdr<'a> for $name {
+            const MIN_SIZE: usize = $crate::xdr::padded($n);
+            #[inline]
+            fn decode(r: &mut $crate::xdr::Reader<'a>) -> $crate::xdr::XdrResult<Self> {
+                Ok(Self(r.fixed::<$n>()?))
+            }
+            #[inline]
+            fn encode(&self, w: &mut $crate::xdr::Writer) {
+                w.put_fixed(&self.0)
+            }
+        }
+
+        impl $crate::xdr::IntoStatic for $name {
+            type Static = $name;
+            #[inline]
+            fn into_static(self) -> Self { self }
+        }
+
+        #[cfg(any(test, feature = "arbitrary"))]
+        impl<'u> ::arbitrary::Arbitrary<'u> for $name {
+            fn arbitrary(u: &mut ::arbitrary::Unstructured<'u>) -> ::arbitrary::Result<Self> {
+                Ok(Self(u.arbitrary()?))
+            }
+        }
     };
 }

@@ -13,6 +13,11 @@ pub use error::{ErrorKind, XdrError, XdrResult};
 pub use macros::Discriminant;
 pub use opaque::{escape_bytes, hex, Opaque};
 
+/// XDR's TRUE, usable as a union arm (`case TRUE => ...`).
+pub const TRUE: bool = true;
+/// XDR's FALSE, usable as a union arm.
+pub const FALSE: bool = false;
+
 /// Caps applied while decoding, on top of the bytes-remaining checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -567,7 +572,7 @@ impl<T: IntoStatic> IntoStatic for List<T> {
 }
 
 /// A static name for array index `i` in error paths (`[0]` … `[15]`, then `[n]`).
-fn index_name(i: usize) -> &'static str {
+pub(crate) fn index_name(i: usize) -> &'static str {
     const NAMES: [&str; 16] = [
         "[0]", "[1]", "[2]", "[3]", "[4]", "[5]", "[6]", "[7]", "[8]", "[9]", "[10]", "[11]",
         "[12]", "[13]", "[14]", "[15]",

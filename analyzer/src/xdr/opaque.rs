@@ -17,6 +17,15 @@ impl<'a> Opaque<'a> {
         Opaque(Cow::Borrowed(b))
     }
 
+    /// The bytes borrowed from the decoded buffer, with that buffer's
+    /// lifetime (`None` for owned bytes).
+    pub fn as_borrowed(&self) -> Option<&'a [u8]> {
+        match self.0 {
+            Cow::Borrowed(b) => Some(b),
+            Cow::Owned(_) => None,
+        }
+    }
+
     /// The bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0

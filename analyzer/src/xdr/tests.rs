@@ -69,8 +69,8 @@ fn primitives_are_big_endian_and_padded() {
     assert_eq!(
         w.as_bytes(),
         &[
-            0, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 5, b'a', b'b', b'c', b'd', b'e', 0, 0,
-            0, 0, 0, 0, 1
+            0, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 5, b'a', b'b', b'c', b'd', b'e', 0, 0, 0,
+            0, 0, 0, 1
         ]
     );
     let mut r = Reader::new(w.as_bytes());
@@ -101,7 +101,10 @@ fn array_count_is_bounded_by_remaining_bytes_and_cap() {
     let mut buf = vec![0, 0, 0x03, 0xe8];
     buf.extend_from_slice(&[0; 16]);
     let e = <Vec<u64>>::decode(&mut Reader::new(&buf)).unwrap_err();
-    assert!(matches!(e.kind(), ErrorKind::LengthPastEnd { claimed: 8000, .. }));
+    assert!(matches!(
+        e.kind(),
+        ErrorKind::LengthPastEnd { claimed: 8000, .. }
+    ));
     // Within bytes but above the element cap.
     let mut buf = vec![0, 0, 0, 3];
     buf.extend_from_slice(&[0; 12]);
@@ -119,6 +122,8 @@ fn error_path_names_the_field() {
     let e = <Vec<Named>>::decode(&mut Reader::new(&[&[0, 0, 0, 1][..], &buf[..]].concat()))
         .unwrap_err();
     assert_eq!(e.path(), "[0].opt");
+    let e = e.within("list");
+    assert_eq!(e.path(), "list[0].opt");
     assert!(e.to_string().contains("[0].opt: truncated"), "{e}");
 }
 
@@ -132,7 +137,14 @@ fn bad_bool_and_bad_discriminant() {
 
 #[test]
 fn union_default_arm_keeps_the_discriminant() {
-    let v = Shape::Other(Colour(99), Plain { a: 1, b: -2, flags: Bits(5) });
+    let v = Shape::Other(
+        Colour(99),
+        Plain {
+            a: 1,
+            b: -2,
+            flags: Bits(5),
+        },
+    );
     let mut buf = Vec::new();
     roundtrip(&v, &mut buf);
     assert_eq!(&buf[..4], &[0, 0, 0, 99]);
