@@ -4,5 +4,7 @@
 
 #[macro_use]
 pub mod xdr;
+pub mod flow;
 pub mod nfs4;
+pub mod packet;
 pub mod rpc;
