@@ -105,7 +105,7 @@ fn exchange_id_ganesha() {
     let NfsResOp::ExchangeId(NfsRes::Ok(r)) = &res.resarray[0] else {
         panic!("{res:?}")
     };
-    assert_eq!(r.eir_clientid, 0x6b07_62f3_0000_0007);
+    assert_eq!(r.eir_clientid, Clientid4(0x6b07_62f3_0000_0007));
     assert_eq!(r.eir_sequenceid, 1);
     assert_eq!(
         r.eir_flags,
@@ -150,7 +150,7 @@ fn exchange_id_linux() {
     let NfsResOp::ExchangeId(NfsRes::Ok(r)) = &res.resarray[0] else {
         panic!()
     };
-    assert_eq!(r.eir_clientid, 0x964c_9154_0300_0000);
+    assert_eq!(r.eir_clientid, Clientid4(0x964c_9154_0300_0000));
     assert_eq!(r.eir_sequenceid, 1);
     assert_eq!(
         r.eir_flags,
@@ -189,7 +189,7 @@ fn create_session_ganesha() {
     let NfsArgOp::CreateSession(a) = only(&args.argarray) else {
         panic!()
     };
-    assert_eq!(a.csa_clientid, 0x6b07_62f3_0000_0007);
+    assert_eq!(a.csa_clientid, Clientid4(0x6b07_62f3_0000_0007));
     assert_eq!(a.csa_sequence, 1);
     assert_eq!(a.csa_flags, CreateSession4Flags::CONN_BACK_CHAN);
     check_chan(
@@ -222,7 +222,7 @@ fn create_session_linux() {
     let NfsArgOp::CreateSession(a) = only(&args.argarray) else {
         panic!()
     };
-    assert_eq!(a.csa_clientid, 0x964c_9154_0300_0000);
+    assert_eq!(a.csa_clientid, Clientid4(0x964c_9154_0300_0000));
     assert_eq!(
         a.csa_flags,
         CreateSession4Flags::PERSIST | CreateSession4Flags::CONN_BACK_CHAN
@@ -403,7 +403,7 @@ fn setclientid_libnfs_ganesha() {
     let NfsResOp::Setclientid(Setclientid4Res::Ok(r)) = &res.resarray[0] else {
         panic!()
     };
-    assert_eq!(r.clientid, 0x6b07_62f3_0000_0003);
+    assert_eq!(r.clientid, Clientid4(0x6b07_62f3_0000_0003));
     assert_eq!(r.setclientid_confirm.hex(), "0300000000000000");
 }
 
@@ -414,7 +414,7 @@ fn setclientid_confirm_libnfs_ganesha() {
     let NfsArgOp::SetclientidConfirm(a) = only(&args.argarray) else {
         panic!()
     };
-    assert_eq!(a.clientid, 0x6b07_62f3_0000_0003);
+    assert_eq!(a.clientid, Clientid4(0x6b07_62f3_0000_0003));
     assert_eq!(a.setclientid_confirm.hex(), "0300000000000000");
 
     let b = load("setclientid_confirm.reply.bin");
@@ -474,4 +474,46 @@ fn every_truncation_of_real_messages_is_an_error_not_a_panic() {
             );
         }
     }
+}
+
+/// The JSON form of real messages is valid JSON with the fields named and
+/// shown as documented (RFC names, hex ids, escaped text).
+#[test]
+fn json_of_real_messages() {
+    use analyzer::xdr::ToJson;
+    let b = load("exchange_id.reply.bin");
+    let res = reply(&b, 0x7c00_0002);
+    let v: serde_json::Value = serde_json::from_str(&res.to_json_string()).expect("valid JSON");
+    let op = &v["resarray"][0];
+    assert_eq!(op["op"], "EXCHANGE_ID");
+    assert_eq!(op["status"], "NFS4_OK");
+    let r = &op["res"];
+    assert_eq!(r["eir_clientid"], "0x6b0762f300000007");
+    assert_eq!(r["eir_flags"], "SUPP_MOVED_REFER|USE_PNFS_MDS|USE_PNFS_DS");
+    assert_eq!(r["eir_state_protect"], "SP4_NONE");
+    assert_eq!(r["eir_server_owner"]["so_major_id"], "trunkcheck-ganesha-a");
+    assert_eq!(r["eir_server_owner"]["so_minor_id"], 0);
+    assert_eq!(r["eir_server_scope"], "trunkcheck-scope\\x00");
+
+    let b = load("sequence.reply.bin");
+    let res = reply(&b, 0x7c00_0004);
+    let v: serde_json::Value = serde_json::from_str(&res.to_json_string()).expect("valid JSON");
+    let attrs = &v["resarray"][2]["res"]["obj_attributes"];
+    assert_eq!(attrs["values"]["lease_time"], 5);
+    assert_eq!(attrs["values"]["type"], "NF4DIR");
+    assert_eq!(attrs["values"]["fsid"]["major"], 152);
+    assert_eq!(
+        v["resarray"][0]["res"]["sr_sessionid"],
+        "07000000f362076b0100000000000000"
+    );
+
+    let b = load("create_session_linux.call.bin");
+    let (_, args) = call(&b, 0x3997_edc1);
+    let v: serde_json::Value = serde_json::from_str(&args.to_json_string()).expect("valid JSON");
+    let a = &v["argarray"][0]["args"];
+    assert_eq!(a["csa_flags"], "PERSIST|CONN_BACK_CHAN");
+    assert_eq!(
+        a["csa_sec_parms"][0]["AUTH_SYS"]["machinename"],
+        "10.6.136.104"
+    );
 }

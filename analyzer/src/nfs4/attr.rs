@@ -10,7 +10,7 @@
 
 use super::consts::*;
 use super::types::*;
-use crate::xdr::{Opaque, Reader, Writer, Xdr, XdrError};
+use crate::xdr::{JsonOut, Opaque, Reader, ToJson, Writer, Xdr, XdrError};
 
 xdr_struct! {
     /// `mode_umask4` (RFC 8275): a mode and the umask to apply to it.
@@ -50,6 +50,19 @@ macro_rules! attr_table {
             /// Appends the value's encoding (without its number) to `w`.
             pub fn encode(&self, w: &mut Writer) {
                 match self { $( Self::$V(v) => Xdr::encode(v, w), )* }
+            }
+        }
+
+        impl AttrValue<'_> {
+            /// The attribute's name in lower case without `FATTR4_` (e.g. `lease_time`).
+            pub fn name(&self) -> &'static str {
+                attr_name(self.number()).unwrap_or("?")
+            }
+        }
+
+        impl crate::xdr::ToJson for AttrValue<'_> {
+            fn to_json(&self, out: &mut crate::xdr::JsonOut) {
+                match self { $( Self::$V(v) => crate::xdr::ToJson::to_json(v, out), )* }
             }
         }
 
@@ -159,6 +172,26 @@ attr_table! {
     82 FATTR4_XATTR_SUPPORT XattrSupport(bool),
 }
 
+/// The short name of attribute `num`: lower case without `FATTR4_` (e.g.
+/// `lease_time`), as tshark and the RFC prose call it.
+pub fn attr_name(num: u32) -> Option<&'static str> {
+    static NAMES: std::sync::OnceLock<Vec<(u32, &'static str)>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        Fattr4Num::KNOWN
+            .iter()
+            .map(|(n, long)| {
+                let short = long
+                    .strip_prefix("FATTR4_")
+                    .unwrap_or(long)
+                    .to_ascii_lowercase();
+                // Built once for the ~80 attributes and kept for the process.
+                (n.0, &*Box::leak(short.into_boxed_str()))
+            })
+            .collect()
+    });
+    names.iter().find(|(n, _)| *n == num).map(|(_, s)| *s)
+}
+
 /// The values of a `fattr4`, decoded in bitmap order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DecodedAttrs<'a> {
@@ -236,4 +269,28 @@ pub fn decode_attr_values<'a>(mask: &Bitmap4, vals: &'a [u8]) -> DecodedAttrs<'a
     }
     out.trailing = r.remaining();
     out
+}
+
+/// Shows the decoded values: `{"mask":[...],"values":{"lease_time":5,...}}`,
+/// plus `"unknown_attr"`/`"raw"` or `"error"` when the walk stopped early.
+impl ToJson for Fattr4<'_> {
+    fn to_json(&self, out: &mut JsonOut) {
+        out.begin_object();
+        out.field("mask", &self.attrmask);
+        let d = self.decode_values();
+        out.key("values");
+        out.begin_object();
+        for v in &d.values {
+            out.field(v.name(), v);
+        }
+        out.end_object();
+        if let Some((num, raw)) = d.unknown {
+            out.field("unknown_attr", &num);
+            out.field("raw", &crate::xdr::hex(raw));
+        }
+        if let Some(e) = &d.error {
+            out.field("error", &e.to_string());
+        }
+        out.end_object();
+    }
 }

@@ -108,6 +108,25 @@ macro_rules! op_table {
             }
         }
 
+        impl<$lt> $crate::xdr::ToJson for $Arg<$lt> {
+            fn to_json(&self, out: &mut $crate::xdr::JsonOut) {
+                out.begin_object();
+                out.field("op", self.name());
+                match self { $( Self::$V(v) => out.field("args", v), )* }
+                out.end_object();
+            }
+        }
+
+        impl<$lt> $crate::xdr::ToJson for $Res<$lt> {
+            fn to_json(&self, out: &mut $crate::xdr::JsonOut) {
+                out.begin_object();
+                out.field("op", self.name());
+                out.field("status", &self.status());
+                match self { $( Self::$V(v) => out.field("res", v), )* }
+                out.end_object();
+            }
+        }
+
         impl<$lt> $crate::xdr::IntoStatic for $Arg<$lt> {
             type Static = $Arg<'static>;
             fn into_static(self) -> $Arg<'static> {

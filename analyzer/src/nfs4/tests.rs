@@ -268,7 +268,7 @@ fn result_status_and_names() {
         length: 1,
         locktype: NfsLockType4::WRITE_LT,
         owner: StateOwner4 {
-            clientid: 5,
+            clientid: Clientid4(5),
             owner: Opaque::from("o"),
         },
     }));
@@ -309,4 +309,26 @@ fn arbitrary_bytes_never_panic() {
         decoded > 1000,
         "random op bodies should often decode ({decoded})"
     );
+}
+
+#[test]
+fn json_of_generated_values_is_valid() {
+    use crate::xdr::ToJson;
+    let mut rng = Bytes(0x7777_1234_5678_9999);
+    for i in 0..2000 {
+        let data = rng.fill(128 + i % 512);
+        let mut u = Unstructured::new(&data);
+        if let Ok(c) = Compound4Args::arbitrary(&mut u) {
+            let s = c.to_json_string();
+            serde_json::from_str::<serde_json::Value>(&s).unwrap_or_else(|e| panic!("{e}: {s}"));
+        }
+        if let Ok(c) = Compound4Res::arbitrary(&mut u) {
+            let s = c.to_json_string();
+            serde_json::from_str::<serde_json::Value>(&s).unwrap_or_else(|e| panic!("{e}: {s}"));
+        }
+        if let Ok(c) = CbCompound4Args::arbitrary(&mut u) {
+            let s = c.to_json_string();
+            serde_json::from_str::<serde_json::Value>(&s).unwrap_or_else(|e| panic!("{e}: {s}"));
+        }
+    }
 }

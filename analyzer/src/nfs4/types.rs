@@ -2,11 +2,58 @@
 //! stateids, file handles, times, attributes containers, layouts.
 
 use super::consts::*;
-use crate::xdr::{IntoStatic, Opaque, Reader, Writer, Xdr, XdrResult};
+use crate::xdr::{IntoStatic, JsonOut, Opaque, Reader, ToJson, Writer, Xdr, XdrResult};
 use std::fmt;
 
-/// `clientid4`: a client ID, meaningful only within one server scope and major id.
-pub type Clientid4 = u64;
+/// `clientid4`: a client ID, meaningful only within one server scope and
+/// major id. Prints as hexadecimal, as tshark shows it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Clientid4(pub u64);
+
+impl fmt::Debug for Clientid4 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#018x}", self.0)
+    }
+}
+
+impl fmt::Display for Clientid4 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#018x}", self.0)
+    }
+}
+
+impl<'a> Xdr<'a> for Clientid4 {
+    const MIN_SIZE: usize = 8;
+    #[inline]
+    fn decode(r: &mut Reader<'a>) -> XdrResult<Self> {
+        Ok(Clientid4(r.u64()?))
+    }
+    #[inline]
+    fn encode(&self, w: &mut Writer) {
+        w.put_u64(self.0)
+    }
+}
+
+impl IntoStatic for Clientid4 {
+    type Static = Clientid4;
+    fn into_static(self) -> Self {
+        self
+    }
+}
+
+impl ToJson for Clientid4 {
+    fn to_json(&self, out: &mut JsonOut) {
+        out.string(&self.to_string())
+    }
+}
+
+#[cfg(any(test, feature = "arbitrary"))]
+impl<'u> arbitrary::Arbitrary<'u> for Clientid4 {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'u>) -> arbitrary::Result<Self> {
+        Ok(Clientid4(u.arbitrary()?))
+    }
+}
+
 /// `sequenceid4`.
 pub type Sequenceid4 = u32;
 /// `seqid4` (NFSv4.0 open/lock sequence ids).
@@ -140,6 +187,16 @@ impl IntoStatic for Bitmap4 {
     }
 }
 
+impl ToJson for Bitmap4 {
+    fn to_json(&self, out: &mut JsonOut) {
+        out.begin_array();
+        for b in self.bits() {
+            out.number(b);
+        }
+        out.end_array();
+    }
+}
+
 #[cfg(any(test, feature = "arbitrary"))]
 impl<'u> arbitrary::Arbitrary<'u> for Bitmap4 {
     fn arbitrary(u: &mut arbitrary::Unstructured<'u>) -> arbitrary::Result<Self> {
@@ -220,6 +277,16 @@ impl<'u, T: arbitrary::Arbitrary<'u>> arbitrary::Arbitrary<'u> for NfsRes<T> {
             } else {
                 s
             }))
+        }
+    }
+}
+
+/// The value on success; `null` on failure (the status is shown beside it).
+impl<T: ToJson> ToJson for NfsRes<T> {
+    fn to_json(&self, out: &mut JsonOut) {
+        match self {
+            NfsRes::Ok(v) => v.to_json(out),
+            NfsRes::Fail(_) => out.null(),
         }
     }
 }
@@ -522,6 +589,7 @@ xdr_struct! {
 }
 
 xdr_struct! {
+    custom_json;
     /// `fattr4`: an attribute bitmap and the encoded values (see `attr`).
     pub struct Fattr4<'a> {
         pub attrmask: Bitmap4,

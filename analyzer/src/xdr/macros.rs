@@ -109,6 +109,15 @@ macro_rules! xdr_enum {
             fn to_i64(&self) -> i64 { self.0 as i64 }
         }
 
+        impl $crate::xdr::ToJson for $name {
+            fn to_json(&self, out: &mut $crate::xdr::JsonOut) {
+                match self.name() {
+                    Some(n) => out.string(n),
+                    None => out.number(self.0),
+                }
+            }
+        }
+
         #[cfg(any(test, feature = "arbitrary"))]
         impl<'u> ::arbitrary::Arbitrary<'u> for $name {
             fn arbitrary(u: &mut ::arbitrary::Unstructured<'u>) -> ::arbitrary::Result<Self> {
@@ -196,6 +205,12 @@ macro_rules! xdr_flags {
             }
         }
 
+        impl $crate::xdr::ToJson for $name {
+            fn to_json(&self, out: &mut $crate::xdr::JsonOut) {
+                out.string(&format!("{:?}", self))
+            }
+        }
+
         impl<'a> $crate::xdr::Xdr<'a> for $name {
             const MIN_SIZE: usize = 4;
             #[inline]
@@ -227,13 +242,27 @@ macro_rules! xdr_flags {
 /// Write `struct Name<'a>` when a field borrows, `struct Name` otherwise.
 #[allow(unused_macros)]
 macro_rules! xdr_struct {
+    // `custom_json;` before the struct: its `ToJson` is written by hand.
+    (custom_json; $(#[$m:meta])* $vis:vis struct $name:ident<$lt:lifetime> { $($body:tt)* }) => {
+        xdr_struct!(@emit [nojson] [$(#[$m])*] [$vis] $name [<$lt>] [<'static>] $lt { $($body)* });
+    };
     ($(#[$m:meta])* $vis:vis struct $name:ident<$lt:lifetime> { $($body:tt)* }) => {
-        xdr_struct!(@emit [$(#[$m])*] [$vis] $name [<$lt>] [<'static>] $lt { $($body)* });
+        xdr_struct!(@emit [json] [$(#[$m])*] [$vis] $name [<$lt>] [<'static>] $lt { $($body)* });
     };
     ($(#[$m:meta])* $vis:vis struct $name:ident { $($body:tt)* }) => {
-        xdr_struct!(@emit [$(#[$m])*] [$vis] $name [] [] 'xdr { $($body)* });
+        xdr_struct!(@emit [json] [$(#[$m])*] [$vis] $name [] [] 'xdr { $($body)* });
     };
-    (@emit [$($m:tt)*] [$vis:vis] $name:ident [$($g:tt)*] [$($sg:tt)*] $lt:lifetime {
+    (@json [nojson] $($rest:tt)*) => {};
+    (@json [json] $name:ident [$($g:tt)*] $lt:lifetime [$($f:ident)*]) => {
+        impl<$lt> $crate::xdr::ToJson for $name $($g)* {
+            fn to_json(&self, out: &mut $crate::xdr::JsonOut) {
+                out.begin_object();
+                $( out.field(stringify!($f), &self.$f); )*
+                out.end_object();
+            }
+        }
+    };
+    (@emit [$json:ident] [$($m:tt)*] [$vis:vis] $name:ident [$($g:tt)*] [$($sg:tt)*] $lt:lifetime {
         $( $(#[$fm:meta])* $fvis:vis $f:ident : $t:ty ),* $(,)?
     }) => {
         $($m)*
@@ -269,6 +298,8 @@ macro_rules! xdr_struct {
                 $name { $( $f: $crate::xdr::IntoStatic::into_static(self.$f), )* }
             }
         }
+
+        xdr_struct!(@json [$json] $name [$($g)*] $lt [$($f)*]);
 
         #[cfg(any(test, feature = "arbitrary"))]
         impl<$lt> ::arbitrary::Arbitrary<$lt> for $name $($g)* {
@@ -382,6 +413,14 @@ macro_rules! xdr_union {
             }
         }
 
+        impl $($g)* $crate::xdr::ToJson for $name $($g)* {
+            #[allow(unreachable_code, irrefutable_let_patterns)]
+            fn to_json(&self, out: &mut $crate::xdr::JsonOut) {
+                $( xdr_union!(@json self, out, $c, $v $(, $t)?); )+
+                $( xdr_union!(@jsond self, out, $dv $(, $dt)?); )?
+            }
+        }
+
         impl<$lt> $crate::xdr::IntoStatic for $name $($g)* {
             type Static = $name $($sg)*;
             #[allow(unreachable_code, irrefutable_let_patterns)]
@@ -488,6 +527,35 @@ macro_rules! xdr_union {
         }
     };
 
+    (@json $s:expr, $o:ident, $c:path, $v:ident) => {
+        if let Self::$v = $s {
+            $o.string($crate::xdr::json::arm_name(stringify!($c)));
+            return;
+        }
+    };
+    (@json $s:expr, $o:ident, $c:path, $v:ident, $t:ty) => {
+        if let Self::$v(x) = $s {
+            $o.begin_object();
+            $o.field($crate::xdr::json::arm_name(stringify!($c)), x);
+            $o.end_object();
+            return;
+        }
+    };
+    (@jsond $s:expr, $o:ident, $dv:ident) => {
+        if let Self::$dv(d) = $s {
+            $crate::xdr::ToJson::to_json(d, $o);
+            return;
+        }
+    };
+    (@jsond $s:expr, $o:ident, $dv:ident, $dt:ty) => {
+        if let Self::$dv(d, x) = $s {
+            $o.begin_object();
+            $o.field(&d.to_string(), x);
+            $o.end_object();
+            return;
+        }
+    };
+
     (@stat $s:ident, $name:ident, $v:ident) => {
         if let Self::$v = $s { return $name::$v; }
     };
@@ -546,6 +614,12 @@ macro_rules! xdr_fixed_opaque {
             type Static = $name;
             #[inline]
             fn into_static(self) -> Self { self }
+        }
+
+        impl $crate::xdr::ToJson for $name {
+            fn to_json(&self, out: &mut $crate::xdr::JsonOut) {
+                out.string(&self.hex())
+            }
         }
 
         #[cfg(any(test, feature = "arbitrary"))]

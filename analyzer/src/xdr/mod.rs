@@ -5,11 +5,13 @@
 //! [`Limits::max_elements`]. Variable-length opaque data borrows from the input.
 
 mod error;
+pub mod json;
 #[macro_use]
 pub mod macros;
 mod opaque;
 
 pub use error::{ErrorKind, XdrError, XdrResult};
+pub use json::{JsonOut, ToJson};
 pub use macros::Discriminant;
 pub use opaque::{escape_bytes, hex, Opaque};
 
