@@ -8,3 +8,4 @@ pub mod flow;
 pub mod nfs4;
 pub mod packet;
 pub mod rpc;
+pub mod rpcstream;
