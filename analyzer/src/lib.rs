@@ -4,6 +4,7 @@
 
 #[macro_use]
 pub mod xdr;
+pub mod exchange;
 pub mod flow;
 pub mod nfs4;
 pub mod packet;

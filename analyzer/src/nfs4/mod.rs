@@ -185,6 +185,7 @@ pub mod attr;
 pub mod callback;
 pub mod compound;
 pub mod consts;
+pub mod describe;
 pub mod ops40;
 pub mod ops41;
 pub mod ops42;

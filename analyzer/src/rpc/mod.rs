@@ -28,7 +28,9 @@
 pub mod auth;
 pub mod record;
 
-pub use auth::{AuthSysParms, Credential, GssBody, RpcGssCred, RpcGssCredVers1};
+pub use auth::{
+    AuthSysParms, Credential, GssBody, RpcGssCred, RpcGssCredVers1, RpcGssProc, RpcGssService,
+};
 pub use record::{encode_record, write_record, Record, RecordAssembler, RecordError, RecordLimits};
 
 use crate::xdr::{Opaque, Reader, Writer, Xdr, XdrError, XdrResult};
