@@ -8,17 +8,21 @@ use analyzer::nfs4::NfsStat4;
 use analyzer::packet::Timestamp;
 use analyzer::rpcstream::{RecordRef, RecordSink};
 
+/// What a test looks at in a message: kind, xid, frame, call frame, op
+/// names, COMPOUND status, program.
+type Seen = (
+    MsgKind,
+    u32,
+    u64,
+    Option<u64>,
+    Vec<&'static str>,
+    Option<NfsStat4>,
+    Program,
+);
+
 #[derive(Default)]
 struct Collect {
-    msgs: Vec<(
-        MsgKind,
-        u32,
-        u64,
-        Option<u64>,
-        Vec<&'static str>,
-        Option<NfsStat4>,
-        Program,
-    )>,
+    msgs: Vec<Seen>,
     notices: usize,
 }
 
