@@ -4,9 +4,12 @@
 
 #[macro_use]
 pub mod xdr;
+pub mod capture;
 pub mod exchange;
 pub mod flow;
 pub mod nfs4;
 pub mod packet;
+pub mod pipeline;
 pub mod rpc;
 pub mod rpcstream;
+pub mod tcp;

@@ -1,6 +1,123 @@
-//! `trunkcheck`: drives NFSv4 servers through trunking and failover scenarios
-//! and analyzes captures of NFSv4 traffic.
+//! `trunkcheck`: a conformance suite and packet analyzer for NFSv4 identity,
+//! trunking and failover.
 
-fn main() {
-    println!("trunkcheck {}", env!("CARGO_PKG_VERSION"));
+mod decode;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit status: everything read and nothing violated.
+const EXIT_OK: u8 = 0;
+/// Exit status: unusable input (a file that cannot be read) or bad usage.
+const EXIT_INPUT: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "trunkcheck", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode NFSv4 traffic in capture files: one line per RPC message.
+    Decode(DecodeArgs),
+}
+
+#[derive(Args)]
+struct DecodeArgs {
+    /// Capture files (pcap or pcapng, optionally gzip-compressed).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Write JSON Lines (one object per message, then a summary object).
+    #[arg(long)]
+    json: bool,
+    /// List each problem found (gaps, malformed records) on stderr.
+    #[arg(long)]
+    problems: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Decode(args) => run_decode(&args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("trunkcheck: {e:#}");
+            ExitCode::from(EXIT_INPUT)
+        }
+    }
+}
+
+fn run_decode(args: &DecodeArgs) -> Result<u8> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut err = std::io::stderr();
+    let mut code = EXIT_OK;
+    for path in &args.files {
+        let name = path.display().to_string();
+        let sink = decode::DecodeOutput::new(&mut out, args.json, &name);
+        let bar = progress_bar(path);
+        let result =
+            analyzer::pipeline::decode_file(path, Default::default(), sink, |done, total| {
+                if let (Some(b), Some(t)) = (&bar, total) {
+                    b.set_length(t);
+                    b.set_position(done);
+                }
+            });
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        match result {
+            Ok((mut sink, stats)) => {
+                if let Some(e) = &stats.read_error {
+                    let _ = writeln!(err, "trunkcheck: warning: {e}");
+                }
+                if args.problems {
+                    for p in &stats.problems {
+                        let _ = writeln!(err, "{name}: {}", decode::problem_text(p));
+                    }
+                }
+                sink.summary(&stats, &mut err);
+                if let Some(e) = sink.write_error.take() {
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        return Ok(code);
+                    }
+                    return Err(e.into());
+                }
+            }
+            Err(e) => {
+                let _ = writeln!(err, "trunkcheck: {e}");
+                code = EXIT_INPUT;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(code)
+}
+
+/// A progress bar on stderr for files over 16 MiB, when stderr is a terminal.
+fn progress_bar(path: &std::path::Path) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let len = std::fs::metadata(path).ok()?.len();
+    if len < 16 << 20 {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    Some(bar)
 }

@@ -1,0 +1,302 @@
+//! The whole decoding pipeline: frames → link/IP/TCP slices → reassembled
+//! streams → RPC records → decoded messages, with the counters and the list
+//! of problems (each with its frame) that `decode` and `analyze` report.
+
+use crate::capture::{CaptureError, FileSource, Frame};
+use crate::exchange::{ExchangeLimits, ExchangeStats, Exchanges, Message, MessageSink, Notice};
+use crate::flow::ConnId;
+use crate::packet::Transport;
+use crate::rpcstream::{NoticeKind, RpcStreams, StreamLimits, StreamStats};
+use crate::tcp::{Reassembler, TcpLimits, TcpStats};
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// Every bound of the pipeline.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PipelineLimits {
+    /// TCP reassembly bounds.
+    pub tcp: TcpLimits,
+    /// RPC stream bounds.
+    pub stream: StreamLimits,
+    /// Call table bounds.
+    pub exchange: ExchangeLimits,
+    /// Problems listed individually (more are only counted); 0 means 1000.
+    pub max_problems: usize,
+}
+
+/// A problem found in the input, with the frame where it was noticed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The frame.
+    pub frame: u64,
+    /// A short, stable kind: `malformed-frame`, `gap`, `skipped`,
+    /// `oversized-record`, `truncated-record`, `not-rpc`, `bad-rpc-header`,
+    /// `malformed-compound`, `read-error`.
+    pub kind: &'static str,
+    /// What happened, in words.
+    pub message: String,
+}
+
+/// What the pipeline saw.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineStats {
+    /// Frames read.
+    pub frames: u64,
+    /// Captured bytes in them.
+    pub bytes: u64,
+    /// Frames that carry no IP (ARP, ...).
+    pub non_ip_frames: u64,
+    /// Frames that could not be sliced (truncated or malformed headers,
+    /// unsupported link types).
+    pub malformed_frames: u64,
+    /// UDP datagrams (not decoded further).
+    pub udp_datagrams: u64,
+    /// IP fragments and other IP protocols.
+    pub other_ip: u64,
+    /// TCP connections seen.
+    pub connections: u64,
+    /// Gaps in TCP streams.
+    pub gaps: u64,
+    /// Bytes in those gaps.
+    pub gap_bytes: u64,
+    /// TCP reassembly counters.
+    pub tcp: TcpStats,
+    /// RPC stream counters.
+    pub stream: StreamStats,
+    /// Call/reply counters.
+    pub exchange: ExchangeStats,
+    /// Problems, in frame order (at most `max_problems`).
+    pub problems: Vec<Problem>,
+    /// Problems beyond the listed ones.
+    pub problems_dropped: u64,
+    /// The error that stopped reading the file early, if any (the frames
+    /// before it were decoded).
+    pub read_error: Option<String>,
+}
+
+impl PipelineStats {
+    /// Records that were not well-formed RPC / NFS messages.
+    pub fn malformed_records(&self) -> u64 {
+        self.exchange.bad_rpc_headers
+            + self.exchange.bad_bodies
+            + self.stream.oversized_records
+            + self.stream.truncated_records
+    }
+}
+
+/// Passes messages on and turns notices into [`Problem`]s.
+struct Collector<M> {
+    inner: M,
+    problems: Vec<Problem>,
+    dropped: u64,
+    max: usize,
+}
+
+impl<M> Collector<M> {
+    fn add(&mut self, frame: u64, kind: &'static str, message: String) {
+        if self.problems.len() < self.max {
+            self.problems.push(Problem {
+                frame,
+                kind,
+                message,
+            });
+        } else {
+            self.dropped += 1;
+        }
+    }
+}
+
+fn conn_text(c: ConnId) -> String {
+    format!("connection {c}")
+}
+
+impl<M: MessageSink> MessageSink for Collector<M> {
+    fn message(&mut self, m: &Message<'_>) {
+        self.inner.message(m);
+    }
+
+    fn notice(&mut self, n: &Notice) {
+        match n {
+            Notice::Stream(s) => {
+                let (kind, what) = match &s.what {
+                    NoticeKind::Gap { offset, len } => {
+                        ("gap", format!("{len} bytes missing at stream offset {offset}"))
+                    }
+                    NoticeKind::Skipped { offset, len } => (
+                        "skipped",
+                        format!("{len} bytes at stream offset {offset} skipped to find the next RPC record"),
+                    ),
+                    NoticeKind::OversizedRecord { offset, claimed } => (
+                        "oversized-record",
+                        format!("record marker at stream offset {offset} claims {claimed} bytes"),
+                    ),
+                    NoticeKind::TruncatedRecord { offset } => (
+                        "truncated-record",
+                        format!("stream ends inside the record starting at offset {offset}"),
+                    ),
+                    NoticeKind::NotRpc => ("not-rpc", "carries no ONC RPC".to_string()),
+                };
+                let dir = match s.dir {
+                    crate::flow::Direction::ToServer => "to server",
+                    crate::flow::Direction::ToClient => "to client",
+                };
+                self.add(
+                    s.frame,
+                    kind,
+                    format!("{} {dir}: {what}", conn_text(s.conn)),
+                );
+            }
+            Notice::BadRpcHeader { conn, frame, error } => self.add(
+                *frame,
+                "bad-rpc-header",
+                format!(
+                    "{}: record is not an RPC message: {error}",
+                    conn_text(*conn)
+                ),
+            ),
+            Notice::BadBody {
+                conn,
+                frame,
+                xid,
+                kind,
+                error,
+            } => self.add(
+                *frame,
+                "malformed-compound",
+                format!(
+                    "{}: {} xid {xid:#010x}: {error}",
+                    conn_text(*conn),
+                    kind.as_str()
+                ),
+            ),
+        }
+        self.inner.notice(n);
+    }
+}
+
+/// The pipeline for one capture (one observation).
+pub struct Pipeline<M: MessageSink> {
+    tcp: Reassembler,
+    streams: RpcStreams<Exchanges<Collector<M>>>,
+    stats: PipelineStats,
+    last_frame: u64,
+}
+
+impl<M: MessageSink> Pipeline<M> {
+    /// A pipeline that hands decoded messages to `sink`.
+    pub fn new(limits: PipelineLimits, sink: M) -> Self {
+        let collector = Collector {
+            inner: sink,
+            problems: Vec::new(),
+            dropped: 0,
+            max: if limits.max_problems == 0 {
+                1000
+            } else {
+                limits.max_problems
+            },
+        };
+        Pipeline {
+            tcp: Reassembler::new(limits.tcp),
+            streams: RpcStreams::new(limits.stream, Exchanges::new(limits.exchange, collector)),
+            stats: PipelineStats::default(),
+            last_frame: 0,
+        }
+    }
+
+    /// Processes one captured frame.
+    pub fn frame(&mut self, f: &Frame<'_>) {
+        self.stats.frames += 1;
+        self.stats.bytes += f.data.len() as u64;
+        self.last_frame = f.number;
+        let packet = match crate::capture::slice(f.linktype, f.data, f.orig_len) {
+            Ok(p) => p,
+            Err(e) if e.is_not_ip() => {
+                self.stats.non_ip_frames += 1;
+                return;
+            }
+            Err(e) => {
+                self.stats.malformed_frames += 1;
+                self.collector()
+                    .add(f.number, "malformed-frame", e.to_string());
+                return;
+            }
+        };
+        match packet.transport {
+            Transport::Tcp(seg) => {
+                let src = SocketAddr::new(packet.src, seg.src_port);
+                let dst = SocketAddr::new(packet.dst, seg.dst_port);
+                self.tcp
+                    .segment(f.number, f.ts, src, dst, &seg, &mut self.streams);
+            }
+            Transport::Udp(_) => self.stats.udp_datagrams += 1,
+            Transport::Fragment | Transport::Other(_) => self.stats.other_ip += 1,
+        }
+    }
+
+    fn collector(&mut self) -> &mut Collector<M> {
+        &mut self.streams.sink.sink
+    }
+
+    /// Notes that reading stopped early (the error names the file and frame).
+    pub fn read_error(&mut self, e: &CaptureError) {
+        let frame = e.frame().unwrap_or(self.last_frame + 1);
+        self.stats.read_error = Some(e.to_string());
+        self.collector().add(frame, "read-error", e.to_string());
+    }
+
+    /// Ends the capture: flushes streams, counts what never completed, and
+    /// returns the sink and the counters.
+    pub fn finish(mut self) -> (M, PipelineStats) {
+        let last = self.last_frame;
+        self.tcp.finish(last, &mut self.streams);
+        self.streams.sink.finish();
+        let mut stats = self.stats;
+        stats.tcp = self.tcp.stats().clone();
+        stats.stream = self.streams.stats().clone();
+        stats.exchange = self.streams.sink.stats();
+        stats.connections = stats.tcp.connections_opened;
+        let g = stats.tcp.gaps();
+        stats.gaps = g.gaps;
+        stats.gap_bytes = g.bytes;
+        let collector = self.streams.sink.sink;
+        let mut problems = collector.problems;
+        problems.sort_by_key(|p| p.frame);
+        stats.problems = problems;
+        stats.problems_dropped = collector.dropped;
+        (collector.inner, stats)
+    }
+}
+
+/// Decodes a capture file into `sink`. `progress` is called now and then
+/// with (bytes read, total bytes if known). An error opening the file is an
+/// `Err`; an error later in the file stops reading and is reported in the
+/// stats (`read_error` and a `read-error` problem), after every frame before
+/// it was decoded.
+pub fn decode_file<M: MessageSink>(
+    path: &Path,
+    limits: PipelineLimits,
+    sink: M,
+    mut progress: impl FnMut(u64, Option<u64>),
+) -> Result<(M, PipelineStats), CaptureError> {
+    let mut src = FileSource::open(path)?;
+    let mut p = Pipeline::new(limits, sink);
+    let mut n = 0u64;
+    loop {
+        match src.next_frame() {
+            Ok(Some(f)) => {
+                p.frame(&f);
+                n += 1;
+                if n % 4096 == 0 {
+                    progress(src.bytes_read(), src.total_bytes());
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                p.read_error(&e);
+                break;
+            }
+        }
+    }
+    progress(src.bytes_read(), src.total_bytes());
+    Ok(p.finish())
+}
