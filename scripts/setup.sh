@@ -2,6 +2,7 @@
 # Sets up a fresh Debian machine that has Rust: installs the Debian packages
 # trunkcheck's tests and live runs use (only those missing), then builds.
 # Idempotent; needs root (or sudo) only when a package is missing.
+# With --no-build it only installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,4 +23,5 @@ if ((${#missing[@]})); then
     "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+[ "${1:-}" = "--no-build" ] && exit 0
 cargo build --release --workspace
