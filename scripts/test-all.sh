@@ -11,6 +11,6 @@ bash scripts/setup.sh --no-build
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets --all-features -- -D warnings
 echo "== cargo test"
 TRUNKCHECK_REQUIRE_TSHARK=1 cargo test --workspace

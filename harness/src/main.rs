@@ -30,8 +30,20 @@ enum Command {
 #[derive(Args)]
 struct DecodeArgs {
     /// Capture files (pcap or pcapng, optionally gzip-compressed).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "interface")]
     files: Vec<PathBuf>,
+    /// Capture live from this interface instead (build with `--features live`).
+    #[arg(long, conflicts_with = "files")]
+    interface: Option<String>,
+    /// BPF filter for live capture.
+    #[arg(long, default_value = "tcp", requires = "interface")]
+    filter: String,
+    /// Stop a live capture after this many seconds.
+    #[arg(long, requires = "interface")]
+    duration: Option<f64>,
+    /// Also write the live capture to this pcap file.
+    #[arg(long, requires = "interface")]
+    save: Option<PathBuf>,
     /// Write JSON Lines (one object per message, then a summary object).
     #[arg(long)]
     json: bool,
@@ -55,6 +67,9 @@ fn main() -> ExitCode {
 }
 
 fn run_decode(args: &DecodeArgs) -> Result<u8> {
+    if let Some(iface) = &args.interface {
+        return run_live(args, iface);
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut err = std::io::stderr();
@@ -120,4 +135,51 @@ fn progress_bar(path: &std::path::Path) -> Option<indicatif::ProgressBar> {
         bar.set_style(style);
     }
     Some(bar)
+}
+
+#[cfg(feature = "live")]
+fn run_live(args: &DecodeArgs, iface: &str) -> Result<u8> {
+    let mut src = analyzer::capture::LiveSource::open(iface, &args.filter, 262_144)?;
+    if let Some(path) = &args.save {
+        src.save_to(path)?;
+    }
+    if let Some(secs) = args.duration {
+        let stop = src.stop_handle();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs.max(0.0)));
+            stop.stop();
+        });
+    }
+    let stdout = std::io::stdout();
+    let out = std::io::LineWriter::new(stdout.lock());
+    let name = format!("live:{iface}");
+    let sink = decode::DecodeOutput::new(out, args.json, &name);
+    let mut p = analyzer::pipeline::Pipeline::new(Default::default(), sink);
+    loop {
+        match src.next_frame() {
+            Ok(Some(f)) => p.frame(&f),
+            Ok(None) => break,
+            Err(e) => {
+                p.read_error(&e);
+                break;
+            }
+        }
+    }
+    let _ = src.flush();
+    let (mut sink, stats) = p.finish();
+    let mut err = std::io::stderr();
+    if args.problems {
+        for pr in &stats.problems {
+            let _ = writeln!(err, "{name}: {}", decode::problem_text(pr));
+        }
+    }
+    sink.summary(&stats, &mut err);
+    Ok(EXIT_OK)
+}
+
+#[cfg(not(feature = "live"))]
+fn run_live(_args: &DecodeArgs, iface: &str) -> Result<u8> {
+    anyhow::bail!(
+        "live capture from {iface} needs a build with `--features live` (and libpcap-dev installed)"
+    )
 }
