@@ -276,6 +276,13 @@ fn credential_json(o: &mut JsonOut, c: &Credential<'_>) {
     o.end_object();
 }
 
+/// The counters as a JSON object.
+pub fn stats_json_object(o: &mut JsonOut, s: &PipelineStats) {
+    o.begin_object();
+    stats_json(o, s);
+    o.end_object();
+}
+
 fn stats_json(o: &mut JsonOut, s: &PipelineStats) {
     o.field("frames", &s.frames);
     o.field("bytes", &s.bytes);

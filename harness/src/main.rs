@@ -1,6 +1,7 @@
 //! `trunkcheck`: a conformance suite and packet analyzer for NFSv4 identity,
 //! trunking and failover.
 
+mod analyze;
 mod decode;
 
 use anyhow::Result;
@@ -25,6 +26,19 @@ struct Cli {
 enum Command {
     /// Decode NFSv4 traffic in capture files: one line per RPC message.
     Decode(DecodeArgs),
+    /// Rebuild who is who in captures: servers, clients, client IDs, sessions.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Args)]
+struct AnalyzeArgs {
+    /// Capture files (pcap or pcapng, optionally gzip-compressed); each is
+    /// analysed on its own.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Write the report as JSON (one document per file, one per line).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -56,6 +70,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decode(args) => run_decode(&args),
+        Command::Analyze(args) => run_analyze(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -182,4 +197,43 @@ fn run_live(_args: &DecodeArgs, iface: &str) -> Result<u8> {
     anyhow::bail!(
         "live capture from {iface} needs a build with `--features live` (and libpcap-dev installed)"
     )
+}
+
+fn run_analyze(args: &AnalyzeArgs) -> Result<u8> {
+    let mut out = std::io::stdout().lock();
+    let mut code = EXIT_OK;
+    for path in &args.files {
+        let name = path.display().to_string();
+        let model = analyzer::model::Model::new(Default::default());
+        let bar = progress_bar(path);
+        let result =
+            analyzer::pipeline::decode_file(path, Default::default(), model, |done, total| {
+                if let (Some(b), Some(t)) = (&bar, total) {
+                    b.set_length(t);
+                    b.set_position(done);
+                }
+            });
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        match result {
+            Ok((model, stats)) => {
+                if let Some(e) = &stats.read_error {
+                    eprintln!("trunkcheck: warning: {e}");
+                }
+                let text = if args.json {
+                    analyze::json_report(&name, &model, &stats)
+                } else {
+                    analyze::text_report(&name, &model, &stats)
+                };
+                writeln!(out, "{text}")?;
+            }
+            Err(e) => {
+                eprintln!("trunkcheck: {e}");
+                code = EXIT_INPUT;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(code)
 }

@@ -1,0 +1,561 @@
+//! Building the model from decoded messages: the identity-bearing parts of
+//! each COMPOUND call are kept until its reply arrives, then both are
+//! applied together.
+
+use super::*;
+use crate::exchange::{Body, Message, MessageSink, MsgKind, Notice, Program};
+use crate::flow::Direction;
+use crate::nfs4::{NfsArgOp, NfsRes, NfsResOp, OpenClaimType4, Setclientid4Res, StateProtect4R};
+use crate::rpc::{Credential, RpcGssCred};
+use std::collections::{HashMap, VecDeque};
+
+/// Bounds of the model (memory stays bounded whatever the capture).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelLimits {
+    /// Calls waiting for their reply.
+    pub max_pending: usize,
+    /// Sessions, clients, client IDs and connections, each.
+    pub max_entities: usize,
+    /// Recovery events.
+    pub max_events: usize,
+}
+
+impl Default for ModelLimits {
+    fn default() -> Self {
+        ModelLimits {
+            max_pending: 1 << 16,
+            max_entities: 100_000,
+            max_events: 10_000,
+        }
+    }
+}
+
+/// The identity-bearing part of one operation of a call.
+#[derive(Debug, Clone)]
+pub(crate) enum CallOp {
+    ExchangeId { owner: Vec<u8>, verifier: [u8; 8] },
+    CreateSession { clientid: u64, cb_program: u32 },
+    BindConnToSession,
+    Sequence { session: SessionId4 },
+    SetClientId { id: Vec<u8>, verifier: [u8; 8] },
+    SetClientIdConfirm { clientid: u64 },
+    DestroySession { session: SessionId4 },
+    DestroyClientid { clientid: u64 },
+    ReclaimComplete { one_fs: bool },
+    Reclaim { op: &'static str },
+    BackchannelCtl { cb_program: u32 },
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct PendingCompound {
+    ops: Vec<CallOp>,
+}
+
+type Key = (ConnId, Direction, u32);
+
+/// Calls waiting for their replies, oldest first.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    map: HashMap<Key, PendingCompound>,
+    order: VecDeque<Key>,
+}
+
+impl Pending {
+    fn insert(&mut self, key: Key, call: PendingCompound, max: usize) {
+        if self.map.insert(key, call).is_none() {
+            self.order.push_back(key);
+        }
+        while self.map.len() > max {
+            match self.order.pop_front() {
+                Some(k) => {
+                    self.map.remove(&k);
+                }
+                None => break,
+            }
+        }
+        if self.order.len() > 2 * self.map.len() + 1024 {
+            let map = &self.map;
+            self.order.retain(|k| map.contains_key(k));
+        }
+    }
+
+    fn take(&mut self, key: &Key) -> Option<PendingCompound> {
+        self.map.remove(key)
+    }
+}
+
+fn principal(cred: Option<&Credential<'_>>) -> Option<Principal> {
+    Some(match cred? {
+        Credential::None => Principal::None,
+        Credential::Sys(p) => Principal::Sys {
+            machine: p.machinename.as_bytes().to_vec(),
+            uid: p.uid,
+            gid: p.gid,
+        },
+        Credential::Gss(RpcGssCred::Vers1(g)) => Principal::Gss {
+            handle: g.handle.as_bytes().to_vec(),
+        },
+        c => Principal::Other(c.flavor().0),
+    })
+}
+
+fn call_op(op: &NfsArgOp<'_>) -> CallOp {
+    match op {
+        NfsArgOp::ExchangeId(a) => CallOp::ExchangeId {
+            owner: a.eia_clientowner.co_ownerid.as_bytes().to_vec(),
+            verifier: a.eia_clientowner.co_verifier.0,
+        },
+        NfsArgOp::CreateSession(a) => CallOp::CreateSession {
+            clientid: a.csa_clientid.0,
+            cb_program: a.csa_cb_program,
+        },
+        NfsArgOp::BindConnToSession(_) => CallOp::BindConnToSession,
+        NfsArgOp::Sequence(a) => CallOp::Sequence {
+            session: a.sa_sessionid,
+        },
+        NfsArgOp::Setclientid(a) => CallOp::SetClientId {
+            id: a.client.id.as_bytes().to_vec(),
+            verifier: a.client.verifier.0,
+        },
+        NfsArgOp::SetclientidConfirm(a) => CallOp::SetClientIdConfirm {
+            clientid: a.clientid.0,
+        },
+        NfsArgOp::DestroySession(a) => CallOp::DestroySession {
+            session: a.dsa_sessionid,
+        },
+        NfsArgOp::DestroyClientid(a) => CallOp::DestroyClientid {
+            clientid: a.dca_clientid.0,
+        },
+        NfsArgOp::ReclaimComplete(a) => CallOp::ReclaimComplete {
+            one_fs: a.rca_one_fs,
+        },
+        NfsArgOp::Open(a) if OpenClaimType4::is_reclaim(a.claim.discriminant()) => {
+            CallOp::Reclaim { op: "OPEN" }
+        }
+        NfsArgOp::Lock(a) if a.reclaim => CallOp::Reclaim { op: "LOCK" },
+        NfsArgOp::BackchannelCtl(a) => CallOp::BackchannelCtl {
+            cb_program: a.bca_cb_program,
+        },
+        _ => CallOp::Other,
+    }
+}
+
+/// Statuses that reveal a server restart, a lease expiry or grace.
+fn is_recovery_status(s: NfsStat4) -> bool {
+    matches!(
+        s,
+        NfsStat4::NFS4ERR_STALE_CLIENTID
+            | NfsStat4::NFS4ERR_BADSESSION
+            | NfsStat4::NFS4ERR_DEADSESSION
+            | NfsStat4::NFS4ERR_GRACE
+            | NfsStat4::NFS4ERR_NO_GRACE
+            | NfsStat4::NFS4ERR_RECLAIM_BAD
+            | NfsStat4::NFS4ERR_RECLAIM_CONFLICT
+            | NfsStat4::NFS4ERR_EXPIRED
+            | NfsStat4::NFS4ERR_STALE_STATEID
+    )
+}
+
+impl Model {
+    fn endpoint(&mut self, addr: SocketAddr, frame: u64) -> &mut Endpoint {
+        self.endpoints.entry(addr).or_insert_with(|| Endpoint {
+            addr,
+            declarations: Vec::new(),
+            minor_versions: BTreeSet::new(),
+            first_frame: frame,
+        })
+    }
+
+    fn note_connection(&mut self, m: &Message<'_>) {
+        let (client, server) = match m.dir {
+            Direction::ToServer => (m.src, m.dst),
+            Direction::ToClient => (m.dst, m.src),
+        };
+        if self.connections.len() < self.limits.max_entities {
+            self.connections
+                .entry(m.conn)
+                .or_insert_with(|| Connection {
+                    id: m.conn,
+                    client,
+                    server,
+                    first_frame: m.frame,
+                    owners: BTreeSet::new(),
+                });
+        }
+        let ep = self.endpoint(server, m.frame);
+        if let Some(minor) = m.minorversion {
+            ep.minor_versions.insert(minor);
+        }
+    }
+
+    fn note_client(
+        &mut self,
+        owner: &[u8],
+        kind: OwnerKind,
+        verifier: [u8; 8],
+        m: &Message<'_>,
+        who: Option<Principal>,
+    ) {
+        let idx = match self
+            .clients
+            .iter()
+            .position(|c| c.owner == owner && c.kind == kind)
+        {
+            Some(i) => i,
+            None if self.clients.len() < self.limits.max_entities => {
+                self.clients.push(Client {
+                    owner: owner.to_vec(),
+                    kind,
+                    incarnations: Vec::new(),
+                    principals: BTreeSet::new(),
+                    sources: BTreeSet::new(),
+                    endpoints: BTreeSet::new(),
+                    first_frame: m.frame,
+                });
+                self.clients.len() - 1
+            }
+            None => return,
+        };
+        let c = &mut self.clients[idx];
+        if !c.incarnations.iter().any(|(v, _)| *v == verifier) {
+            c.incarnations.push((verifier, m.frame));
+        }
+        if let Some(p) = who {
+            c.principals.insert(p);
+        }
+        c.sources.insert(m.src.ip());
+        c.endpoints.insert(m.dst);
+        if let Some(conn) = self.connections.get_mut(&m.conn) {
+            conn.owners.insert(owner.to_vec());
+        }
+    }
+
+    fn on_call(&mut self, m: &Message<'_>) {
+        let Body::Compound(args) = &m.body else {
+            return;
+        };
+        self.note_connection(m);
+        let who = principal(m.cred.as_ref());
+        let ops: Vec<CallOp> = args.argarray.iter().map(call_op).collect();
+        for op in &ops {
+            match op {
+                CallOp::ExchangeId { owner, verifier } => {
+                    self.note_client(owner, OwnerKind::V41, *verifier, m, who.clone())
+                }
+                CallOp::SetClientId { id, verifier } => {
+                    self.note_client(id, OwnerKind::V40, *verifier, m, who.clone())
+                }
+                _ => {}
+            }
+        }
+        self.pending.insert(
+            (m.conn, m.dir, m.xid),
+            PendingCompound { ops },
+            self.limits.max_pending,
+        );
+    }
+
+    /// The client ID record issued by `server` with value `clientid`,
+    /// created when missing (a capture that began later).
+    fn client_id_record(
+        &mut self,
+        server: ServerKey,
+        clientid: u64,
+    ) -> Option<&mut ClientIdRecord> {
+        let i = match self
+            .client_ids
+            .iter()
+            .position(|r| r.server == server && r.clientid == clientid)
+        {
+            Some(i) => i,
+            None if self.client_ids.len() < self.limits.max_entities => {
+                self.client_ids.push(ClientIdRecord {
+                    server,
+                    clientid,
+                    owner: None,
+                    verifier: None,
+                    endpoints: BTreeSet::new(),
+                    issued_frame: None,
+                    confirmed_frame: None,
+                    flags: None,
+                    state_protect: None,
+                    destroyed_frame: None,
+                    reclaim_complete_frame: None,
+                });
+                self.client_ids.len() - 1
+            }
+            None => return None,
+        };
+        self.client_ids.get_mut(i)
+    }
+
+    fn session(
+        &mut self,
+        id: SessionId4,
+        endpoint: SocketAddr,
+        frame: u64,
+    ) -> Option<&mut Session> {
+        if !self.sessions.contains_key(&id) && self.sessions.len() >= self.limits.max_entities {
+            return None;
+        }
+        Some(self.sessions.entry(id).or_insert_with(|| Session {
+            id,
+            clientid: None,
+            endpoint,
+            created_frame: None,
+            first_frame: frame,
+            flags: None,
+            fore: None,
+            back: None,
+            cb_program: None,
+            connections: BTreeMap::new(),
+            slots: BTreeMap::new(),
+            destroyed_frame: None,
+            status_flags: Seq4Status(0),
+        }))
+    }
+
+    fn event(
+        &mut self,
+        frame: u64,
+        endpoint: SocketAddr,
+        clientid: Option<u64>,
+        kind: RecoveryKind,
+    ) {
+        if self.recovery.len() < self.limits.max_events {
+            self.recovery.push(RecoveryEvent {
+                frame,
+                endpoint,
+                clientid,
+                kind,
+            });
+        }
+    }
+
+    fn on_reply(&mut self, m: &Message<'_>) {
+        let Body::CompoundReply(res) = &m.body else {
+            return;
+        };
+        let Some(call) = self.pending.take(&(m.conn, m.dir.reverse(), m.xid)) else {
+            return;
+        };
+        let server = m.src;
+        let mut session_of_compound: Option<SessionId4> = None;
+        for (i, r) in res.resarray.iter().enumerate() {
+            let op = call.ops.get(i).cloned().unwrap_or(CallOp::Other);
+            let clientid = session_of_compound
+                .and_then(|s| self.sessions.get(&s))
+                .and_then(|s| s.clientid);
+            let status = r.status();
+            match (op, r) {
+                (CallOp::ExchangeId { owner, verifier }, NfsResOp::ExchangeId(NfsRes::Ok(x))) => {
+                    self.declare(server, m.frame, x);
+                    let key = self.endpoints.get(&server).map(|e| e.server_key());
+                    if let Some(key) = key {
+                        if let Some(rec) = self.client_id_record(key, x.eir_clientid.0) {
+                            rec.owner.get_or_insert(owner);
+                            rec.verifier.get_or_insert(verifier);
+                            rec.endpoints.insert(server);
+                            rec.issued_frame.get_or_insert(m.frame);
+                            rec.flags = Some(x.eir_flags);
+                            rec.state_protect = Some(match x.eir_state_protect {
+                                StateProtect4R::None => StateProtectHow4::SP4_NONE,
+                                StateProtect4R::MachCred(_) => StateProtectHow4::SP4_MACH_CRED,
+                                StateProtect4R::Ssv(_) => StateProtectHow4::SP4_SSV,
+                            });
+                        }
+                    }
+                }
+                (
+                    CallOp::CreateSession {
+                        clientid,
+                        cb_program,
+                    },
+                    NfsResOp::CreateSession(NfsRes::Ok(x)),
+                ) => {
+                    let key = self.endpoint(server, m.frame).server_key();
+                    if let Some(rec) = self.client_id_record(key, clientid) {
+                        rec.confirmed_frame.get_or_insert(m.frame);
+                        rec.endpoints.insert(server);
+                    }
+                    let back = x.csr_flags.contains(CreateSession4Flags::CONN_BACK_CHAN);
+                    if let Some(s) = self.session(x.csr_sessionid, server, m.frame) {
+                        s.clientid = Some(clientid);
+                        s.created_frame = Some(m.frame);
+                        s.flags = Some(x.csr_flags);
+                        s.fore = Some(x.csr_fore_chan_attrs.clone());
+                        s.back = Some(x.csr_back_chan_attrs.clone());
+                        s.cb_program = Some(cb_program);
+                        s.connections.insert(
+                            m.conn,
+                            Binding {
+                                how: BindHow::CreateSession,
+                                dir: if back {
+                                    ChannelDirFromServer4::CDFS4_BOTH
+                                } else {
+                                    ChannelDirFromServer4::CDFS4_FORE
+                                },
+                                frame: m.frame,
+                            },
+                        );
+                    }
+                }
+                (CallOp::BindConnToSession, NfsResOp::BindConnToSession(NfsRes::Ok(x))) => {
+                    if let Some(s) = self.session(x.bctsr_sessid, server, m.frame) {
+                        s.connections.insert(
+                            m.conn,
+                            Binding {
+                                how: BindHow::BindConnToSession,
+                                dir: x.bctsr_dir,
+                                frame: m.frame,
+                            },
+                        );
+                    }
+                }
+                (CallOp::Sequence { session }, NfsResOp::Sequence(NfsRes::Ok(x))) => {
+                    session_of_compound = Some(session);
+                    let mut newly_reclaim = false;
+                    if let Some(s) = self.session(x.sr_sessionid, server, m.frame) {
+                        s.connections.entry(m.conn).or_insert(Binding {
+                            how: BindHow::Sequence,
+                            dir: ChannelDirFromServer4::CDFS4_FORE,
+                            frame: m.frame,
+                        });
+                        s.slots.insert(
+                            x.sr_slotid,
+                            SlotState {
+                                seqid: x.sr_sequenceid,
+                                frame: m.frame,
+                            },
+                        );
+                        let bit = Seq4Status::RESTART_RECLAIM_NEEDED;
+                        newly_reclaim =
+                            x.sr_status_flags.contains(bit) && !s.status_flags.contains(bit);
+                        s.status_flags = s.status_flags | x.sr_status_flags;
+                    }
+                    if newly_reclaim {
+                        let cid = self.sessions.get(&session).and_then(|s| s.clientid);
+                        self.event(m.frame, server, cid, RecoveryKind::ReclaimNeeded);
+                    }
+                }
+                (
+                    CallOp::SetClientId { id, verifier },
+                    NfsResOp::Setclientid(Setclientid4Res::Ok(x)),
+                ) => {
+                    let key = self.endpoint(server, m.frame).server_key();
+                    if let Some(rec) = self.client_id_record(key, x.clientid.0) {
+                        rec.owner.get_or_insert(id);
+                        rec.verifier.get_or_insert(verifier);
+                        rec.endpoints.insert(server);
+                        rec.issued_frame.get_or_insert(m.frame);
+                    }
+                }
+                (CallOp::SetClientIdConfirm { clientid }, NfsResOp::SetclientidConfirm(s))
+                    if s.is_ok() =>
+                {
+                    let key = self.endpoint(server, m.frame).server_key();
+                    if let Some(rec) = self.client_id_record(key, clientid) {
+                        rec.confirmed_frame.get_or_insert(m.frame);
+                        rec.endpoints.insert(server);
+                    }
+                }
+                (CallOp::DestroySession { session }, NfsResOp::DestroySession(s)) if s.is_ok() => {
+                    if let Some(s) = self.sessions.get_mut(&session) {
+                        s.destroyed_frame = Some(m.frame);
+                    }
+                }
+                (CallOp::DestroyClientid { clientid }, NfsResOp::DestroyClientid(s))
+                    if s.is_ok() =>
+                {
+                    let key = self.endpoint(server, m.frame).server_key();
+                    if let Some(rec) = self.client_id_record(key, clientid) {
+                        rec.destroyed_frame = Some(m.frame);
+                    }
+                }
+                (CallOp::ReclaimComplete { one_fs }, NfsResOp::ReclaimComplete(s)) => {
+                    if s.is_ok() && !one_fs {
+                        let key = self.endpoint(server, m.frame).server_key();
+                        if let Some(cid) = clientid {
+                            if let Some(rec) = self.client_id_record(key, cid) {
+                                rec.reclaim_complete_frame.get_or_insert(m.frame);
+                            }
+                        }
+                    }
+                    self.event(
+                        m.frame,
+                        server,
+                        clientid,
+                        RecoveryKind::ReclaimComplete { one_fs, status: *s },
+                    );
+                }
+                (CallOp::Reclaim { op }, _) => {
+                    self.event(
+                        m.frame,
+                        server,
+                        clientid,
+                        RecoveryKind::Reclaim { op, status },
+                    );
+                }
+                (CallOp::BackchannelCtl { cb_program }, NfsResOp::BackchannelCtl(s))
+                    if s.is_ok() =>
+                {
+                    if let Some(sess) =
+                        session_of_compound.and_then(|id| self.sessions.get_mut(&id))
+                    {
+                        sess.cb_program = Some(cb_program);
+                    }
+                }
+                _ => {
+                    if is_recovery_status(status) {
+                        self.event(m.frame, server, clientid, RecoveryKind::Status(status));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records an EXCHANGE_ID reply's declaration at `server`.
+    fn declare(&mut self, server: SocketAddr, frame: u64, x: &crate::nfs4::ExchangeId4ResOk<'_>) {
+        let ep = self.endpoint(server, frame);
+        let major = x.eir_server_owner.so_major_id.as_bytes();
+        let scope = x.eir_server_scope.as_bytes();
+        let minor = x.eir_server_owner.so_minor_id;
+        let impl_id = x.eir_server_impl_id.first().map(|i| {
+            (
+                i.nii_domain.as_bytes().to_vec(),
+                i.nii_name.as_bytes().to_vec(),
+            )
+        });
+        if let Some(d) = ep.declarations.last_mut() {
+            if d.major == major && d.minor == minor && d.scope == scope && d.impl_id == impl_id {
+                d.last_frame = frame;
+                d.replies += 1;
+                return;
+            }
+        }
+        ep.declarations.push(Declaration {
+            major: major.to_vec(),
+            minor,
+            scope: scope.to_vec(),
+            impl_id,
+            first_frame: frame,
+            last_frame: frame,
+            replies: 1,
+        });
+    }
+}
+
+impl MessageSink for Model {
+    fn message(&mut self, m: &Message<'_>) {
+        if m.program != Program::Nfs4 {
+            return;
+        }
+        match m.kind {
+            MsgKind::Call => self.on_call(m),
+            MsgKind::Reply => self.on_reply(m),
+        }
+    }
+
+    fn notice(&mut self, _: &Notice) {}
+}

@@ -1,0 +1,395 @@
+//! The identity model: who is who in a capture.
+//!
+//! Built from decoded messages ([`Model`] is a [`MessageSink`]). Keys follow
+//! RFC 8881 §2.10.4 and §18.35.3: a client ID means something only within
+//! the server that issued it, identified by (server scope, so_major_id) as
+//! the server itself declared in EXCHANGE_ID; never by the clientid4 value
+//! alone. NFSv4.0 servers declare no owner, so their client IDs are keyed
+//! by the server address that issued them.
+//!
+//! What is modelled: server endpoints and what each declared over time;
+//! server identities (endpoints grouped by declaration) and the relation
+//! between every pair; clients (owner strings, incarnations, principals,
+//! source addresses) and the client IDs each obtained; sessions with their
+//! connections (bound by CREATE_SESSION, BIND_CONN_TO_SESSION or implicitly
+//! by SEQUENCE), channel attributes and slots; and the recovery timeline
+//! (restart-revealing errors, grace, reclaims, RECLAIM_COMPLETE).
+
+mod build;
+
+pub mod json;
+
+pub use build::ModelLimits;
+
+use crate::flow::ConnId;
+use crate::nfs4::{
+    ChannelAttrs4, ChannelDirFromServer4, CreateSession4Flags, ExchgId4Flags, NfsStat4, Seq4Status,
+    SessionId4, StateProtectHow4,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, SocketAddr};
+
+/// What a server said about itself in one EXCHANGE_ID reply (a run of equal
+/// replies is one declaration; a change starts a new one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declaration {
+    /// `so_major_id`.
+    pub major: Vec<u8>,
+    /// `so_minor_id`.
+    pub minor: u64,
+    /// `eir_server_scope`.
+    pub scope: Vec<u8>,
+    /// `eir_server_impl_id` (domain, name), if sent.
+    pub impl_id: Option<(Vec<u8>, Vec<u8>)>,
+    /// First frame with this declaration.
+    pub first_frame: u64,
+    /// Last frame with it.
+    pub last_frame: u64,
+    /// Replies that repeated it.
+    pub replies: u64,
+}
+
+/// A server address and port, and what it declared over time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Address and port.
+    pub addr: SocketAddr,
+    /// EXCHANGE_ID declarations in order (empty for NFSv4.0-only servers).
+    pub declarations: Vec<Declaration>,
+    /// NFSv4 minor versions seen on it.
+    pub minor_versions: BTreeSet<u32>,
+    /// First frame of traffic to or from it.
+    pub first_frame: u64,
+}
+
+impl Endpoint {
+    /// The latest declaration.
+    pub fn current(&self) -> Option<&Declaration> {
+        self.declarations.last()
+    }
+
+    /// The server identity key of its latest declaration.
+    pub fn server_key(&self) -> ServerKey {
+        match self.current() {
+            Some(d) => ServerKey::Declared {
+                scope: d.scope.clone(),
+                major: d.major.clone(),
+            },
+            None => ServerKey::Address(self.addr),
+        }
+    }
+}
+
+/// Identifies the server that issued a client ID.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ServerKey {
+    /// What the server declared: (server scope, so_major_id).
+    Declared {
+        /// `eir_server_scope`.
+        scope: Vec<u8>,
+        /// `so_major_id`.
+        major: Vec<u8>,
+    },
+    /// No declaration seen (NFSv4.0, or EXCHANGE_ID not in the capture).
+    Address(SocketAddr),
+}
+
+/// How two endpoints relate, by what they declared (RFC 8881 §2.10.5, §8.4.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Relation {
+    /// Same scope, major and minor: one session may span both.
+    SessionTrunkable,
+    /// Same scope and major: one client ID may span both.
+    ClientIdTrunkable,
+    /// Same scope only: a client may reclaim at one what it held at the other.
+    SameScope,
+    /// Different scopes: nothing is shared.
+    Unrelated,
+    /// One of them declared nothing in the capture.
+    Unknown,
+}
+
+impl Relation {
+    /// A short name (`session-trunkable`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relation::SessionTrunkable => "session-trunkable",
+            Relation::ClientIdTrunkable => "clientid-trunkable",
+            Relation::SameScope => "same-scope",
+            Relation::Unrelated => "unrelated",
+            Relation::Unknown => "unknown",
+        }
+    }
+}
+
+/// The relation between two endpoints' latest declarations.
+pub fn relation(a: &Endpoint, b: &Endpoint) -> Relation {
+    match (a.current(), b.current()) {
+        (Some(x), Some(y)) if x.scope != y.scope => Relation::Unrelated,
+        (Some(x), Some(y)) if x.major != y.major => Relation::SameScope,
+        (Some(x), Some(y)) if x.minor != y.minor => Relation::ClientIdTrunkable,
+        (Some(_), Some(_)) => Relation::SessionTrunkable,
+        _ => Relation::Unknown,
+    }
+}
+
+/// Which protocol a client identity was declared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OwnerKind {
+    /// `client_owner4.co_ownerid` (EXCHANGE_ID, NFSv4.1+).
+    V41,
+    /// `nfs_client_id4.id` (SETCLIENTID, NFSv4.0).
+    V40,
+}
+
+/// Who made a call, as far as its credential says.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Principal {
+    /// AUTH_NONE.
+    None,
+    /// AUTH_SYS: machine name, uid, gid.
+    Sys {
+        /// `machinename`.
+        machine: Vec<u8>,
+        /// `uid`.
+        uid: u32,
+        /// `gid`.
+        gid: u32,
+    },
+    /// RPCSEC_GSS, by context handle (the principal name is not on the wire).
+    Gss {
+        /// The context handle.
+        handle: Vec<u8>,
+    },
+    /// Another flavor.
+    Other(u32),
+}
+
+/// One client, as identified by its owner string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    /// The owner string (`co_ownerid` or `nfs_client_id4.id`).
+    pub owner: Vec<u8>,
+    /// How it was declared.
+    pub kind: OwnerKind,
+    /// Verifiers (incarnations) in order of first use, with that frame.
+    pub incarnations: Vec<([u8; 8], u64)>,
+    /// Principals that presented this owner.
+    pub principals: BTreeSet<Principal>,
+    /// Source addresses it came from.
+    pub sources: BTreeSet<IpAddr>,
+    /// Server endpoints it presented this owner to.
+    pub endpoints: BTreeSet<SocketAddr>,
+    /// First frame.
+    pub first_frame: u64,
+}
+
+/// A client ID, within the server that issued it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIdRecord {
+    /// The issuing server.
+    pub server: ServerKey,
+    /// The `clientid4` value.
+    pub clientid: u64,
+    /// Owner it was issued to (unknown when the capture began later).
+    pub owner: Option<Vec<u8>>,
+    /// The owner's verifier when it was issued.
+    pub verifier: Option<[u8; 8]>,
+    /// Endpoints that returned or accepted it.
+    pub endpoints: BTreeSet<SocketAddr>,
+    /// Frame of the EXCHANGE_ID / SETCLIENTID reply that issued it.
+    pub issued_frame: Option<u64>,
+    /// Frame of the confirming CREATE_SESSION / SETCLIENTID_CONFIRM reply.
+    pub confirmed_frame: Option<u64>,
+    /// `eir_flags` of the last EXCHANGE_ID reply returning it.
+    pub flags: Option<ExchgId4Flags>,
+    /// State protection granted.
+    pub state_protect: Option<StateProtectHow4>,
+    /// Frame of a successful DESTROY_CLIENTID.
+    pub destroyed_frame: Option<u64>,
+    /// Frame of its global RECLAIM_COMPLETE (rca_one_fs = false), if seen.
+    pub reclaim_complete_frame: Option<u64>,
+}
+
+/// How a connection came to carry a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum BindHow {
+    /// The connection that carried CREATE_SESSION.
+    CreateSession,
+    /// BIND_CONN_TO_SESSION.
+    BindConnToSession,
+    /// Implicitly, by a SEQUENCE on it (RFC 8881 §2.10.3.1).
+    Sequence,
+}
+
+/// A connection bound to a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// How.
+    pub how: BindHow,
+    /// Direction granted (fore channel for CREATE_SESSION and SEQUENCE).
+    pub dir: ChannelDirFromServer4,
+    /// Frame of the reply that bound it.
+    pub frame: u64,
+}
+
+/// A session slot's last sequence id seen in a successful SEQUENCE reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotState {
+    /// Last `sr_sequenceid`.
+    pub seqid: u32,
+    /// Its frame.
+    pub frame: u64,
+}
+
+/// An NFSv4.1 session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The session id.
+    pub id: SessionId4,
+    /// The owning client ID (unknown for a session first seen in SEQUENCE).
+    pub clientid: Option<u64>,
+    /// The endpoint that created it (or where it was first seen).
+    pub endpoint: SocketAddr,
+    /// Frame of the CREATE_SESSION reply.
+    pub created_frame: Option<u64>,
+    /// First frame the session was seen in.
+    pub first_frame: u64,
+    /// `csr_flags`.
+    pub flags: Option<CreateSession4Flags>,
+    /// Fore channel attributes granted.
+    pub fore: Option<ChannelAttrs4>,
+    /// Back channel attributes granted.
+    pub back: Option<ChannelAttrs4>,
+    /// Callback program (from CREATE_SESSION, BACKCHANNEL_CTL).
+    pub cb_program: Option<u32>,
+    /// Connections carrying it.
+    pub connections: BTreeMap<ConnId, Binding>,
+    /// Slots.
+    pub slots: BTreeMap<u32, SlotState>,
+    /// Frame of a successful DESTROY_SESSION.
+    pub destroyed_frame: Option<u64>,
+    /// SEQUENCE status flags seen (union).
+    pub status_flags: Seq4Status,
+}
+
+/// A TCP connection between a client and a server endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    /// The connection.
+    pub id: ConnId,
+    /// Client address and port.
+    pub client: SocketAddr,
+    /// Server address and port.
+    pub server: SocketAddr,
+    /// First frame with an RPC message.
+    pub first_frame: u64,
+    /// Owner strings presented on it.
+    pub owners: BTreeSet<Vec<u8>>,
+}
+
+/// Something in the recovery timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecoveryKind {
+    /// A status that reveals a restart, an expiry or grace
+    /// (STALE_CLIENTID, BADSESSION, DEADSESSION, GRACE, NO_GRACE,
+    /// RECLAIM_BAD, RECLAIM_CONFLICT, EXPIRED, STALE_STATEID).
+    Status(NfsStat4),
+    /// SEQUENCE reported RESTART_RECLAIM_NEEDED.
+    ReclaimNeeded,
+    /// A reclaim: an OPEN with CLAIM_PREVIOUS or CLAIM_DELEGATE_PREV(_FH),
+    /// or a LOCK with reclaim = TRUE, and the status it got.
+    Reclaim {
+        /// Operation name.
+        op: &'static str,
+        /// Its status.
+        status: NfsStat4,
+    },
+    /// RECLAIM_COMPLETE and its status.
+    ReclaimComplete {
+        /// `rca_one_fs`.
+        one_fs: bool,
+        /// Its status.
+        status: NfsStat4,
+    },
+}
+
+/// One recovery event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryEvent {
+    /// Frame of the reply.
+    pub frame: u64,
+    /// The server endpoint.
+    pub endpoint: SocketAddr,
+    /// The client ID concerned, when known.
+    pub clientid: Option<u64>,
+    /// What happened.
+    pub kind: RecoveryKind,
+}
+
+/// The identity model of one observation.
+#[derive(Debug, Default)]
+pub struct Model {
+    /// Server endpoints by address.
+    pub endpoints: BTreeMap<SocketAddr, Endpoint>,
+    /// Clients, in order of appearance.
+    pub clients: Vec<Client>,
+    /// Client IDs, in order of issue (or first use).
+    pub client_ids: Vec<ClientIdRecord>,
+    /// Sessions by id.
+    pub sessions: BTreeMap<SessionId4, Session>,
+    /// Connections by id.
+    pub connections: BTreeMap<ConnId, Connection>,
+    /// Recovery timeline, in frame order.
+    pub recovery: Vec<RecoveryEvent>,
+    pub(crate) pending: build::Pending,
+    pub(crate) limits: ModelLimits,
+}
+
+/// One server identity: the endpoints that declared the same scope and major id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerIdentity {
+    /// The key.
+    pub key: ServerKey,
+    /// Its endpoints.
+    pub endpoints: Vec<SocketAddr>,
+}
+
+impl Model {
+    /// An empty model.
+    pub fn new(limits: ModelLimits) -> Self {
+        Model {
+            limits,
+            ..Model::default()
+        }
+    }
+
+    /// Endpoints grouped into server identities by their latest declaration.
+    pub fn server_identities(&self) -> Vec<ServerIdentity> {
+        let mut groups: BTreeMap<ServerKey, Vec<SocketAddr>> = BTreeMap::new();
+        for e in self.endpoints.values() {
+            groups.entry(e.server_key()).or_default().push(e.addr);
+        }
+        groups
+            .into_iter()
+            .map(|(key, endpoints)| ServerIdentity { key, endpoints })
+            .collect()
+    }
+
+    /// The relation between every pair of endpoints (a < b).
+    pub fn relations(&self) -> Vec<(SocketAddr, SocketAddr, Relation)> {
+        let eps: Vec<&Endpoint> = self.endpoints.values().collect();
+        let mut out = Vec::new();
+        for (i, a) in eps.iter().enumerate() {
+            for b in &eps[i + 1..] {
+                out.push((a.addr, b.addr, relation(a, b)));
+            }
+        }
+        out
+    }
+
+    /// The client with this owner, if any.
+    pub fn client(&self, owner: &[u8]) -> Option<&Client> {
+        self.clients.iter().find(|c| c.owner == owner)
+    }
+}

@@ -1,0 +1,231 @@
+//! `trunkcheck analyze`: the identity report of a capture: server
+//! endpoints and what they declared, server identities and how endpoints
+//! relate, clients and their client IDs, sessions and their connections, and
+//! the recovery timeline.
+
+use analyzer::model::{BindHow, Model, OwnerKind, Principal, RecoveryKind, ServerKey};
+use analyzer::pipeline::PipelineStats;
+use analyzer::xdr::{escape_bytes, hex, JsonOut};
+use std::fmt::Write as _;
+
+/// Version of the JSON document `analyze --json` writes.
+pub const JSON_VERSION: u32 = 1;
+
+fn q(b: &[u8]) -> String {
+    format!("\"{}\"", escape_bytes(b))
+}
+
+fn key_text(k: &ServerKey) -> String {
+    match k {
+        ServerKey::Declared { scope, major } => format!("scope={} major={}", q(scope), q(major)),
+        ServerKey::Address(a) => format!("address {a} (no EXCHANGE_ID seen)"),
+    }
+}
+
+fn principal_text(p: &Principal) -> String {
+    match p {
+        Principal::None => "AUTH_NONE".into(),
+        Principal::Sys { machine, uid, gid } => {
+            format!("AUTH_SYS {}:{uid}/{gid}", escape_bytes(machine))
+        }
+        Principal::Gss { handle } => format!("RPCSEC_GSS handle {}", hex(handle)),
+        Principal::Other(f) => format!("flavor {f}"),
+    }
+}
+
+fn join<T: ToString>(it: impl IntoIterator<Item = T>) -> String {
+    it.into_iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn opt(v: Option<u64>) -> String {
+    v.map_or("-".into(), |f| f.to_string())
+}
+
+/// The text report.
+pub fn text_report(file: &str, m: &Model, stats: &PipelineStats) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "== {file}");
+    let _ = writeln!(s, "\nServer endpoints");
+    if m.endpoints.is_empty() {
+        let _ = writeln!(s, "  (none)");
+    }
+    for e in m.endpoints.values() {
+        let minors = join(e.minor_versions.iter().map(|v| format!("4.{v}")));
+        match e.declarations.as_slice() {
+            [] => {
+                let _ = writeln!(s, "  {}  declared nothing (NFS {minors})", e.addr);
+            }
+            decls => {
+                for (i, d) in decls.iter().enumerate() {
+                    let _ = writeln!(
+                        s,
+                        "  {}  major={} minor={} scope={}  frames {}-{} ({} replies){}{}",
+                        e.addr,
+                        q(&d.major),
+                        d.minor,
+                        q(&d.scope),
+                        d.first_frame,
+                        d.last_frame,
+                        d.replies,
+                        if i == 0 {
+                            format!("  NFS {minors}")
+                        } else {
+                            "  CHANGED".into()
+                        },
+                        d.impl_id
+                            .as_ref()
+                            .map_or(String::new(), |(dom, name)| format!(
+                                "  impl {}/{}",
+                                escape_bytes(dom),
+                                escape_bytes(name)
+                            )),
+                    );
+                }
+            }
+        }
+    }
+    let _ = writeln!(s, "\nServer identities");
+    for id in m.server_identities() {
+        let _ = writeln!(s, "  {}: {}", key_text(&id.key), join(&id.endpoints));
+    }
+    let rel = m.relations();
+    if !rel.is_empty() {
+        let _ = writeln!(s, "\nRelations between endpoints");
+        for (a, b, r) in rel {
+            let _ = writeln!(s, "  {a} ~ {b}: {}", r.as_str());
+        }
+    }
+    let _ = writeln!(s, "\nClients");
+    if m.clients.is_empty() {
+        let _ = writeln!(
+            s,
+            "  (none seen: no EXCHANGE_ID or SETCLIENTID in the capture)"
+        );
+    }
+    for c in &m.clients {
+        let kind = match c.kind {
+            OwnerKind::V41 => "co_ownerid",
+            OwnerKind::V40 => "nfs_client_id4",
+        };
+        let _ = writeln!(
+            s,
+            "  {kind} {}  incarnations: {}  principals: {}  from: {}  to: {}",
+            q(&c.owner),
+            join(
+                c.incarnations
+                    .iter()
+                    .map(|(v, f)| format!("{} (frame {f})", hex(v)))
+            ),
+            join(c.principals.iter().map(principal_text)),
+            join(&c.sources),
+            join(&c.endpoints),
+        );
+    }
+    let _ = writeln!(s, "\nClient IDs");
+    if m.client_ids.is_empty() {
+        let _ = writeln!(s, "  (none)");
+    }
+    for r in &m.client_ids {
+        let _ = writeln!(
+            s,
+            "  {:#018x}  by {}  owner {}  issued {}  confirmed {}  reclaim_complete {}  destroyed {}  at {}",
+            r.clientid,
+            key_text(&r.server),
+            r.owner.as_deref().map_or("(unknown)".into(), q),
+            opt(r.issued_frame),
+            opt(r.confirmed_frame),
+            opt(r.reclaim_complete_frame),
+            opt(r.destroyed_frame),
+            join(&r.endpoints),
+        );
+    }
+    let _ = writeln!(s, "\nSessions");
+    if m.sessions.is_empty() {
+        let _ = writeln!(s, "  (none)");
+    }
+    for sess in m.sessions.values() {
+        let _ = writeln!(
+            s,
+            "  {}  clientid {}  at {}  created {}  flags {}  slots used {}  destroyed {}",
+            sess.id,
+            sess.clientid
+                .map_or("(unknown)".into(), |c| format!("{c:#018x}")),
+            sess.endpoint,
+            opt(sess.created_frame),
+            sess.flags.map_or("-".into(), |f| f.to_string()),
+            sess.slots.len(),
+            opt(sess.destroyed_frame),
+        );
+        for (id, b) in &sess.connections {
+            let (cl, sv) = m.connections.get(id).map_or(("?".into(), "?".into()), |c| {
+                (c.client.to_string(), c.server.to_string())
+            });
+            let how = match b.how {
+                BindHow::CreateSession => "CREATE_SESSION",
+                BindHow::BindConnToSession => "BIND_CONN_TO_SESSION",
+                BindHow::Sequence => "SEQUENCE (implicit)",
+            };
+            let _ = writeln!(
+                s,
+                "      {id} {cl} -> {sv}  bound by {how}, {} (frame {})",
+                b.dir, b.frame
+            );
+        }
+    }
+    if !m.recovery.is_empty() {
+        let _ = writeln!(s, "\nRecovery timeline");
+        for e in &m.recovery {
+            let what = match &e.kind {
+                RecoveryKind::Status(st) => st.to_string(),
+                RecoveryKind::ReclaimNeeded => "SEQUENCE says RESTART_RECLAIM_NEEDED".into(),
+                RecoveryKind::Reclaim { op, status } => format!("reclaim {op} -> {status}"),
+                RecoveryKind::ReclaimComplete { one_fs, status } => {
+                    format!("RECLAIM_COMPLETE(one_fs={one_fs}) -> {status}")
+                }
+            };
+            let _ = writeln!(
+                s,
+                "  frame {:>7}  {}  {}  {what}",
+                e.frame,
+                e.endpoint,
+                e.clientid
+                    .map_or("-".into(), |c| format!("clientid {c:#018x}")),
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\nFindings\n  none: no RFC rule is checked yet (the rules come next; see the README)."
+    );
+    let _ = writeln!(
+        s,
+        "\n{} frames, {} connections, {} calls, {} replies, {} gaps, {} malformed records",
+        stats.frames,
+        stats.connections,
+        stats.exchange.calls,
+        stats.exchange.replies,
+        stats.gaps,
+        stats.malformed_records()
+    );
+    s
+}
+
+/// The JSON document.
+pub fn json_report(file: &str, m: &Model, stats: &PipelineStats) -> String {
+    let mut o = JsonOut::new();
+    o.begin_object();
+    o.field("format", "trunkcheck-analyze");
+    o.field("version", &JSON_VERSION);
+    o.field("file", file);
+    m.write_json_members(&mut o);
+    o.key("findings");
+    o.begin_array();
+    o.end_array();
+    o.key("stats");
+    crate::decode::stats_json_object(&mut o, stats);
+    o.end_object();
+    o.into_string()
+}

@@ -1,0 +1,132 @@
+//! `trunkcheck analyze`: the identity model rebuilt from real captures.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn shared(name: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("TRUNKCHECK_SHARED_CAPTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/captures"));
+    let p = dir.join(name);
+    p.exists().then_some(p).or_else(|| {
+        eprintln!("{name} not found: skipped");
+        None
+    })
+}
+
+fn analyze(file: &Path) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+        .args(["analyze", "--json"])
+        .arg(file)
+        .output()
+        .expect("run trunkcheck");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("one JSON document")
+}
+
+fn len(v: &serde_json::Value) -> usize {
+    v.as_array().map_or(0, |a| a.len())
+}
+
+#[test]
+fn a_whole_linux_client_lifetime_is_one_client_one_server_one_session() {
+    let Some(file) = shared("nfstrace__eth-ipv4-tcp-nfsv41.pcap") else {
+        return;
+    };
+    let r = analyze(&file);
+    assert_eq!(r["format"], "trunkcheck-analyze");
+    assert_eq!(r["version"], 1);
+    assert_eq!(len(&r["servers"]), 1);
+    assert_eq!(r["servers"][0]["endpoint"], "10.6.137.124:2049");
+    let decl = &r["servers"][0]["declarations"][0];
+    assert_eq!(decl["major_id"], "epbyminw1962t63.minsk.epam.com");
+    assert_eq!(decl["scope"], "epbyminw1962t63.minsk.epam.com");
+    assert_eq!(decl["minor_id"], 0);
+    assert_eq!(len(&r["server_identities"]), 1);
+    assert_eq!(len(&r["clients"]), 1);
+    assert_eq!(r["clients"][0]["owner"], "Linux NFSv4.1 epbyminw1584");
+    assert_eq!(len(&r["clients"][0]["incarnations"]), 1);
+    assert_eq!(len(&r["client_ids"]), 1);
+    let cid = &r["client_ids"][0];
+    assert_eq!(cid["clientid"], "0x964c915403000000");
+    assert_eq!(cid["issued_frame"], 4);
+    assert_eq!(cid["confirmed_frame"], 6);
+    assert_eq!(cid["reclaim_complete_frame"], 10);
+    assert_eq!(cid["destroyed_frame"], 1062);
+    assert_eq!(len(&r["sessions"]), 1);
+    let s = &r["sessions"][0];
+    assert_eq!(s["id"], "964c9154030000000200000000000000");
+    assert_eq!(s["clientid"], "0x964c915403000000");
+    assert_eq!(len(&s["connections"]), 1);
+    assert_eq!(s["connections"][0]["how"], "CREATE_SESSION");
+    assert_eq!(s["connections"][0]["dir"], "CDFS4_BOTH");
+    assert_eq!(s["destroyed_frame"], 1060);
+    assert_eq!(len(&r["findings"]), 0);
+}
+
+#[test]
+fn a_session_trunked_over_two_connections() {
+    let r = analyze(&repo().join("captures/ganesha-v41-session.pcap"));
+    assert_eq!(len(&r["servers"]), 1);
+    assert_eq!(len(&r["clients"]), 1);
+    let c = &r["clients"][0];
+    assert_eq!(c["sources"], serde_json::json!(["127.0.0.1", "127.0.0.5"]));
+    // The trunking probe returned the same client ID: still one record.
+    assert_eq!(len(&r["client_ids"]), 1);
+    let s = &r["sessions"][0];
+    let conns = s["connections"].as_array().unwrap();
+    assert_eq!(conns.len(), 2);
+    assert_eq!(conns[0]["how"], "CREATE_SESSION");
+    assert_eq!(conns[1]["how"], "BIND_CONN_TO_SESSION");
+    assert_eq!(conns[1]["dir"], "CDFS4_BOTH");
+    assert!(conns[1]["client"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.5:"));
+    assert_eq!(r["servers"][0]["declarations"][0]["replies"], 2);
+}
+
+#[test]
+fn a_capture_starting_mid_session_models_what_it_can() {
+    let Some(file) = shared("pnfs-lattice__0003__phase_a_linux_default.pcap") else {
+        return;
+    };
+    let r = analyze(&file);
+    assert_eq!(len(&r["clients"]), 0, "no EXCHANGE_ID in the capture");
+    assert_eq!(r["servers"][0]["declarations"], serde_json::json!([]));
+    assert_eq!(
+        r["server_identities"][0]["key"]["address"],
+        "10.0.0.11:2049"
+    );
+    let sessions = r["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert!(sessions[0]["clientid"].is_null());
+    assert!(sessions[0]["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["how"] == "SEQUENCE"));
+    assert_eq!(len(&r["findings"]), 0);
+}
+
+#[test]
+fn nfsv40_clients_and_client_ids_keyed_by_server_address() {
+    let r = analyze(&repo().join("captures/ganesha-v40-libnfs.pcap"));
+    let clients = r["clients"].as_array().unwrap();
+    assert_eq!(clients.len(), 4, "libnfs uses one id string per process");
+    assert!(clients.iter().all(|c| c["kind"] == "nfs_client_id4"));
+    let ids = r["client_ids"].as_array().unwrap();
+    assert_eq!(ids.len(), 4);
+    for id in ids {
+        assert_eq!(id["server"]["address"], "127.0.0.2:2049");
+        assert!(id["confirmed_frame"].is_number());
+    }
+}
