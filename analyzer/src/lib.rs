@@ -13,4 +13,5 @@ pub mod packet;
 pub mod pipeline;
 pub mod rpc;
 pub mod rpcstream;
+pub mod rules;
 pub mod tcp;

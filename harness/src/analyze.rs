@@ -5,6 +5,7 @@
 
 use analyzer::model::{BindHow, Model, OwnerKind, Principal, RecoveryKind, ServerKey};
 use analyzer::pipeline::PipelineStats;
+use analyzer::rules::Severity;
 use analyzer::xdr::{escape_bytes, hex, JsonOut};
 use std::fmt::Write as _;
 
@@ -196,10 +197,22 @@ pub fn text_report(file: &str, m: &Model, stats: &PipelineStats) -> String {
             );
         }
     }
-    let _ = writeln!(
-        s,
-        "\nFindings\n  none: no RFC rule is checked yet (the rules come next; see the README)."
-    );
+    let _ = writeln!(s, "\nFindings");
+    if m.findings.is_empty() {
+        let _ = writeln!(
+            s,
+            "  none ({} rules checked; see analyzer/RULES.md)",
+            analyzer::rules::ALL.len()
+        );
+    }
+    for sev in [Severity::Violation, Severity::Warning, Severity::Info] {
+        for f in m.findings.iter().filter(|f| f.rule.severity == sev) {
+            let _ = writeln!(s, "  {f}");
+        }
+    }
+    if m.findings_dropped > 0 {
+        let _ = writeln!(s, "  ... and {} more", m.findings_dropped);
+    }
     let _ = writeln!(
         s,
         "\n{} frames, {} connections, {} calls, {} replies, {} gaps, {} malformed records",
@@ -223,9 +236,28 @@ pub fn json_report(file: &str, m: &Model, stats: &PipelineStats) -> String {
     m.write_json_members(&mut o);
     o.key("findings");
     o.begin_array();
+    for f in &m.findings {
+        o.begin_object();
+        o.field("rule", f.rule.id);
+        o.field("severity", f.rule.severity.as_str());
+        o.field("party", f.rule.party.as_str());
+        o.field("rfc", f.rule.rfc);
+        o.field("catalogue_rows", &f.rule.rows.to_vec());
+        o.field("frames", &f.frames);
+        o.field("message", f.message.as_str());
+        o.end_object();
+    }
     o.end_array();
+    o.field("findings_not_listed", &m.findings_dropped);
     o.key("stats");
     crate::decode::stats_json_object(&mut o, stats);
     o.end_object();
     o.into_string()
+}
+
+/// True when the model holds a violation (exit status 1).
+pub fn has_violation(m: &Model) -> bool {
+    m.findings
+        .iter()
+        .any(|f| f.rule.severity == Severity::Violation)
 }

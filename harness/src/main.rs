@@ -12,6 +12,8 @@ use std::process::ExitCode;
 
 /// Exit status: everything read and nothing violated.
 const EXIT_OK: u8 = 0;
+/// Exit status: a violation was found.
+const EXIT_VIOLATION: u8 = 1;
 /// Exit status: unusable input (a file that cannot be read) or bad usage.
 const EXIT_INPUT: u8 = 2;
 
@@ -227,6 +229,9 @@ fn run_analyze(args: &AnalyzeArgs) -> Result<u8> {
                     analyze::text_report(&name, &model, &stats)
                 };
                 writeln!(out, "{text}")?;
+                if analyze::has_violation(&model) && code == EXIT_OK {
+                    code = EXIT_VIOLATION;
+                }
             }
             Err(e) => {
                 eprintln!("trunkcheck: {e}");

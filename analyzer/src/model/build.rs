@@ -7,6 +7,7 @@ use crate::exchange::{Body, Message, MessageSink, MsgKind, Notice, Program};
 use crate::flow::Direction;
 use crate::nfs4::{NfsArgOp, NfsRes, NfsResOp, OpenClaimType4, Setclientid4Res, StateProtect4R};
 use crate::rpc::{Credential, RpcGssCred};
+use crate::rules;
 use std::collections::{HashMap, VecDeque};
 
 /// Bounds of the model (memory stays bounded whatever the capture).
@@ -33,23 +34,56 @@ impl Default for ModelLimits {
 /// The identity-bearing part of one operation of a call.
 #[derive(Debug, Clone)]
 pub(crate) enum CallOp {
-    ExchangeId { owner: Vec<u8>, verifier: [u8; 8] },
-    CreateSession { clientid: u64, cb_program: u32 },
-    BindConnToSession,
-    Sequence { session: SessionId4 },
-    SetClientId { id: Vec<u8>, verifier: [u8; 8] },
-    SetClientIdConfirm { clientid: u64 },
-    DestroySession { session: SessionId4 },
-    DestroyClientid { clientid: u64 },
-    ReclaimComplete { one_fs: bool },
-    Reclaim { op: &'static str },
-    BackchannelCtl { cb_program: u32 },
+    ExchangeId {
+        owner: Vec<u8>,
+        verifier: [u8; 8],
+    },
+    CreateSession {
+        clientid: u64,
+        cb_program: u32,
+        sequence: u32,
+        flags: CreateSession4Flags,
+        fore: Box<ChannelAttrs4>,
+        back: Box<ChannelAttrs4>,
+    },
+    BindConnToSession {
+        dir: crate::nfs4::ChannelDirFromClient4,
+    },
+    Sequence {
+        session: SessionId4,
+    },
+    SetClientId {
+        id: Vec<u8>,
+        verifier: [u8; 8],
+    },
+    SetClientIdConfirm {
+        clientid: u64,
+    },
+    DestroySession {
+        session: SessionId4,
+    },
+    DestroyClientid {
+        clientid: u64,
+    },
+    ReclaimComplete {
+        one_fs: bool,
+    },
+    Reclaim {
+        op: &'static str,
+    },
+    BackchannelCtl {
+        cb_program: u32,
+    },
     Other,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct PendingCompound {
     ops: Vec<CallOp>,
+    /// Frame of the call.
+    frame: u64,
+    /// The first operation is SEQUENCE.
+    sequenced: bool,
 }
 
 type Key = (ConnId, Direction, u32);
@@ -109,8 +143,12 @@ fn call_op(op: &NfsArgOp<'_>) -> CallOp {
         NfsArgOp::CreateSession(a) => CallOp::CreateSession {
             clientid: a.csa_clientid.0,
             cb_program: a.csa_cb_program,
+            sequence: a.csa_sequence,
+            flags: a.csa_flags,
+            fore: Box::new(a.csa_fore_chan_attrs.clone()),
+            back: Box::new(a.csa_back_chan_attrs.clone()),
         },
-        NfsArgOp::BindConnToSession(_) => CallOp::BindConnToSession,
+        NfsArgOp::BindConnToSession(a) => CallOp::BindConnToSession { dir: a.bctsa_dir },
         NfsArgOp::Sequence(a) => CallOp::Sequence {
             session: a.sa_sessionid,
         },
@@ -238,6 +276,21 @@ impl Model {
         self.note_connection(m);
         let who = principal(m.cred.as_ref());
         let ops: Vec<CallOp> = args.argarray.iter().map(call_op).collect();
+        for op in &args.argarray {
+            if let NfsArgOp::ExchangeId(a) = op {
+                if a.eia_flags.contains(ExchgId4Flags::CONFIRMED_R) {
+                    self.finding(
+                        &rules::EXCHID_FLAG_SIDE_CLIENT,
+                        format!(
+                            "EXCHANGE_ID call sets CONFIRMED_R in eia_flags ({})",
+                            a.eia_flags
+                        ),
+                        vec![m.frame],
+                    );
+                }
+            }
+        }
+        let sequenced = matches!(args.argarray.first(), Some(NfsArgOp::Sequence(_)));
         for op in &ops {
             match op {
                 CallOp::ExchangeId { owner, verifier } => {
@@ -251,7 +304,11 @@ impl Model {
         }
         self.pending.insert(
             (m.conn, m.dir, m.xid),
-            PendingCompound { ops },
+            PendingCompound {
+                ops,
+                frame: m.frame,
+                sequenced,
+            },
             self.limits.max_pending,
         );
     }
@@ -341,16 +398,21 @@ impl Model {
             return;
         };
         let server = m.src;
+        let frames = vec![call.frame, m.frame];
+        let n_ops = call.ops.len();
         let mut session_of_compound: Option<SessionId4> = None;
         for (i, r) in res.resarray.iter().enumerate() {
             let op = call.ops.get(i).cloned().unwrap_or(CallOp::Other);
+            self.check_position(&op, i, n_ops, call.sequenced, r, &frames);
             let clientid = session_of_compound
                 .and_then(|s| self.sessions.get(&s))
                 .and_then(|s| s.clientid);
             let status = r.status();
             match (op, r) {
                 (CallOp::ExchangeId { owner, verifier }, NfsResOp::ExchangeId(NfsRes::Ok(x))) => {
+                    self.check_exchange_id_reply(x, server, &frames);
                     self.declare(server, m.frame, x);
+                    self.check_trunking(&owner, verifier, x.eir_clientid.0, server, m, &frames);
                     let key = self.endpoints.get(&server).map(|e| e.server_key());
                     if let Some(key) = key {
                         if let Some(rec) = self.client_id_record(key, x.eir_clientid.0) {
@@ -371,9 +433,14 @@ impl Model {
                     CallOp::CreateSession {
                         clientid,
                         cb_program,
+                        sequence,
+                        flags,
+                        fore,
+                        back,
                     },
                     NfsResOp::CreateSession(NfsRes::Ok(x)),
                 ) => {
+                    self.check_create_session(sequence, flags, &fore, &back, x, &frames);
                     let key = self.endpoint(server, m.frame).server_key();
                     if let Some(rec) = self.client_id_record(key, clientid) {
                         rec.confirmed_frame.get_or_insert(m.frame);
@@ -401,7 +468,8 @@ impl Model {
                         );
                     }
                 }
-                (CallOp::BindConnToSession, NfsResOp::BindConnToSession(NfsRes::Ok(x))) => {
+                (CallOp::BindConnToSession { dir }, NfsResOp::BindConnToSession(NfsRes::Ok(x))) => {
+                    self.check_bcts_direction(dir, x.bctsr_dir, &frames);
                     if let Some(s) = self.session(x.bctsr_sessid, server, m.frame) {
                         s.connections.insert(
                             m.conn,

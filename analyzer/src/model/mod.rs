@@ -16,6 +16,7 @@
 //! (restart-revealing errors, grace, reclaims, RECLAIM_COMPLETE).
 
 mod build;
+mod checks;
 
 pub mod json;
 
@@ -342,6 +343,10 @@ pub struct Model {
     pub connections: BTreeMap<ConnId, Connection>,
     /// Recovery timeline, in frame order.
     pub recovery: Vec<RecoveryEvent>,
+    /// Rules broken, in the order found.
+    pub findings: Vec<crate::rules::Finding>,
+    /// Findings beyond the bound (counted only).
+    pub findings_dropped: u64,
     pub(crate) pending: build::Pending,
     pub(crate) limits: ModelLimits,
 }

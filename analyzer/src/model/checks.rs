@@ -1,0 +1,348 @@
+//! The passive checks run while the model is built: each compares a call
+//! with its reply, or a reply with what the model already knows, and
+//! records a [`Finding`] naming the rule and the frames.
+
+use super::build::CallOp;
+use super::*;
+use crate::exchange::Message;
+use crate::nfs4::{ChannelDirFromClient4, ExchangeId4ResOk, NfsResOp};
+use crate::rules::{self, Finding, Rule};
+
+impl Model {
+    /// Records a finding (bounded; the same rule and message once).
+    pub(crate) fn finding(&mut self, rule: &'static Rule, message: String, frames: Vec<u64>) {
+        if self.findings.len() >= self.limits.max_events {
+            self.findings_dropped += 1;
+            return;
+        }
+        if self
+            .findings
+            .iter()
+            .any(|f| std::ptr::eq(f.rule, rule) && f.message == message)
+        {
+            return;
+        }
+        self.findings.push(Finding {
+            rule,
+            message,
+            frames,
+        });
+    }
+
+    /// Operations that must be alone (or after SEQUENCE), and SEQUENCE's
+    /// own position, judged by what the server accepted.
+    pub(crate) fn check_position(
+        &mut self,
+        op: &CallOp,
+        index: usize,
+        n_ops: usize,
+        sequenced: bool,
+        r: &NfsResOp<'_>,
+        frames: &[u64],
+    ) {
+        if !r.status().is_ok() {
+            return;
+        }
+        let rule = match op {
+            CallOp::ExchangeId { .. } if !sequenced && n_ops > 1 => &rules::EXCHID_ONLY_OP,
+            CallOp::CreateSession { .. } if !sequenced && n_ops > 1 => &rules::CSESS_ONLY_OP,
+            CallOp::DestroyClientid { .. } if !sequenced && n_ops > 1 => {
+                &rules::DESTROY_CLIENTID_ONLY_OP
+            }
+            CallOp::BindConnToSession { .. } if n_ops > 1 => &rules::BCTS_ONLY_OP,
+            CallOp::Sequence { .. } if index > 0 => &rules::SEQ_POSITION,
+            _ => return,
+        };
+        self.finding(
+            rule,
+            format!(
+                "{} accepted as operation {} of {n_ops} (NFS4_OK)",
+                r.name(),
+                index + 1
+            ),
+            frames.to_vec(),
+        );
+    }
+
+    /// EXCHANGE_ID reply flags: side, pNFS role, CONFIRMED_R for a
+    /// confirmed client ID.
+    pub(crate) fn check_exchange_id_reply(
+        &mut self,
+        x: &ExchangeId4ResOk<'_>,
+        server: SocketAddr,
+        frames: &[u64],
+    ) {
+        let f = x.eir_flags;
+        if f.contains(ExchgId4Flags::UPD_CONFIRMED_REC_A) {
+            self.finding(
+                &rules::EXCHID_FLAG_SIDE_SERVER,
+                format!("{server} set UPD_CONFIRMED_REC_A in eir_flags ({f})"),
+                frames.to_vec(),
+            );
+        }
+        let roles = f.0 & ExchgId4Flags::MASK_PNFS.0;
+        if roles == 0 {
+            self.finding(
+                &rules::EXCHID_PNFS_ROLE,
+                format!("{server} returned eir_flags {f} without any pNFS role bit"),
+                frames.to_vec(),
+            );
+        } else if f.contains(ExchgId4Flags::USE_NON_PNFS) && f.contains(ExchgId4Flags::USE_PNFS_MDS)
+        {
+            self.finding(
+                &rules::EXCHID_PNFS_ROLE,
+                format!("{server} returned USE_NON_PNFS together with USE_PNFS_MDS ({f})"),
+                frames.to_vec(),
+            );
+        }
+        let key = match self.endpoints.get(&server) {
+            Some(e) if e.current().is_some() => Some(e.server_key()),
+            _ => None,
+        };
+        let declared_now = ServerKey::Declared {
+            scope: x.eir_server_scope.as_bytes().to_vec(),
+            major: x.eir_server_owner.so_major_id.as_bytes().to_vec(),
+        };
+        let key = key.filter(|k| *k == declared_now).unwrap_or(declared_now);
+        let confirmed = self
+            .client_ids
+            .iter()
+            .find(|r| r.server == key && r.clientid == x.eir_clientid.0)
+            .and_then(|r| r.confirmed_frame.filter(|_| r.destroyed_frame.is_none()));
+        if let Some(cf) = confirmed {
+            if !f.contains(ExchgId4Flags::CONFIRMED_R) {
+                let mut fr = vec![cf];
+                fr.extend_from_slice(frames);
+                self.finding(
+                    &rules::EXCHID_CONFIRMED_R,
+                    format!(
+                        "{server} returned client ID {:#018x}, confirmed in frame {cf}, without CONFIRMED_R",
+                        x.eir_clientid.0
+                    ),
+                    fr,
+                );
+            }
+        }
+    }
+
+    /// Same server owner and scope at two addresses: the same client owner
+    /// and verifier get the same client ID; and a client host presents one
+    /// owner to all addresses of a server.
+    pub(crate) fn check_trunking(
+        &mut self,
+        owner: &[u8],
+        verifier: [u8; 8],
+        clientid: u64,
+        server: SocketAddr,
+        m: &Message<'_>,
+        frames: &[u64],
+    ) {
+        let Some(key) = self.endpoints.get(&server).map(|e| e.server_key()) else {
+            return;
+        };
+        let restarted = |from: u64, to: u64, recovery: &[RecoveryEvent]| {
+            recovery.iter().any(|e| {
+                (from..=to).contains(&e.frame)
+                    && matches!(
+                        e.kind,
+                        RecoveryKind::Status(
+                            NfsStat4::NFS4ERR_STALE_CLIENTID
+                                | NfsStat4::NFS4ERR_BADSESSION
+                                | NfsStat4::NFS4ERR_EXPIRED
+                        )
+                    )
+            })
+        };
+        let other = self.client_ids.iter().find(|r| {
+            r.server == key
+                && r.clientid != clientid
+                && r.owner.as_deref() == Some(owner)
+                && r.verifier == Some(verifier)
+                && r.destroyed_frame.is_none()
+                && !r.endpoints.contains(&server)
+        });
+        if let Some(r) = other {
+            let issued = r.issued_frame.unwrap_or(0);
+            if !restarted(issued, m.frame, &self.recovery) {
+                let msg = format!(
+                    "{server} returned client ID {clientid:#018x} to owner \"{}\", which {} got {:#018x} for (frame {issued}); both declare {}",
+                    crate::xdr::escape_bytes(owner),
+                    join_addrs(&r.endpoints),
+                    r.clientid,
+                    key_text(&key),
+                );
+                let mut fr = vec![issued];
+                fr.extend_from_slice(frames);
+                self.finding(&rules::TRUNK_SAME_CLIENTID, msg, fr);
+            }
+        }
+        // One host, two owners, two addresses of one server.
+        let host = m.dst.ip();
+        let clash = self.clients.iter().find(|c| {
+            c.kind == OwnerKind::V41
+                && c.owner != owner
+                && c.sources.contains(&host)
+                && c.endpoints.iter().any(|e| {
+                    *e != server
+                        && self
+                            .endpoints
+                            .get(e)
+                            .is_some_and(|ep| ep.server_key() == key)
+                })
+        });
+        if let Some(c) = clash {
+            let msg = format!(
+                "client {host} presented owner \"{}\" to {server} and owner \"{}\" to {} of the same server ({})",
+                crate::xdr::escape_bytes(owner),
+                crate::xdr::escape_bytes(&c.owner),
+                join_addrs(&c.endpoints),
+                key_text(&key),
+            );
+            let mut fr = vec![c.first_frame];
+            fr.extend_from_slice(frames);
+            self.finding(&rules::CLIENT_OWNER_PER_SERVER, msg, fr);
+        }
+    }
+
+    /// CREATE_SESSION: sequence echoed, attributes not raised, flags not
+    /// granted unasked.
+    pub(crate) fn check_create_session(
+        &mut self,
+        sequence: u32,
+        flags: CreateSession4Flags,
+        fore: &ChannelAttrs4,
+        back: &ChannelAttrs4,
+        x: &crate::nfs4::CreateSession4ResOk,
+        frames: &[u64],
+    ) {
+        if x.csr_sequence != sequence {
+            self.finding(
+                &rules::CSESS_SEQUENCE_ECHO,
+                format!(
+                    "csr_sequence {} differs from csa_sequence {sequence}",
+                    x.csr_sequence
+                ),
+                frames.to_vec(),
+            );
+        }
+        let mut raised = Vec::new();
+        for (chan, req, got) in [
+            ("fore", fore, &x.csr_fore_chan_attrs),
+            ("back", back, &x.csr_back_chan_attrs),
+        ] {
+            for (name, a, b) in [
+                (
+                    "ca_headerpadsize",
+                    req.ca_headerpadsize,
+                    got.ca_headerpadsize,
+                ),
+                (
+                    "ca_maxrequestsize",
+                    req.ca_maxrequestsize,
+                    got.ca_maxrequestsize,
+                ),
+                (
+                    "ca_maxresponsesize",
+                    req.ca_maxresponsesize,
+                    got.ca_maxresponsesize,
+                ),
+                (
+                    "ca_maxresponsesize_cached",
+                    req.ca_maxresponsesize_cached,
+                    got.ca_maxresponsesize_cached,
+                ),
+            ] {
+                if b > a {
+                    raised.push(format!("{chan} {name} {a} -> {b}"));
+                }
+            }
+            if let (Some(a), Some(b)) = (req.ca_rdma_ird.first(), got.ca_rdma_ird.first()) {
+                if b > a {
+                    raised.push(format!("{chan} ca_rdma_ird {a} -> {b}"));
+                }
+            }
+        }
+        for (name, a, b) in [
+            (
+                "ca_maxoperations",
+                back.ca_maxoperations,
+                x.csr_back_chan_attrs.ca_maxoperations,
+            ),
+            (
+                "ca_maxrequests",
+                back.ca_maxrequests,
+                x.csr_back_chan_attrs.ca_maxrequests,
+            ),
+        ] {
+            if a != b {
+                raised.push(format!("back {name} changed {a} -> {b}"));
+            }
+        }
+        if !raised.is_empty() {
+            self.finding(
+                &rules::CSESS_ATTRS,
+                format!("channel attributes: {}", raised.join(", ")),
+                frames.to_vec(),
+            );
+        }
+        let unasked =
+            CreateSession4Flags(x.csr_flags.0 & !flags.0 & CreateSession4Flags::ALL_KNOWN.0);
+        if unasked.0 != 0 {
+            self.finding(
+                &rules::CSESS_FLAGS,
+                format!(
+                    "csr_flags {} grant {unasked} not requested (csa_flags {flags})",
+                    x.csr_flags
+                ),
+                frames.to_vec(),
+            );
+        }
+    }
+
+    /// BIND_CONN_TO_SESSION's reply direction fits the request.
+    pub(crate) fn check_bcts_direction(
+        &mut self,
+        asked: ChannelDirFromClient4,
+        got: ChannelDirFromServer4,
+        frames: &[u64],
+    ) {
+        let allowed: &[ChannelDirFromServer4] = match asked {
+            ChannelDirFromClient4::CDFC4_FORE => &[ChannelDirFromServer4::CDFS4_FORE],
+            ChannelDirFromClient4::CDFC4_BACK => &[ChannelDirFromServer4::CDFS4_BACK],
+            ChannelDirFromClient4::CDFC4_FORE_OR_BOTH => &[
+                ChannelDirFromServer4::CDFS4_FORE,
+                ChannelDirFromServer4::CDFS4_BOTH,
+            ],
+            ChannelDirFromClient4::CDFC4_BACK_OR_BOTH => &[
+                ChannelDirFromServer4::CDFS4_BACK,
+                ChannelDirFromServer4::CDFS4_BOTH,
+            ],
+            _ => return,
+        };
+        if !allowed.contains(&got) {
+            self.finding(
+                &rules::BCTS_DIRECTION,
+                format!("asked {asked}, granted {got}"),
+                frames.to_vec(),
+            );
+        }
+    }
+}
+
+fn join_addrs(a: &BTreeSet<SocketAddr>) -> String {
+    a.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn key_text(k: &ServerKey) -> String {
+    match k {
+        ServerKey::Declared { scope, major } => format!(
+            "scope \"{}\", major id \"{}\"",
+            crate::xdr::escape_bytes(scope),
+            crate::xdr::escape_bytes(major)
+        ),
+        ServerKey::Address(a) => format!("address {a}"),
+    }
+}

@@ -1,0 +1,152 @@
+//! The RFC rules the analyzer checks passively, and their findings.
+//!
+//! Every rule has a stable id, the RFC section it comes from, the catalogue
+//! rows (`spec/rules.md`) it covers, a severity (a MUST broken is a
+//! violation; a SHOULD or lowercase "should" a warning), and the party it
+//! judges. A finding names the rule and carries the frames that prove it.
+
+use std::fmt;
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// A MUST / MUST NOT / REQUIRED was broken.
+    Violation,
+    /// A SHOULD, or a lowercase "should"/"must", was not followed.
+    Warning,
+    /// Worth knowing; not a rule broken.
+    Info,
+}
+
+impl Severity {
+    /// `violation`, `warning` or `info`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Violation => "violation",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// Who is at fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Party {
+    /// The server.
+    Server,
+    /// The client.
+    Client,
+}
+
+impl Party {
+    /// `server` or `client`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Server => "server",
+            Party::Client => "client",
+        }
+    }
+}
+
+/// A rule's fixed description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    /// Stable id, e.g. `csess.sequence-echo`.
+    pub id: &'static str,
+    /// The RFC and section.
+    pub rfc: &'static str,
+    /// Rows of `spec/rules.md` it covers.
+    pub rows: &'static [u32],
+    /// Severity of its findings.
+    pub severity: Severity,
+    /// Who it judges.
+    pub party: Party,
+    /// What it requires, in one line.
+    pub title: &'static str,
+}
+
+/// One rule broken, with proof.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The rule.
+    pub rule: &'static Rule,
+    /// What happened, in one line.
+    pub message: String,
+    /// The frames that show it (call and reply, or the exchanges compared).
+    pub frames: Vec<u64>,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} [{} {}, {}] {} (frames {})",
+            self.rule.id,
+            self.rule.severity.as_str(),
+            self.rule.party.as_str(),
+            self.rule.rfc,
+            self.message,
+            self.frames
+                .iter()
+                .map(|f| f.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+macro_rules! rules {
+    ($( $name:ident: $id:literal, $rfc:literal, [$($row:literal),*], $sev:ident, $party:ident, $title:literal; )*) => {
+        $(
+            #[doc = $title]
+            pub static $name: Rule = Rule {
+                id: $id,
+                rfc: $rfc,
+                rows: &[$($row),*],
+                severity: Severity::$sev,
+                party: Party::$party,
+                title: $title,
+            };
+        )*
+        /// Every rule the analyzer checks.
+        pub static ALL: &[&Rule] = &[$(&$name),*];
+    };
+}
+
+rules! {
+    EXCHID_ONLY_OP: "exchid.only-op", "RFC 8881 §18.35.3", [29], Violation, Server,
+        "EXCHANGE_ID without a leading SEQUENCE must be the only operation (else NFS4ERR_NOT_ONLY_OP)";
+    EXCHID_FLAG_SIDE_CLIENT: "exchid.flags-side-client", "RFC 8881 §18.35.3", [32], Violation, Client,
+        "CONFIRMED_R is a reply flag: the client must not set it in eia_flags";
+    EXCHID_FLAG_SIDE_SERVER: "exchid.flags-side-server", "RFC 8881 §18.35.3", [32], Violation, Server,
+        "UPD_CONFIRMED_REC_A is a request flag: the server must not set it in eir_flags";
+    EXCHID_CONFIRMED_R: "exchid.confirmed-r", "RFC 8881 §18.35.3", [33], Violation, Server,
+        "a client ID that was confirmed is returned with CONFIRMED_R set";
+    EXCHID_PNFS_ROLE: "exchid.pnfs-role", "RFC 8881 §18.35.3, §13.1", [36], Violation, Server,
+        "eir_flags carry at least one pNFS role bit, and not USE_NON_PNFS with USE_PNFS_MDS";
+    CSESS_ONLY_OP: "csess.only-op", "RFC 8881 §18.36.3", [55], Violation, Server,
+        "CREATE_SESSION without a leading SEQUENCE must be the only operation";
+    CSESS_SEQUENCE_ECHO: "csess.sequence-echo", "RFC 8881 §18.36.3", [56], Violation, Server,
+        "csr_sequence equals csa_sequence";
+    CSESS_ATTRS: "csess.channel-attrs", "RFC 8881 §18.36.3", [57], Violation, Server,
+        "the server may lower but never raise the channel sizes, and keeps the back channel's maxoperations and maxrequests";
+    CSESS_FLAGS: "csess.flags", "RFC 8881 §18.36.3", [58], Violation, Server,
+        "PERSIST, CONN_BACK_CHAN and CONN_RDMA are set in csr_flags only when requested";
+    BCTS_ONLY_OP: "bcts.only-op", "RFC 8881 §18.34.3", [68], Violation, Server,
+        "BIND_CONN_TO_SESSION must be the only operation in its COMPOUND";
+    BCTS_DIRECTION: "bcts.direction", "RFC 8881 §18.34.3", [70], Violation, Server,
+        "bctsr_dir is one the requested bctsa_dir allows";
+    SEQ_POSITION: "seq.position", "RFC 8881 §2.10.2.1, §18.46.3", [73], Violation, Server,
+        "SEQUENCE anywhere but first is refused with NFS4ERR_SEQUENCE_POS";
+    DESTROY_CLIENTID_ONLY_OP: "dcid.only-op", "RFC 8881 §18.50.3", [87], Violation, Server,
+        "DESTROY_CLIENTID without a leading SEQUENCE must be the only operation";
+    TRUNK_SAME_CLIENTID: "trunk.same-clientid", "RFC 8881 §2.10.5, §18.35.3", [11, 27], Violation, Server,
+        "addresses that declare the same server owner and scope return the same client ID to the same client owner and verifier";
+    CLIENT_OWNER_PER_SERVER: "client.same-owner-per-server", "RFC 8881 §2.4", [1], Warning, Client,
+        "a client uses one co_ownerid for every address of a server";
+}
+
+/// Looks a rule up by id.
+pub fn by_id(id: &str) -> Option<&'static Rule> {
+    ALL.iter().copied().find(|r| r.id == id)
+}

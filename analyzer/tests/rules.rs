@@ -1,0 +1,542 @@
+//! The passive rules on conversations built with the codec: each rule fires
+//! on the exchange that breaks it, names the frames, and stays silent on the
+//! conformant twin of that exchange.
+
+use analyzer::exchange::{ExchangeLimits, Exchanges};
+use analyzer::flow::{ConnId, ConnInfo, Direction};
+use analyzer::model::{Model, ModelLimits};
+use analyzer::nfs4::*;
+use analyzer::packet::Timestamp;
+use analyzer::rpc::{OpaqueAuth, RpcMessage};
+use analyzer::rpcstream::{RecordRef, RecordSink};
+use analyzer::xdr::{to_bytes, Opaque};
+use std::net::SocketAddr;
+
+/// A conversation: calls and replies on chosen connections, frames counted.
+struct Conv {
+    x: Exchanges<Model>,
+    frame: u64,
+    xid: u32,
+}
+
+const CLIENT: &str = "127.0.0.1:900";
+const SERVER_A: &str = "127.0.0.2:2049";
+const SERVER_B: &str = "127.0.0.3:2049";
+
+impl Conv {
+    fn new() -> Self {
+        Conv {
+            x: Exchanges::new(
+                ExchangeLimits::default(),
+                Model::new(ModelLimits::default()),
+            ),
+            frame: 0,
+            xid: 0x1000,
+        }
+    }
+
+    fn record(&mut self, conn: u64, client: &str, server: &str, dir: Direction, bytes: &[u8]) {
+        self.frame += 1;
+        let info = ConnInfo {
+            client: client.parse::<SocketAddr>().unwrap(),
+            server: server.parse::<SocketAddr>().unwrap(),
+            handshake_seen: true,
+            first_frame: 1,
+            first_ts: Timestamp::default(),
+        };
+        self.x.record(RecordRef {
+            conn: ConnId(conn),
+            dir,
+            info: &info,
+            bytes,
+            offset: 0,
+            first_frame: self.frame,
+            frame: self.frame,
+            ts: Timestamp::default(),
+        });
+    }
+
+    /// One COMPOUND exchange on connection `conn` between `client` and `server`.
+    fn exchange(
+        &mut self,
+        conn: u64,
+        client: &str,
+        server: &str,
+        args: Vec<NfsArgOp<'static>>,
+        res: Vec<NfsResOp<'static>>,
+    ) {
+        self.xid += 1;
+        let call = Compound4Args {
+            tag: Opaque::from(""),
+            minorversion: 1,
+            argarray: args,
+        };
+        let status = res
+            .iter()
+            .map(|r| r.status())
+            .find(|s| !s.is_ok())
+            .unwrap_or(NfsStat4::NFS4_OK);
+        let reply = Compound4Res {
+            status,
+            tag: Opaque::from(""),
+            resarray: res,
+        };
+        let c = RpcMessage::call(
+            self.xid,
+            NFS4_PROGRAM,
+            4,
+            1,
+            OpaqueAuth::none(),
+            OpaqueAuth::none(),
+        )
+        .to_bytes_with_payload(&to_bytes(&call));
+        let r = RpcMessage::success_reply(self.xid, OpaqueAuth::none())
+            .to_bytes_with_payload(&to_bytes(&reply));
+        self.record(conn, client, server, Direction::ToServer, &c);
+        self.record(conn, client, server, Direction::ToClient, &r);
+    }
+
+    fn rules(&self) -> Vec<&'static str> {
+        self.x.sink.findings.iter().map(|f| f.rule.id).collect()
+    }
+}
+
+fn exchange_id(owner: &str, verifier: u8, flags: ExchgId4Flags) -> NfsArgOp<'static> {
+    NfsArgOp::ExchangeId(ExchangeId4Args {
+        eia_clientowner: ClientOwner4 {
+            co_verifier: Verifier4([verifier; 8]),
+            co_ownerid: Opaque::from(owner.to_string()),
+        },
+        eia_flags: flags,
+        eia_state_protect: StateProtect4A::None,
+        eia_client_impl_id: vec![],
+    })
+}
+
+fn exchange_id_ok(
+    clientid: u64,
+    flags: ExchgId4Flags,
+    major: &str,
+    minor: u64,
+) -> NfsResOp<'static> {
+    NfsResOp::ExchangeId(NfsRes::Ok(ExchangeId4ResOk {
+        eir_clientid: Clientid4(clientid),
+        eir_sequenceid: 1,
+        eir_flags: flags,
+        eir_state_protect: StateProtect4R::None,
+        eir_server_owner: ServerOwner4 {
+            so_minor_id: minor,
+            so_major_id: Opaque::from(major.to_string()),
+        },
+        eir_server_scope: Opaque::from("scope-1"),
+        eir_server_impl_id: vec![],
+    }))
+}
+
+fn chan(max_req: u32, maxops: u32, maxreqs: u32) -> ChannelAttrs4 {
+    ChannelAttrs4 {
+        ca_headerpadsize: 0,
+        ca_maxrequestsize: max_req,
+        ca_maxresponsesize: max_req,
+        ca_maxresponsesize_cached: 4096,
+        ca_maxoperations: maxops,
+        ca_maxrequests: maxreqs,
+        ca_rdma_ird: vec![],
+    }
+}
+
+fn create_session(clientid: u64, seq: u32, flags: CreateSession4Flags) -> NfsArgOp<'static> {
+    NfsArgOp::CreateSession(CreateSession4Args {
+        csa_clientid: Clientid4(clientid),
+        csa_sequence: seq,
+        csa_flags: flags,
+        csa_fore_chan_attrs: chan(1 << 20, 8, 16),
+        csa_back_chan_attrs: chan(4096, 2, 1),
+        csa_cb_program: NFS4_CALLBACK,
+        csa_sec_parms: vec![CallbackSecParms4::AuthNone],
+    })
+}
+
+fn create_session_ok(
+    session: u8,
+    seq: u32,
+    flags: CreateSession4Flags,
+    fore: ChannelAttrs4,
+    back: ChannelAttrs4,
+) -> NfsResOp<'static> {
+    NfsResOp::CreateSession(NfsRes::Ok(CreateSession4ResOk {
+        csr_sessionid: SessionId4([session; 16]),
+        csr_sequence: seq,
+        csr_flags: flags,
+        csr_fore_chan_attrs: fore,
+        csr_back_chan_attrs: back,
+    }))
+}
+
+const PNFS: ExchgId4Flags = ExchgId4Flags(0x0002_0000 | 0x0004_0000);
+
+#[test]
+fn confirmed_client_id_must_come_back_with_confirmed_r() {
+    for with_flag in [false, true] {
+        let mut c = Conv::new();
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![exchange_id("c", 1, ExchgId4Flags(0))],
+            vec![exchange_id_ok(7, PNFS, "srv", 0)],
+        );
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![create_session(7, 1, CreateSession4Flags(0))],
+            vec![create_session_ok(
+                1,
+                1,
+                CreateSession4Flags(0),
+                chan(1 << 20, 8, 16),
+                chan(4096, 2, 1),
+            )],
+        );
+        let flags = if with_flag {
+            PNFS | ExchgId4Flags::CONFIRMED_R
+        } else {
+            PNFS
+        };
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![exchange_id("c", 1, ExchgId4Flags(0))],
+            vec![exchange_id_ok(7, flags, "srv", 0)],
+        );
+        if with_flag {
+            assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+        } else {
+            assert_eq!(c.rules(), vec!["exchid.confirmed-r"]);
+            let f = &c.x.sink.findings[0];
+            assert_eq!(
+                f.frames,
+                vec![4, 5, 6],
+                "confirming reply, then the probe's call and reply"
+            );
+            assert_eq!(f.rule.rfc, "RFC 8881 §18.35.3");
+        }
+    }
+}
+
+#[test]
+fn exchange_id_flags_on_the_wrong_side_and_pnfs_roles() {
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags::CONFIRMED_R)],
+        vec![exchange_id_ok(
+            7,
+            ExchgId4Flags::SUPP_MOVED_REFER | ExchgId4Flags::UPD_CONFIRMED_REC_A,
+            "srv",
+            0,
+        )],
+    );
+    assert_eq!(
+        c.rules(),
+        vec![
+            "exchid.flags-side-client",
+            "exchid.flags-side-server",
+            "exchid.pnfs-role"
+        ]
+    );
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(
+            7,
+            ExchgId4Flags::USE_NON_PNFS | ExchgId4Flags::USE_PNFS_MDS,
+            "srv",
+            0,
+        )],
+    );
+    assert_eq!(c.rules(), vec!["exchid.pnfs-role"]);
+}
+
+#[test]
+fn create_session_sequence_attributes_and_flags() {
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(7, PNFS, "srv", 0)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 1, CreateSession4Flags::CONN_BACK_CHAN)],
+        vec![create_session_ok(
+            1,
+            2,
+            CreateSession4Flags::CONN_BACK_CHAN | CreateSession4Flags::PERSIST,
+            chan(2 << 20, 8, 16),
+            chan(4096, 4, 1),
+        )],
+    );
+    assert_eq!(
+        c.rules(),
+        vec!["csess.sequence-echo", "csess.channel-attrs", "csess.flags"]
+    );
+    let attrs = &c.x.sink.findings[1].message;
+    assert!(
+        attrs.contains("fore ca_maxrequestsize 1048576 -> 2097152"),
+        "{attrs}"
+    );
+    assert!(
+        attrs.contains("back ca_maxoperations changed 2 -> 4"),
+        "{attrs}"
+    );
+    // A server that lowers sizes and echoes everything is fine.
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 1, CreateSession4Flags::CONN_BACK_CHAN)],
+        vec![create_session_ok(
+            1,
+            1,
+            CreateSession4Flags(0),
+            chan(65536, 8, 16),
+            chan(4096, 2, 1),
+        )],
+    );
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}
+
+fn bcts(dir: ChannelDirFromClient4) -> NfsArgOp<'static> {
+    NfsArgOp::BindConnToSession(BindConnToSession4Args {
+        bctsa_sessid: SessionId4([1; 16]),
+        bctsa_dir: dir,
+        bctsa_use_conn_in_rdma_mode: false,
+    })
+}
+
+fn bcts_ok(dir: ChannelDirFromServer4) -> NfsResOp<'static> {
+    NfsResOp::BindConnToSession(NfsRes::Ok(BindConnToSession4ResOk {
+        bctsr_sessid: SessionId4([1; 16]),
+        bctsr_dir: dir,
+        bctsr_use_conn_in_rdma_mode: false,
+    }))
+}
+
+#[test]
+fn bind_conn_to_session_direction_mapping() {
+    use ChannelDirFromClient4 as C;
+    use ChannelDirFromServer4 as S;
+    let cases = [
+        (C::CDFC4_FORE, S::CDFS4_FORE, true),
+        (C::CDFC4_FORE, S::CDFS4_BOTH, false),
+        (C::CDFC4_BACK, S::CDFS4_BACK, true),
+        (C::CDFC4_BACK, S::CDFS4_FORE, false),
+        (C::CDFC4_FORE_OR_BOTH, S::CDFS4_BOTH, true),
+        (C::CDFC4_FORE_OR_BOTH, S::CDFS4_BACK, false),
+        (C::CDFC4_BACK_OR_BOTH, S::CDFS4_BOTH, true),
+        (C::CDFC4_BACK_OR_BOTH, S::CDFS4_FORE, false),
+    ];
+    for (asked, got, ok) in cases {
+        let mut c = Conv::new();
+        c.exchange(2, CLIENT, SERVER_A, vec![bcts(asked)], vec![bcts_ok(got)]);
+        let expect: Vec<&str> = if ok { vec![] } else { vec!["bcts.direction"] };
+        assert_eq!(c.rules(), expect, "{asked} -> {got}");
+    }
+}
+
+fn sequence() -> NfsArgOp<'static> {
+    NfsArgOp::Sequence(Sequence4Args {
+        sa_sessionid: SessionId4([1; 16]),
+        sa_sequenceid: 1,
+        sa_slotid: 0,
+        sa_highest_slotid: 0,
+        sa_cachethis: false,
+    })
+}
+
+fn sequence_ok() -> NfsResOp<'static> {
+    NfsResOp::Sequence(NfsRes::Ok(Sequence4ResOk {
+        sr_sessionid: SessionId4([1; 16]),
+        sr_sequenceid: 1,
+        sr_slotid: 0,
+        sr_highest_slotid: 0,
+        sr_target_highest_slotid: 0,
+        sr_status_flags: Seq4Status(0),
+    }))
+}
+
+#[test]
+fn only_op_and_sequence_position_rules_judge_what_the_server_accepted() {
+    let ok = NfsStat4::NFS4_OK;
+    let mut c = Conv::new();
+    // EXCHANGE_ID + PUTROOTFH accepted.
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![
+            exchange_id("c", 1, ExchgId4Flags(0)),
+            NfsArgOp::Putrootfh(()),
+        ],
+        vec![exchange_id_ok(7, PNFS, "srv", 0), NfsResOp::Putrootfh(ok)],
+    );
+    // BIND_CONN_TO_SESSION with a PUTROOTFH accepted.
+    c.exchange(
+        2,
+        CLIENT,
+        SERVER_A,
+        vec![
+            bcts(ChannelDirFromClient4::CDFC4_FORE),
+            NfsArgOp::Putrootfh(()),
+        ],
+        vec![
+            bcts_ok(ChannelDirFromServer4::CDFS4_FORE),
+            NfsResOp::Putrootfh(ok),
+        ],
+    );
+    // SEQUENCE second, accepted.
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![NfsArgOp::Putrootfh(()), sequence()],
+        vec![NfsResOp::Putrootfh(ok), sequence_ok()],
+    );
+    assert_eq!(
+        c.rules(),
+        vec!["exchid.only-op", "bcts.only-op", "seq.position"]
+    );
+    // The same requests refused as the RFC says: no finding. After SEQUENCE,
+    // EXCHANGE_ID may share the COMPOUND.
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![
+            exchange_id("c", 1, ExchgId4Flags(0)),
+            NfsArgOp::Putrootfh(()),
+        ],
+        vec![NfsResOp::ExchangeId(NfsRes::Fail(
+            NfsStat4::NFS4ERR_NOT_ONLY_OP,
+        ))],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![NfsArgOp::Putrootfh(()), sequence()],
+        vec![
+            NfsResOp::Putrootfh(ok),
+            NfsResOp::Sequence(NfsRes::Fail(NfsStat4::NFS4ERR_SEQUENCE_POS)),
+        ],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![sequence(), exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![sequence_ok(), exchange_id_ok(7, PNFS, "srv", 0)],
+    );
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}
+
+#[test]
+fn addresses_claiming_one_server_must_share_client_ids() {
+    // Two addresses declare the same owner and scope (e.g. two independent
+    // instances misconfigured alike): different client IDs for one client.
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(7, PNFS, "srv", 0)],
+    );
+    c.exchange(
+        2,
+        CLIENT,
+        SERVER_B,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(9, PNFS, "srv", 0)],
+    );
+    assert_eq!(c.rules(), vec!["trunk.same-clientid"]);
+    let f = &c.x.sink.findings[0];
+    assert_eq!(f.frames, vec![2, 3, 4]);
+    assert!(
+        f.message
+            .contains("127.0.0.3:2049 returned client ID 0x0000000000000009"),
+        "{}",
+        f.message
+    );
+    // One real server on two addresses: the same client ID.
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(7, PNFS, "srv", 0)],
+    );
+    c.exchange(
+        2,
+        CLIENT,
+        SERVER_B,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(7, PNFS, "srv", 1)],
+    );
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+    // Servers that declare different owners may differ.
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(7, PNFS, "srv-a", 0)],
+    );
+    c.exchange(
+        2,
+        CLIENT,
+        SERVER_B,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(9, PNFS, "srv-b", 0)],
+    );
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}
+
+#[test]
+fn a_client_varying_its_owner_per_server_address_is_warned() {
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("host/127.0.0.2", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(7, PNFS, "srv", 0)],
+    );
+    c.exchange(
+        2,
+        CLIENT,
+        SERVER_B,
+        vec![exchange_id("host/127.0.0.3", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(8, PNFS, "srv", 0)],
+    );
+    assert_eq!(c.rules(), vec!["client.same-owner-per-server"]);
+    let f = &c.x.sink.findings[0];
+    assert_eq!(f.rule.severity, analyzer::rules::Severity::Warning);
+    assert_eq!(f.rule.party, analyzer::rules::Party::Client);
+}
