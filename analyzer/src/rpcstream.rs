@@ -237,6 +237,36 @@ impl<S: RecordSink> RpcStreams<S> {
             ..RecordLimits::default()
         }
     }
+
+    /// Runs `f` on one direction of a tracked connection with its context
+    /// (nothing happens for a connection that was never opened).
+    fn with_direction(
+        &mut self,
+        conn: ConnId,
+        dir: Direction,
+        frame: u64,
+        ts: Timestamp,
+        f: impl FnOnce(&mut Ctx<'_, S>, &mut DirState),
+    ) {
+        let limits = self.limits;
+        let rec_limits = self.record_limits();
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let (info, st) = c.dir(dir);
+        let mut ctx = Ctx {
+            conn,
+            dir,
+            info,
+            frame,
+            ts,
+            limits,
+            rec_limits,
+            stats: &mut self.stats,
+            sink: &mut self.sink,
+        };
+        f(&mut ctx, st);
+    }
 }
 
 impl<S: RecordSink> StreamSink for RpcStreams<S> {
@@ -260,61 +290,30 @@ impl<S: RecordSink> StreamSink for RpcStreams<S> {
         frame: u64,
         ts: Timestamp,
     ) {
-        let limits = self.limits;
-        let rec_limits = self.record_limits();
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return;
-        };
-        let (info, st) = c.dir(dir);
-        let mut ctx = Ctx {
-            conn,
-            dir,
-            info,
-            frame,
-            ts,
-            limits,
-            rec_limits,
-            stats: &mut self.stats,
-            sink: &mut self.sink,
-        };
-        if st.next != offset && !matches!(st.mode, Mode::NotRpc) {
-            // The TCP layer delivers in order; a jump means bytes we never
-            // got. Treat it like a gap.
-            ctx.go_hunting(st, offset);
-        }
-        st.next = offset.saturating_add(bytes.len() as u64);
-        ctx.feed(st, offset, bytes);
+        self.with_direction(conn, dir, frame, ts, |ctx, st| {
+            if st.next != offset && !matches!(st.mode, Mode::NotRpc) {
+                // The TCP layer delivers in order; a jump means bytes we
+                // never got. Treat it like a gap.
+                ctx.go_hunting(st, offset);
+            }
+            st.next = offset.saturating_add(bytes.len() as u64);
+            ctx.feed(st, offset, bytes);
+        });
     }
 
     fn gap(&mut self, conn: ConnId, dir: Direction, offset: u64, len: u64, frame: u64) {
-        let limits = self.limits;
-        let rec_limits = self.record_limits();
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return;
-        };
-        let (info, st) = c.dir(dir);
-        let ts = Timestamp::default();
-        let mut ctx = Ctx {
-            conn,
-            dir,
-            info,
-            frame,
-            ts,
-            limits,
-            rec_limits,
-            stats: &mut self.stats,
-            sink: &mut self.sink,
-        };
-        if !matches!(st.mode, Mode::NotRpc) {
-            ctx.sink.notice(StreamNotice {
-                conn,
-                dir,
-                frame,
-                what: NoticeKind::Gap { offset, len },
-            });
-            ctx.go_hunting(st, offset.saturating_add(len));
-        }
-        st.next = offset.saturating_add(len);
+        self.with_direction(conn, dir, frame, Timestamp::default(), |ctx, st| {
+            if !matches!(st.mode, Mode::NotRpc) {
+                ctx.sink.notice(StreamNotice {
+                    conn,
+                    dir,
+                    frame,
+                    what: NoticeKind::Gap { offset, len },
+                });
+                ctx.go_hunting(st, offset.saturating_add(len));
+            }
+            st.next = offset.saturating_add(len);
+        });
     }
 
     fn close(&mut self, conn: ConnId, reason: CloseReason, frame: u64) {
