@@ -540,3 +540,261 @@ fn a_client_varying_its_owner_per_server_address_is_warned() {
     assert_eq!(f.rule.severity, analyzer::rules::Severity::Warning);
     assert_eq!(f.rule.party, analyzer::rules::Party::Client);
 }
+
+fn seq_n(seqid: u32) -> NfsArgOp<'static> {
+    NfsArgOp::Sequence(Sequence4Args {
+        sa_sessionid: SessionId4([1; 16]),
+        sa_sequenceid: seqid,
+        sa_slotid: 0,
+        sa_highest_slotid: 0,
+        sa_cachethis: false,
+    })
+}
+
+fn seq_ok_n(seqid: u32, flags: Seq4Status) -> NfsResOp<'static> {
+    NfsResOp::Sequence(NfsRes::Ok(Sequence4ResOk {
+        sr_sessionid: SessionId4([1; 16]),
+        sr_sequenceid: seqid,
+        sr_slotid: 0,
+        sr_highest_slotid: 0,
+        sr_target_highest_slotid: 0,
+        sr_status_flags: flags,
+    }))
+}
+
+/// EXCHANGE_ID and CREATE_SESSION for client ID 7 and session [1; 16].
+fn with_session() -> Conv {
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(7, PNFS, "srv", 0)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 1, CreateSession4Flags(0))],
+        vec![create_session_ok(
+            1,
+            1,
+            CreateSession4Flags(0),
+            chan(1 << 20, 8, 16),
+            chan(4096, 2, 1),
+        )],
+    );
+    c
+}
+
+fn reclaim_complete() -> NfsArgOp<'static> {
+    NfsArgOp::ReclaimComplete(ReclaimComplete4Args { rca_one_fs: false })
+}
+
+fn open(claim: OpenClaim4<'static>) -> NfsArgOp<'static> {
+    NfsArgOp::Open(Open4Args {
+        seqid: 0,
+        share_access: ShareAccess4::READ,
+        share_deny: ShareDeny4(0),
+        owner: StateOwner4 {
+            clientid: Clientid4(7),
+            owner: Opaque::from("o"),
+        },
+        openhow: Openflag4::NoCreate(Opentype4::OPEN4_NOCREATE),
+        claim,
+    })
+}
+
+fn open_res(status: NfsStat4) -> NfsResOp<'static> {
+    if !status.is_ok() {
+        return NfsResOp::Open(NfsRes::Fail(status));
+    }
+    NfsResOp::Open(NfsRes::Ok(Open4ResOk {
+        stateid: Stateid4 {
+            seqid: 1,
+            other: StateidOther([1; 12]),
+        },
+        cinfo: ChangeInfo4 {
+            atomic: true,
+            before: 0,
+            after: 0,
+        },
+        rflags: Open4ResultFlags(0),
+        attrset: Bitmap4::default(),
+        delegation: OpenDelegation4::None,
+    }))
+}
+
+#[test]
+fn one_client_id_per_incarnation() {
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(7, PNFS, "srv", 0)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 2, ExchgId4Flags(0))],
+        vec![exchange_id_ok(7, PNFS, "srv", 0)],
+    );
+    assert_eq!(c.rules(), vec!["exchid.clientid-per-incarnation"]);
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(7, PNFS, "srv", 0)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 2, ExchgId4Flags(0))],
+        vec![exchange_id_ok(8, PNFS, "srv", 0)],
+    );
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}
+
+#[test]
+fn slot_sequence_rules() {
+    let none = Seq4Status(0);
+    let mut c = with_session();
+    c.exchange(1, CLIENT, SERVER_A, vec![seq_n(5)], vec![seq_ok_n(5, none)]);
+    assert_eq!(c.rules(), vec!["seq.first-seqid"]);
+
+    let mut c = with_session();
+    for s in [1, 2, 2, 3] {
+        c.exchange(1, CLIENT, SERVER_A, vec![seq_n(s)], vec![seq_ok_n(s, none)]);
+    }
+    assert!(
+        c.rules().is_empty(),
+        "a retry and +1 are fine: {:?}",
+        c.x.sink.findings
+    );
+    c.exchange(1, CLIENT, SERVER_A, vec![seq_n(5)], vec![seq_ok_n(5, none)]);
+    assert_eq!(c.rules(), vec!["seq.slot-order"]);
+}
+
+#[test]
+fn reclaim_complete_rules() {
+    let none = Seq4Status(0);
+    let ok = NfsStat4::NFS4_OK;
+    // Non-reclaim OPEN before RECLAIM_COMPLETE, accepted: client and server at fault.
+    let mut c = with_session();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(1), open(OpenClaim4::Null(Opaque::from("f")))],
+        vec![seq_ok_n(1, none), open_res(ok)],
+    );
+    assert_eq!(
+        c.rules(),
+        vec![
+            "client.reclaim-complete-first",
+            "grace.before-reclaim-complete"
+        ]
+    );
+    // Refused with GRACE: only the client is at fault.
+    let mut c = with_session();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(1), open(OpenClaim4::Null(Opaque::from("f")))],
+        vec![seq_ok_n(1, none), open_res(NfsStat4::NFS4ERR_GRACE)],
+    );
+    assert_eq!(c.rules(), vec!["client.reclaim-complete-first"]);
+    // RECLAIM_COMPLETE first, then OPEN: fine; a retry of RECLAIM_COMPLETE
+    // is fine; a second one accepted is not; a reclaim after it is the
+    // client's fault.
+    let mut c = with_session();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(1), reclaim_complete()],
+        vec![seq_ok_n(1, none), NfsResOp::ReclaimComplete(ok)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(1), reclaim_complete()],
+        vec![seq_ok_n(1, none), NfsResOp::ReclaimComplete(ok)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(2), open(OpenClaim4::Null(Opaque::from("f")))],
+        vec![seq_ok_n(2, none), open_res(ok)],
+    );
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(3), reclaim_complete()],
+        vec![seq_ok_n(3, none), NfsResOp::ReclaimComplete(ok)],
+    );
+    assert_eq!(c.rules(), vec!["rc.complete-already"]);
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![
+            seq_n(4),
+            open(OpenClaim4::Previous(
+                OpenDelegationType4::OPEN_DELEGATE_NONE,
+            )),
+        ],
+        vec![seq_ok_n(4, none), open_res(NfsStat4::NFS4ERR_NO_GRACE)],
+    );
+    assert_eq!(
+        c.rules(),
+        vec!["rc.complete-already", "client.no-reclaim-after-complete"]
+    );
+}
+
+#[test]
+fn restart_reclaim_needed_stays_until_reclaim_complete() {
+    let need = Seq4Status::RESTART_RECLAIM_NEEDED;
+    let ok = NfsStat4::NFS4_OK;
+    let mut c = with_session();
+    c.exchange(1, CLIENT, SERVER_A, vec![seq_n(1)], vec![seq_ok_n(1, need)]);
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(2)],
+        vec![seq_ok_n(2, Seq4Status(0))],
+    );
+    assert_eq!(c.rules(), vec!["seq.reclaim-needed-flag"]);
+    let mut c = with_session();
+    c.exchange(1, CLIENT, SERVER_A, vec![seq_n(1)], vec![seq_ok_n(1, need)]);
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(2), reclaim_complete()],
+        vec![seq_ok_n(2, need), NfsResOp::ReclaimComplete(ok)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(3)],
+        vec![seq_ok_n(3, Seq4Status(0))],
+    );
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+    c.exchange(1, CLIENT, SERVER_A, vec![seq_n(4)], vec![seq_ok_n(4, need)]);
+    assert_eq!(c.rules(), vec!["seq.reclaim-needed-flag"]);
+}

@@ -71,6 +71,9 @@ pub(crate) enum CallOp {
     Reclaim {
         op: &'static str,
     },
+    NonReclaimLock {
+        op: &'static str,
+    },
     BackchannelCtl {
         cb_program: u32,
     },
@@ -172,6 +175,8 @@ fn call_op(op: &NfsArgOp<'_>) -> CallOp {
             CallOp::Reclaim { op: "OPEN" }
         }
         NfsArgOp::Lock(a) if a.reclaim => CallOp::Reclaim { op: "LOCK" },
+        NfsArgOp::Open(_) => CallOp::NonReclaimLock { op: "OPEN" },
+        NfsArgOp::Lock(_) => CallOp::NonReclaimLock { op: "LOCK" },
         NfsArgOp::BackchannelCtl(a) => CallOp::BackchannelCtl {
             cb_program: a.bca_cb_program,
         },
@@ -291,6 +296,7 @@ impl Model {
             }
         }
         let sequenced = matches!(args.argarray.first(), Some(NfsArgOp::Sequence(_)));
+        self.check_client_reclaim_order(&ops, m);
         for op in &ops {
             match op {
                 CallOp::ExchangeId { owner, verifier } => {
@@ -370,6 +376,7 @@ impl Model {
             slots: BTreeMap::new(),
             destroyed_frame: None,
             status_flags: Seq4Status(0),
+            reclaim_needed: None,
         }))
     }
 
@@ -401,6 +408,7 @@ impl Model {
         let frames = vec![call.frame, m.frame];
         let n_ops = call.ops.len();
         let mut session_of_compound: Option<SessionId4> = None;
+        let mut replay = false;
         for (i, r) in res.resarray.iter().enumerate() {
             let op = call.ops.get(i).cloned().unwrap_or(CallOp::Other);
             self.check_position(&op, i, n_ops, call.sequenced, r, &frames);
@@ -411,6 +419,7 @@ impl Model {
             match (op, r) {
                 (CallOp::ExchangeId { owner, verifier }, NfsResOp::ExchangeId(NfsRes::Ok(x))) => {
                     self.check_exchange_id_reply(x, server, &frames);
+                    self.check_incarnation(&owner, verifier, x, server, &frames);
                     self.declare(server, m.frame, x);
                     self.check_trunking(&owner, verifier, x.eir_clientid.0, server, m, &frames);
                     let key = self.endpoints.get(&server).map(|e| e.server_key());
@@ -483,6 +492,7 @@ impl Model {
                 }
                 (CallOp::Sequence { session }, NfsResOp::Sequence(NfsRes::Ok(x))) => {
                     session_of_compound = Some(session);
+                    replay = self.check_sequence(x, &frames);
                     let mut newly_reclaim = false;
                     if let Some(s) = self.session(x.sr_sessionid, server, m.frame) {
                         s.connections.entry(m.conn).or_insert(Binding {
@@ -542,6 +552,9 @@ impl Model {
                     }
                 }
                 (CallOp::ReclaimComplete { one_fs }, NfsResOp::ReclaimComplete(s)) => {
+                    if s.is_ok() && !one_fs && !replay {
+                        self.check_second_reclaim_complete(server, clientid, &frames);
+                    }
                     if s.is_ok() && !one_fs {
                         let key = self.endpoint(server, m.frame).server_key();
                         if let Some(cid) = clientid {
@@ -556,6 +569,9 @@ impl Model {
                         clientid,
                         RecoveryKind::ReclaimComplete { one_fs, status: *s },
                     );
+                }
+                (CallOp::NonReclaimLock { op }, r) if r.status().is_ok() => {
+                    self.check_grace_before_reclaim_complete(op, server, clientid, &frames);
                 }
                 (CallOp::Reclaim { op }, _) => {
                     self.event(
@@ -625,5 +641,15 @@ impl MessageSink for Model {
         }
     }
 
-    fn notice(&mut self, _: &Notice) {}
+    fn notice(&mut self, n: &Notice) {
+        if let Notice::Stream(s) = n {
+            if matches!(
+                s.what,
+                crate::rpcstream::NoticeKind::Gap { .. }
+                    | crate::rpcstream::NoticeKind::Skipped { .. }
+            ) {
+                self.gaps_seen = true;
+            }
+        }
+    }
 }

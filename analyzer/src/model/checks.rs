@@ -329,6 +329,205 @@ impl Model {
     }
 }
 
+impl Model {
+    /// The client ID record a session belongs to, at the endpoint it was used.
+    fn record_for(&self, endpoint: SocketAddr, clientid: Option<u64>) -> Option<&ClientIdRecord> {
+        let key = self.endpoints.get(&endpoint)?.server_key();
+        let cid = clientid?;
+        self.client_ids
+            .iter()
+            .find(|r| r.server == key && r.clientid == cid)
+    }
+
+    /// One client ID per incarnation: the same owner with another verifier
+    /// must not get the client ID of the first.
+    pub(crate) fn check_incarnation(
+        &mut self,
+        owner: &[u8],
+        verifier: [u8; 8],
+        x: &ExchangeId4ResOk<'_>,
+        server: SocketAddr,
+        frames: &[u64],
+    ) {
+        let key = ServerKey::Declared {
+            scope: x.eir_server_scope.as_bytes().to_vec(),
+            major: x.eir_server_owner.so_major_id.as_bytes().to_vec(),
+        };
+        let earlier = self.client_ids.iter().find(|r| {
+            r.server == key
+                && r.clientid == x.eir_clientid.0
+                && r.owner.as_deref() == Some(owner)
+                && r.verifier.is_some_and(|v| v != verifier)
+                && r.destroyed_frame.is_none()
+        });
+        if let Some(r) = earlier {
+            let msg = format!(
+                "{server} returned client ID {:#018x} to owner \"{}\" with verifier {}, the client ID it gave verifier {} (frame {})",
+                x.eir_clientid.0,
+                crate::xdr::escape_bytes(owner),
+                crate::xdr::hex(&verifier),
+                r.verifier.map_or(String::new(), |v| crate::xdr::hex(&v)),
+                r.issued_frame.unwrap_or(0),
+            );
+            let mut fr = vec![r.issued_frame.unwrap_or(0)];
+            fr.extend_from_slice(frames);
+            self.finding(&rules::EXCHID_INCARNATION, msg, fr);
+        }
+    }
+
+    /// Slot rules for a successful SEQUENCE reply; returns whether it was a
+    /// retry of the slot's last request.
+    pub(crate) fn check_sequence(
+        &mut self,
+        x: &crate::nfs4::Sequence4ResOk,
+        frames: &[u64],
+    ) -> bool {
+        let Some(s) = self.sessions.get(&x.sr_sessionid) else {
+            return false;
+        };
+        let prev = s.slots.get(&x.sr_slotid).copied();
+        let created_here = s.created_frame.is_some();
+        let reclaim_before = s.reclaim_needed;
+        let cid = s.clientid;
+        let endpoint = s.endpoint;
+        let seq = x.sr_sequenceid;
+        match prev {
+            None if created_here && seq != 1 => self.finding(
+                &rules::SEQ_FIRST_SEQID,
+                format!(
+                    "first SEQUENCE on slot {} of session {} accepted with sequence id {seq}",
+                    x.sr_slotid, x.sr_sessionid
+                ),
+                frames.to_vec(),
+            ),
+            Some(p) if !self.gaps_seen && seq != p.seqid && seq != p.seqid.wrapping_add(1) => self
+                .finding(
+                    &rules::SEQ_SLOT_ORDER,
+                    format!(
+                        "slot {} of session {} went from sequence id {} (frame {}) to {seq}",
+                        x.sr_slotid, x.sr_sessionid, p.seqid, p.frame
+                    ),
+                    frames.to_vec(),
+                ),
+            _ => {}
+        }
+        let has = x
+            .sr_status_flags
+            .contains(Seq4Status::RESTART_RECLAIM_NEEDED);
+        let completed = self
+            .record_for(endpoint, cid)
+            .and_then(|r| r.reclaim_complete_frame);
+        if reclaim_before == Some(true) && !has && completed.is_none() {
+            self.finding(
+                &rules::SEQ_RECLAIM_NEEDED,
+                format!(
+                    "RESTART_RECLAIM_NEEDED dropped from session {} before its client's RECLAIM_COMPLETE",
+                    x.sr_sessionid
+                ),
+                frames.to_vec(),
+            );
+        }
+        if let (true, Some(done)) = (has, completed) {
+            let mut fr = vec![done];
+            fr.extend_from_slice(frames);
+            self.finding(
+                &rules::SEQ_RECLAIM_NEEDED,
+                format!(
+                    "RESTART_RECLAIM_NEEDED still set on session {} after RECLAIM_COMPLETE (frame {done})",
+                    x.sr_sessionid
+                ),
+                fr,
+            );
+        }
+        if let Some(s) = self.sessions.get_mut(&x.sr_sessionid) {
+            s.reclaim_needed = Some(has);
+        }
+        prev.is_some_and(|p| p.seqid == seq)
+    }
+
+    /// Client rules at call time: RECLAIM_COMPLETE before non-reclaim locks
+    /// of a new client ID, and no reclaim after it.
+    pub(crate) fn check_client_reclaim_order(&mut self, ops: &[CallOp], m: &Message<'_>) {
+        let Some(CallOp::Sequence { session, .. }) = ops.first() else {
+            return;
+        };
+        let Some(s) = self.sessions.get(session) else {
+            return;
+        };
+        let Some(r) = self.record_for(s.endpoint, s.clientid) else {
+            return;
+        };
+        let (confirmed, done, cid) = (r.confirmed_frame, r.reclaim_complete_frame, r.clientid);
+        for op in ops {
+            match (op, confirmed, done) {
+                (CallOp::NonReclaimLock { op }, Some(cf), None) => self.finding(
+                    &rules::CLIENT_RECLAIM_COMPLETE_FIRST,
+                    format!(
+                        "{op} (not a reclaim) for client ID {cid:#018x}, confirmed in frame {cf}, before any global RECLAIM_COMPLETE"
+                    ),
+                    vec![cf, m.frame],
+                ),
+                (CallOp::Reclaim { op }, _, Some(d)) => self.finding(
+                    &rules::CLIENT_NO_RECLAIM_AFTER_COMPLETE,
+                    format!("reclaim {op} for client ID {cid:#018x} after its RECLAIM_COMPLETE (frame {d})"),
+                    vec![d, m.frame],
+                ),
+                _ => {}
+            }
+        }
+    }
+
+    /// A non-reclaim OPEN or LOCK accepted before the client's global
+    /// RECLAIM_COMPLETE.
+    pub(crate) fn check_grace_before_reclaim_complete(
+        &mut self,
+        op: &'static str,
+        server: SocketAddr,
+        clientid: Option<u64>,
+        frames: &[u64],
+    ) {
+        let Some(r) = self.record_for(server, clientid) else {
+            return;
+        };
+        if let (Some(cf), None) = (r.confirmed_frame, r.reclaim_complete_frame) {
+            let mut fr = vec![cf];
+            fr.extend_from_slice(frames);
+            self.finding(
+                &rules::GRACE_BEFORE_RECLAIM_COMPLETE,
+                format!(
+                    "{server} granted {op} (not a reclaim) to client ID {:#018x} before its global RECLAIM_COMPLETE",
+                    r.clientid
+                ),
+                fr,
+            );
+        }
+    }
+
+    /// A second global RECLAIM_COMPLETE accepted.
+    pub(crate) fn check_second_reclaim_complete(
+        &mut self,
+        server: SocketAddr,
+        clientid: Option<u64>,
+        frames: &[u64],
+    ) {
+        let Some(r) = self.record_for(server, clientid) else {
+            return;
+        };
+        if let Some(first) = r.reclaim_complete_frame {
+            let mut fr = vec![first];
+            fr.extend_from_slice(frames);
+            self.finding(
+                &rules::RECLAIM_COMPLETE_ALREADY,
+                format!(
+                    "{server} accepted a second RECLAIM_COMPLETE for client ID {:#018x} (first in frame {first})",
+                    r.clientid
+                ),
+                fr,
+            );
+        }
+    }
+}
+
 fn join_addrs(a: &BTreeSet<SocketAddr>) -> String {
     a.iter()
         .map(|x| x.to_string())

@@ -272,6 +272,8 @@ pub struct Session {
     pub destroyed_frame: Option<u64>,
     /// SEQUENCE status flags seen (union).
     pub status_flags: Seq4Status,
+    /// Whether the last SEQUENCE reply carried RESTART_RECLAIM_NEEDED.
+    pub reclaim_needed: Option<bool>,
 }
 
 /// A TCP connection between a client and a server endpoint.
@@ -347,6 +349,9 @@ pub struct Model {
     pub findings: Vec<crate::rules::Finding>,
     /// Findings beyond the bound (counted only).
     pub findings_dropped: u64,
+    /// Bytes were lost somewhere in the capture (sequence checks that need
+    /// every request are then skipped).
+    pub gaps_seen: bool,
     pub(crate) pending: build::Pending,
     pub(crate) limits: ModelLimits,
 }

@@ -144,6 +144,22 @@ rules! {
         "addresses that declare the same server owner and scope return the same client ID to the same client owner and verifier";
     CLIENT_OWNER_PER_SERVER: "client.same-owner-per-server", "RFC 8881 §2.4", [1], Warning, Client,
         "a client uses one co_ownerid for every address of a server";
+    EXCHID_INCARNATION: "exchid.clientid-per-incarnation", "RFC 8881 §18.35.3", [28], Violation, Server,
+        "one client ID is never used for two incarnations (co_verifier values) of a client owner";
+    SEQ_FIRST_SEQID: "seq.first-seqid", "RFC 8881 §18.36.3", [61], Violation, Server,
+        "the first SEQUENCE on each slot of a new session has sequence id 1";
+    SEQ_SLOT_ORDER: "seq.slot-order", "RFC 8881 §18.46.3, §2.10.6.1", [75], Violation, Server,
+        "a slot accepts only its last sequence id (a retry) or the next one";
+    SEQ_RECLAIM_NEEDED: "seq.reclaim-needed-flag", "RFC 8881 §18.46.3", [79], Warning, Server,
+        "RESTART_RECLAIM_NEEDED is on every SEQUENCE reply until the client's global RECLAIM_COMPLETE, and only until then";
+    CLIENT_RECLAIM_COMPLETE_FIRST: "client.reclaim-complete-first", "RFC 8881 §18.51.3", [89], Violation, Client,
+        "after a new client ID, a global RECLAIM_COMPLETE comes before the first non-reclaim OPEN or LOCK";
+    GRACE_BEFORE_RECLAIM_COMPLETE: "grace.before-reclaim-complete", "RFC 8881 §18.51.3, §8.4.2", [90, 95], Violation, Server,
+        "a non-reclaim OPEN or LOCK before the client's global RECLAIM_COMPLETE gets NFS4ERR_GRACE";
+    RECLAIM_COMPLETE_ALREADY: "rc.complete-already", "RFC 8881 §18.51.4", [92], Warning, Server,
+        "a second global RECLAIM_COMPLETE (not a retry) gets NFS4ERR_COMPLETE_ALREADY";
+    CLIENT_NO_RECLAIM_AFTER_COMPLETE: "client.no-reclaim-after-complete", "RFC 8881 §18.51.3", [94], Violation, Client,
+        "a client never reclaims after its global RECLAIM_COMPLETE";
 }
 
 /// Looks a rule up by id.
