@@ -95,15 +95,11 @@ impl Model {
                 frames.to_vec(),
             );
         }
-        let key = match self.endpoints.get(&server) {
-            Some(e) if e.current().is_some() => Some(e.server_key()),
-            _ => None,
-        };
-        let declared_now = ServerKey::Declared {
+        // The issuing server is who this reply says it is.
+        let key = ServerKey::Declared {
             scope: x.eir_server_scope.as_bytes().to_vec(),
             major: x.eir_server_owner.so_major_id.as_bytes().to_vec(),
         };
-        let key = key.filter(|k| *k == declared_now).unwrap_or(declared_now);
         let confirmed = self
             .client_ids
             .iter()
