@@ -97,7 +97,9 @@ fn parse_args() -> Result<Args> {
                 until = Some(Until::Copies(n));
             }
             "-h" | "--help" => return Err(usage().into()),
-            _ if a.starts_with("--") => return Err(format!("unknown option {a}\n{}", usage()).into()),
+            _ if a.starts_with("--") => {
+                return Err(format!("unknown option {a}\n{}", usage()).into())
+            }
             _ => positional.push(PathBuf::from(a)),
         }
     }
@@ -233,7 +235,10 @@ fn rewrite(ip: &mut [u8], v6: bool, k: u64, scan: &Scan) -> Result<()> {
         for at in [8usize, 24] {
             let field = ip.get_mut(at..at + 16).ok_or("short IPv6 header")?;
             let bytes: [u8; 16] = (&*field).try_into()?;
-            let idx = *scan.v6.get(&Ipv6Addr::from(bytes)).ok_or("unknown address")?;
+            let idx = *scan
+                .v6
+                .get(&Ipv6Addr::from(bytes))
+                .ok_or("unknown address")?;
             let n = k * scan.v6.len() as u64 + idx;
             // 2001:2:0:HHHH:HHHH:HHHH:HHHH:HHHH, n in the last 64 bits.
             let mut new = [0u8; 16];
@@ -245,7 +250,10 @@ fn rewrite(ip: &mut [u8], v6: bool, k: u64, scan: &Scan) -> Result<()> {
         for at in [12usize, 16] {
             let field = ip.get_mut(at..at + 4).ok_or("short IPv4 header")?;
             let bytes: [u8; 4] = (&*field).try_into()?;
-            let idx = *scan.v4.get(&Ipv4Addr::from(bytes)).ok_or("unknown address")?;
+            let idx = *scan
+                .v4
+                .get(&Ipv4Addr::from(bytes))
+                .ok_or("unknown address")?;
             let n = k * scan.v4.len() as u64 + idx;
             if n >= V4_RANGE {
                 return Err("out of benchmarking addresses".into());
@@ -328,8 +336,7 @@ fn run() -> Result<()> {
         .into());
     }
     let period = scan.last - scan.first + COPY_GAP_NANOS;
-    let file = File::create(&args.output)
-        .map_err(|e| format!("{}: {e}", args.output.display()))?;
+    let file = File::create(&args.output).map_err(|e| format!("{}: {e}", args.output.display()))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     write_header(&mut out)?;
     let mut bytes = 24u64;
