@@ -170,6 +170,18 @@ impl Message<'_> {
             Body::Null | Body::None => Vec::new(),
         }
     }
+
+    /// Calls `f` with the name of each operation, in order (what
+    /// [`op_names`](Self::op_names) lists, without building the list).
+    pub fn for_each_op_name(&self, mut f: impl FnMut(&'static str)) {
+        match &self.body {
+            Body::Compound(c) => c.argarray.iter().for_each(|o| f(o.name())),
+            Body::CompoundReply(c) => c.resarray.iter().for_each(|o| f(o.name())),
+            Body::CbCompound(c) => c.argarray.iter().for_each(|o| f(o.name())),
+            Body::CbCompoundReply(c) => c.resarray.iter().for_each(|o| f(o.name())),
+            Body::Null | Body::None => {}
+        }
+    }
 }
 
 /// A problem found while decoding, with its frame.

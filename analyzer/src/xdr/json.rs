@@ -10,6 +10,7 @@
 //! void arm is `"ARM_NAME"`.
 
 use super::{List, Opaque};
+use std::fmt::Write;
 
 /// A JSON text being written; tracks where commas go.
 #[derive(Debug, Default, Clone)]
@@ -100,14 +101,14 @@ impl JsonOut {
     /// Writes a number (any integer).
     pub fn number(&mut self, v: impl Into<i128>) {
         self.sep();
-        self.s.push_str(&v.into().to_string());
+        let _ = write!(self.s, "{}", v.into());
     }
 
     /// Writes a floating-point number (non-finite values as null).
     pub fn float(&mut self, v: f64) {
         self.sep();
         if v.is_finite() {
-            self.s.push_str(&format!("{v}"));
+            let _ = write!(self.s, "{v}");
         } else {
             self.s.push_str("null");
         }
@@ -135,17 +136,30 @@ impl JsonOut {
 /// Appends `v` as a JSON string literal.
 pub fn push_json_str(s: &mut String, v: &str) {
     s.push('"');
-    for c in v.chars() {
-        match c {
-            '"' => s.push_str("\\\""),
-            '\\' => s.push_str("\\\\"),
-            '\n' => s.push_str("\\n"),
-            '\r' => s.push_str("\\r"),
-            '\t' => s.push_str("\\t"),
-            c if (c as u32) < 0x20 => s.push_str(&format!("\\u{:04x}", c as u32)),
-            c => s.push(c),
+    let mut rest = v;
+    // Runs without a character to escape go in at once; every character
+    // escaped is ASCII, so the cuts fall on character boundaries.
+    while let Some(i) = rest
+        .bytes()
+        .position(|b| b < 0x20 || b == b'"' || b == b'\\')
+    {
+        let (plain, tail) = rest.split_at(i);
+        s.push_str(plain);
+        let mut chars = tail.chars();
+        match chars.next() {
+            Some('"') => s.push_str("\\\""),
+            Some('\\') => s.push_str("\\\\"),
+            Some('\n') => s.push_str("\\n"),
+            Some('\r') => s.push_str("\\r"),
+            Some('\t') => s.push_str("\\t"),
+            Some(c) => {
+                let _ = write!(s, "\\u{:04x}", c as u32);
+            }
+            None => {}
         }
+        rest = chars.as_str();
     }
+    s.push_str(rest);
     s.push('"');
 }
 
@@ -197,13 +211,21 @@ impl ToJson for String {
 
 impl ToJson for Opaque<'_> {
     fn to_json(&self, out: &mut JsonOut) {
-        out.string(&self.escaped())
+        // The escaped text as a JSON string, without building it first.
+        out.sep();
+        out.s.push('"');
+        super::escape_bytes_json_into(self.as_bytes(), &mut out.s);
+        out.s.push('"');
     }
 }
 
 impl<const N: usize> ToJson for [u8; N] {
     fn to_json(&self, out: &mut JsonOut) {
-        out.string(&super::hex(self))
+        // Hexadecimal needs no JSON escaping.
+        out.sep();
+        out.s.push('"');
+        super::hex_into(self, &mut out.s);
+        out.s.push('"');
     }
 }
 

@@ -185,14 +185,22 @@ macro_rules! xdr_flags {
 
         impl ::std::fmt::Debug for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                let names = self.names();
+                // The names of `names()` joined by `|`, written without
+                // building the list.
+                let mut first = true;
+                for (v, n) in Self::KNOWN {
+                    if v.0 != 0 && self.contains(*v) {
+                        if !first { f.write_str("|")?; }
+                        f.write_str(n)?;
+                        first = false;
+                    }
+                }
                 let rest = self.unknown_bits();
-                if names.is_empty() && rest == 0 {
+                if first && rest == 0 {
                     return f.write_str("0");
                 }
-                f.write_str(&names.join("|"))?;
                 if rest != 0 {
-                    if !names.is_empty() { f.write_str("|")?; }
+                    if !first { f.write_str("|")?; }
                     write!(f, "{:#x}", rest)?;
                 }
                 Ok(())
@@ -594,7 +602,14 @@ macro_rules! xdr_fixed_opaque {
 
         impl ::std::fmt::Display for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.write_str(&self.hex())
+                // Hexadecimal from a stack buffer: no allocation per value.
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let mut buf = [0u8; 2 * $n];
+                for (pair, &c) in buf.chunks_exact_mut(2).zip(self.0.iter()) {
+                    pair[0] = HEX[(c >> 4) as usize];
+                    pair[1] = HEX[(c & 15) as usize];
+                }
+                f.write_str(::std::str::from_utf8(&buf).map_err(|_| ::std::fmt::Error)?)
             }
         }
 
@@ -618,7 +633,8 @@ macro_rules! xdr_fixed_opaque {
 
         impl $crate::xdr::ToJson for $name {
             fn to_json(&self, out: &mut $crate::xdr::JsonOut) {
-                out.string(&self.hex())
+                // The bytes' hexadecimal, as for any byte array.
+                $crate::xdr::ToJson::to_json(&self.0, out)
             }
         }
 

@@ -61,19 +61,52 @@ impl<'a> Opaque<'a> {
 /// everything else as `\xNN`.
 pub fn escape_bytes(b: &[u8]) -> String {
     let mut s = String::with_capacity(b.len());
-    for &c in b {
-        match c {
-            b'\\' => s.push_str("\\\\"),
-            b'"' => s.push_str("\\\""),
-            0x20..=0x7e => s.push(c as char),
-            _ => {
-                s.push_str("\\x");
-                s.push(HEX[(c >> 4) as usize] as char);
-                s.push(HEX[(c & 15) as usize] as char);
+    escape_bytes_into(b, &mut s);
+    s
+}
+
+/// Appends [`escape_bytes`] of `b` to `s` (without allocating a new string).
+pub fn escape_bytes_into(b: &[u8], s: &mut String) {
+    escape_with(b, s, false);
+}
+
+/// Appends [`escape_bytes`] of `b` to `s` as the inside of a JSON string
+/// literal: the same text JSON-escaped, in one pass.
+pub fn escape_bytes_json_into(b: &[u8], s: &mut String) {
+    escape_with(b, s, true);
+}
+
+/// The escaping of [`escape_bytes`], JSON-escaped as well when `json`.
+/// Works through a stack buffer: everything written is ASCII.
+fn escape_with(b: &[u8], s: &mut String, json: bool) {
+    // Input bytes per round; each becomes at most 8 output bytes.
+    const IN: usize = 512;
+    let mut buf = [0u8; IN * 8];
+    s.reserve(b.len());
+    for chunk in b.chunks(IN) {
+        let mut n = 0;
+        let mut put = |bytes: &[u8]| {
+            if let Some(dst) = buf.get_mut(n..n + bytes.len()) {
+                dst.copy_from_slice(bytes);
+                n += bytes.len();
+            }
+        };
+        for &c in chunk {
+            let hex = [HEX[(c >> 4) as usize], HEX[(c & 15) as usize]];
+            match (c, json) {
+                (b'\\', false) => put(b"\\\\"),
+                (b'"', false) => put(b"\\\""),
+                // `\\` and `\"` JSON-escaped.
+                (b'\\', true) => put(b"\\\\\\\\"),
+                (b'"', true) => put(b"\\\\\\\""),
+                (0x20..=0x7e, _) => put(&[c]),
+                (_, false) => put(&[b'\\', b'x', hex[0], hex[1]]),
+                // `\xNN` JSON-escaped.
+                (_, true) => put(&[b'\\', b'\\', b'x', hex[0], hex[1]]),
             }
         }
+        s.push_str(std::str::from_utf8(buf.get(..n).unwrap_or_default()).unwrap_or_default());
     }
-    s
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -81,11 +114,22 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// Lower-case hexadecimal of `b`.
 pub fn hex(b: &[u8]) -> String {
     let mut s = String::with_capacity(b.len() * 2);
-    for &c in b {
-        s.push(HEX[(c >> 4) as usize] as char);
-        s.push(HEX[(c & 15) as usize] as char);
-    }
+    hex_into(b, &mut s);
     s
+}
+
+/// Appends the lower-case hexadecimal of `b` to `s`.
+pub fn hex_into(b: &[u8], s: &mut String) {
+    s.reserve(b.len().saturating_mul(2));
+    let mut buf = [0u8; 512];
+    for chunk in b.chunks(buf.len() / 2) {
+        for (pair, &c) in buf.chunks_exact_mut(2).zip(chunk) {
+            pair[0] = HEX[(c >> 4) as usize];
+            pair[1] = HEX[(c & 15) as usize];
+        }
+        let used = buf.get(..chunk.len() * 2).unwrap_or_default();
+        s.push_str(std::str::from_utf8(used).unwrap_or_default());
+    }
 }
 
 /// True when most bytes are printable text (then escaped text reads better than hex).

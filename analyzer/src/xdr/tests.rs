@@ -210,3 +210,63 @@ fn generated_values_round_trip() {
         roundtrip(&v, &mut buf);
     }
 }
+
+xdr_fixed_opaque! {
+    /// Sample fixed-size opaque.
+    pub struct Verf3([u8; 3]);
+}
+
+/// The escaping written in place gives the same text as the allocating
+/// functions, and the JSON one the same as escaping and then JSON-quoting.
+#[test]
+fn escaping_in_place_matches_the_allocating_functions() {
+    let mut all: Vec<u8> = (0..=255u8).chain(*b"plain text \\ \" end").collect();
+    all = all.repeat(3);
+    for len in [0, 1, 5, 511, 512, 513, all.len()] {
+        let b = &all[all.len() - len..];
+        let mut s = String::from("prefix");
+        escape_bytes_into(b, &mut s);
+        assert_eq!(s, format!("prefix{}", escape_bytes(b)));
+
+        let mut quoted = String::new();
+        json::push_json_str(&mut quoted, &escape_bytes(b));
+        let mut j = String::from("\"");
+        escape_bytes_json_into(b, &mut j);
+        j.push('"');
+        assert_eq!(j, quoted);
+        assert_eq!(Opaque::from(b).to_json_string(), quoted);
+
+        let mut h = String::from("x");
+        hex_into(b, &mut h);
+        let expected: String = b.iter().map(|c| format!("{c:02x}")).collect();
+        assert_eq!(h, format!("x{expected}"));
+    }
+    // Long input crosses the stack buffers' boundaries.
+    let long: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 256) as u8).collect();
+    let mut s = String::new();
+    escape_bytes_into(&long, &mut s);
+    assert_eq!(
+        s,
+        long.iter().map(|&c| escape_bytes(&[c])).collect::<String>()
+    );
+}
+
+#[test]
+fn json_strings_escape_controls_quotes_and_keep_unicode() {
+    let mut s = String::new();
+    json::push_json_str(&mut s, "a\"b\\c\nd\re\tf\u{1}g é ✓");
+    assert_eq!(s, "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g é ✓\"");
+}
+
+#[test]
+fn fixed_opaques_and_flags_print_without_change() {
+    let v = Verf3([0x00, 0xab, 0x7f]);
+    assert_eq!(v.to_string(), "00ab7f");
+    assert_eq!(format!("{v:?}"), "0x00ab7f");
+    assert_eq!(v.to_json_string(), "\"00ab7f\"");
+    assert_eq!(format!("{:?}", Bits(0)), "0");
+    assert_eq!(format!("{:?}", Bits(0x1)), "A");
+    assert_eq!(format!("{:?}", Bits(0x5)), "A|B");
+    assert_eq!(format!("{:?}", Bits(0x15)), "A|B|0x10");
+    assert_eq!(format!("{:?}", Bits(0x10)), "0x10");
+}
