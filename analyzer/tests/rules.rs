@@ -96,6 +96,27 @@ impl Conv {
         self.record(conn, client, server, Direction::ToClient, &r);
     }
 
+    /// A CB_COMPOUND call from the server on connection `conn`, on `prog`.
+    fn callback(&mut self, conn: u64, prog: u32, args: Vec<CbArgOp<'static>>) {
+        self.xid += 1;
+        let call = CbCompound4Args {
+            tag: Opaque::from(""),
+            minorversion: 1,
+            callback_ident: 0,
+            argarray: args,
+        };
+        let c = RpcMessage::call(
+            self.xid,
+            prog,
+            1,
+            CB_COMPOUND,
+            OpaqueAuth::none(),
+            OpaqueAuth::none(),
+        )
+        .to_bytes_with_payload(&to_bytes(&call));
+        self.record(conn, CLIENT, SERVER_A, Direction::ToClient, &c);
+    }
+
     fn rules(&self) -> Vec<&'static str> {
         self.x.sink.findings.iter().map(|f| f.rule.id).collect()
     }
@@ -797,4 +818,224 @@ fn restart_reclaim_needed_stays_until_reclaim_complete() {
     assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
     c.exchange(1, CLIENT, SERVER_A, vec![seq_n(4)], vec![seq_ok_n(4, need)]);
     assert_eq!(c.rules(), vec!["seq.reclaim-needed-flag"]);
+}
+
+#[test]
+fn joining_a_session_at_an_address_that_is_not_session_trunkable() {
+    let none = Seq4Status(0);
+    // B declares another minor id: client ID trunkable, not session trunkable.
+    let mut c = with_session();
+    c.exchange(
+        2,
+        CLIENT,
+        SERVER_B,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(
+            7,
+            PNFS | ExchgId4Flags::CONFIRMED_R,
+            "srv",
+            1,
+        )],
+    );
+    c.exchange(
+        3,
+        CLIENT,
+        SERVER_B,
+        vec![bcts(ChannelDirFromClient4::CDFC4_FORE)],
+        vec![bcts_ok(ChannelDirFromServer4::CDFS4_FORE)],
+    );
+    assert_eq!(
+        c.rules(),
+        vec![
+            "client.session-trunking",
+            "server.session-trunking-consistent"
+        ]
+    );
+    // Same minor id too: fine, also by implicit binding with SEQUENCE.
+    let mut c = with_session();
+    c.exchange(
+        2,
+        CLIENT,
+        SERVER_B,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(
+            7,
+            PNFS | ExchgId4Flags::CONFIRMED_R,
+            "srv",
+            0,
+        )],
+    );
+    c.exchange(3, CLIENT, SERVER_B, vec![seq_n(1)], vec![seq_ok_n(1, none)]);
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}
+
+#[test]
+fn destroy_session_position_and_connection() {
+    let ok = NfsStat4::NFS4_OK;
+    let destroy = || {
+        NfsArgOp::DestroySession(DestroySession4Args {
+            dsa_sessionid: SessionId4([1; 16]),
+        })
+    };
+    // Not last after SEQUENCE, accepted.
+    let mut c = with_session();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(1), destroy(), NfsArgOp::Putrootfh(())],
+        vec![
+            seq_ok_n(1, Seq4Status(0)),
+            NfsResOp::DestroySession(ok),
+            NfsResOp::Putrootfh(ok),
+        ],
+    );
+    assert_eq!(c.rules(), vec!["dsess.position"]);
+    // Alone, on a connection never bound to the session, accepted.
+    let mut c = with_session();
+    c.exchange(
+        9,
+        CLIENT,
+        SERVER_A,
+        vec![destroy()],
+        vec![NfsResOp::DestroySession(ok)],
+    );
+    assert_eq!(c.rules(), vec!["dsess.bound-connection"]);
+    // Alone on the session's own connection: fine.
+    let mut c = with_session();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![destroy()],
+        vec![NfsResOp::DestroySession(ok)],
+    );
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}
+
+#[test]
+fn client_id_lifecycle_rules() {
+    let ok = NfsStat4::NFS4_OK;
+    // A client ID given to a second owner.
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("a", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(7, PNFS, "srv", 0)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("b", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(7, PNFS, "srv", 0)],
+    );
+    assert_eq!(c.rules(), vec!["clientid.no-reuse"]);
+    // CREATE_SESSION accepted after DESTROY_CLIENTID.
+    let mut c = with_session();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![NfsArgOp::DestroyClientid(DestroyClientid4Args {
+            dca_clientid: Clientid4(7),
+        })],
+        vec![NfsResOp::DestroyClientid(ok)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 2, CreateSession4Flags(0))],
+        vec![create_session_ok(
+            2,
+            2,
+            CreateSession4Flags(0),
+            chan(1 << 20, 8, 16),
+            chan(4096, 2, 1),
+        )],
+    );
+    assert_eq!(c.rules(), vec!["csess.stale-clientid"]);
+}
+
+#[test]
+fn moved_needs_announced_migration_or_referral_support() {
+    for (flags, expect) in [
+        (ExchgId4Flags::USE_NON_PNFS, vec!["exchid.supp-moved"]),
+        (
+            ExchgId4Flags::USE_NON_PNFS | ExchgId4Flags::SUPP_MOVED_MIGR,
+            vec![],
+        ),
+    ] {
+        let mut c = Conv::new();
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![exchange_id("c", 1, ExchgId4Flags(0))],
+            vec![exchange_id_ok(7, flags, "srv", 0)],
+        );
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![create_session(7, 1, CreateSession4Flags(0))],
+            vec![create_session_ok(
+                1,
+                1,
+                CreateSession4Flags(0),
+                chan(1 << 20, 8, 16),
+                chan(4096, 2, 1),
+            )],
+        );
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![seq_n(1), NfsArgOp::Putrootfh(())],
+            vec![
+                seq_ok_n(1, Seq4Status(0)),
+                NfsResOp::Putrootfh(NfsStat4::NFS4ERR_MOVED),
+            ],
+        );
+        assert_eq!(c.rules(), expect);
+    }
+}
+
+#[test]
+fn callbacks_use_the_program_the_client_gave() {
+    let cb_seq = || {
+        CbArgOp::CbSequence(CbSequence4Args {
+            csa_sessionid: SessionId4([1; 16]),
+            csa_sequenceid: 1,
+            csa_slotid: 0,
+            csa_highest_slotid: 0,
+            csa_cachethis: false,
+            csa_referring_call_lists: vec![],
+        })
+    };
+    for (used, expect) in [(0x4000_0000, vec!["cb.program"]), (0x4000_0123, vec![])] {
+        let mut c = Conv::new();
+        let mut cs = create_session(7, 1, CreateSession4Flags::CONN_BACK_CHAN);
+        if let NfsArgOp::CreateSession(a) = &mut cs {
+            a.csa_cb_program = 0x4000_0123;
+        }
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![cs],
+            vec![create_session_ok(
+                1,
+                1,
+                CreateSession4Flags::CONN_BACK_CHAN,
+                chan(1 << 20, 8, 16),
+                chan(4096, 2, 1),
+            )],
+        );
+        c.callback(1, used, vec![cb_seq()]);
+        assert_eq!(c.rules(), expect, "callback on {used:#x}");
+    }
 }

@@ -420,6 +420,7 @@ impl Model {
                 (CallOp::ExchangeId { owner, verifier }, NfsResOp::ExchangeId(NfsRes::Ok(x))) => {
                     self.check_exchange_id_reply(x, server, &frames);
                     self.check_incarnation(&owner, verifier, x, server, &frames);
+                    self.check_clientid_reuse(&owner, x, server, &frames);
                     self.declare(server, m.frame, x);
                     self.check_trunking(&owner, verifier, x.eir_clientid.0, server, m, &frames);
                     let key = self.endpoints.get(&server).map(|e| e.server_key());
@@ -450,6 +451,7 @@ impl Model {
                     NfsResOp::CreateSession(NfsRes::Ok(x)),
                 ) => {
                     self.check_create_session(sequence, flags, &fore, &back, x, &frames);
+                    self.check_stale_clientid(server, clientid, &frames);
                     let key = self.endpoint(server, m.frame).server_key();
                     if let Some(rec) = self.client_id_record(key, clientid) {
                         rec.confirmed_frame.get_or_insert(m.frame);
@@ -479,6 +481,12 @@ impl Model {
                 }
                 (CallOp::BindConnToSession { dir }, NfsResOp::BindConnToSession(NfsRes::Ok(x))) => {
                     self.check_bcts_direction(dir, x.bctsr_dir, &frames);
+                    self.check_session_trunking(
+                        x.bctsr_sessid,
+                        server,
+                        "BIND_CONN_TO_SESSION",
+                        &frames,
+                    );
                     if let Some(s) = self.session(x.bctsr_sessid, server, m.frame) {
                         s.connections.insert(
                             m.conn,
@@ -493,6 +501,7 @@ impl Model {
                 (CallOp::Sequence { session }, NfsResOp::Sequence(NfsRes::Ok(x))) => {
                     session_of_compound = Some(session);
                     replay = self.check_sequence(x, &frames);
+                    self.check_session_trunking(x.sr_sessionid, server, "SEQUENCE", &frames);
                     let mut newly_reclaim = false;
                     if let Some(s) = self.session(x.sr_sessionid, server, m.frame) {
                         s.connections.entry(m.conn).or_insert(Binding {
@@ -539,6 +548,9 @@ impl Model {
                     }
                 }
                 (CallOp::DestroySession { session }, NfsResOp::DestroySession(s)) if s.is_ok() => {
+                    if !call.sequenced {
+                        self.check_destroy_session_binding(session, m.conn, &frames);
+                    }
                     if let Some(s) = self.sessions.get_mut(&session) {
                         s.destroyed_frame = Some(m.frame);
                     }
@@ -591,6 +603,9 @@ impl Model {
                     }
                 }
                 _ => {
+                    if status == NfsStat4::NFS4ERR_MOVED {
+                        self.check_moved(server, clientid, &frames);
+                    }
                     if is_recovery_status(status) {
                         self.event(m.frame, server, clientid, RecoveryKind::Status(status));
                     }
@@ -632,6 +647,9 @@ impl Model {
 
 impl MessageSink for Model {
     fn message(&mut self, m: &Message<'_>) {
+        if m.program == Program::Nfs4Callback && m.kind == MsgKind::Call {
+            self.check_cb_program(m);
+        }
         if m.program != Program::Nfs4 {
             return;
         }

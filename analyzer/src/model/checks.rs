@@ -50,6 +50,11 @@ impl Model {
                 &rules::DESTROY_CLIENTID_ONLY_OP
             }
             CallOp::BindConnToSession { .. } if n_ops > 1 => &rules::BCTS_ONLY_OP,
+            CallOp::DestroySession { .. }
+                if (sequenced && index + 1 != n_ops) || (!sequenced && n_ops > 1) =>
+            {
+                &rules::DSESS_POSITION
+            }
             CallOp::Sequence { .. } if index > 0 => &rules::SEQ_POSITION,
             _ => return,
         };
@@ -519,6 +524,175 @@ impl Model {
                     r.clientid
                 ),
                 fr,
+            );
+        }
+    }
+}
+
+impl Model {
+    /// A connection to `server` joined a session created elsewhere: the two
+    /// addresses must be session-trunkable by what they declared.
+    pub(crate) fn check_session_trunking(
+        &mut self,
+        session: SessionId4,
+        server: SocketAddr,
+        how: &str,
+        frames: &[u64],
+    ) {
+        let Some(home) = self.sessions.get(&session).map(|s| s.endpoint) else {
+            return;
+        };
+        if home == server {
+            return;
+        }
+        let (Some(a), Some(b)) = (self.endpoints.get(&home), self.endpoints.get(&server)) else {
+            return;
+        };
+        let rel = relation(a, b);
+        if matches!(rel, Relation::SessionTrunkable | Relation::Unknown) {
+            return;
+        }
+        let msg = format!(
+            "session {session} of {home} used at {server} by {how}, but the two are {}",
+            rel.as_str()
+        );
+        self.finding(
+            &rules::CLIENT_SESSION_TRUNKING,
+            msg.clone(),
+            frames.to_vec(),
+        );
+        self.finding(
+            &rules::SERVER_SESSION_TRUNKING,
+            format!("{msg}; the server accepted it"),
+            frames.to_vec(),
+        );
+    }
+
+    /// A CB_COMPOUND call's program against the session's callback program.
+    pub(crate) fn check_cb_program(&mut self, m: &Message<'_>) {
+        let Some(prog) = m.prog else {
+            return;
+        };
+        let crate::exchange::Body::CbCompound(args) = &m.body else {
+            return;
+        };
+        let Some(crate::nfs4::CbArgOp::CbSequence(seq)) = args.argarray.first() else {
+            return;
+        };
+        let Some(expected) = self
+            .sessions
+            .get(&seq.csa_sessionid)
+            .and_then(|s| s.cb_program)
+        else {
+            return;
+        };
+        if prog != expected {
+            self.finding(
+                &rules::CB_PROGRAM,
+                format!(
+                    "callback for session {} on program {prog:#x}; the client asked for {expected:#x}",
+                    seq.csa_sessionid
+                ),
+                vec![m.frame],
+            );
+        }
+    }
+
+    /// NFS4ERR_MOVED for a client ID whose EXCHANGE_ID flags announced no
+    /// migration or referral support.
+    pub(crate) fn check_moved(
+        &mut self,
+        server: SocketAddr,
+        clientid: Option<u64>,
+        frames: &[u64],
+    ) {
+        let Some(r) = self.record_for(server, clientid) else {
+            return;
+        };
+        let Some(f) = r.flags else {
+            return;
+        };
+        if !f.intersects(ExchgId4Flags::SUPP_MOVED_REFER | ExchgId4Flags::SUPP_MOVED_MIGR) {
+            let msg = format!(
+                "{server} returned NFS4ERR_MOVED to client ID {:#018x}, whose eir_flags ({f}) announce neither SUPP_MOVED_REFER nor SUPP_MOVED_MIGR",
+                r.clientid
+            );
+            self.finding(&rules::EXCHID_SUPP_MOVED, msg, frames.to_vec());
+        }
+    }
+
+    /// A client ID value given to a second owner.
+    pub(crate) fn check_clientid_reuse(
+        &mut self,
+        owner: &[u8],
+        x: &ExchangeId4ResOk<'_>,
+        server: SocketAddr,
+        frames: &[u64],
+    ) {
+        let key = ServerKey::Declared {
+            scope: x.eir_server_scope.as_bytes().to_vec(),
+            major: x.eir_server_owner.so_major_id.as_bytes().to_vec(),
+        };
+        let other = self.client_ids.iter().find(|r| {
+            r.server == key
+                && r.clientid == x.eir_clientid.0
+                && r.owner.as_deref().is_some_and(|o| o != owner)
+        });
+        if let Some(r) = other {
+            let msg = format!(
+                "{server} gave client ID {:#018x} to owner \"{}\", already given to \"{}\" (frame {})",
+                x.eir_clientid.0,
+                crate::xdr::escape_bytes(owner),
+                r.owner.as_deref().map(crate::xdr::escape_bytes).unwrap_or_default(),
+                r.issued_frame.unwrap_or(0)
+            );
+            let mut fr = vec![r.issued_frame.unwrap_or(0)];
+            fr.extend_from_slice(frames);
+            self.finding(&rules::CLIENTID_REUSE, msg, fr);
+        }
+    }
+
+    /// CREATE_SESSION accepted for a destroyed client ID.
+    pub(crate) fn check_stale_clientid(
+        &mut self,
+        server: SocketAddr,
+        clientid: u64,
+        frames: &[u64],
+    ) {
+        if let Some(d) = self
+            .record_for(server, Some(clientid))
+            .and_then(|r| r.destroyed_frame)
+        {
+            let mut fr = vec![d];
+            fr.extend_from_slice(frames);
+            self.finding(
+                &rules::CSESS_STALE_CLIENTID,
+                format!("{server} accepted CREATE_SESSION for client ID {clientid:#018x}, destroyed in frame {d}"),
+                fr,
+            );
+        }
+    }
+
+    /// DESTROY_SESSION accepted on a connection not bound to the session.
+    pub(crate) fn check_destroy_session_binding(
+        &mut self,
+        session: SessionId4,
+        conn: crate::flow::ConnId,
+        frames: &[u64],
+    ) {
+        if self.gaps_seen {
+            return;
+        }
+        let Some(s) = self.sessions.get(&session) else {
+            return;
+        };
+        if s.created_frame.is_some() && !s.connections.contains_key(&conn) {
+            self.finding(
+                &rules::DSESS_BOUND_CONNECTION,
+                format!(
+                    "DESTROY_SESSION of {session} accepted on connection {conn}, never bound to it"
+                ),
+                frames.to_vec(),
             );
         }
     }

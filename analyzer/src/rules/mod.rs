@@ -160,6 +160,22 @@ rules! {
         "a second global RECLAIM_COMPLETE (not a retry) gets NFS4ERR_COMPLETE_ALREADY";
     CLIENT_NO_RECLAIM_AFTER_COMPLETE: "client.no-reclaim-after-complete", "RFC 8881 §18.51.3", [94], Violation, Client,
         "a client never reclaims after its global RECLAIM_COMPLETE";
+    CLIENT_SESSION_TRUNKING: "client.session-trunking", "RFC 8881 §2.10.5, §2.10.4", [13, 19], Violation, Client,
+        "a client joins a connection to a session only at an address with the same server scope, major and minor id";
+    SERVER_SESSION_TRUNKING: "server.session-trunking-consistent", "RFC 8881 §2.10.5", [19], Warning, Server,
+        "a server that accepts a session at another address declares the same server scope, major and minor id there";
+    CB_PROGRAM: "cb.program", "RFC 8881 §18.36.3", [60], Violation, Server,
+        "callbacks use the program number the client gave in CREATE_SESSION or BACKCHANNEL_CTL";
+    EXCHID_SUPP_MOVED: "exchid.supp-moved", "RFC 8881 §18.35.3", [35, 117], Violation, Server,
+        "a server that returns NFS4ERR_MOVED announced SUPP_MOVED_REFER or SUPP_MOVED_MIGR to that client";
+    CLIENTID_REUSE: "clientid.no-reuse", "RFC 8881 §2.4", [2], Warning, Server,
+        "a client ID value is not given to another client owner";
+    CSESS_STALE_CLIENTID: "csess.stale-clientid", "RFC 8881 §18.36.4", [62], Violation, Server,
+        "CREATE_SESSION for a client ID the server destroyed gets NFS4ERR_STALE_CLIENTID";
+    DSESS_BOUND_CONNECTION: "dsess.bound-connection", "RFC 8881 §18.37.3", [83], Violation, Server,
+        "DESTROY_SESSION is accepted only on a connection bound to that session";
+    DSESS_POSITION: "dsess.position", "RFC 8881 §18.37.3", [84], Violation, Server,
+        "DESTROY_SESSION is the last operation after a SEQUENCE, or else the only one";
 }
 
 /// Looks a rule up by id.
