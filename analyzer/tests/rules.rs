@@ -1039,3 +1039,120 @@ fn callbacks_use_the_program_the_client_gave() {
         assert_eq!(c.rules(), expect, "callback on {used:#x}");
     }
 }
+
+fn setclientid(id: &str) -> NfsArgOp<'static> {
+    NfsArgOp::Setclientid(Setclientid4Args {
+        client: NfsClientId4 {
+            verifier: Verifier4([1; 8]),
+            id: Opaque::from(id.to_string()),
+        },
+        callback: CbClient4 {
+            cb_program: 0x4000_0000,
+            cb_location: Netaddr4 {
+                na_r_netid: Opaque::from("tcp"),
+                na_r_addr: Opaque::from("127.0.0.1.3.232"),
+            },
+        },
+        callback_ident: 1,
+    })
+}
+
+fn setclientid_ok(clientid: u64, confirm: u8) -> NfsResOp<'static> {
+    NfsResOp::Setclientid(Setclientid4Res::Ok(Setclientid4ResOk {
+        clientid: Clientid4(clientid),
+        setclientid_confirm: Verifier4([confirm; 8]),
+    }))
+}
+
+fn confirm(clientid: u64, confirm: u8) -> NfsArgOp<'static> {
+    NfsArgOp::SetclientidConfirm(SetclientidConfirm4Args {
+        clientid: Clientid4(clientid),
+        setclientid_confirm: Verifier4([confirm; 8]),
+    })
+}
+
+#[test]
+fn nfsv40_trunking_test_of_rfc_7931() {
+    // One server on two addresses: B returns A's client ID with a new
+    // confirm value; confirming B's values at A succeeds.
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![setclientid("uniform")],
+        vec![setclientid_ok(5, 1)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![confirm(5, 1)],
+        vec![NfsResOp::SetclientidConfirm(NfsStat4::NFS4_OK)],
+    );
+    c.exchange(
+        2,
+        CLIENT,
+        SERVER_B,
+        vec![setclientid("uniform")],
+        vec![setclientid_ok(5, 2)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![confirm(5, 2)],
+        vec![NfsResOp::SetclientidConfirm(NfsStat4::NFS4_OK)],
+    );
+    let t = &c.x.sink.v40_trunking;
+    assert_eq!(t.len(), 1);
+    assert!(t[0].same_server());
+    assert_eq!(t[0].issued_at, SERVER_B.parse().unwrap());
+    assert_eq!(t[0].confirmed_at, SERVER_A.parse().unwrap());
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+    // Two servers: A does not know B's client ID.
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![setclientid("uniform")],
+        vec![setclientid_ok(5, 1)],
+    );
+    c.exchange(
+        2,
+        CLIENT,
+        SERVER_B,
+        vec![setclientid("uniform")],
+        vec![setclientid_ok(9, 3)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![confirm(9, 3)],
+        vec![NfsResOp::SetclientidConfirm(
+            NfsStat4::NFS4ERR_STALE_CLIENTID,
+        )],
+    );
+    let t = &c.x.sink.v40_trunking;
+    assert_eq!(t.len(), 1);
+    assert!(!t[0].same_server());
+    // Identical (client ID, confirm) from two addresses: noted.
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![setclientid("uniform")],
+        vec![setclientid_ok(5, 1)],
+    );
+    c.exchange(
+        2,
+        CLIENT,
+        SERVER_B,
+        vec![setclientid("uniform")],
+        vec![setclientid_ok(5, 1)],
+    );
+    assert_eq!(c.rules(), vec!["v40.same-confirm"]);
+}

@@ -99,6 +99,25 @@ pub fn text_report(file: &str, m: &Model, stats: &PipelineStats) -> String {
             let _ = writeln!(s, "  {a} ~ {b}: {}", r.as_str());
         }
     }
+    if !m.v40_trunking.is_empty() {
+        let _ = writeln!(s, "\nNFSv4.0 trunking tests (RFC 7931 §5.8)");
+        for t in &m.v40_trunking {
+            let _ = writeln!(
+                s,
+                "  client ID {:#018x} from {} confirmed at {}: {} -> {} (frame {})",
+                t.clientid,
+                t.issued_at,
+                t.confirmed_at,
+                t.status,
+                if t.same_server() {
+                    "same server"
+                } else {
+                    "different servers"
+                },
+                t.frame
+            );
+        }
+    }
     let _ = writeln!(s, "\nClients");
     if m.clients.is_empty() {
         let _ = writeln!(

@@ -58,6 +58,7 @@ pub(crate) enum CallOp {
     },
     SetClientIdConfirm {
         clientid: u64,
+        confirm: [u8; 8],
     },
     DestroySession {
         session: SessionId4,
@@ -161,6 +162,7 @@ fn call_op(op: &NfsArgOp<'_>) -> CallOp {
         },
         NfsArgOp::SetclientidConfirm(a) => CallOp::SetClientIdConfirm {
             clientid: a.clientid.0,
+            confirm: a.setclientid_confirm.0,
         },
         NfsArgOp::DestroySession(a) => CallOp::DestroySession {
             session: a.dsa_sessionid,
@@ -537,14 +539,33 @@ impl Model {
                         rec.endpoints.insert(server);
                         rec.issued_frame.get_or_insert(m.frame);
                     }
+                    self.note_setclientid_confirm_value(server, x, m.frame, &frames);
                 }
-                (CallOp::SetClientIdConfirm { clientid }, NfsResOp::SetclientidConfirm(s))
-                    if s.is_ok() =>
-                {
-                    let key = self.endpoint(server, m.frame).server_key();
-                    if let Some(rec) = self.client_id_record(key, clientid) {
-                        rec.confirmed_frame.get_or_insert(m.frame);
-                        rec.endpoints.insert(server);
+                (
+                    CallOp::SetClientIdConfirm { clientid, confirm },
+                    NfsResOp::SetclientidConfirm(s),
+                ) => {
+                    // RFC 7931 trunking test: the confirm value may come from
+                    // another address; the record is the issuing server's.
+                    let issued_at = self
+                        .v40_issued_at(clientid, confirm)
+                        .filter(|e| *e != server);
+                    if let Some(b) = issued_at {
+                        self.v40_trunking.push(V40TrunkingTest {
+                            issued_at: b,
+                            confirmed_at: server,
+                            clientid,
+                            status: *s,
+                            frame: m.frame,
+                        });
+                    }
+                    if s.is_ok() {
+                        let home = issued_at.unwrap_or(server);
+                        let key = self.endpoint(home, m.frame).server_key();
+                        if let Some(rec) = self.client_id_record(key, clientid) {
+                            rec.confirmed_frame.get_or_insert(m.frame);
+                            rec.endpoints.insert(server);
+                        }
                     }
                 }
                 (CallOp::DestroySession { session }, NfsResOp::DestroySession(s)) if s.is_ok() => {
@@ -612,6 +633,47 @@ impl Model {
                 }
             }
         }
+    }
+
+    /// Remembers which address issued a SETCLIENTID (clientid, confirm)
+    /// pair, and notes identical pairs from two addresses.
+    fn note_setclientid_confirm_value(
+        &mut self,
+        server: SocketAddr,
+        x: &crate::nfs4::Setclientid4ResOk,
+        frame: u64,
+        frames: &[u64],
+    ) {
+        let pair = (x.clientid.0, x.setclientid_confirm.0);
+        if let Some((other, f)) = self
+            .v40_confirms
+            .iter()
+            .find(|(p, e, _)| *p == pair && *e != server)
+            .map(|(_, e, f)| (*e, *f))
+        {
+            let mut fr = vec![f];
+            fr.extend_from_slice(frames);
+            self.finding(
+                &rules::V40_SAME_CONFIRM,
+                format!(
+                    "{server} and {other} returned the same client ID {:#018x} and confirm verifier {}",
+                    x.clientid.0, x.setclientid_confirm
+                ),
+                fr,
+            );
+        }
+        if self.v40_confirms.len() < self.limits.max_entities {
+            self.v40_confirms.push((pair, server, frame));
+        }
+    }
+
+    /// The address that issued this (clientid, confirm) pair.
+    fn v40_issued_at(&self, clientid: u64, confirm: [u8; 8]) -> Option<SocketAddr> {
+        self.v40_confirms
+            .iter()
+            .rev()
+            .find(|(p, _, _)| *p == (clientid, confirm))
+            .map(|(_, e, _)| *e)
     }
 
     /// Records an EXCHANGE_ID reply's declaration at `server`.

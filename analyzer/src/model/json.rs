@@ -130,6 +130,20 @@ impl Model {
         }
         o.end_array();
 
+        o.key("v40_trunking_tests");
+        o.begin_array();
+        for t in &self.v40_trunking {
+            o.begin_object();
+            o.field("issued_at", &t.issued_at.to_string());
+            o.field("confirmed_at", &t.confirmed_at.to_string());
+            o.field("clientid", &clientid(t.clientid));
+            o.field("status", &t.status);
+            o.field("same_server", &t.same_server());
+            o.field("frame", &t.frame);
+            o.end_object();
+        }
+        o.end_array();
+
         o.key("clients");
         o.begin_array();
         for c in &self.clients {

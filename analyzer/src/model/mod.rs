@@ -349,11 +349,39 @@ pub struct Model {
     pub findings: Vec<crate::rules::Finding>,
     /// Findings beyond the bound (counted only).
     pub findings_dropped: u64,
+    /// NFSv4.0 trunking tests seen (RFC 7931 §5.8).
+    pub v40_trunking: Vec<V40TrunkingTest>,
+    /// (clientid, confirm) pairs returned by SETCLIENTID, by address.
+    pub(crate) v40_confirms: Vec<((u64, [u8; 8]), SocketAddr, u64)>,
     /// Bytes were lost somewhere in the capture (sequence checks that need
     /// every request are then skipped).
     pub gaps_seen: bool,
     pub(crate) pending: build::Pending,
     pub(crate) limits: ModelLimits,
+}
+
+/// An NFSv4.0 trunking test (RFC 7931 §5.8, RFC 8587): SETCLIENTID_CONFIRM
+/// sent to one address with the client ID and confirm value another address
+/// returned. NFS4_OK: one server; NFS4ERR_STALE_CLIENTID: two servers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V40TrunkingTest {
+    /// The address whose SETCLIENTID returned the values.
+    pub issued_at: SocketAddr,
+    /// The address the SETCLIENTID_CONFIRM went to.
+    pub confirmed_at: SocketAddr,
+    /// The client ID tested.
+    pub clientid: u64,
+    /// The answer.
+    pub status: NfsStat4,
+    /// Frame of the answer.
+    pub frame: u64,
+}
+
+impl V40TrunkingTest {
+    /// True when the test showed one server (NFS4_OK).
+    pub fn same_server(&self) -> bool {
+        self.status.is_ok()
+    }
 }
 
 /// One server identity: the endpoints that declared the same scope and major id.

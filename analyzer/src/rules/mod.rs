@@ -174,6 +174,8 @@ rules! {
         "CREATE_SESSION for a client ID the server destroyed gets NFS4ERR_STALE_CLIENTID";
     DSESS_BOUND_CONNECTION: "dsess.bound-connection", "RFC 8881 §18.37.3", [83], Violation, Server,
         "DESTROY_SESSION is accepted only on a connection bound to that session";
+    V40_SAME_CONFIRM: "v40.same-confirm", "RFC 7931 §5.8", [110], Info, Server,
+        "two addresses returning the same client ID and confirm verifier are likely different servers colliding by chance";
     DSESS_POSITION: "dsess.position", "RFC 8881 §18.37.3", [84], Violation, Server,
         "DESTROY_SESSION is the last operation after a SEQUENCE, or else the only one";
 }
