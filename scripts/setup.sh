@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(nfs-ganesha nfs-ganesha-vfs tshark tcpdump libnfs-utils iproute2 libpcap-dev)
+packages=(nfs-ganesha nfs-ganesha-vfs tshark tcpdump libnfs-utils iproute2 libpcap-dev graphviz)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,6 +3,7 @@
 
 mod analyze;
 mod decode;
+mod graph;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
@@ -41,6 +42,11 @@ struct AnalyzeArgs {
     /// Write the report as JSON (one document per file, one per line).
     #[arg(long)]
     json: bool,
+    /// Also draw the model as Graphviz DOT to this file (and SVG beside it
+    /// when `dot` is installed); with several files, one per file is
+    /// written, suffixed with its index.
+    #[arg(long, value_name = "FILE")]
+    graph: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -229,6 +235,23 @@ fn run_analyze(args: &AnalyzeArgs) -> Result<u8> {
                     analyze::text_report(&name, &model, &stats)
                 };
                 writeln!(out, "{text}")?;
+                if let Some(g) = &args.graph {
+                    let target = if args.files.len() == 1 {
+                        g.clone()
+                    } else {
+                        let idx = args.files.iter().position(|f| f == path).unwrap_or(0);
+                        g.with_extension(format!("{idx}.dot"))
+                    };
+                    match graph::write(&target, &graph::dot(&name, &model)) {
+                        Ok(Some(svg)) => {
+                            eprintln!("graph: {} and {}", target.display(), svg.display())
+                        }
+                        Ok(None) => {
+                            eprintln!("graph: {} (install graphviz for SVG)", target.display())
+                        }
+                        Err(e) => eprintln!("trunkcheck: cannot write {}: {e}", target.display()),
+                    }
+                }
                 if analyze::has_violation(&model) && code == EXIT_OK {
                     code = EXIT_VIOLATION;
                 }

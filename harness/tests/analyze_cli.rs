@@ -130,3 +130,30 @@ fn nfsv40_clients_and_client_ids_keyed_by_server_address() {
         assert!(id["confirmed_frame"].is_number());
     }
 }
+
+#[test]
+fn graph_draws_identities_sessions_and_connections() {
+    let dir = std::env::temp_dir().join(format!("trunkcheck-graph-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dot = dir.join("model.dot");
+    let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+        .args(["analyze", "--graph"])
+        .arg(&dot)
+        .arg(repo().join("captures/ganesha-v41-session.pcap"))
+        .output()
+        .expect("run trunkcheck");
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&dot).expect("DOT written");
+    assert!(text.starts_with("digraph trunkcheck {"));
+    assert!(text.contains("subgraph cluster_server_0"));
+    assert!(
+        text.contains("major id \\\"trunkcheck-ganesha-a\\\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("BIND_CONN CDFS4_BOTH") && text.contains("from 127.0.0.5:"),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with('}'));
+    let _ = std::fs::remove_dir_all(&dir);
+}

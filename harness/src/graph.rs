@@ -1,0 +1,158 @@
+//! `analyze --graph`: who is who as a Graphviz picture: server identities as
+//! boxes around their endpoints, clients, client IDs, sessions and the
+//! connections that carry them. Written as DOT, and as SVG too when
+//! Graphviz's `dot` is installed.
+
+use analyzer::model::{BindHow, Model, Relation, ServerKey};
+use analyzer::rules::Severity;
+use analyzer::xdr::escape_bytes;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+/// A DOT label-safe version of `s`.
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+fn key_label(k: &ServerKey) -> String {
+    match k {
+        ServerKey::Declared { scope, major } => format!(
+            "server scope \\\"{}\\\"\\nmajor id \\\"{}\\\"",
+            esc(&escape_bytes(scope)),
+            esc(&escape_bytes(major))
+        ),
+        ServerKey::Address(a) => format!("server at {a}\\n(declared nothing)"),
+    }
+}
+
+/// The model as a DOT graph.
+pub fn dot(title: &str, m: &Model) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "digraph trunkcheck {{");
+    let _ = writeln!(
+        s,
+        "  graph [rankdir=LR, fontname=\"Helvetica\", label=\"{}\", labelloc=t];",
+        esc(title)
+    );
+    let _ = writeln!(s, "  node [fontname=\"Helvetica\", fontsize=10];");
+    let _ = writeln!(s, "  edge [fontname=\"Helvetica\", fontsize=9];");
+    for (i, id) in m.server_identities().iter().enumerate() {
+        let _ = writeln!(s, "  subgraph cluster_server_{i} {{");
+        let _ = writeln!(
+            s,
+            "    label=\"{}\"; style=rounded; color=\"#4a6fa5\";",
+            key_label(&id.key)
+        );
+        for e in &id.endpoints {
+            let minor = m
+                .endpoints
+                .get(e)
+                .and_then(|ep| ep.current())
+                .map_or(String::new(), |d| format!("\\nminor id {}", d.minor));
+            let _ = writeln!(
+                s,
+                "    \"ep {e}\" [label=\"{e}{minor}\", shape=box, style=filled, fillcolor=\"#dde6f3\"];"
+            );
+        }
+        let _ = writeln!(s, "  }}");
+    }
+    for (a, b, r) in m.relations() {
+        let (style, color) = match r {
+            Relation::SessionTrunkable => ("bold", "#2e7d32"),
+            Relation::ClientIdTrunkable => ("solid", "#558b2f"),
+            Relation::SameScope => ("dashed", "#f9a825"),
+            Relation::Unrelated | Relation::Unknown => continue,
+        };
+        let _ = writeln!(
+            s,
+            "  \"ep {a}\" -> \"ep {b}\" [dir=none, style={style}, color=\"{color}\", label=\"{}\"];",
+            r.as_str()
+        );
+    }
+    for t in &m.v40_trunking {
+        let _ = writeln!(
+            s,
+            "  \"ep {}\" -> \"ep {}\" [dir=none, style=dotted, label=\"v4.0 test: {}\"];",
+            t.issued_at,
+            t.confirmed_at,
+            if t.same_server() { "same" } else { "different" }
+        );
+    }
+    for (i, c) in m.clients.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "  \"client {i}\" [label=\"client \\\"{}\\\"\\n{} incarnation(s)\", shape=ellipse, style=filled, fillcolor=\"#f3e5d0\"];",
+            esc(&escape_bytes(&c.owner)),
+            c.incarnations.len()
+        );
+        for e in &c.endpoints {
+            let _ = writeln!(
+                s,
+                "  \"client {i}\" -> \"ep {e}\" [label=\"owner\", color=\"#8d6e63\"];"
+            );
+        }
+    }
+    for sess in m.sessions.values() {
+        let label = format!(
+            "session {}\\nclient ID {}",
+            &sess.id.hex()[..12],
+            sess.clientid.map_or("?".into(), |c| format!("{c:#x}"))
+        );
+        let _ = writeln!(
+            s,
+            "  \"sess {}\" [label=\"{label}\", shape=component, style=filled, fillcolor=\"#e8f5e9\"];",
+            sess.id
+        );
+        for (conn, b) in &sess.connections {
+            let (client, server) = m
+                .connections
+                .get(conn)
+                .map_or((String::from("?"), sess.endpoint), |c| {
+                    (c.client.to_string(), c.server)
+                });
+            let how = match b.how {
+                BindHow::CreateSession => "CREATE_SESSION",
+                BindHow::BindConnToSession => "BIND_CONN",
+                BindHow::Sequence => "SEQUENCE",
+            };
+            let _ = writeln!(
+                s,
+                "  \"sess {}\" -> \"ep {server}\" [label=\"{conn} from {client}\\n{how} {}\"];",
+                sess.id, b.dir
+            );
+        }
+    }
+    let violations = m
+        .findings
+        .iter()
+        .filter(|f| f.rule.severity == Severity::Violation)
+        .count();
+    if !m.findings.is_empty() {
+        let _ = writeln!(
+            s,
+            "  findings [shape=note, style=filled, fillcolor=\"{}\", label=\"{} finding(s), {violations} violation(s)\"];",
+            if violations > 0 { "#ffcdd2" } else { "#fff9c4" },
+            m.findings.len()
+        );
+    }
+    let _ = writeln!(s, "}}");
+    s
+}
+
+/// Writes `path` (DOT) and, when `dot` is installed, `path` with `.svg`.
+/// Returns the SVG path if one was written.
+pub fn write(path: &Path, text: &str) -> std::io::Result<Option<std::path::PathBuf>> {
+    std::fs::write(path, text)?;
+    let svg = path.with_extension("svg");
+    let out = Command::new("dot")
+        .arg("-Tsvg")
+        .arg("-o")
+        .arg(&svg)
+        .arg(path)
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Ok(Some(svg)),
+        _ => Ok(None),
+    }
+}
