@@ -4,6 +4,7 @@
 mod analyze;
 mod decode;
 mod graph;
+mod junit;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
@@ -47,6 +48,9 @@ struct AnalyzeArgs {
     /// written, suffixed with its index.
     #[arg(long, value_name = "FILE")]
     graph: Option<PathBuf>,
+    /// Also write a JUnit XML report (a test case per rule per capture).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -210,6 +214,7 @@ fn run_live(_args: &DecodeArgs, iface: &str) -> Result<u8> {
 fn run_analyze(args: &AnalyzeArgs) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     let mut code = EXIT_OK;
+    let mut report = junit::report();
     for path in &args.files {
         let name = path.display().to_string();
         let model = analyzer::model::Model::new(Default::default());
@@ -252,6 +257,7 @@ fn run_analyze(args: &AnalyzeArgs) -> Result<u8> {
                         Err(e) => eprintln!("trunkcheck: cannot write {}: {e}", target.display()),
                     }
                 }
+                junit::add_suite(&mut report, &name, &model);
                 if analyze::has_violation(&model) && code == EXIT_OK {
                     code = EXIT_VIOLATION;
                 }
@@ -263,5 +269,10 @@ fn run_analyze(args: &AnalyzeArgs) -> Result<u8> {
         }
     }
     out.flush()?;
+    if let Some(path) = &args.junit {
+        let xml = report.to_string()?;
+        std::fs::write(path, xml)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
     Ok(code)
 }

@@ -1,0 +1,79 @@
+//! `analyze --junit`: one JUnit test suite per capture, one test case per
+//! rule: a rule with a violation fails (its findings and frames in the
+//! message), warnings and notes are kept in the case's output.
+
+use analyzer::model::Model;
+use analyzer::rules::{self, Severity};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+/// Adds the suite of one analysed capture.
+pub fn add_suite(report: &mut Report, file: &str, m: &Model) {
+    let mut suite = TestSuite::new(file);
+    for rule in rules::ALL {
+        let found: Vec<_> = m
+            .findings
+            .iter()
+            .filter(|f| std::ptr::eq(f.rule, *rule))
+            .collect();
+        let text = found
+            .iter()
+            .map(|f| format!("{} (frames {:?})", f.message, f.frames))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let status = if rule.severity == Severity::Violation && !found.is_empty() {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(format!("{} ({}): {}", rule.title, rule.rfc, found.len()));
+            s.set_description(text.clone());
+            s
+        } else {
+            TestCaseStatus::success()
+        };
+        let mut case = TestCase::new(rule.id, status);
+        case.set_classname(format!("{}.{}", rule.party.as_str(), rule.rfc));
+        if !found.is_empty() && rule.severity != Severity::Violation {
+            case.set_system_out(text);
+        }
+        suite.add_test_case(case);
+    }
+    report.add_test_suite(suite);
+}
+
+/// A new report.
+pub fn report() -> Report {
+    Report::new("trunkcheck analyze")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use analyzer::rules::Finding;
+
+    #[test]
+    fn a_violation_fails_its_rule_case_and_warnings_do_not() {
+        let mut m = Model::new(Default::default());
+        m.findings.push(Finding {
+            rule: &rules::CSESS_ATTRS,
+            message: "channel attributes: fore ca_maxrequestsize 1 -> 2".into(),
+            frames: vec![10, 11],
+        });
+        m.findings.push(Finding {
+            rule: &rules::CLIENT_OWNER_PER_SERVER,
+            message: "two owners".into(),
+            frames: vec![3],
+        });
+        let mut r = report();
+        add_suite(&mut r, "x.pcap", &m);
+        let xml = r.to_string().expect("xml");
+        assert!(xml.contains(r#"failures="1""#), "{xml}");
+        assert!(xml.contains("csess.channel-attrs"));
+        assert!(
+            xml.contains("fore ca_maxrequestsize 1 -&gt; 2 (frames [10, 11])"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<system-out>two owners (frames [3])</system-out>"),
+            "{xml}"
+        );
+        assert_eq!(xml.matches("<testcase ").count(), rules::ALL.len());
+    }
+}
