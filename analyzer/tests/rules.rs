@@ -1156,3 +1156,42 @@ fn nfsv40_trunking_test_of_rfc_7931() {
     );
     assert_eq!(c.rules(), vec!["v40.same-confirm"]);
 }
+
+#[test]
+fn identities_group_endpoints_by_declaration() {
+    let probe = PNFS | ExchgId4Flags::CONFIRMED_R;
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(7, PNFS, "srv", 0)],
+    );
+    c.exchange(
+        2,
+        CLIENT,
+        SERVER_B,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(7, probe, "srv", 1)],
+    );
+    c.exchange(
+        3,
+        CLIENT,
+        "127.0.0.4:2049",
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(9, PNFS, "other", 0)],
+    );
+    let m = &c.x.sink;
+    let ids = m.server_identities();
+    assert_eq!(ids.len(), 2, "(scope-1, other) and (scope-1, srv)");
+    let srv = ids.iter().position(|i| i.endpoints.len() == 2).unwrap();
+    let groups = m.minor_groups(&ids[srv]);
+    assert_eq!(groups.len(), 2, "minor ids 0 and 1");
+    assert_eq!(
+        m.scope_relations().len(),
+        1,
+        "both identities declared scope-1"
+    );
+    assert!(c.rules().is_empty(), "{:?}", m.findings);
+}

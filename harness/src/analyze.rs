@@ -89,15 +89,35 @@ pub fn text_report(file: &str, m: &Model, stats: &PipelineStats) -> String {
         }
     }
     let _ = writeln!(s, "\nServer identities");
-    for id in m.server_identities() {
-        let _ = writeln!(s, "  {}: {}", key_text(&id.key), join(&id.endpoints));
-    }
-    let rel = m.relations();
-    if !rel.is_empty() {
-        let _ = writeln!(s, "\nRelations between endpoints");
-        for (a, b, r) in rel {
-            let _ = writeln!(s, "  {a} ~ {b}: {}", r.as_str());
+    let ids = m.server_identities();
+    for (i, id) in ids.iter().enumerate() {
+        let _ = writeln!(s, "  [{i}] {}", key_text(&id.key));
+        let groups = m.minor_groups(id);
+        for (minor, eps) in &groups {
+            let _ = writeln!(
+                s,
+                "      minor id {}: {}{}",
+                minor.map_or("-".into(), |v| v.to_string()),
+                join(eps),
+                if eps.len() > 1 {
+                    "  (session-trunkable)"
+                } else {
+                    ""
+                }
+            );
         }
+        if groups.len() > 1 {
+            let _ = writeln!(
+                s,
+                "      the minor-id groups are client-ID trunkable with each other"
+            );
+        }
+    }
+    for (i, j) in m.scope_relations() {
+        let _ = writeln!(
+            s,
+            "  [{i}] and [{j}] share a server scope: a client may reclaim at one what it held at the other"
+        );
     }
     if !m.v40_trunking.is_empty() {
         let _ = writeln!(s, "\nNFSv4.0 trunking tests (RFC 7931 §5.8)");

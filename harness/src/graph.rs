@@ -57,18 +57,17 @@ pub fn dot(title: &str, m: &Model) -> String {
         }
         let _ = writeln!(s, "  }}");
     }
-    for (a, b, r) in m.relations() {
-        let (style, color) = match r {
-            Relation::SessionTrunkable => ("bold", "#2e7d32"),
-            Relation::ClientIdTrunkable => ("solid", "#558b2f"),
-            Relation::SameScope => ("dashed", "#f9a825"),
-            Relation::Unrelated | Relation::Unknown => continue,
-        };
-        let _ = writeln!(
-            s,
-            "  \"ep {a}\" -> \"ep {b}\" [dir=none, style={style}, color=\"{color}\", label=\"{}\"];",
-            r.as_str()
-        );
+    // Within an identity the box says it all; across identities, a shared
+    // scope is drawn between their first endpoints.
+    let ids = m.server_identities();
+    for (i, j) in m.scope_relations() {
+        if let (Some(a), Some(b)) = (ids[i].endpoints.first(), ids[j].endpoints.first()) {
+            let _ = writeln!(
+                s,
+                "  \"ep {a}\" -> \"ep {b}\" [dir=none, style=dashed, color=\"#f9a825\", label=\"{}\"];",
+                Relation::SameScope.as_str()
+            );
+        }
     }
     for t in &m.v40_trunking {
         let _ = writeln!(

@@ -104,7 +104,8 @@ impl Model {
 
         o.key("server_identities");
         o.begin_array();
-        for s in self.server_identities() {
+        let ids = self.server_identities();
+        for s in &ids {
             o.begin_object();
             o.key("key");
             server_key(o, &s.key);
@@ -115,18 +116,36 @@ impl Model {
                     .map(|e| e.to_string())
                     .collect::<Vec<_>>(),
             );
+            // Each group is session-trunkable; groups are client-ID
+            // trunkable with each other.
+            o.key("session_trunkable_groups");
+            o.begin_array();
+            for (minor, eps) in self.minor_groups(s) {
+                o.begin_object();
+                o.key("minor_id");
+                match minor {
+                    Some(m) => o.number(m),
+                    None => o.null(),
+                }
+                o.field(
+                    "endpoints",
+                    &eps.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+                );
+                o.end_object();
+            }
+            o.end_array();
             o.end_object();
         }
         o.end_array();
 
-        o.key("relations");
+        // Identities that share a scope: a client may reclaim across them.
+        o.key("same_scope");
         o.begin_array();
-        for (a, b, r) in self.relations() {
-            o.begin_object();
-            o.field("a", &a.to_string());
-            o.field("b", &b.to_string());
-            o.field("relation", r.as_str());
-            o.end_object();
+        for (i, j) in self.scope_relations() {
+            o.begin_array();
+            o.number(i as u64);
+            o.number(j as u64);
+            o.end_array();
         }
         o.end_array();
 

@@ -414,13 +414,52 @@ impl Model {
             .collect()
     }
 
-    /// The relation between every pair of endpoints (a < b).
+    /// The relation between every pair of endpoints (a < b). Quadratic:
+    /// reports use [`Model::minor_groups`] and [`Model::scope_relations`].
     pub fn relations(&self) -> Vec<(SocketAddr, SocketAddr, Relation)> {
         let eps: Vec<&Endpoint> = self.endpoints.values().collect();
         let mut out = Vec::new();
         for (i, a) in eps.iter().enumerate() {
             for b in &eps[i + 1..] {
                 out.push((a.addr, b.addr, relation(a, b)));
+            }
+        }
+        out
+    }
+
+    /// Within one server identity, its endpoints grouped by so_minor_id:
+    /// each group is session-trunkable, the groups client-ID trunkable with
+    /// each other.
+    pub fn minor_groups(&self, id: &ServerIdentity) -> Vec<(Option<u64>, Vec<SocketAddr>)> {
+        let mut groups: BTreeMap<Option<u64>, Vec<SocketAddr>> = BTreeMap::new();
+        for e in &id.endpoints {
+            let minor = self
+                .endpoints
+                .get(e)
+                .and_then(|ep| ep.current())
+                .map(|d| d.minor);
+            groups.entry(minor).or_default().push(*e);
+        }
+        groups.into_iter().collect()
+    }
+
+    /// Pairs of server identities (indexes into [`Model::server_identities`])
+    /// that declared the same scope with different major ids: a client may
+    /// reclaim at one what it held at the other (RFC 8881 §8.4.2.1).
+    pub fn scope_relations(&self) -> Vec<(usize, usize)> {
+        let ids = self.server_identities();
+        let mut out = Vec::new();
+        for (i, a) in ids.iter().enumerate() {
+            for (j, b) in ids.iter().enumerate().skip(i + 1) {
+                if let (
+                    ServerKey::Declared { scope: sa, .. },
+                    ServerKey::Declared { scope: sb, .. },
+                ) = (&a.key, &b.key)
+                {
+                    if sa == sb {
+                        out.push((i, j));
+                    }
+                }
             }
         }
         out
