@@ -130,6 +130,10 @@ for kind in large meta; do
         run "$trunkcheck" decode --json "$path"
         row "$file" "$bytes" "$frames" "trunkcheck decode --json" "$secs" "$rss_kib" "$tshark_secs"
 
+        echo "  trunkcheck analyze..." >&2
+        run "$trunkcheck" analyze "$path"
+        row "$file" "$bytes" "$frames" "trunkcheck analyze" "$secs" "$rss_kib" "$tshark_secs"
+
         if [[ -z $skip_tshark ]]; then
             row "$file" "$bytes" "$frames" "tshark" "$tshark_secs" "$tshark_rss" "$tshark_secs"
         else
