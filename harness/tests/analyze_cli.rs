@@ -157,3 +157,82 @@ fn graph_draws_identities_sessions_and_connections() {
     assert!(text.trim_end().ends_with('}'));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every capture in `captures/` has a `.expected` file listing the rule ids
+/// `analyze` must find in it, one per line (empty: none), and finds exactly
+/// those.
+#[test]
+fn each_recorded_capture_gives_exactly_its_expected_findings() {
+    let dir = repo().join("captures");
+    let mut checked = 0;
+    for e in std::fs::read_dir(&dir).expect("captures/").flatten() {
+        let p = e.path();
+        if p.extension().is_none_or(|x| x != "pcap" && x != "pcapng") {
+            continue;
+        }
+        let exp_path = p.with_extension("expected");
+        let expected = std::fs::read_to_string(&exp_path)
+            .unwrap_or_else(|_| panic!("{} has no {}", p.display(), exp_path.display()));
+        let mut want: Vec<&str> = expected
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        want.sort_unstable();
+        let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+            .args(["analyze", "--json"])
+            .arg(&p)
+            .output()
+            .expect("run trunkcheck");
+        let r: serde_json::Value =
+            serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("JSON");
+        let mut got: Vec<String> = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect();
+        got.sort_unstable();
+        got.dedup();
+        assert_eq!(got, want, "{}", p.display());
+        let violation = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["severity"] == "violation");
+        assert_eq!(
+            out.status.code(),
+            Some(if violation { 1 } else { 0 }),
+            "{}",
+            p.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 3);
+}
+
+#[test]
+fn two_servers_claiming_one_identity_are_caught_with_frames() {
+    let r = analyze_any(&repo().join("captures/ganesha-two-servers-one-claim.pcap"));
+    let f = &r["findings"][0];
+    assert_eq!(f["rule"], "trunk.same-clientid");
+    assert_eq!(f["party"], "server");
+    assert_eq!(f["severity"], "violation");
+    assert_eq!(f["frames"], serde_json::json!([6, 15, 17]));
+    assert_eq!(
+        len(&r["server_identities"]),
+        1,
+        "both addresses declare one identity"
+    );
+    assert_eq!(len(&r["client_ids"]), 2, "but hand out two client IDs");
+}
+
+/// `analyze --json` whatever the exit status.
+fn analyze_any(file: &Path) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+        .args(["analyze", "--json"])
+        .arg(file)
+        .output()
+        .expect("run trunkcheck");
+    serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("one JSON document")
+}

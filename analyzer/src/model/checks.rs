@@ -166,7 +166,7 @@ impl Model {
             let issued = r.issued_frame.unwrap_or(0);
             if !restarted(issued, m.frame, &self.recovery) {
                 let msg = format!(
-                    "{server} returned client ID {clientid:#018x} to owner \"{}\", which {} got {:#018x} for (frame {issued}); both declare {}",
+                    "{server} returned client ID {clientid:#018x} to owner \"{}\", while {} returned {:#018x} to the same owner and verifier (frame {issued}); both declare {}",
                     crate::xdr::escape_bytes(owner),
                     join_addrs(&r.endpoints),
                     r.clientid,
