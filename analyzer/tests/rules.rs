@@ -1195,3 +1195,68 @@ fn identities_group_endpoints_by_declaration() {
     );
     assert!(c.rules().is_empty(), "{:?}", m.findings);
 }
+
+#[test]
+fn state_protection_and_flag_rules() {
+    // Undefined eia_flags bit accepted.
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0x800))],
+        vec![exchange_id_ok(7, PNFS, "srv", 0)],
+    );
+    assert_eq!(c.rules(), vec!["exchid.undefined-flags"]);
+
+    // SP4_MACH_CRED asking to enforce BIND_CONN_TO_SESSION (41) and
+    // DESTROY_CLIENTID (57), sent under AUTH_NONE; the server drops 57.
+    let mut eid = exchange_id("c", 1, ExchgId4Flags(0));
+    if let NfsArgOp::ExchangeId(a) = &mut eid {
+        a.eia_state_protect = StateProtect4A::MachCred(StateProtectOps4 {
+            spo_must_enforce: Bitmap4::from_bits(&[41, 57]),
+            spo_must_allow: Bitmap4::default(),
+        });
+    }
+    let mut ok = exchange_id_ok(7, PNFS, "srv", 0);
+    if let NfsResOp::ExchangeId(NfsRes::Ok(r)) = &mut ok {
+        r.eir_state_protect = StateProtect4R::MachCred(StateProtectOps4 {
+            spo_must_enforce: Bitmap4::from_bits(&[41]),
+            spo_must_allow: Bitmap4::default(),
+        });
+    }
+    let mut c = Conv::new();
+    c.exchange(1, CLIENT, SERVER_A, vec![eid], vec![ok]);
+    assert_eq!(
+        c.rules(),
+        vec!["client.state-protection-gss", "exchid.must-enforce"]
+    );
+    assert!(c.x.sink.findings[1].message.contains("DESTROY_CLIENTID"));
+
+    // SP4_SSV without hash algorithms, accepted.
+    let mut eid = exchange_id("c", 1, ExchgId4Flags(0));
+    if let NfsArgOp::ExchangeId(a) = &mut eid {
+        a.eia_state_protect = StateProtect4A::Ssv(SsvSpParms4 {
+            ssp_ops: StateProtectOps4 {
+                spo_must_enforce: Bitmap4::default(),
+                spo_must_allow: Bitmap4::default(),
+            },
+            ssp_hash_algs: vec![],
+            ssp_encr_algs: vec![Opaque::from(vec![1u8, 2])],
+            ssp_window: 4,
+            ssp_num_gss_handles: 1,
+        });
+    }
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![eid],
+        vec![exchange_id_ok(7, PNFS, "srv", 0)],
+    );
+    assert_eq!(
+        c.rules(),
+        vec!["client.state-protection-gss", "exchid.ssv-params"]
+    );
+}

@@ -31,12 +31,26 @@ impl Default for ModelLimits {
     }
 }
 
+/// The state protection an EXCHANGE_ID asked for, and how it was sent.
+#[derive(Debug, Clone)]
+pub(crate) struct Protection {
+    pub(crate) how: StateProtectHow4,
+    /// `spo_must_enforce` asked for (MACH_CRED, SSV).
+    pub(crate) enforce: crate::nfs4::Bitmap4,
+    /// SSV: (hash algorithms, encryption algorithms, window).
+    pub(crate) ssv: Option<(usize, usize, u32)>,
+    /// Sent under RPCSEC_GSS with integrity or privacy.
+    pub(crate) gss_protected: bool,
+}
+
 /// The identity-bearing part of one operation of a call.
 #[derive(Debug, Clone)]
 pub(crate) enum CallOp {
     ExchangeId {
         owner: Vec<u8>,
         verifier: [u8; 8],
+        flags: ExchgId4Flags,
+        protect: Box<Protection>,
     },
     CreateSession {
         clientid: u64,
@@ -138,11 +152,32 @@ fn principal(cred: Option<&Credential<'_>>) -> Option<Principal> {
     })
 }
 
-fn call_op(op: &NfsArgOp<'_>) -> CallOp {
+fn call_op(op: &NfsArgOp<'_>, gss_protected: bool) -> CallOp {
     match op {
         NfsArgOp::ExchangeId(a) => CallOp::ExchangeId {
             owner: a.eia_clientowner.co_ownerid.as_bytes().to_vec(),
             verifier: a.eia_clientowner.co_verifier.0,
+            flags: a.eia_flags,
+            protect: Box::new(match &a.eia_state_protect {
+                crate::nfs4::StateProtect4A::None => Protection {
+                    how: StateProtectHow4::SP4_NONE,
+                    enforce: Default::default(),
+                    ssv: None,
+                    gss_protected,
+                },
+                crate::nfs4::StateProtect4A::MachCred(o) => Protection {
+                    how: StateProtectHow4::SP4_MACH_CRED,
+                    enforce: o.spo_must_enforce.clone(),
+                    ssv: None,
+                    gss_protected,
+                },
+                crate::nfs4::StateProtect4A::Ssv(p) => Protection {
+                    how: StateProtectHow4::SP4_SSV,
+                    enforce: p.ssp_ops.spo_must_enforce.clone(),
+                    ssv: Some((p.ssp_hash_algs.len(), p.ssp_encr_algs.len(), p.ssp_window)),
+                    gss_protected,
+                },
+            }),
         },
         NfsArgOp::CreateSession(a) => CallOp::CreateSession {
             clientid: a.csa_clientid.0,
@@ -282,7 +317,16 @@ impl Model {
         };
         self.note_connection(m);
         let who = principal(m.cred.as_ref());
-        let ops: Vec<CallOp> = args.argarray.iter().map(call_op).collect();
+        let gss_protected = matches!(
+            &m.cred,
+            Some(Credential::Gss(RpcGssCred::Vers1(g)))
+                if g.service != crate::rpc::RpcGssService::rpc_gss_svc_none
+        );
+        let ops: Vec<CallOp> = args
+            .argarray
+            .iter()
+            .map(|op| call_op(op, gss_protected))
+            .collect();
         for op in &args.argarray {
             if let NfsArgOp::ExchangeId(a) = op {
                 if a.eia_flags.contains(ExchgId4Flags::CONFIRMED_R) {
@@ -301,7 +345,13 @@ impl Model {
         self.check_client_reclaim_order(&ops, m);
         for op in &ops {
             match op {
-                CallOp::ExchangeId { owner, verifier } => {
+                CallOp::ExchangeId {
+                    owner,
+                    verifier,
+                    protect,
+                    ..
+                } => {
+                    self.check_protection_request(protect, m);
                     self.note_client(owner, OwnerKind::V41, *verifier, m, who.clone())
                 }
                 CallOp::SetClientId { id, verifier } => {
@@ -419,7 +469,16 @@ impl Model {
                 .and_then(|s| s.clientid);
             let status = r.status();
             match (op, r) {
-                (CallOp::ExchangeId { owner, verifier }, NfsResOp::ExchangeId(NfsRes::Ok(x))) => {
+                (
+                    CallOp::ExchangeId {
+                        owner,
+                        verifier,
+                        flags,
+                        protect,
+                    },
+                    NfsResOp::ExchangeId(NfsRes::Ok(x)),
+                ) => {
+                    self.check_exchange_id_request_vs_reply(flags, &protect, x, server, &frames);
                     self.check_exchange_id_reply(x, server, &frames);
                     self.check_incarnation(&owner, verifier, x, server, &frames);
                     self.check_clientid_reuse(&owner, x, server, &frames);

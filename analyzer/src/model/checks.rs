@@ -698,6 +698,92 @@ impl Model {
     }
 }
 
+impl Model {
+    /// A state-protection request sent without GSS protection.
+    pub(crate) fn check_protection_request(
+        &mut self,
+        p: &super::build::Protection,
+        m: &Message<'_>,
+    ) {
+        if p.how != StateProtectHow4::SP4_NONE && !p.gss_protected {
+            self.finding(
+                &rules::CLIENT_PROTECTION_GSS,
+                format!(
+                    "EXCHANGE_ID asks for {} without RPCSEC_GSS integrity or privacy",
+                    p.how
+                ),
+                vec![m.frame],
+            );
+        }
+    }
+
+    /// EXCHANGE_ID's reply against its request: undefined flags accepted,
+    /// must-enforce ops dropped, SSV parameters.
+    pub(crate) fn check_exchange_id_request_vs_reply(
+        &mut self,
+        flags: ExchgId4Flags,
+        p: &super::build::Protection,
+        x: &ExchangeId4ResOk<'_>,
+        server: SocketAddr,
+        frames: &[u64],
+    ) {
+        if flags.unknown_bits() != 0 {
+            self.finding(
+                &rules::EXCHID_UNDEFINED_FLAGS,
+                format!(
+                    "{server} accepted eia_flags {flags} with undefined bits {:#x}",
+                    flags.unknown_bits()
+                ),
+                frames.to_vec(),
+            );
+        }
+        const GUARDED_OPS: [u32; 6] = [42, 43, 7, 44, 41, 57];
+        let granted = match &x.eir_state_protect {
+            crate::nfs4::StateProtect4R::MachCred(o) => Some(&o.spo_must_enforce),
+            crate::nfs4::StateProtect4R::Ssv(i) => Some(&i.spi_ops.spo_must_enforce),
+            crate::nfs4::StateProtect4R::None => None,
+        };
+        if let Some(granted) = granted {
+            let missing: Vec<String> = GUARDED_OPS
+                .iter()
+                .filter(|op| p.enforce.is_set(**op) && !granted.is_set(**op))
+                .map(|op| {
+                    crate::nfs4::NfsOpnum4(*op)
+                        .op_name()
+                        .unwrap_or("?")
+                        .to_string()
+                })
+                .collect();
+            if !missing.is_empty() {
+                self.finding(
+                    &rules::EXCHID_MUST_ENFORCE,
+                    format!(
+                        "{server} left {} out of spo_must_enforce",
+                        missing.join(", ")
+                    ),
+                    frames.to_vec(),
+                );
+            }
+        }
+        if let Some((hashes, encrs, window)) = p.ssv {
+            let bad_request = hashes == 0 || encrs == 0 || window == 0;
+            let bad_window = match &x.eir_state_protect {
+                crate::nfs4::StateProtect4R::Ssv(i) => i.spi_window == 0 || i.spi_window > window,
+                _ => false,
+            };
+            if bad_request || bad_window {
+                self.finding(
+                    &rules::EXCHID_SSV_PARAMS,
+                    format!(
+                        "{server} accepted SP4_SSV with {hashes} hash and {encrs} encryption algorithm(s), window {window}"
+                    ),
+                    frames.to_vec(),
+                );
+            }
+        }
+    }
+}
+
 fn join_addrs(a: &BTreeSet<SocketAddr>) -> String {
     a.iter()
         .map(|x| x.to_string())

@@ -176,6 +176,14 @@ rules! {
         "DESTROY_SESSION is accepted only on a connection bound to that session";
     V40_SAME_CONFIRM: "v40.same-confirm", "RFC 7931 §5.8", [110], Info, Server,
         "two addresses returning the same client ID and confirm verifier are likely different servers colliding by chance";
+    EXCHID_UNDEFINED_FLAGS: "exchid.undefined-flags", "RFC 8881 §18.35.3", [31], Violation, Server,
+        "undefined bits in eia_flags get NFS4ERR_INVAL";
+    EXCHID_MUST_ENFORCE: "exchid.must-enforce", "RFC 8881 §18.35.3", [37], Violation, Server,
+        "with SP4_MACH_CRED or SP4_SSV, spo_must_enforce in the reply holds every requested op of EXCHANGE_ID, CREATE_SESSION, DELEGPURGE, DESTROY_SESSION, BIND_CONN_TO_SESSION, DESTROY_CLIENTID";
+    CLIENT_PROTECTION_GSS: "client.state-protection-gss", "RFC 8881 §18.35.3", [39], Violation, Client,
+        "a client asks for SP4_MACH_CRED or SP4_SSV only under RPCSEC_GSS with integrity or privacy";
+    EXCHID_SSV_PARAMS: "exchid.ssv-params", "RFC 8881 §18.35.3", [42], Violation, Server,
+        "SP4_SSV with no hash or encryption algorithm, or a zero window, gets NFS4ERR_INVAL; the granted window is between 1 and the requested one";
     DSESS_POSITION: "dsess.position", "RFC 8881 §18.37.3", [84], Violation, Server,
         "DESTROY_SESSION is the last operation after a SEQUENCE, or else the only one";
 }
