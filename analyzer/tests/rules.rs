@@ -1260,3 +1260,66 @@ fn state_protection_and_flag_rules() {
         vec!["client.state-protection-gss", "exchid.ssv-params"]
     );
 }
+
+#[test]
+fn exchange_id_case_2_and_v40_confirm_and_implicit_binding() {
+    // Case 2 at the same address: a new client ID for a confirmed owner.
+    let mut c = with_session();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(8, PNFS, "srv", 0)],
+    );
+    assert_eq!(c.rules(), vec!["exchid.case2-same-result"]);
+
+    // SETCLIENTID_CONFIRM with a confirm value the server never issued, accepted.
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![setclientid("id")],
+        vec![setclientid_ok(5, 1)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![confirm(5, 9)],
+        vec![NfsResOp::SetclientidConfirm(NfsStat4::NFS4_OK)],
+    );
+    assert_eq!(c.rules(), vec!["v40.confirm-mismatch"]);
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![setclientid("id")],
+        vec![setclientid_ok(5, 1)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![confirm(5, 9)],
+        vec![NfsResOp::SetclientidConfirm(
+            NfsStat4::NFS4ERR_STALE_CLIENTID,
+        )],
+    );
+    assert!(c.rules().is_empty());
+
+    // SP4_NONE: a SEQUENCE on a new connection must not be refused as unbound.
+    let mut c = with_session();
+    c.exchange(
+        5,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(1)],
+        vec![NfsResOp::Sequence(NfsRes::Fail(
+            NfsStat4::NFS4ERR_CONN_NOT_BOUND_TO_SESSION,
+        ))],
+    );
+    assert_eq!(c.rules(), vec!["seq.implicit-binding"]);
+}

@@ -604,6 +604,9 @@ impl Model {
                     CallOp::SetClientIdConfirm { clientid, confirm },
                     NfsResOp::SetclientidConfirm(s),
                 ) => {
+                    if s.is_ok() {
+                        self.check_v40_confirm(server, clientid, confirm, &frames);
+                    }
                     // RFC 7931 trunking test: the confirm value may come from
                     // another address; the record is the issuing server's.
                     let issued_at = self
@@ -661,6 +664,11 @@ impl Model {
                         clientid,
                         RecoveryKind::ReclaimComplete { one_fs, status: *s },
                     );
+                }
+                (CallOp::Sequence { session }, NfsResOp::Sequence(NfsRes::Fail(st)))
+                    if *st == NfsStat4::NFS4ERR_CONN_NOT_BOUND_TO_SESSION =>
+                {
+                    self.check_implicit_binding(session, server, &frames);
                 }
                 (CallOp::NonReclaimLock { op }, r) if r.status().is_ok() => {
                     self.check_grace_before_reclaim_complete(op, server, clientid, &frames);

@@ -154,6 +154,29 @@ impl Model {
                     )
             })
         };
+        // Same address, same owner and verifier, confirmed: case 2.
+        let same_address = self.client_ids.iter().find(|r| {
+            r.server == key
+                && r.clientid != clientid
+                && r.owner.as_deref() == Some(owner)
+                && r.verifier == Some(verifier)
+                && r.destroyed_frame.is_none()
+                && r.confirmed_frame.is_some()
+                && r.endpoints.contains(&server)
+        });
+        if let Some(r) = same_address {
+            let issued = r.issued_frame.unwrap_or(0);
+            if !restarted(issued, m.frame, &self.recovery) {
+                let msg = format!(
+                    "{server} returned client ID {clientid:#018x} to owner \"{}\" whose confirmed client ID is {:#018x} (frame {issued})",
+                    crate::xdr::escape_bytes(owner),
+                    r.clientid
+                );
+                let mut fr = vec![issued];
+                fr.extend_from_slice(frames);
+                self.finding(&rules::EXCHID_CASE2_SAME_RESULT, msg, fr);
+            }
+        }
         let other = self.client_ids.iter().find(|r| {
             r.server == key
                 && r.clientid != clientid
@@ -780,6 +803,64 @@ impl Model {
                     frames.to_vec(),
                 );
             }
+        }
+    }
+}
+
+impl Model {
+    /// SETCLIENTID_CONFIRM accepted with a confirm verifier this address
+    /// never issued for the client ID (while it did issue another).
+    pub(crate) fn check_v40_confirm(
+        &mut self,
+        server: SocketAddr,
+        clientid: u64,
+        confirm: [u8; 8],
+        frames: &[u64],
+    ) {
+        let known_pair = self
+            .v40_confirms
+            .iter()
+            .any(|(p, _, _)| *p == (clientid, confirm));
+        let issued_here = self
+            .v40_confirms
+            .iter()
+            .rev()
+            .find(|(p, e, _)| p.0 == clientid && *e == server)
+            .map(|(p, _, f)| (p.1, *f));
+        if let (false, Some((issued, f))) = (known_pair, issued_here) {
+            let mut fr = vec![f];
+            fr.extend_from_slice(frames);
+            self.finding(
+                &rules::V40_CONFIRM_MISMATCH,
+                format!(
+                    "{server} confirmed client ID {clientid:#018x} with verifier {}, but issued {}",
+                    crate::xdr::hex(&confirm),
+                    crate::xdr::hex(&issued)
+                ),
+                fr,
+            );
+        }
+    }
+
+    /// CONN_NOT_BOUND_TO_SESSION for an SP4_NONE client ID.
+    pub(crate) fn check_implicit_binding(
+        &mut self,
+        session: SessionId4,
+        server: SocketAddr,
+        frames: &[u64],
+    ) {
+        let Some(s) = self.sessions.get(&session) else {
+            return;
+        };
+        let Some(r) = self.record_for(s.endpoint, s.clientid) else {
+            return;
+        };
+        if r.state_protect == Some(StateProtectHow4::SP4_NONE) {
+            let msg = format!(
+                "{server} refused SEQUENCE of session {session} (SP4_NONE client ID {:#018x}) with NFS4ERR_CONN_NOT_BOUND_TO_SESSION",
+                r.clientid
+            );
+            self.finding(&rules::SEQ_IMPLICIT_BINDING, msg, frames.to_vec());
         }
     }
 }

@@ -184,6 +184,12 @@ rules! {
         "a client asks for SP4_MACH_CRED or SP4_SSV only under RPCSEC_GSS with integrity or privacy";
     EXCHID_SSV_PARAMS: "exchid.ssv-params", "RFC 8881 §18.35.3", [42], Violation, Server,
         "SP4_SSV with no hash or encryption algorithm, or a zero window, gets NFS4ERR_INVAL; the granted window is between 1 and the requested one";
+    EXCHID_CASE2_SAME_RESULT: "exchid.case2-same-result", "RFC 8881 §18.35.4 case 2", [46], Violation, Server,
+        "a repeated EXCHANGE_ID (same owner and verifier) for a confirmed client ID returns that client ID";
+    V40_CONFIRM_MISMATCH: "v40.confirm-mismatch", "RFC 7530 §16.34", [105], Violation, Server,
+        "SETCLIENTID_CONFIRM with a confirm verifier the server did not issue for that client ID gets NFS4ERR_STALE_CLIENTID";
+    SEQ_IMPLICIT_BINDING: "seq.implicit-binding", "RFC 8881 §2.10.3.1", [25], Violation, Server,
+        "with SP4_NONE, a SEQUENCE on a new connection binds it to the session's fore channel (no NFS4ERR_CONN_NOT_BOUND_TO_SESSION)";
     DSESS_POSITION: "dsess.position", "RFC 8881 §18.37.3", [84], Violation, Server,
         "DESTROY_SESSION is the last operation after a SEQUENCE, or else the only one";
 }
