@@ -447,6 +447,7 @@ const SHARED_EXPECT: &[Expect] = &[
 const OWN_EXPECT: &[Expect] = &[
     e("ganesha-v40-libnfs.pcap", 146, 146, 0, 0, 1_584_740, 0),
     e("ganesha-v41-session.pcap", 48, 48, 0, 0, 4948, 0),
+    e("ganesha-two-servers-one-claim.pcap", 28, 28, 0, 0, 1984, 0),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
