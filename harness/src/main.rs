@@ -104,17 +104,7 @@ fn run_decode(args: &DecodeArgs) -> Result<u8> {
     for path in &args.files {
         let name = path.display().to_string();
         let sink = decode::DecodeOutput::new(&mut out, args.json, &name);
-        let bar = progress_bar(path);
-        let result =
-            analyzer::pipeline::decode_file(path, Default::default(), sink, |done, total| {
-                if let (Some(b), Some(t)) = (&bar, total) {
-                    b.set_length(t);
-                    b.set_position(done);
-                }
-            });
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
+        let result = decode_with_progress(path, sink);
         match result {
             Ok((mut sink, stats)) => {
                 if let Some(e) = &stats.read_error {
@@ -141,6 +131,25 @@ fn run_decode(args: &DecodeArgs) -> Result<u8> {
     }
     out.flush()?;
     Ok(code)
+}
+
+/// Runs the pipeline over one file into `sink`, with a progress bar when
+/// that helps.
+fn decode_with_progress<M: analyzer::exchange::MessageSink>(
+    path: &std::path::Path,
+    sink: M,
+) -> std::result::Result<(M, analyzer::pipeline::PipelineStats), analyzer::capture::CaptureError> {
+    let bar = progress_bar(path);
+    let result = analyzer::pipeline::decode_file(path, Default::default(), sink, |done, total| {
+        if let (Some(b), Some(t)) = (&bar, total) {
+            b.set_length(t);
+            b.set_position(done);
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    result
 }
 
 /// A progress bar on stderr for files over 16 MiB, when stderr is a terminal.
@@ -218,17 +227,7 @@ fn run_analyze(args: &AnalyzeArgs) -> Result<u8> {
     for path in &args.files {
         let name = path.display().to_string();
         let model = analyzer::model::Model::new(Default::default());
-        let bar = progress_bar(path);
-        let result =
-            analyzer::pipeline::decode_file(path, Default::default(), model, |done, total| {
-                if let (Some(b), Some(t)) = (&bar, total) {
-                    b.set_length(t);
-                    b.set_position(done);
-                }
-            });
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
+        let result = decode_with_progress(path, model);
         match result {
             Ok((model, stats)) => {
                 if let Some(e) = &stats.read_error {

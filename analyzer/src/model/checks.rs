@@ -101,10 +101,7 @@ impl Model {
             );
         }
         // The issuing server is who this reply says it is.
-        let key = ServerKey::Declared {
-            scope: x.eir_server_scope.as_bytes().to_vec(),
-            major: x.eir_server_owner.so_major_id.as_bytes().to_vec(),
-        };
+        let key = ServerKey::declared_by(x);
         let confirmed = self
             .client_ids
             .iter()
@@ -373,10 +370,7 @@ impl Model {
         server: SocketAddr,
         frames: &[u64],
     ) {
-        let key = ServerKey::Declared {
-            scope: x.eir_server_scope.as_bytes().to_vec(),
-            major: x.eir_server_owner.so_major_id.as_bytes().to_vec(),
-        };
+        let key = ServerKey::declared_by(x);
         let earlier = self.client_ids.iter().find(|r| {
             r.server == key
                 && r.clientid == x.eir_clientid.0
@@ -652,10 +646,7 @@ impl Model {
         server: SocketAddr,
         frames: &[u64],
     ) {
-        let key = ServerKey::Declared {
-            scope: x.eir_server_scope.as_bytes().to_vec(),
-            major: x.eir_server_owner.so_major_id.as_bytes().to_vec(),
-        };
+        let key = ServerKey::declared_by(x);
         let other = self.client_ids.iter().find(|r| {
             r.server == key
                 && r.clientid == x.eir_clientid.0

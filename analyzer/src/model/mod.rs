@@ -81,6 +81,16 @@ impl Endpoint {
     }
 }
 
+impl ServerKey {
+    /// The key an EXCHANGE_ID reply declares: (eir_server_scope, so_major_id).
+    pub fn declared_by(x: &crate::nfs4::ExchangeId4ResOk<'_>) -> ServerKey {
+        ServerKey::Declared {
+            scope: x.eir_server_scope.as_bytes().to_vec(),
+            major: x.eir_server_owner.so_major_id.as_bytes().to_vec(),
+        }
+    }
+}
+
 /// Identifies the server that issued a client ID.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ServerKey {
