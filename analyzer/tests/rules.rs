@@ -1323,3 +1323,47 @@ fn exchange_id_case_2_and_v40_confirm_and_implicit_binding() {
     );
     assert_eq!(c.rules(), vec!["seq.implicit-binding"]);
 }
+
+#[test]
+fn revoked_state_flags_stay_until_free_stateid() {
+    let revoked = Seq4Status::ADMIN_STATE_REVOKED;
+    let none = Seq4Status(0);
+    let mut c = with_session();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(1)],
+        vec![seq_ok_n(1, revoked)],
+    );
+    c.exchange(1, CLIENT, SERVER_A, vec![seq_n(2)], vec![seq_ok_n(2, none)]);
+    assert_eq!(c.rules(), vec!["seq.revoked-flags-stay"]);
+    let free = || {
+        NfsArgOp::FreeStateid(FreeStateid4Args {
+            fsa_stateid: Stateid4 {
+                seqid: 1,
+                other: StateidOther([1; 12]),
+            },
+        })
+    };
+    let mut c = with_session();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(1)],
+        vec![seq_ok_n(1, revoked)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(2), free()],
+        vec![
+            seq_ok_n(2, revoked),
+            NfsResOp::FreeStateid(NfsStat4::NFS4_OK),
+        ],
+    );
+    c.exchange(1, CLIENT, SERVER_A, vec![seq_n(3)], vec![seq_ok_n(3, none)]);
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}

@@ -92,6 +92,7 @@ pub(crate) enum CallOp {
     BackchannelCtl {
         cb_program: u32,
     },
+    FreeStateid,
     Other,
 }
 
@@ -214,6 +215,7 @@ fn call_op(op: &NfsArgOp<'_>, gss_protected: bool) -> CallOp {
         NfsArgOp::Lock(a) if a.reclaim => CallOp::Reclaim { op: "LOCK" },
         NfsArgOp::Open(_) => CallOp::NonReclaimLock { op: "OPEN" },
         NfsArgOp::Lock(_) => CallOp::NonReclaimLock { op: "LOCK" },
+        NfsArgOp::FreeStateid(_) => CallOp::FreeStateid,
         NfsArgOp::BackchannelCtl(a) => CallOp::BackchannelCtl {
             cb_program: a.bca_cb_program,
         },
@@ -429,6 +431,8 @@ impl Model {
             destroyed_frame: None,
             status_flags: Seq4Status(0),
             reclaim_needed: None,
+            revoked: (Seq4Status(0), 0),
+            freed_since_revoked: false,
         }))
     }
 
@@ -561,6 +565,8 @@ impl Model {
                 }
                 (CallOp::Sequence { session }, NfsResOp::Sequence(NfsRes::Ok(x))) => {
                     session_of_compound = Some(session);
+                    let frees_state = call.ops.iter().any(|o| matches!(o, CallOp::FreeStateid));
+                    self.check_revoked_flags(x, frees_state, &frames);
                     replay = self.check_sequence(x, &frames);
                     self.check_session_trunking(x.sr_sessionid, server, "SEQUENCE", &frames);
                     let mut newly_reclaim = false;

@@ -856,6 +856,44 @@ impl Model {
     }
 }
 
+impl Model {
+    /// State-revoked SEQUENCE flags must not vanish without FREE_STATEID
+    /// (in this COMPOUND or since) or a new client ID.
+    pub(crate) fn check_revoked_flags(
+        &mut self,
+        x: &crate::nfs4::Sequence4ResOk,
+        frees_state: bool,
+        frames: &[u64],
+    ) {
+        const REVOKED: Seq4Status = Seq4Status(0x08 | 0x10 | 0x20 | 0x40);
+        let Some(s) = self.sessions.get_mut(&x.sr_sessionid) else {
+            return;
+        };
+        let now = Seq4Status(x.sr_status_flags.0 & REVOKED.0);
+        let (before, since) = s.revoked;
+        s.revoked = (now, frames.last().copied().unwrap_or(0));
+        if frees_state {
+            s.freed_since_revoked = true;
+        }
+        let cleared = Seq4Status(before.0 & !now.0);
+        if cleared.0 != 0 && !s.freed_since_revoked && !self.gaps_seen {
+            let id = x.sr_sessionid;
+            let mut fr = vec![since];
+            fr.extend_from_slice(frames);
+            self.finding(
+                &rules::SEQ_REVOKED_FLAGS_STAY,
+                format!("session {id}: {cleared} cleared without a FREE_STATEID"),
+                fr,
+            );
+        }
+        if let Some(s) = self.sessions.get_mut(&x.sr_sessionid) {
+            if now.0 == 0 {
+                s.freed_since_revoked = false;
+            }
+        }
+    }
+}
+
 fn join_addrs(a: &BTreeSet<SocketAddr>) -> String {
     a.iter()
         .map(|x| x.to_string())

@@ -284,6 +284,10 @@ pub struct Session {
     pub status_flags: Seq4Status,
     /// Whether the last SEQUENCE reply carried RESTART_RECLAIM_NEEDED.
     pub reclaim_needed: Option<bool>,
+    /// State-revoked flags of the last SEQUENCE reply, and its frame.
+    pub revoked: (Seq4Status, u64),
+    /// A FREE_STATEID was seen since the revoked flags were last clear.
+    pub freed_since_revoked: bool,
 }
 
 /// A TCP connection between a client and a server endpoint.
