@@ -11,7 +11,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let len = data.len() as u64;
-    let Ok(mut src) = FileSource::from_reader("fuzz", std::io::Cursor::new(data.to_vec()), Some(len))
+    let Ok(mut src) =
+        FileSource::from_reader("fuzz", std::io::Cursor::new(data.to_vec()), Some(len))
     else {
         return;
     };

@@ -9,7 +9,9 @@
 #![no_main]
 
 use analyzer::nfs4::attr::{decode_attr_values, Fattr4Num};
-use analyzer::nfs4::{Bitmap4, CbCompound4Args, CbCompound4Res, Compound4Args, Compound4Res, Fattr4};
+use analyzer::nfs4::{
+    Bitmap4, CbCompound4Args, CbCompound4Res, Compound4Args, Compound4Res, Fattr4,
+};
 use analyzer::xdr::{to_bytes, Reader, Xdr};
 use libfuzzer_sys::fuzz_target;
 
@@ -25,7 +27,10 @@ macro_rules! check {
         let strict = <$T as Xdr>::decode(&mut Reader::new(data));
         match (&p, &strict) {
             (Ok(p), Ok(s)) => {
-                assert!(p.is_complete(), "strict decode succeeded, partial stopped: {p:?}");
+                assert!(
+                    p.is_complete(),
+                    "strict decode succeeded, partial stopped: {p:?}"
+                );
                 assert_eq!(&p.value, s, "partial and strict decodes differ");
             }
             (Ok(p), Err(e)) => assert!(

@@ -31,7 +31,8 @@ impl MessageSink for Discard {
 
 fuzz_target!(|data: &[u8]| {
     let len = data.len() as u64;
-    let Ok(mut src) = FileSource::from_reader("fuzz", std::io::Cursor::new(data.to_vec()), Some(len))
+    let Ok(mut src) =
+        FileSource::from_reader("fuzz", std::io::Cursor::new(data.to_vec()), Some(len))
     else {
         return;
     };

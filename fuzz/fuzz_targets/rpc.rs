@@ -19,7 +19,11 @@ use libfuzzer_sys::fuzz_target;
 /// Checks that `inner` is the part of the message `msg` at `inner.offset`.
 fn inside(msg: &[u8], inner: &Payload<'_>) {
     let end = inner.offset + inner.bytes.len();
-    assert_eq!(msg.get(inner.offset..end), Some(inner.bytes), "payload offset wrong");
+    assert_eq!(
+        msg.get(inner.offset..end),
+        Some(inner.bytes),
+        "payload offset wrong"
+    );
 }
 
 fn check_gss(msg: &[u8], payload: Payload<'_>, service: RpcGssService) {
@@ -30,7 +34,10 @@ fn check_gss(msg: &[u8], payload: Payload<'_>, service: RpcGssService) {
             inside(msg, &checksum);
         }
         Ok(GssBody::Privacy { databody_priv }) => inside(msg, &databody_priv),
-        Err(e) => assert!(e.offset() <= msg.len(), "error offset past the message: {e}"),
+        Err(e) => assert!(
+            e.offset() <= msg.len(),
+            "error offset past the message: {e}"
+        ),
     }
 }
 
@@ -124,10 +131,16 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(parms) = from_bytes::<analyzer::rpc::AuthSysParms>(data) {
         let _ = parms.violations();
-        assert_eq!(from_bytes::<analyzer::rpc::AuthSysParms>(&to_bytes(&parms)).as_ref(), Ok(&parms));
+        assert_eq!(
+            from_bytes::<analyzer::rpc::AuthSysParms>(&to_bytes(&parms)).as_ref(),
+            Ok(&parms)
+        );
     }
     let tail = data.get(8..).unwrap_or_default();
-    let payload = Payload { bytes: tail, offset: data.len() - tail.len() };
+    let payload = Payload {
+        bytes: tail,
+        offset: data.len() - tail.len(),
+    };
     for service in [
         RpcGssService::rpc_gss_svc_none,
         RpcGssService::rpc_gss_svc_integrity,
@@ -149,7 +162,11 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(whole, halves, "split at {split} changed the records");
     if stream.len() <= 512 {
         let bytes: Vec<&[u8]> = stream.chunks(1).collect();
-        assert_eq!(whole, assemble(&bytes), "byte-by-byte feeding changed the records");
+        assert_eq!(
+            whole,
+            assemble(&bytes),
+            "byte-by-byte feeding changed the records"
+        );
     }
     let total: usize = whole.0.iter().map(|r| r.2.len()).sum();
     assert!(total <= stream.len());

@@ -43,11 +43,22 @@ impl Checker {
 impl StreamSink for Checker {
     fn open(&mut self, conn: ConnId, info: &ConnInfo) {
         assert!(!self.closed.contains(&conn), "{conn}: reopened");
-        assert!(self.open.insert(conn, *info).is_none(), "{conn}: opened twice");
+        assert!(
+            self.open.insert(conn, *info).is_none(),
+            "{conn}: opened twice"
+        );
         assert_ne!(info.client, info.server);
     }
 
-    fn data(&mut self, conn: ConnId, dir: Direction, offset: u64, bytes: &[u8], _: u64, _: Timestamp) {
+    fn data(
+        &mut self,
+        conn: ConnId,
+        dir: Direction,
+        offset: u64,
+        bytes: &[u8],
+        _: u64,
+        _: Timestamp,
+    ) {
         self.advance(conn, dir, offset, bytes.len() as u64, "data");
         self.delivered += bytes.len() as u64;
     }
