@@ -1,0 +1,40 @@
+//! A whole capture file through the pipeline into the identity model and
+//! its rules (what `trunkcheck analyze` does), with the default limits, then
+//! the model's derived views and its JSON.
+#![no_main]
+
+use analyzer::capture::FileSource;
+use analyzer::model::Model;
+use analyzer::pipeline::Pipeline;
+use analyzer::xdr::JsonOut;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let len = data.len() as u64;
+    let Ok(mut src) =
+        FileSource::from_reader("fuzz", std::io::Cursor::new(data.to_vec()), Some(len))
+    else {
+        return;
+    };
+    let mut p = Pipeline::new(Default::default(), Model::new(Default::default()));
+    loop {
+        match src.next_frame() {
+            Ok(Some(f)) => p.frame(&f),
+            Ok(None) => break,
+            Err(e) => {
+                p.read_error(&e);
+                break;
+            }
+        }
+    }
+    let (model, _stats) = p.finish();
+    let _ = model.server_identities();
+    let _ = model.relations();
+    for f in &model.findings {
+        let _ = f.to_string();
+    }
+    let mut out = JsonOut::new();
+    out.begin_object();
+    model.write_json_members(&mut out);
+    out.end_object();
+});
