@@ -217,6 +217,11 @@ fn validate(s: &Scenario) -> Result<(), (Option<usize>, String)> {
     if s.steps.is_empty() {
         return Err((None, "has no steps".into()));
     }
+    for f in &s.findings {
+        if analyzer::rules::by_id(f).is_none() {
+            return Err((None, format!("findings: no passive rule `{f}`")));
+        }
+    }
     let roles = roles_of(s);
     for (name, role) in &roles {
         match (&role.relation, &role.of) {

@@ -43,6 +43,11 @@ pub struct Scenario {
     /// Ignored unless asked for (`--ignored`), with the reason.
     #[serde(default)]
     pub ignore: Option<String>,
+    /// Passive findings the scenario provokes on purpose (rule ids, e.g.
+    /// `exchid.flags-side-client` for a test that sends a bad flag): they
+    /// do not fail the trial.
+    #[serde(default)]
+    pub findings: Vec<String>,
 }
 
 /// What a scenario needs of the target.
