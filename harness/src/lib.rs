@@ -1,4 +1,5 @@
 //! The `trunkcheck` harness as a library: what the binary and the
 //! integration tests share to drive live servers.
 
+pub mod client;
 pub mod netns;
