@@ -98,7 +98,12 @@ impl TrialCapture {
 
     /// Without libpcap there is no live capture.
     #[cfg(not(feature = "live"))]
-    pub fn start(_env: &Env, _index: usize, _dir: &Path, _id: &str) -> Result<TrialCapture, String> {
+    pub fn start(
+        _env: &Env,
+        _index: usize,
+        _dir: &Path,
+        _id: &str,
+    ) -> Result<TrialCapture, String> {
         Err("this build has no live capture (build with --features live)".into())
     }
 

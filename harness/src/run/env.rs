@@ -165,7 +165,10 @@ impl Env {
 
     /// Picks a distinct server for every role, honouring address counts and
     /// relations; `Err` says why no choice fits (the scenario is skipped).
-    pub fn assign(&self, roles: &BTreeMap<String, Role>) -> Result<BTreeMap<String, usize>, String> {
+    pub fn assign(
+        &self,
+        roles: &BTreeMap<String, Role>,
+    ) -> Result<BTreeMap<String, usize>, String> {
         // Roles with no relation first, so that `of` is assigned before use.
         let mut order: Vec<(&String, &Role)> = roles.iter().collect();
         order.sort_by_key(|(_, r)| r.of.is_some());
@@ -284,8 +287,14 @@ mod tests {
         ]);
         let roles = BTreeMap::from([
             ("a".to_string(), role(2, None, None)),
-            ("peer".to_string(), role(1, Some(RoleRelation::SameScope), Some("a"))),
-            ("other".to_string(), role(1, Some(RoleRelation::OtherScope), Some("a"))),
+            (
+                "peer".to_string(),
+                role(1, Some(RoleRelation::SameScope), Some("a")),
+            ),
+            (
+                "other".to_string(),
+                role(1, Some(RoleRelation::OtherScope), Some("a")),
+            ),
         ]);
         let got = e.assign(&roles).expect("fits");
         assert_eq!(got["a"], 0);
@@ -298,10 +307,16 @@ mod tests {
         let e = env(vec![server("a", 1, None)]);
         let roles = BTreeMap::from([("a".to_string(), role(2, None, None))]);
         let why = e.assign(&roles).expect_err("no fit");
-        assert!(why.contains("a: 2 address(es)") && why.contains("a (1 address(es))"), "{why}");
+        assert!(
+            why.contains("a: 2 address(es)") && why.contains("a (1 address(es))"),
+            "{why}"
+        );
         let roles = BTreeMap::from([
             ("a".to_string(), role(1, None, None)),
-            ("b".to_string(), role(1, Some(RoleRelation::SameScope), Some("a"))),
+            (
+                "b".to_string(),
+                role(1, Some(RoleRelation::SameScope), Some("a")),
+            ),
         ]);
         assert!(e.assign(&roles).is_err());
     }
@@ -316,6 +331,9 @@ mod tests {
         assert_ne!(a, a1);
         assert_eq!(a, e.source(0, Some(0)).expect("ok"));
         let f = e.trial_filter(3, 2);
-        assert!(f.contains("host 127.100.0.4") && f.contains("host 127.101.0.4"), "{f}");
+        assert!(
+            f.contains("host 127.100.0.4") && f.contains("host 127.101.0.4"),
+            "{f}"
+        );
     }
 }

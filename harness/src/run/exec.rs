@@ -3,11 +3,11 @@
 use super::env::{Action, Env};
 use super::expect::{self, Failure};
 use super::plan::{self, Plan, SeqMode};
-use crate::client::{CallbackListener, ClientOwner, ConnectOptions, Connection, Principal, Session};
-use crate::scenario::*;
-use analyzer::nfs4::{
-    Clientid4, Compound4Res, NfsOpnum4, NfsResOp, NfsStat4, Stateid4, Verifier4, NFS4_PROGRAM,
+use crate::client::{
+    CallbackListener, ClientOwner, ConnectOptions, Connection, Principal, Session,
 };
+use crate::scenario::*;
+use analyzer::nfs4::{Clientid4, Compound4Res, NfsResOp, NfsStat4, Verifier4, NFS4_PROGRAM};
 use analyzer::xdr::json::ToJson;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -102,7 +102,12 @@ pub struct TrialRun<'a> {
 
 impl<'a> TrialRun<'a> {
     /// A trial of `sc` with roles already assigned to servers.
-    pub fn new(env: &'a Env, sc: &'a Scenario, index: usize, roles: BTreeMap<String, usize>) -> Self {
+    pub fn new(
+        env: &'a Env,
+        sc: &'a Scenario,
+        index: usize,
+        roles: BTreeMap<String, usize>,
+    ) -> Self {
         TrialRun {
             env,
             sc,
@@ -197,7 +202,8 @@ impl<'a> TrialRun<'a> {
             reply_timeout: self.env.reply_timeout,
             ..ConnectOptions::default()
         };
-        let conn = Connection::connect(to, &opts).map_err(|e| Failure::at(n, &what, e.to_string()))?;
+        let conn =
+            Connection::connect(to, &opts).map_err(|e| Failure::at(n, &what, e.to_string()))?;
         let principal = self.principal(n, c.principal.as_deref())?;
         self.conns.insert(
             c.name.clone(),
@@ -286,7 +292,17 @@ impl<'a> TrialRun<'a> {
         let res = self.send(n, what, &conn, &principal, &plan)?;
         let (status, json) = main_result(&res, plan.main);
         expect::expect(n, what, common.expect.as_ref(), status, &json, &self.saved)?;
-        plan::after(self, n, op, &conn, &principal, &res, status, json, common.save.as_deref())
+        plan::after(
+            self,
+            n,
+            op,
+            &conn,
+            &principal,
+            &res,
+            status,
+            json,
+            common.save.as_deref(),
+        )
     }
 
     fn compound(&mut self, n: usize, c: &CompoundStep) -> Result<(), Failure> {
@@ -337,9 +353,14 @@ impl<'a> TrialRun<'a> {
                 .conn
                 .compound(principal, plan.minor, what, plan.ops.clone()),
             (Some(s), SeqMode::Auto) => s.compound(&conn.conn, plan.ops.clone()),
-            (Some(s), SeqMode::Exact { slot, seqid, cachethis }) => {
-                s.compound_with(&conn.conn, slot, seqid, cachethis, plan.ops.clone())
-            }
+            (
+                Some(s),
+                SeqMode::Exact {
+                    slot,
+                    seqid,
+                    cachethis,
+                },
+            ) => s.compound_with(&conn.conn, slot, seqid, cachethis, plan.ops.clone()),
         };
         result.map_err(|e| Failure::at(n, what, format!("no usable reply: {e}")))
     }
@@ -347,11 +368,9 @@ impl<'a> TrialRun<'a> {
     fn raw(&mut self, n: usize, r: &RawStep) -> Result<(), Failure> {
         let conn = self.conn(n, &r.on)?;
         let clean: String = r.args_hex.chars().filter(|c| !c.is_whitespace()).collect();
-        let bytes = analyzer::xdr::opaque::hex_decode(&clean)
-            .ok_or_else(|| Failure::at(n, "raw", "args_hex is not hex"))?;
-        let outcome = conn
-            .conn
-            .call(NFS4_PROGRAM, 4, 1, &conn.principal, &bytes);
+        let bytes =
+            hex_decode(&clean).ok_or_else(|| Failure::at(n, "raw", "args_hex is not hex"))?;
+        let outcome = conn.conn.call(NFS4_PROGRAM, 4, 1, &conn.principal, &bytes);
         expect::raw(n, r.expect.as_ref(), outcome, &self.saved)
     }
 
@@ -384,7 +403,11 @@ impl<'a> TrialRun<'a> {
             .find(|c| c.role == role)
             .cloned()
             .ok_or_else(|| {
-                Failure::at(n, "wait", format!("no connection to role {role} to read its lease from"))
+                Failure::at(
+                    n,
+                    "wait",
+                    format!("no connection to role {role} to read its lease from"),
+                )
             })?;
         let lease = plan::read_lease(self, n, &conn)?;
         self.leases.insert(role.to_string(), lease);
@@ -427,19 +450,15 @@ pub(crate) fn result_json(r: &NfsResOp<'static>) -> Value {
     Value::Object(out)
 }
 
-/// The op that a result belongs to, for messages.
-pub(crate) fn op_name(r: &NfsResOp<'_>) -> &'static str {
-    r.name()
-}
-
-/// Whether `res` has a result of `op`.
-pub(crate) fn has_op(res: &Compound4Res<'static>, op: NfsOpnum4) -> bool {
-    res.resarray.iter().any(|r| r.opnum() == op)
-}
-
-/// Unused stateids are all-zero.
-pub(crate) fn zero_stateid() -> Stateid4 {
-    Stateid4::default()
+/// Bytes from hex digits (`None` if not hex or odd).
+fn hex_decode(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+        .collect()
 }
 
 /// One line describing a step (for logs).
@@ -456,7 +475,11 @@ pub fn describe(step: &Step) -> String {
         Step::Disconnect(c) => format!("disconnect {c}"),
         Step::Compound(c) => format!(
             "compound [{}]",
-            c.ops.iter().map(|o| o.keyword()).collect::<Vec<_>>().join(", ")
+            c.ops
+                .iter()
+                .map(|o| o.keyword())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Step::Raw(_) => "raw call".into(),
         Step::Check(_) => "check".into(),

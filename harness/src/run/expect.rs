@@ -42,7 +42,13 @@ impl Failure {
         }
     }
 
-    fn mismatch(n: usize, what: &str, message: String, expected: String, actual: String) -> Failure {
+    fn mismatch(
+        n: usize,
+        what: &str,
+        message: String,
+        expected: String,
+        actual: String,
+    ) -> Failure {
         Failure {
             step: Some(n),
             what: what.into(),
@@ -87,7 +93,7 @@ impl fmt::Display for Failure {
 }
 
 /// Checks an operation's status and fields.
-pub fn expect(
+pub(crate) fn expect(
     n: usize,
     what: &str,
     exp: Option<&Expect>,
@@ -103,14 +109,15 @@ pub fn expect(
     let got = status_name(status);
     if !status_matches(set, &got) {
         let want = set.map_or("NFS4_OK".to_string(), |s| s.names().join(" or "));
-        return Err(Failure::mismatch(n, what, "unexpected status".into(), want, got).with_rule(rule, why));
+        return Err(
+            Failure::mismatch(n, what, "unexpected status".into(), want, got).with_rule(rule, why),
+        );
     }
     for (path, fe) in fields.into_iter().flatten() {
         let value = lookup(json, path);
-        field(path, fe, value, saved)
-            .map_err(|(e, a)| {
-                Failure::mismatch(n, what, format!("reply field {path}"), e, a).with_rule(rule, why)
-            })?;
+        field(path, fe, value, saved).map_err(|(e, a)| {
+            Failure::mismatch(n, what, format!("reply field {path}"), e, a).with_rule(rule, why)
+        })?;
     }
     Ok(())
 }
@@ -124,7 +131,8 @@ fn status_matches(set: Option<&StatusSet>, got: &str) -> bool {
 
 /// A status by its RFC name (or its number when it has none).
 pub fn status_name(s: NfsStat4) -> String {
-    s.name().map_or_else(|| format!("status {}", s.0), str::to_string)
+    s.name()
+        .map_or_else(|| format!("status {}", s.0), str::to_string)
 }
 
 /// Judges one field; `Err((expected, actual))`.
@@ -208,7 +216,9 @@ fn flag_names(v: &Value) -> Vec<String> {
 fn scalar_eq(s: &Scalar, v: &Value) -> bool {
     match (s, v) {
         (Scalar::Bool(a), Value::Bool(b)) => a == b,
-        (Scalar::Int(a), Value::Number(b)) => b.as_i64() == Some(*a) || b.as_u64() == u64::try_from(*a).ok(),
+        (Scalar::Int(a), Value::Number(b)) => {
+            b.as_i64() == Some(*a) || b.as_u64() == u64::try_from(*a).ok()
+        }
         (Scalar::Str(a), Value::String(b)) => a == b,
         (Scalar::Int(a), Value::String(b)) => b == &a.to_string(),
         _ => false,
@@ -241,9 +251,11 @@ pub fn lookup<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
 }
 
 /// A saved value by reference: `name` or `name.path`.
-pub fn resolve(saved: &BTreeMap<String, Saved>, r: &str) -> Result<Value, String> {
+pub(crate) fn resolve(saved: &BTreeMap<String, Saved>, r: &str) -> Result<Value, String> {
     let (head, rest) = r.split_once('.').unwrap_or((r, ""));
-    let s = saved.get(head).ok_or_else(|| format!("nothing saved as {head}"))?;
+    let s = saved
+        .get(head)
+        .ok_or_else(|| format!("nothing saved as {head}"))?;
     if rest.is_empty() {
         return Ok(s.json().clone());
     }
@@ -253,7 +265,7 @@ pub fn resolve(saved: &BTreeMap<String, Saved>, r: &str) -> Result<Value, String
 }
 
 /// `check`: saved values equal, or pairwise different.
-pub fn check(n: usize, c: &Check, saved: &BTreeMap<String, Saved>) -> Result<(), Failure> {
+pub(crate) fn check(n: usize, c: &Check, saved: &BTreeMap<String, Saved>) -> Result<(), Failure> {
     let get = |r: &String| resolve(saved, r).map_err(|e| Failure::at(n, "check", e));
     if !c.equal.is_empty() {
         let values: Vec<Value> = c.equal.iter().map(get).collect::<Result<_, _>>()?;
@@ -296,7 +308,7 @@ pub fn check(n: usize, c: &Check, saved: &BTreeMap<String, Saved>) -> Result<(),
 
 /// `raw`: the RPC outcome (accept status, or the COMPOUND status when the
 /// reply decodes) against what is expected.
-pub fn raw(
+pub(crate) fn raw(
     n: usize,
     exp: Option<&Expect>,
     outcome: Result<Vec<u8>, ClientError>,
@@ -310,10 +322,16 @@ pub fn raw(
                 Err(_) => "SUCCESS".to_string(),
             }
         }
-        Err(ClientError::Rpc { detail, .. }) => ["PROG_UNAVAIL", "PROG_MISMATCH", "PROC_UNAVAIL", "GARBAGE_ARGS", "SYSTEM_ERR"]
-            .into_iter()
-            .find(|s| detail.contains(s))
-            .map_or_else(|| detail.clone(), str::to_string),
+        Err(ClientError::Rpc { detail, .. }) => [
+            "PROG_UNAVAIL",
+            "PROG_MISMATCH",
+            "PROC_UNAVAIL",
+            "GARBAGE_ARGS",
+            "SYSTEM_ERR",
+        ]
+        .into_iter()
+        .find(|s| detail.contains(s))
+        .map_or_else(|| detail.clone(), str::to_string),
         Err(e) => return Err(Failure::at(n, "raw", format!("no usable reply: {e}"))),
     };
     let set = match exp {
@@ -326,7 +344,13 @@ pub fn raw(
         Ok(())
     } else {
         let want = set.map_or("NFS4_OK".to_string(), |s| s.names().join(" or "));
-        Err(Failure::mismatch(n, "raw", "unexpected answer".into(), want, got))
+        Err(Failure::mismatch(
+            n,
+            "raw",
+            "unexpected answer".into(),
+            want,
+            got,
+        ))
     }
 }
 
@@ -357,7 +381,10 @@ mod tests {
         let e = expect(1, "x", None, NfsStat4::NFS4ERR_GRACE, &v, &s).expect_err("not ok");
         assert_eq!(e.expected.as_deref(), Some("NFS4_OK"));
         assert_eq!(e.actual.as_deref(), Some("NFS4ERR_GRACE"));
-        let set = Expect::Status(StatusSet::AnyOf(vec!["NFS4_OK".into(), "NFS4ERR_GRACE".into()]));
+        let set = Expect::Status(StatusSet::AnyOf(vec![
+            "NFS4_OK".into(),
+            "NFS4ERR_GRACE".into(),
+        ]));
         assert!(expect(1, "x", Some(&set), NfsStat4::NFS4ERR_GRACE, &v, &s).is_ok());
         let any = Expect::Status(StatusSet::One("any".into()));
         assert!(expect(1, "x", Some(&any), NfsStat4::NFS4ERR_DELAY, &v, &s).is_ok());
@@ -380,7 +407,11 @@ mod tests {
 
     #[test]
     fn checks_compare_saved_values() {
-        let s = saved(&[("a", eid("0x1", "0")), ("b", eid("0x1", "0")), ("c", eid("0x2", "0"))]);
+        let s = saved(&[
+            ("a", eid("0x1", "0")),
+            ("b", eid("0x1", "0")),
+            ("c", eid("0x2", "0")),
+        ]);
         let c = |eq: &[&str], df: &[&str]| Check {
             equal: eq.iter().map(|x| x.to_string()).collect(),
             differ: df.iter().map(|x| x.to_string()).collect(),
@@ -389,7 +420,10 @@ mod tests {
         };
         assert!(check(1, &c(&["a.eir_clientid", "b.eir_clientid"], &[]), &s).is_ok());
         let e = check(1, &c(&["a.eir_clientid", "c.eir_clientid"], &[]), &s).expect_err("differ");
-        assert!(e.actual.as_deref().is_some_and(|a| a.contains("0x2")), "{e}");
+        assert!(
+            e.actual.as_deref().is_some_and(|a| a.contains("0x2")),
+            "{e}"
+        );
         assert!(check(1, &c(&[], &["a.eir_clientid", "c.eir_clientid"]), &s).is_ok());
         assert!(check(1, &c(&[], &["a.eir_clientid", "b.eir_clientid"]), &s).is_err());
         let missing = check(1, &c(&["a.nope", "b.nope"], &[]), &s).expect_err("missing");

@@ -4,6 +4,10 @@
 //! in parallel otherwise, captures its own traffic and has the analyzer's
 //! passive rules judge it, and leaves a [`report::Record`].
 
+// A step's `Failure` (expected/actual/rule/frames) is the cold path of a
+// network round trip; its size does not matter, its detail does.
+#![allow(clippy::result_large_err)]
+
 pub mod capture;
 pub mod env;
 pub mod exec;
@@ -87,7 +91,10 @@ pub fn run_scenarios(env: Env, suites: &[Suite], opts: RunOptions) -> RunResult 
     let _ = std::fs::remove_dir_all(&capture_dir);
     let mut records = ctx.records.lock().map(|r| r.clone()).unwrap_or_default();
     records.sort_by(|a, b| a.id.cmp(&b.id));
-    RunResult { records, conclusion }
+    RunResult {
+        records,
+        conclusion,
+    }
 }
 
 /// One trial, from role assignment to the record.
@@ -148,7 +155,9 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
         Err(why) => return Verdict::Skip(why),
     };
     for (role, &i) in &roles {
-        record.roles.insert(role.clone(), env.servers[i].name.clone());
+        record
+            .roles
+            .insert(role.clone(), env.servers[i].name.clone());
     }
     let mut actions = Vec::new();
     for (role, action) in exec::actions_of(sc) {
@@ -208,7 +217,13 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
                 add_frames(f, &log, &obs.messages);
             }
             passive = unexpected_findings(sc, &obs.findings);
-            keep_capture(ctx, sc, &obs.path, failure.is_some() || !passive.is_empty(), record);
+            keep_capture(
+                ctx,
+                sc,
+                &obs.path,
+                failure.is_some() || !passive.is_empty(),
+                record,
+            );
         }
         Some(Err(e)) => passive.push(format!("the trial's capture could not be read: {e}")),
         None => {}
@@ -220,7 +235,10 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
             passive.join("\n  ")
         )),
         (Some(f), true) => Verdict::Fail(f.to_string()),
-        (Some(f), false) => Verdict::Fail(format!("{f}\n  passive rules also found:\n  {}", passive.join("\n  "))),
+        (Some(f), false) => Verdict::Fail(format!(
+            "{f}\n  passive rules also found:\n  {}",
+            passive.join("\n  ")
+        )),
     }
 }
 

@@ -8,12 +8,12 @@ use crate::client::session::{callback_sec, default_back_attrs, default_fore_attr
 use crate::client::{CallbackListener, Principal, Session};
 use crate::scenario::*;
 use analyzer::nfs4::{
-    Bitmap4, BindConnToSession4Args, ChannelDirFromClient4, ClientOwner4, Clientid4,
-    Compound4Res, CreateSession4Args, CreateSession4Flags, DestroyClientid4Args,
-    DestroySession4Args, ExchangeId4Args, ExchgId4Flags, NfsArgOp, NfsImplId4, NfsLockType4,
-    NfsResOp, NfsStat4, Nfstime4, OpenDelegationType4, ReclaimComplete4Args, Setclientid4Args,
-    Setclientid4Res, ShareAccess4, ShareDeny4, StateOwner4, StateProtect4A, StateProtectOps4,
-    Stateid4, Verifier4, NFS4_CALLBACK,
+    BindConnToSession4Args, Bitmap4, ChannelDirFromClient4, ClientOwner4, Clientid4, Compound4Res,
+    CreateSession4Args, CreateSession4Flags, DestroyClientid4Args, DestroySession4Args,
+    ExchangeId4Args, ExchgId4Flags, NfsArgOp, NfsImplId4, NfsLockType4, NfsResOp, NfsStat4,
+    Nfstime4, OpenDelegationType4, ReclaimComplete4Args, Setclientid4Args, Setclientid4Res,
+    ShareAccess4, ShareDeny4, StateOwner4, StateProtect4A, StateProtectOps4, Stateid4, Verifier4,
+    NFS4_CALLBACK,
 };
 use analyzer::nfs4::{CbClient4, Netaddr4, NfsClientId4};
 use analyzer::xdr::Opaque;
@@ -78,10 +78,6 @@ pub struct OpenState {
     pub owner: String,
     /// The client ID owning it.
     pub clientid: Clientid4,
-    /// The file's name in the export.
-    pub file: String,
-    /// The session it was opened in (v4.1).
-    pub session: Option<String>,
 }
 
 /// A lock held by the trial.
@@ -101,39 +97,67 @@ pub struct LockState {
 pub fn session(t: &TrialRun<'_>, n: usize, name: &str) -> Result<Session, Failure> {
     match t.saved.get(name) {
         Some(Saved::Session { session, .. }) => Ok(session.clone()),
-        _ => Err(Failure::at(n, "session", format!("{name} holds no session (did create_session fail?)"))),
+        _ => Err(Failure::at(
+            n,
+            "session",
+            format!("{name} holds no session (did create_session fail?)"),
+        )),
     }
 }
 
-fn opt_session(t: &TrialRun<'_>, n: usize, name: &Option<String>) -> Result<Option<Session>, Failure> {
+fn opt_session(
+    t: &TrialRun<'_>,
+    n: usize,
+    name: &Option<String>,
+) -> Result<Option<Session>, Failure> {
     name.as_ref().map(|s| session(t, n, s)).transpose()
 }
 
 fn exchange(t: &TrialRun<'_>, n: usize, name: &str) -> Result<(Clientid4, u32), Failure> {
     match t.saved.get(name) {
-        Some(Saved::ExchangeId { clientid, next_seq, .. }) => Ok((*clientid, *next_seq)),
-        _ => Err(Failure::at(n, "client", format!("{name} holds no client ID (did exchange_id fail?)"))),
+        Some(Saved::ExchangeId {
+            clientid, next_seq, ..
+        }) => Ok((*clientid, *next_seq)),
+        _ => Err(Failure::at(
+            n,
+            "client",
+            format!("{name} holds no client ID (did exchange_id fail?)"),
+        )),
     }
 }
 
 fn setclientid(t: &TrialRun<'_>, n: usize, name: &str) -> Result<(Clientid4, Verifier4), Failure> {
     match t.saved.get(name) {
-        Some(Saved::Setclientid { clientid, confirm, .. }) => Ok((*clientid, *confirm)),
-        _ => Err(Failure::at(n, "client", format!("{name} holds no client ID (did setclientid fail?)"))),
+        Some(Saved::Setclientid {
+            clientid, confirm, ..
+        }) => Ok((*clientid, *confirm)),
+        _ => Err(Failure::at(
+            n,
+            "client",
+            format!("{name} holds no client ID (did setclientid fail?)"),
+        )),
     }
 }
 
 fn open_state(t: &TrialRun<'_>, n: usize, name: &str) -> Result<OpenState, Failure> {
     match t.saved.get(name) {
         Some(Saved::Open(o)) => Ok(o.clone()),
-        _ => Err(Failure::at(n, "open", format!("{name} holds no open file (did open fail?)"))),
+        _ => Err(Failure::at(
+            n,
+            "open",
+            format!("{name} holds no open file (did open fail?)"),
+        )),
     }
 }
 
 fn lock_state(t: &TrialRun<'_>, n: usize, name: &str) -> Result<LockState, Failure> {
     match t.saved.get(name) {
         Some(Saved::Lock(l)) => Ok(l.clone()),
-        _ => Err(Failure::at(n, "lock", format!("{name} holds no lock (did lock fail?)"))),
+        _ => Err(Failure::at(
+            n,
+            "lock",
+            format!("{name} holds no lock (did lock fail?)"),
+        )),
     }
 }
 
@@ -178,7 +202,12 @@ fn range(kind: &Option<String>, offset: u64, length: Option<u64>) -> Range {
     }
 }
 
-fn flags<T: Copy>(names: &[String], known: &[(T, &'static str)], or: impl Fn(T, T) -> T, zero: T) -> T {
+fn flags<T: Copy>(
+    names: &[String],
+    known: &[(T, &'static str)],
+    or: impl Fn(T, T) -> T,
+    zero: T,
+) -> T {
     names
         .iter()
         .filter_map(|n| known.iter().find(|(_, k)| k == n).map(|(v, _)| *v))
@@ -196,11 +225,22 @@ fn seq_choice(choice: &Option<Scalar>, next: u32) -> u32 {
 }
 
 /// The operations one step sends.
-pub fn plan(t: &mut TrialRun<'_>, n: usize, op: &Op, conn: &Conn, principal: &Principal) -> Result<Plan, Failure> {
+pub fn plan(
+    t: &mut TrialRun<'_>,
+    n: usize,
+    op: &Op,
+    conn: &Conn,
+    principal: &Principal,
+) -> Result<Plan, Failure> {
     let p = match op {
         Op::ExchangeId(a) => {
             let owner = t.owner(&a.owner, a.verifier.as_deref());
-            let f = flags(&a.flags, ExchgId4Flags::KNOWN, |x, y| x | y, ExchgId4Flags(0));
+            let f = flags(
+                &a.flags,
+                ExchgId4Flags::KNOWN,
+                |x, y| x | y,
+                ExchgId4Flags(0),
+            );
             let sp = match a.state_protect.as_deref() {
                 Some("mach_cred") => StateProtect4A::MachCred(StateProtectOps4 {
                     spo_must_enforce: Bitmap4::from_bits(&[41, 42, 43, 44, 57]),
@@ -218,7 +258,10 @@ pub fn plan(t: &mut TrialRun<'_>, n: usize, op: &Op, conn: &Conn, principal: &Pr
                 eia_client_impl_id: vec![NfsImplId4 {
                     nii_domain: Opaque::from("trunkcheck.invalid"),
                     nii_name: Opaque::from(format!("trunkcheck {}", env!("CARGO_PKG_VERSION"))),
-                    nii_date: Nfstime4 { seconds: 0, nseconds: 0 },
+                    nii_date: Nfstime4 {
+                        seconds: 0,
+                        nseconds: 0,
+                    },
                 }],
             };
             Plan::new(t, None, vec![NfsArgOp::ExchangeId(args)])
@@ -232,7 +275,12 @@ pub fn plan(t: &mut TrialRun<'_>, n: usize, op: &Op, conn: &Conn, principal: &Pr
             if let Some(m) = a.max_response {
                 fore.ca_maxresponsesize = m;
             }
-            let f = flags(&a.flags, CreateSession4Flags::KNOWN, |x, y| x | y, CreateSession4Flags(0));
+            let f = flags(
+                &a.flags,
+                CreateSession4Flags::KNOWN,
+                |x, y| x | y,
+                CreateSession4Flags(0),
+            );
             conn.conn.callbacks().set_program(NFS4_CALLBACK);
             let args = CreateSession4Args {
                 csa_clientid: clientid,
@@ -280,7 +328,9 @@ pub fn plan(t: &mut TrialRun<'_>, n: usize, op: &Op, conn: &Conn, principal: &Pr
         }
         Op::DestroySession(a) => {
             let s = session(t, n, &a.session)?;
-            let op = NfsArgOp::DestroySession(DestroySession4Args { dsa_sessionid: s.id() });
+            let op = NfsArgOp::DestroySession(DestroySession4Args {
+                dsa_sessionid: s.id(),
+            });
             let mut p = Plan::new(t, a.with_sequence.then(|| s.clone()), vec![op]);
             p.minor = s.minor();
             p
@@ -288,12 +338,16 @@ pub fn plan(t: &mut TrialRun<'_>, n: usize, op: &Op, conn: &Conn, principal: &Pr
         Op::DestroyClientid(a) => {
             let (clientid, _) = exchange(t, n, &a.client)?;
             let s = opt_session(t, n, &a.session)?;
-            let op = NfsArgOp::DestroyClientid(DestroyClientid4Args { dca_clientid: clientid });
+            let op = NfsArgOp::DestroyClientid(DestroyClientid4Args {
+                dca_clientid: clientid,
+            });
             Plan::new(t, s, vec![op])
         }
         Op::ReclaimComplete(a) => {
             let s = session(t, n, &a.session)?;
-            let op = NfsArgOp::ReclaimComplete(ReclaimComplete4Args { rca_one_fs: a.one_fs });
+            let op = NfsArgOp::ReclaimComplete(ReclaimComplete4Args {
+                rca_one_fs: a.one_fs,
+            });
             Plan::new(t, Some(s), vec![op])
         }
         Op::Putrootfh(a) => {
@@ -318,7 +372,11 @@ pub fn plan(t: &mut TrialRun<'_>, n: usize, op: &Op, conn: &Conn, principal: &Pr
         Op::OpenConfirm(a) => {
             let o = open_state(t, n, &a.open)?;
             let sq = seqid(t, &o.owner);
-            Plan::new(t, None, vec![ops::putfh(&o.fh), ops::open_confirm(o.stateid, sq)])
+            Plan::new(
+                t,
+                None,
+                vec![ops::putfh(&o.fh), ops::open_confirm(o.stateid, sq)],
+            )
         }
         Op::Lock(a) => {
             let o = open_state(t, n, &a.open)?;
@@ -326,7 +384,7 @@ pub fn plan(t: &mut TrialRun<'_>, n: usize, op: &Op, conn: &Conn, principal: &Pr
             let lock_owner = format!("lo-{}", o.owner);
             let r = range(&a.kind, a.offset, a.length);
             let existing = t.saved.values().find_map(|v| match v {
-                Saved::Lock(l) if l.owner == lock_owner => Some(l.stateid),
+                Saved::Lock(l) if l.owner == lock_owner => Some(l.stateid.clone()),
                 _ => None,
             });
             let op = match existing {
@@ -372,13 +430,24 @@ pub fn plan(t: &mut TrialRun<'_>, n: usize, op: &Op, conn: &Conn, principal: &Pr
         Op::Read(a) => {
             let o = open_state(t, n, &a.open)?;
             let s = opt_session(t, n, &a.session)?;
-            Plan::new(t, s, vec![ops::putfh(&o.fh), ops::read(o.stateid, 0, a.count.unwrap_or(4096))])
+            Plan::new(
+                t,
+                s,
+                vec![
+                    ops::putfh(&o.fh),
+                    ops::read(o.stateid, 0, a.count.unwrap_or(4096)),
+                ],
+            )
         }
         Op::Write(a) => {
             let o = open_state(t, n, &a.open)?;
             let s = opt_session(t, n, &a.session)?;
             let data = a.data.clone().unwrap_or_else(|| "trunkcheck".into());
-            Plan::new(t, s, vec![ops::putfh(&o.fh), ops::write(o.stateid, 0, data.as_bytes())])
+            Plan::new(
+                t,
+                s,
+                vec![ops::putfh(&o.fh), ops::write(o.stateid, 0, data.as_bytes())],
+            )
         }
         Op::Setclientid(a) => {
             let owner = t.owner(&a.owner, a.verifier.as_deref());
@@ -439,11 +508,15 @@ fn plan_open(t: &mut TrialRun<'_>, n: usize, a: &OpenStep, conn: &Conn) -> Resul
     let deny = match a.deny.as_deref() {
         Some("read") => ShareDeny4::READ,
         Some("write") => ShareDeny4::WRITE,
-        Some("both") => ShareDeny4::BOTH,
-        _ => ShareDeny4::NONE,
+        Some("both") => ShareDeny4::READ | ShareDeny4::WRITE,
+        _ => ShareDeny4(0),
     };
     let name = file_name(t, &a.file);
-    let create = if a.create { Create::unchecked_mode(0o644) } else { Create::No };
+    let create = if a.create {
+        Create::unchecked_mode(0o644)
+    } else {
+        Create::No
+    };
     let sq = seqid(t, &owner);
     let st_owner: StateOwner4<'static> = ops::state_owner(clientid, owner.as_bytes());
     let mut list = Vec::new();
@@ -451,7 +524,13 @@ fn plan_open(t: &mut TrialRun<'_>, n: usize, a: &OpenStep, conn: &Conn) -> Resul
         Some("previous") => {
             let fh = match &a.reclaims {
                 Some(r) => open_state(t, n, r)?.fh,
-                None => return Err(Failure::at(n, "open", "claim: previous needs `reclaims` (the open reclaimed)")),
+                None => {
+                    return Err(Failure::at(
+                        n,
+                        "open",
+                        "claim: previous needs `reclaims` (the open reclaimed)",
+                    ))
+                }
             };
             list.push(ops::putfh(&fh));
             Claim::Previous(OpenDelegationType4::OPEN_DELEGATE_NONE)
@@ -459,7 +538,13 @@ fn plan_open(t: &mut TrialRun<'_>, n: usize, a: &OpenStep, conn: &Conn) -> Resul
         Some("fh") => {
             let fh = match &a.reclaims {
                 Some(r) => open_state(t, n, r)?.fh,
-                None => return Err(Failure::at(n, "open", "claim: fh needs `reclaims` (the open whose file)")),
+                None => {
+                    return Err(Failure::at(
+                        n,
+                        "open",
+                        "claim: fh needs `reclaims` (the open whose file)",
+                    ))
+                }
             };
             list.push(ops::putfh(&fh));
             Claim::Fh
@@ -479,11 +564,21 @@ fn plan_open(t: &mut TrialRun<'_>, n: usize, a: &OpenStep, conn: &Conn) -> Resul
 
 /// The trial's NFSv4.0 callback listener (started on first use, on the
 /// connection's source address so the trial's capture sees callbacks).
-fn callback_listener<'t>(t: &'t mut TrialRun<'_>, n: usize, conn: &Conn) -> Result<&'t CallbackListener, Failure> {
+fn callback_listener<'t>(
+    t: &'t mut TrialRun<'_>,
+    n: usize,
+    conn: &Conn,
+) -> Result<&'t CallbackListener, Failure> {
     if t.listener.is_none() {
         let ip = conn.conn.local_addr().ip();
-        let l = CallbackListener::bind(SocketAddr::new(ip, 0), t.env.netns.as_ref())
-            .map_err(|e| Failure::at(n, "setclientid", format!("cannot start the callback listener: {e}")))?;
+        let l =
+            CallbackListener::bind(SocketAddr::new(ip, 0), t.env.netns.as_ref()).map_err(|e| {
+                Failure::at(
+                    n,
+                    "setclientid",
+                    format!("cannot start the callback listener: {e}"),
+                )
+            })?;
         t.listener = Some(l);
     }
     t.listener
@@ -562,7 +657,12 @@ pub fn after(
                     Saved::Session {
                         json,
                         conn: conn.name.clone(),
-                        session: Session::from_result(clientid, ok.clone(), principal.clone(), minor),
+                        session: Session::from_result(
+                            clientid,
+                            ok.clone(),
+                            principal.clone(),
+                            minor,
+                        ),
                     }
                 }
                 _ => Saved::Reply(json),
@@ -592,7 +692,7 @@ pub fn after(
         Op::Open(a) => {
             let owner = a.owner.clone().unwrap_or_else(|| "oo1".into());
             bump(t, &owner, status, find(res, "OPEN").is_some());
-            let opened = ops::opened(res).map(|o| o.stateid);
+            let opened = ops::opened(res).map(|o| o.stateid.clone());
             let fh = ops::fh(res);
             let clientid = match (&a.session, &a.client) {
                 (Some(s), _) => session(t, n, s)?.clientid(),
@@ -606,8 +706,6 @@ pub fn after(
                     fh,
                     owner,
                     clientid,
-                    file: file_name(t, &a.file),
-                    session: a.session.clone(),
                 }),
                 _ => Saved::Reply(json),
             }
@@ -615,7 +713,9 @@ pub fn after(
         Op::OpenConfirm(a) => {
             let o = open_state(t, n, &a.open)?;
             bump(t, &o.owner, status, find(res, "OPEN_CONFIRM").is_some());
-            if let (Some(st), Some(Saved::Open(open))) = (ops::confirmed(res), t.saved.get_mut(&a.open)) {
+            if let (Some(st), Some(Saved::Open(open))) =
+                (ops::confirmed(res), t.saved.get_mut(&a.open))
+            {
                 open.stateid = st;
             }
             Saved::Reply(json)
@@ -623,7 +723,10 @@ pub fn after(
         Op::Lock(a) => {
             let o = open_state(t, n, &a.open)?;
             let lock_owner = format!("lo-{}", o.owner);
-            let existing = t.saved.values().any(|v| matches!(v, Saved::Lock(l) if l.owner == lock_owner));
+            let existing = t
+                .saved
+                .values()
+                .any(|v| matches!(v, Saved::Lock(l) if l.owner == lock_owner));
             let sent = find(res, "LOCK").is_some();
             if existing {
                 bump(t, &lock_owner, status, sent);
@@ -646,7 +749,9 @@ pub fn after(
         Op::Locku(a) => {
             let l = lock_state(t, n, &a.lock)?;
             bump(t, &l.owner, status, find(res, "LOCKU").is_some());
-            if let (Some(st), Some(Saved::Lock(lock))) = (ops::unlocked(res), t.saved.get_mut(&a.lock)) {
+            if let (Some(st), Some(Saved::Lock(lock))) =
+                (ops::unlocked(res), t.saved.get_mut(&a.lock))
+            {
                 lock.stateid = st;
             }
             Saved::Reply(json)
@@ -695,7 +800,9 @@ pub fn read_lease(t: &mut TrialRun<'_>, n: usize, conn: &Conn) -> Result<Duratio
                 StateProtect4A::None,
             )
             .map_err(|e| fail(e.to_string()))?;
-            let ok = eid.ok().ok_or_else(|| fail(format!("EXCHANGE_ID: {:?}", eid.status())))?;
+            let ok = eid
+                .ok()
+                .ok_or_else(|| fail(format!("EXCHANGE_ID: {:?}", eid.status())))?;
             Session::create(
                 &conn.conn,
                 &conn.principal,
@@ -710,7 +817,9 @@ pub fn read_lease(t: &mut TrialRun<'_>, n: usize, conn: &Conn) -> Result<Duratio
             .map_err(|s| fail(format!("CREATE_SESSION: {s:?}")))?
         }
     };
-    let res = s.compound(&conn.conn, list).map_err(|e| fail(e.to_string()))?;
+    let res = s
+        .compound(&conn.conn, list)
+        .map_err(|e| fail(e.to_string()))?;
     let _ = result_json;
     ops::lease_time(&res)
         .map(|s| Duration::from_secs(s.into()))

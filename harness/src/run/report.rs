@@ -89,7 +89,11 @@ impl Baseline {
                 .location()
                 .map(|l| format!(":{}:{}", l.line(), l.column()))
                 .unwrap_or_default();
-            format!("{}{loc}: {}", path.display(), e.to_string().lines().next().unwrap_or(""))
+            format!(
+                "{}{loc}: {}",
+                path.display(),
+                e.to_string().lines().next().unwrap_or("")
+            )
         })?;
         let mut known = BTreeMap::new();
         for e in f.known_failures {
@@ -138,7 +142,11 @@ pub fn junit(records: &[Record]) -> Result<String, String> {
                 Outcome::KnownFailure | Outcome::Skipped => {
                     let mut s = TestCaseStatus::skipped();
                     let msg = r.message.clone().unwrap_or_default();
-                    let prefix = if r.outcome == Outcome::KnownFailure { "known failure: " } else { "" };
+                    let prefix = if r.outcome == Outcome::KnownFailure {
+                        "known failure: "
+                    } else {
+                        ""
+                    };
                     s.set_message(format!("{prefix}{}", msg.lines().next().unwrap_or("")));
                     s
                 }
@@ -231,10 +239,16 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         assert!(e.contains("b.yaml:2:"), "{e}");
         assert_eq!(b.known.len(), 3);
-        let recs = [rec("A-B-01", Outcome::Passed), rec("A-B-02", Outcome::KnownFailure)];
+        let recs = [
+            rec("A-B-01", Outcome::Passed),
+            rec("A-B-02", Outcome::KnownFailure),
+        ];
         assert_eq!(
             b.stale(&recs),
-            vec![("A-B-01".to_string(), "now passes"), ("A-B-03".to_string(), "was not run")]
+            vec![
+                ("A-B-01".to_string(), "now passes"),
+                ("A-B-03".to_string(), "was not run")
+            ]
         );
     }
 
@@ -247,9 +261,13 @@ mod tests {
             rec("A-B-04", Outcome::KnownFailure),
         ];
         let xml = junit(&recs).expect("xml");
-        assert!(xml.contains("tests=\"4\"") && xml.contains("failures=\"1\""), "{xml}");
+        assert!(
+            xml.contains("tests=\"4\"") && xml.contains("failures=\"1\""),
+            "{xml}"
+        );
         assert!(xml.contains("values differ"));
-        let doc: serde_json::Value = serde_json::from_str(&json(&recs, "default", None)).expect("json");
+        let doc: serde_json::Value =
+            serde_json::from_str(&json(&recs, "default", None)).expect("json");
         assert_eq!(doc["summary"]["failed"], 1);
         assert_eq!(doc["summary"]["known_failures"], 1);
         assert_eq!(doc["scenarios"][1]["outcome"], "failed");

@@ -6,9 +6,7 @@ use super::env::{Action, Env};
 use super::exec::{Saved, TrialRun};
 use crate::client::session::{default_back_attrs, default_fore_attrs, exchange_id};
 use crate::client::{ops, ClientOwner, ConnectOptions, Connection, Principal, Session};
-use analyzer::nfs4::{
-    CreateSession4Flags, ExchgId4Flags, NfsStat4, StateProtect4A, NFS4_CALLBACK,
-};
+use analyzer::nfs4::{CreateSession4Flags, ExchgId4Flags, NfsStat4, StateProtect4A, NFS4_CALLBACK};
 use std::time::{Duration, Instant};
 
 /// Releases what the trial's clients still hold (best effort): sessions,
@@ -58,7 +56,9 @@ pub fn settle(env: &Env, actions: &[(String, Action)]) {
     touched.dedup();
     for name in touched {
         if let Some(s) = env.servers.iter().find(|s| s.name == name) {
-            let limit = s.grace.map_or(Duration::from_secs(90), |g| (g * 3).max(Duration::from_secs(15)));
+            let limit = s.grace.map_or(Duration::from_secs(90), |g| {
+                (g * 3).max(Duration::from_secs(15))
+            });
             if let Some(addr) = s.addresses.first() {
                 let _ = wait_out_of_grace(env, *addr, limit);
             }
@@ -90,8 +90,14 @@ fn wait_out_of_grace(env: &Env, addr: std::net::SocketAddr, limit: Duration) -> 
         }
     };
     let owner = ClientOwner::unique("settle");
-    let eid = exchange_id(&conn, &principal, &owner, ExchgId4Flags(0), StateProtect4A::None)
-        .map_err(|e| e.to_string())?;
+    let eid = exchange_id(
+        &conn,
+        &principal,
+        &owner,
+        ExchgId4Flags(0),
+        StateProtect4A::None,
+    )
+    .map_err(|e| e.to_string())?;
     let ok = eid.ok().ok_or("EXCHANGE_ID refused")?;
     let session = Session::create(
         &conn,
@@ -121,7 +127,7 @@ fn wait_out_of_grace(env: &Env, addr: std::net::SocketAddr, limit: Duration) -> 
         let res = session.compound(&conn, list).map_err(|e| e.to_string())?;
         match ops::opened(&res) {
             Some(o) => {
-                let stateid = o.stateid;
+                let stateid = o.stateid.clone();
                 let mut close = vec![];
                 if let Some(fh) = ops::fh(&res) {
                     close.push(ops::putfh(&fh));

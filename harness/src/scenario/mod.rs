@@ -28,7 +28,7 @@
 pub mod load;
 mod types;
 
-pub use load::{load_dir, load_file, load_str, LoadError, Suite};
+pub use load::{load_dir, load_file, load_files, load_str, roles_of, LoadError, Suite};
 pub use types::*;
 
 #[cfg(test)]

@@ -1,0 +1,37 @@
+//! The harness's own NFSv4.0/4.1/4.2 client, at the COMPOUND level.
+//!
+//! It says exactly what a test wants on exactly the connection it wants:
+//! well-formed requests as a good client sends them, and also invalid ones
+//! (wrong positions, wrong ids, raw bytes) for negative tests. Every message
+//! is built with the analyzer's codec; there is no second encoder here.
+//!
+//! - [`rpc`]: credentials ([`Principal`]) and RPC call/reply framing.
+//! - [`conn`]: a TCP [`Connection`] from a chosen source address, with a
+//!   reader thread that matches replies to calls by xid and hands calls from
+//!   the server (the NFSv4.1 backchannel) to a [`CallbackService`].
+//! - [`callback`]: the callback service (CB_NULL, CB_COMPOUND of every minor
+//!   version) that records what the server sent.
+//! - [`session`]: NFSv4.1/4.2 client IDs and sessions, the slot table and
+//!   SEQUENCE, BIND_CONN_TO_SESSION, lease renewal.
+//! - [`v40`]: NFSv4.0 SETCLIENTID/SETCLIENTID_CONFIRM/RENEW and the callback
+//!   listener the server connects to.
+//! - [`ops`]: builders of file operations and readers of their results.
+//!
+//! Errors are [`ClientError`] values naming the peer and what was being
+//! done; NFS statuses are never errors, they are returned for the test to
+//! judge. Every wait has a timeout.
+
+pub mod callback;
+pub mod conn;
+mod error;
+pub mod ops;
+pub mod rpc;
+pub mod session;
+pub mod v40;
+
+pub use callback::{CallbackService, CbAction, ReceivedCallback};
+pub use conn::{ConnStats, ConnectOptions, Connection};
+pub use error::ClientError;
+pub use rpc::Principal;
+pub use session::{ClientOwner, KeepAlive, Session};
+pub use v40::CallbackListener;

@@ -1,0 +1,410 @@
+//! The client against a tiny in-process fake peer: a `TcpListener` in the
+//! test that misbehaves on purpose. A real server (Ganesha) cannot be made
+//! to hang, reset mid-record, send garbage, claim a 2 GiB record or call
+//! the client at a chosen moment, so these faults are produced here.
+//!
+//! Every fault must end in a typed error within the configured timeout,
+//! never a hang; the elapsed-time bounds below are hang guards (generous
+//! multiples of the timeouts), not performance tests.
+
+use analyzer::nfs4::{
+    CbArgOp, CbCompound4Args, CbCompound4Res, CbRecall4Args, CbResOp, CbSequence4Args,
+    Compound4Res, NfsRes, NfsResOp, NfsStat4, SessionId4, Stateid4, StateidOther, CB_COMPOUND,
+    NFS4_CALLBACK,
+};
+use analyzer::rpc::{write_record, OpaqueAuth, RecordAssembler, RpcMessage};
+use analyzer::xdr::{to_bytes, IntoStatic, Opaque};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use trunkcheck::client::ops;
+use trunkcheck::client::{ClientError, ConnectOptions, Connection, Principal};
+
+/// Options with short timeouts.
+fn opts(reply: Duration) -> ConnectOptions {
+    ConnectOptions {
+        connect_timeout: Duration::from_secs(2),
+        reply_timeout: reply,
+        ..ConnectOptions::default()
+    }
+}
+
+/// A fake peer accepting one connection and running `script` on it.
+fn fake_peer<T, F>(script: F) -> (SocketAddr, JoinHandle<T>)
+where
+    T: Send + 'static,
+    F: FnOnce(TcpStream) -> T + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        script(stream)
+    });
+    (addr, handle)
+}
+
+/// Reads one whole record from the client.
+fn read_record(s: &mut TcpStream, asm: &mut RecordAssembler) -> Vec<u8> {
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(r) = asm.pop() {
+            return r.data;
+        }
+        let n = s.read(&mut buf).expect("peer read");
+        assert!(n > 0, "client closed the connection");
+        asm.feed(&buf[..n]).expect("client frames records");
+    }
+}
+
+/// Reads one call and returns its xid.
+fn read_call_xid(s: &mut TcpStream, asm: &mut RecordAssembler) -> u32 {
+    let data = read_record(s, asm);
+    let (msg, _) = RpcMessage::parse(&data).expect("client sends RPC");
+    assert!(msg.as_call().is_some(), "a call");
+    msg.xid
+}
+
+/// Writes `msg` as one record.
+fn send_record(s: &mut TcpStream, msg: &[u8]) {
+    let mut out = Vec::new();
+    write_record(&mut out, msg, 1 << 20);
+    s.write_all(&out).expect("peer write");
+}
+
+/// A successful COMPOUND reply with one PUTROOTFH result.
+fn compound_reply(xid: u32) -> Vec<u8> {
+    let res = Compound4Res {
+        status: NfsStat4::NFS4_OK,
+        tag: Opaque::from("t"),
+        resarray: vec![NfsResOp::Putrootfh(NfsStat4::NFS4_OK)],
+    };
+    RpcMessage::success_reply(xid, OpaqueAuth::none()).to_bytes_with_payload(&to_bytes(&res))
+}
+
+/// A compound call the tests make while the peer misbehaves.
+fn putrootfh(conn: &Connection) -> Result<Compound4Res<'static>, ClientError> {
+    conn.compound(
+        &Principal::sys(0, 0, "faults"),
+        1,
+        "t",
+        vec![ops::putrootfh()],
+    )
+}
+
+#[test]
+fn a_reply_that_never_comes_times_out() {
+    let (addr, peer) = fake_peer(|mut s| {
+        let mut asm = RecordAssembler::new();
+        read_call_xid(&mut s, &mut asm);
+        // Say nothing; hold the connection open until the client gives up.
+        let mut buf = [0u8; 16];
+        let _ = s.read(&mut buf);
+    });
+    let conn = Connection::connect(addr, &opts(Duration::from_millis(300))).expect("connect");
+    let t = Instant::now();
+    let err = putrootfh(&conn).expect_err("no reply");
+    assert!(matches!(err, ClientError::Timeout { .. }), "{err}");
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "hang guard: {:?}",
+        t.elapsed()
+    );
+    assert!(
+        err.to_string().contains(&addr.to_string()),
+        "names the peer: {err}"
+    );
+    assert!(
+        err.to_string().contains("PUTROOTFH"),
+        "names the call: {err}"
+    );
+    conn.shutdown();
+    peer.join().expect("peer");
+}
+
+#[test]
+fn a_reset_mid_record_fails_every_pending_call_promptly() {
+    let (addr, peer) = fake_peer(|mut s| {
+        let mut asm = RecordAssembler::new();
+        read_call_xid(&mut s, &mut asm);
+        read_call_xid(&mut s, &mut asm);
+        // Half a record, then a reset (linger 0 makes close send RST).
+        s.write_all(&(0x8000_0000u32 | 100).to_be_bytes())
+            .expect("header");
+        s.write_all(&[0u8; 10]).expect("some data");
+        s.flush().expect("flush");
+        std::thread::sleep(Duration::from_millis(100));
+        socket2::SockRef::from(&s)
+            .set_linger(Some(Duration::ZERO))
+            .expect("linger");
+        drop(s);
+    });
+    // A long reply timeout: the calls must fail because of the reset, not of it.
+    let conn = Connection::connect(addr, &opts(Duration::from_secs(20))).expect("connect");
+    let t = Instant::now();
+    let callers: Vec<_> = (0..2)
+        .map(|_| {
+            let c = conn.clone();
+            std::thread::spawn(move || putrootfh(&c))
+        })
+        .collect();
+    for h in callers {
+        let err = h.join().expect("caller").expect_err("reset");
+        assert!(matches!(err, ClientError::Closed { .. }), "{err}");
+    }
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "prompt: {:?}",
+        t.elapsed()
+    );
+    // A later call fails at once with the same error.
+    let t = Instant::now();
+    let err = putrootfh(&conn).expect_err("connection is dead");
+    assert!(matches!(err, ClientError::Closed { .. }), "{err}");
+    assert!(t.elapsed() < Duration::from_millis(500));
+    peer.join().expect("peer");
+}
+
+#[test]
+fn a_reply_with_another_xid_is_counted_as_stray_and_the_call_times_out() {
+    let (addr, peer) = fake_peer(|mut s| {
+        let mut asm = RecordAssembler::new();
+        let xid = read_call_xid(&mut s, &mut asm);
+        send_record(&mut s, &compound_reply(xid ^ 0x00de_ad00));
+        let mut buf = [0u8; 16];
+        let _ = s.read(&mut buf);
+    });
+    let conn = Connection::connect(addr, &opts(Duration::from_millis(500))).expect("connect");
+    let t = Instant::now();
+    let err = putrootfh(&conn).expect_err("the reply is not for this call");
+    assert!(matches!(err, ClientError::Timeout { .. }), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(5), "hang guard");
+    let stats = conn.stats();
+    assert_eq!(stats.stray_replies, 1, "{stats:?}");
+    assert_eq!(stats.replies, 0, "{stats:?}");
+    conn.shutdown();
+    peer.join().expect("peer");
+}
+
+#[test]
+fn a_record_that_is_not_rpc_is_garbage() {
+    let (addr, peer) = fake_peer(|mut s| {
+        let mut asm = RecordAssembler::new();
+        read_call_xid(&mut s, &mut asm);
+        // A well-framed record whose message type is neither call nor reply.
+        send_record(&mut s, b"this is not rpc!");
+        let mut buf = [0u8; 16];
+        let _ = s.read(&mut buf);
+    });
+    let conn = Connection::connect(addr, &opts(Duration::from_secs(10))).expect("connect");
+    let t = Instant::now();
+    let err = putrootfh(&conn).expect_err("garbage");
+    assert!(matches!(err, ClientError::Garbage { .. }), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(5), "prompt");
+    assert!(matches!(putrootfh(&conn), Err(ClientError::Garbage { .. })));
+    peer.join().expect("peer");
+}
+
+#[test]
+fn unframed_text_reads_as_an_oversized_record() {
+    let (addr, peer) = fake_peer(|mut s| {
+        let mut asm = RecordAssembler::new();
+        read_call_xid(&mut s, &mut asm);
+        // Text where a record header belongs: "HTTP" is a length of 0x48545450.
+        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        let mut buf = [0u8; 16];
+        let _ = s.read(&mut buf);
+    });
+    let conn = Connection::connect(addr, &opts(Duration::from_secs(10))).expect("connect");
+    let err = putrootfh(&conn).expect_err("not RPC");
+    match err {
+        ClientError::RecordTooLarge { size, max, .. } => {
+            assert_eq!(size, 0x4854_5450);
+            assert_eq!(max, ConnectOptions::default().max_record);
+        }
+        other => panic!("expected RecordTooLarge, got {other}"),
+    }
+    peer.join().expect("peer");
+}
+
+/// Resident memory of this process in KiB.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("VmRSS")
+}
+
+#[test]
+fn a_header_claiming_2_gib_is_refused_before_any_allocation() {
+    let (addr, peer) = fake_peer(|mut s| {
+        let mut asm = RecordAssembler::new();
+        read_call_xid(&mut s, &mut asm);
+        // Last fragment, 2^31 - 1 bytes claimed; then a slow trickle.
+        s.write_all(&0xffff_ffffu32.to_be_bytes()).expect("header");
+        for _ in 0..60 {
+            if s.write_all(&[0x55; 16]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let before = rss_kib();
+    let mut o = opts(Duration::from_secs(10));
+    o.max_record = 1 << 20;
+    let conn = Connection::connect(addr, &o).expect("connect");
+    let t = Instant::now();
+    let err = putrootfh(&conn).expect_err("too large");
+    match err {
+        ClientError::RecordTooLarge { size, max, .. } => {
+            assert_eq!(size, 0x7fff_ffff);
+            assert_eq!(max, 1 << 20);
+        }
+        other => panic!("expected RecordTooLarge, got {other}"),
+    }
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "refused at the header, not after the trickle"
+    );
+    let grown = rss_kib().saturating_sub(before);
+    assert!(grown < 64 * 1024, "memory grew by {grown} KiB");
+    peer.join().expect("peer");
+}
+
+#[test]
+fn nothing_listening_is_a_connect_error() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    let t = Instant::now();
+    let err = Connection::connect(addr, &opts(Duration::from_secs(1))).expect_err("refused");
+    match &err {
+        ClientError::Connect { to, source, .. } => {
+            assert_eq!(*to, addr);
+            assert_eq!(source.kind(), std::io::ErrorKind::ConnectionRefused);
+        }
+        other => panic!("expected Connect, got {other}"),
+    }
+    assert!(t.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn a_listener_that_stops_accepting_is_a_connect_timeout() {
+    use socket2::{Domain, Socket, Type};
+    // A listener with a backlog of one that never accepts: once its queue
+    // is full, the kernel drops further SYNs and connects hang.
+    let sock = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    sock.bind(&any.into()).expect("bind");
+    sock.listen(0).expect("listen");
+    let addr = sock.local_addr().expect("addr").as_socket().expect("inet");
+    let mut fillers = Vec::new();
+    let mut full = false;
+    for _ in 0..64 {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(s) => fillers.push(s),
+            Err(_) => {
+                full = true;
+                break;
+            }
+        }
+    }
+    assert!(full, "the backlog never filled");
+    let mut o = opts(Duration::from_secs(1));
+    o.connect_timeout = Duration::from_millis(400);
+    let t = Instant::now();
+    let err = Connection::connect(addr, &o).expect_err("not accepted");
+    match &err {
+        ClientError::Connect { source, .. } => {
+            assert_eq!(source.kind(), std::io::ErrorKind::TimedOut, "{err}")
+        }
+        other => panic!("expected Connect, got {other}"),
+    }
+    assert!(
+        t.elapsed() < Duration::from_secs(4),
+        "bounded by connect_timeout"
+    );
+    drop(fillers);
+}
+
+#[test]
+fn a_callback_on_the_fore_connection_is_answered_while_a_call_is_pending() {
+    let session = SessionId4([0x5a; 16]);
+    let (addr, peer) = fake_peer(move |mut s| {
+        let mut asm = RecordAssembler::new();
+        let xid = read_call_xid(&mut s, &mut asm);
+        // The server calls back before answering.
+        let args = CbCompound4Args {
+            tag: Opaque::from("cb"),
+            minorversion: 1,
+            callback_ident: 0,
+            argarray: vec![
+                CbArgOp::CbSequence(CbSequence4Args {
+                    csa_sessionid: session,
+                    csa_sequenceid: 1,
+                    csa_slotid: 0,
+                    csa_highest_slotid: 0,
+                    csa_cachethis: false,
+                    csa_referring_call_lists: Vec::new(),
+                }),
+                CbArgOp::CbRecall(CbRecall4Args {
+                    stateid: Stateid4 {
+                        seqid: 1,
+                        other: StateidOther([3; 12]),
+                    },
+                    truncate: false,
+                    fh: Opaque::from(vec![1u8, 2, 3, 4]),
+                }),
+            ],
+        };
+        let call = RpcMessage::call(
+            0x0c0f_fee0,
+            NFS4_CALLBACK,
+            1,
+            CB_COMPOUND,
+            OpaqueAuth::none(),
+            OpaqueAuth::none(),
+        );
+        send_record(&mut s, &call.to_bytes_with_payload(&to_bytes(&args)));
+        let reply = read_record(&mut s, &mut asm);
+        send_record(&mut s, &compound_reply(xid));
+        let (msg, payload) = RpcMessage::parse(&reply).expect("an RPC reply");
+        assert_eq!(msg.xid, 0x0c0f_fee0);
+        assert!(msg.is_success(), "{msg:?}");
+        payload
+            .decode::<CbCompound4Res>()
+            .expect("CB_COMPOUND results")
+            .into_static()
+    });
+    let conn = Connection::connect(addr, &opts(Duration::from_secs(10))).expect("connect");
+    let res = putrootfh(&conn).expect("the pending call completes");
+    assert_eq!(res.status, NfsStat4::NFS4_OK);
+    let cb = peer.join().expect("peer");
+    assert_eq!(cb.status, NfsStat4::NFS4_OK);
+    assert_eq!(cb.tag.as_bytes(), b"cb");
+    assert_eq!(cb.resarray.len(), 2);
+    match &cb.resarray[0] {
+        CbResOp::CbSequence(NfsRes::Ok(ok)) => {
+            assert_eq!(ok.csr_sessionid, session);
+            assert_eq!(ok.csr_sequenceid, 1);
+            assert_eq!(ok.csr_slotid, 0);
+        }
+        other => panic!("CB_SEQUENCE result: {other:?}"),
+    }
+    assert!(matches!(
+        cb.resarray[1],
+        CbResOp::CbRecall(NfsStat4::NFS4_OK)
+    ));
+    let got = conn.callbacks().received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].ops, vec!["CB_SEQUENCE", "CB_RECALL"]);
+    assert_eq!(got[0].local, conn.local_addr());
+    assert_eq!(conn.stats().server_calls, 1);
+}
