@@ -2,3 +2,4 @@
 //! integration tests share to drive live servers.
 
 pub mod netns;
+pub mod target;
