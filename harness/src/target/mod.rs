@@ -26,7 +26,7 @@ mod hooks;
 mod lab;
 mod link;
 
-pub use lab::{Lab, LabError};
+pub use lab::{install_signal_teardown, sweep_stale, Lab, LabError};
 
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -456,11 +456,15 @@ impl Target {
                 .location()
                 .map(|l| (l.line(), l.column()))
                 .unwrap_or((0, 0));
+            let mut message = first_line_of(&e);
+            if let Some(m) = message.strip_suffix(&format!(" at line {line}, column {column}")) {
+                message = m.to_string();
+            }
             TargetError::Syntax {
                 origin: origin.to_string(),
                 line,
                 column,
-                message: first_line_of(&e),
+                message,
             }
         })?;
         Target::from_raw(raw, origin, allow_remote)
