@@ -5,3 +5,4 @@ pub mod client;
 pub mod netns;
 pub mod run;
 pub mod scenario;
+pub mod target;
