@@ -5,6 +5,7 @@ mod analyze;
 mod decode;
 mod graph;
 mod junit;
+mod run_cli;
 mod targets_cli;
 
 use anyhow::Result;
@@ -38,6 +39,9 @@ enum Command {
     /// Start a target's servers (built-in Ganesha lab) and keep them up
     /// until Ctrl-C or `--for SECS`.
     Lab(targets_cli::LabArgs),
+    /// Run the conformance scenarios against a target (default: local
+    /// Ganesha started by trunkcheck).
+    Run(run_cli::RunArgs),
 }
 
 #[derive(Args)]
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => run_analyze(&args),
         Command::Targets(args) => targets_cli::run_targets(&args),
         Command::Lab(args) => targets_cli::run_lab(&args),
+        Command::Run(args) => run_cli::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
