@@ -158,7 +158,11 @@ pub fn text_report(file: &str, m: &Model, stats: &PipelineStats, fr: &Frames<'_>
                         fr.label(d.last_frame),
                         d.replies,
                         if i == 0 {
-                            format!("  NFS {minors}")
+                            format!(
+                                "  NFS {minors}{}",
+                                e.lease_time
+                                    .map_or(String::new(), |l| format!("  lease {l} s"))
+                            )
                         } else {
                             "  CHANGED".into()
                         },
@@ -299,6 +303,13 @@ pub fn text_report(file: &str, m: &Model, stats: &PipelineStats, fr: &Frames<'_>
                 "      {id} {cl} -> {sv}  bound by {how}, {} (frame {})",
                 b.dir,
                 fr.label(b.frame)
+            );
+        }
+        if !sess.callbacks.is_empty() {
+            let _ = writeln!(
+                s,
+                "      callbacks (CB_SEQUENCE) on {}",
+                join(sess.callbacks.keys())
             );
         }
     }
