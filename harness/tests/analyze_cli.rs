@@ -337,3 +337,45 @@ fn two_servers_captured_apart_merge_into_one_observation() {
     );
     assert!(text.contains("c0@1 127.0.0.1:50045"), "{text}");
 }
+
+/// The same capture merged with a copy of itself stands for one connection
+/// seen at two capture points: each file keeps its own connections (twice
+/// as many), the RPCs are seen twice as retries, and the verdict is the
+/// file's own.
+#[test]
+fn a_capture_merged_with_its_copy_keeps_its_verdict() {
+    let dir = std::env::temp_dir().join(format!("trunkcheck-merge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["ganesha-v41-session", "ganesha-two-servers-one-claim"] {
+        let orig = repo().join(format!("captures/{name}.pcap"));
+        let copy = dir.join(format!("{name}-copy.pcap"));
+        std::fs::copy(&orig, &copy).unwrap();
+        let alone = analyze_any(&orig);
+        let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+            .args(["analyze", "--merge", "--json"])
+            .args([&orig, &copy])
+            .output()
+            .expect("run trunkcheck");
+        let merged: serde_json::Value =
+            serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("JSON");
+        assert_eq!(
+            len(&merged["connections"]),
+            2 * len(&alone["connections"]),
+            "{name}"
+        );
+        let rules = |r: &serde_json::Value| {
+            let mut v: Vec<String> = r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["rule"].as_str().unwrap().to_string())
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        assert_eq!(rules(&merged), rules(&alone), "{name}");
+        assert_eq!(len(&merged["sessions"]), len(&alone["sessions"]), "{name}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
