@@ -39,7 +39,7 @@ const LIMITS: &[(u32, &str)] = &[
     (43, "the client half (accepting an empty eir_server_impl_id) is not visible: what a client would have done is not on the wire"),
     (45, "whether the owner was unknown to the server cannot be seen; a client ID seen issued unconfirmed that comes back with CONFIRMED_R without a CREATE_SESSION is warned (the confirmation may have gone to an address not captured)"),
     (63, "a retry that reuses csa_sequence cannot be told from a new request by the client; skipped after lost bytes"),
-    (74, "needs lease_time from a GETATTR in the capture; only answers on the connection that carried the renewal (no restart between) are judged"),
+    (74, "needs lease_time from a GETATTR in the capture; only answers on the connection that carried the renewal (no restart between) are judged; NFS4ERR_EXPIRED and the state-revoked flags are not judged (an EXPIRED may concern a stateid of an older client ID)"),
     (98, "a client reclaim at another scope is warned only at a server first seen after the state elsewhere (state held there before the capture cannot be excluded otherwise)"),
     (106, "EXPIRED within the lease is judged only with lease_time known and on the connection of the last RENEW"),
     (108, "judged only for one client host with several id strings at several addresses when NFS4ERR_MOVED is seen"),

@@ -2269,3 +2269,64 @@ fn failover_reclaims_follow_the_server_scope() {
     assert!(run("srv2", "scope-1", NfsStat4::NFS4ERR_NO_GRACE).is_empty());
     assert!(run("srv2", "scope-1", NfsStat4::NFS4_OK).is_empty());
 }
+
+#[test]
+fn a_callback_for_a_destroyed_session_may_be_refused() {
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 1, CreateSession4Flags::CONN_BACK_CHAN)],
+        vec![create_session_ok(
+            1,
+            1,
+            CreateSession4Flags::CONN_BACK_CHAN,
+            chan(1 << 20, 8, 16),
+            chan(4096, 2, 1),
+        )],
+    );
+    // A second session of the same client ID, also with a back channel on
+    // this connection, stays.
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 2, CreateSession4Flags::CONN_BACK_CHAN)],
+        vec![create_session_ok(
+            2,
+            2,
+            CreateSession4Flags::CONN_BACK_CHAN,
+            chan(1 << 20, 8, 16),
+            chan(4096, 2, 1),
+        )],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![NfsArgOp::DestroySession(DestroySession4Args {
+            dsa_sessionid: SessionId4([1; 16]),
+        })],
+        vec![NfsResOp::DestroySession(NfsStat4::NFS4_OK)],
+    );
+    c.callback(
+        1,
+        NFS4_CALLBACK,
+        vec![CbArgOp::CbSequence(CbSequence4Args {
+            csa_sessionid: SessionId4([1; 16]),
+            csa_sequenceid: 1,
+            csa_slotid: 0,
+            csa_highest_slotid: 0,
+            csa_cachethis: false,
+            csa_referring_call_lists: vec![],
+        })],
+    );
+    c.callback_reply(
+        1,
+        vec![CbResOp::CbSequence(NfsRes::Fail(
+            NfsStat4::NFS4ERR_BADSESSION,
+        ))],
+    );
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}

@@ -798,10 +798,9 @@ impl Model {
                         self.check_moved(server, clientid, &frames);
                         self.note_moved(session_of_compound, server, m, &frames);
                     }
-                    if matches!(
-                        status,
-                        NfsStat4::NFS4ERR_EXPIRED | NfsStat4::NFS4ERR_STALE_CLIENTID
-                    ) {
+                    // NFS4ERR_EXPIRED is not judged: it may be about a
+                    // stateid of an older client ID than the session's.
+                    if status == NfsStat4::NFS4ERR_STALE_CLIENTID {
                         if let Some(sess) = session_of_compound {
                             self.check_state_kept(sess, status, m, &frames);
                         }

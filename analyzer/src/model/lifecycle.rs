@@ -437,9 +437,9 @@ impl Model {
         self.finding(&rules::CLIENT_OWNER_CHANGE, msg, with(changed, frames));
     }
 
-    /// Rows 8 and 74: a session or its client ID's state lost (BADSESSION,
-    /// EXPIRED, STALE_CLIENTID) with no restart, after a repeated
-    /// EXCHANGE_ID or within the lease.
+    /// Rows 8 and 74: a session or its client ID lost (BADSESSION on
+    /// SEQUENCE, STALE_CLIENTID in its COMPOUND) with no restart, after a
+    /// repeated EXCHANGE_ID or within the lease.
     pub(crate) fn check_state_kept(
         &mut self,
         sid: SessionId4,
@@ -810,7 +810,12 @@ impl Model {
         ) {
             return;
         }
-        let Some(owner) = self.sessions.get(&sid) else {
+        // A callback for a session the client destroyed is rightly refused.
+        let Some(owner) = self
+            .sessions
+            .get(&sid)
+            .filter(|s| s.destroyed_frame.is_none())
+        else {
             return;
         };
         let (cid, home) = (owner.clientid, owner.endpoint);

@@ -205,7 +205,7 @@ rules! {
     CLIENT_CSESS_CONFIRMED_R_SEQ: "client.csess-ignores-confirmed-r-sequence", "RFC 8881 §18.35.3", [34], Violation, Client,
         "when CONFIRMED_R is set the client ignores eir_sequenceid and keeps its own CREATE_SESSION sequence";
     LEASE_RENEWED: "lease.renewed-by-sequence", "RFC 8881 §2.10.2.2, §18.46.3", [74], Violation, Server,
-        "a client that renewed its lease (SEQUENCE NFS4_OK) less than lease_time ago, on a connection that shows no restart, does not get NFS4ERR_BADSESSION, NFS4ERR_EXPIRED or NFS4ERR_STALE_CLIENTID";
+        "a client that renewed its lease (SEQUENCE NFS4_OK) less than lease_time ago, on a connection that shows no restart, does not get NFS4ERR_BADSESSION or NFS4ERR_STALE_CLIENTID";
     V40_RENEW: "v40.renew", "RFC 7530 §16.28, §9.5", [106], Violation, Server,
         "RENEW of a client ID the server called stale gets NFS4ERR_STALE_CLIENTID until SETCLIENTID returns it again, and a lease renewed less than lease_time ago on the same connection is not NFS4ERR_EXPIRED";
     V40_NEW_CLIENTID: "v40.clientid-per-verifier", "RFC 7530 §16.33.5", [104], Violation, Server,
