@@ -33,7 +33,7 @@ const NOT_PASSIVE: &[(u32, &str)] = &[
 /// What the passive checks of a row do not judge (a weaker check than the
 /// row asks for), shown beside the check ids.
 const LIMITS: &[(u32, &str)] = &[
-    (3, "the session-error half (BADSESSION vs DEADSESSION after a restart) needs to know the server restarted and whether its sessions persist: active (scenario suite)"),
+    (3, "a restart is taken as proven only by an NFS4ERR_STALE_CLIENTID answer for the client ID (how a server encodes client-ID epochs is private to it); the session-error half (BADSESSION vs DEADSESSION after a restart) needs to know whether sessions persist: active (scenario suite)"),
     (8, "only a loss on a connection that predates the repeated EXCHANGE_ID (so no restart came between) is judged; lost opens or locks are judged by the active suite"),
     (20, "a callback the client ignores (no reply) is not judged: the capture may end first"),
     (43, "the client half (accepting an empty eir_server_impl_id) is not visible: what a client would have done is not on the wire"),

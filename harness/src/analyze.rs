@@ -428,3 +428,31 @@ pub fn has_violation(m: &Model) -> bool {
         .iter()
         .any(|f| f.rule.severity == Severity::Violation)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use analyzer::rules::{Finding, CSESS_ATTRS};
+
+    #[test]
+    fn merged_frames_are_named_by_file_in_lines_and_messages() {
+        let mut map = FrameMap::new(vec!["a.pcap".into(), "b.pcap".into()]);
+        for (file, local) in [(0, 1), (1, 1), (1, 2), (0, 2)] {
+            map.push(file, local);
+        }
+        let fr = Frames::Merged(&map);
+        let f = Finding {
+            rule: &CSESS_ATTRS,
+            message: "first in frame 2, then frame 4; frames 1-2 untouched".into(),
+            frames: vec![3, 4],
+        };
+        let line = finding_line(&f, &fr);
+        assert!(
+            line.ends_with("first in frame b.pcap#1, then frame a.pcap#2; frames 1-2 untouched (frames b.pcap#2, a.pcap#2)"),
+            "{line}"
+        );
+        assert_eq!(fr.locate(4), (0, 2));
+        assert_eq!(Frames::Single.message(&f.message), f.message);
+        assert!(finding_line(&f, &Frames::Single).ends_with("(frames 3, 4)"));
+    }
+}
