@@ -36,14 +36,18 @@ const LIMITS: &[(u32, &str)] = &[
     (3, "a restart is taken as proven only by an NFS4ERR_STALE_CLIENTID answer for the client ID (how a server encodes client-ID epochs is private to it); the session-error half (BADSESSION vs DEADSESSION after a restart) needs to know whether sessions persist: active (scenario suite)"),
     (8, "only a loss on a connection that predates the repeated EXCHANGE_ID (so no restart came between) is judged; lost opens or locks are judged by the active suite"),
     (20, "a callback the client ignores (no reply) is not judged: the capture may end first"),
+    (23, "an SSV GSS context cannot be told from another GSS context on the wire: only the absence of RPCSEC_GSS integrity or privacy is judged"),
+    (34, "judged only when the client ID's last CREATE_SESSION sequence is in the capture and the CONFIRMED_R reply's eir_sequenceid is neither it nor the next one"),
     (43, "the client half (accepting an empty eir_server_impl_id) is not visible: what a client would have done is not on the wire"),
+    (69, "the principal behind an RPCSEC_GSS context is not on the wire, so \"under the creating principal\" and the SSV mechanism are not judged; only BIND_CONN_TO_SESSION accepted without GSS integrity or privacy is"),
     (45, "whether the owner was unknown to the server cannot be seen; a client ID seen issued unconfirmed that comes back with CONFIRMED_R without a CREATE_SESSION is warned (the confirmation may have gone to an address not captured)"),
     (63, "a retry that reuses csa_sequence cannot be told from a new request by the client; skipped after lost bytes"),
     (74, "needs lease_time from a GETATTR in the capture; only answers on the connection that carried the renewal (no restart between) are judged; NFS4ERR_EXPIRED and the state-revoked flags are not judged (an EXPIRED may concern a stateid of an older client ID)"),
     (98, "a client reclaim at another scope is warned only at a server first seen after the state elsewhere (state held there before the capture cannot be excluded otherwise)"),
+    (114, "where the client learned the address (fs_locations or otherwise) is not tracked: any trunking to an address that declared another major id or scope is judged"),
     (106, "EXPIRED within the lease is judged only with lease_time known and on the connection of the last RENEW"),
     (108, "judged only for one client host with several id strings at several addresses when NFS4ERR_MOVED is seen"),
-    (113, "the READDIR rdattr_error half is not judged"),
+    (113, "the READDIR rdattr_error half is not judged; the set of attributes an absent file system still returns (fsid, rdattr_error, fs_locations, mounted_on_fileid, fs_status, fs_locations_info) is to be re-read in the RFC text (the catalogue marks the row to verify)"),
 ];
 
 fn catalogue() -> Option<PathBuf> {

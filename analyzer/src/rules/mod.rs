@@ -160,7 +160,7 @@ rules! {
         "a second global RECLAIM_COMPLETE (not a retry) gets NFS4ERR_COMPLETE_ALREADY";
     CLIENT_NO_RECLAIM_AFTER_COMPLETE: "client.no-reclaim-after-complete", "RFC 8881 §18.51.3", [94], Violation, Client,
         "a client never reclaims after its global RECLAIM_COMPLETE";
-    CLIENT_SESSION_TRUNKING: "client.session-trunking", "RFC 8881 §2.10.5, §2.10.4", [13, 19], Violation, Client,
+    CLIENT_SESSION_TRUNKING: "client.session-trunking", "RFC 8881 §2.10.5, §2.10.4", [13, 19, 114], Violation, Client,
         "a client joins a connection to a session only at an address with the same server scope, major and minor id";
     SERVER_SESSION_TRUNKING: "server.session-trunking-consistent", "RFC 8881 §2.10.5", [19], Warning, Server,
         "a server that accepts a session at another address declares the same server scope, major and minor id there";
