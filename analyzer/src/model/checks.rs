@@ -126,6 +126,7 @@ impl Model {
     /// Same server owner and scope at two addresses: the same client owner
     /// and verifier get the same client ID; and a client host presents one
     /// owner to all addresses of a server.
+    #[allow(clippy::too_many_arguments)] // the EXCHANGE_ID's own fields, one each
     pub(crate) fn check_trunking(
         &mut self,
         owner: &[u8],
