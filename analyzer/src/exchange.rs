@@ -18,7 +18,7 @@ use crate::rpc::{
     RpcGssCred, RpcGssService, RpcMessage,
 };
 use crate::rpcstream::{RecordRef, RecordSink, StreamNotice};
-use crate::xdr::{Reader, XdrError};
+use crate::xdr::{ErrorKind, Reader, XdrError};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 
@@ -452,13 +452,14 @@ impl<M: MessageSink> Exchanges<M> {
         match (program, call.procedure, body_payload) {
             (Program::Nfs4 | Program::Nfs4Callback, 0, _) => m.body = Body::Null,
             (Program::Nfs4, NFSPROC4_COMPOUND, Some(p)) => {
-                match Compound4Args::decode_partial(&mut Reader::new(p.bytes)) {
+                let mut r = Reader::new(p.bytes);
+                match Compound4Args::decode_partial(&mut r) {
                     Ok(parsed) => {
                         m.minorversion = Some(parsed.value.minorversion);
                         let minor = (parsed.value.minorversion as usize).min(3);
                         self.stats.compounds_by_minor[minor] += 1;
                         self.learn_cb_programs(&parsed.value);
-                        m.error = parsed.error.map(|e| p.shift(e));
+                        m.error = parsed.error.or_else(|| trailing(&r)).map(|e| p.shift(e));
                         m.body = Body::Compound(parsed.value);
                     }
                     Err(e) => {
@@ -469,10 +470,11 @@ impl<M: MessageSink> Exchanges<M> {
             }
             (Program::Nfs4Callback, CB_COMPOUND, Some(p)) => {
                 self.stats.cb_compounds += 1;
-                match CbCompound4Args::decode_partial(&mut Reader::new(p.bytes)) {
+                let mut r = Reader::new(p.bytes);
+                match CbCompound4Args::decode_partial(&mut r) {
                     Ok(parsed) => {
                         m.minorversion = Some(parsed.value.minorversion);
-                        m.error = parsed.error.map(|e| p.shift(e));
+                        m.error = parsed.error.or_else(|| trailing(&r)).map(|e| p.shift(e));
                         m.body = Body::CbCompound(parsed.value);
                     }
                     Err(e) => m.error = Some(p.shift(e)),
@@ -556,18 +558,20 @@ impl<M: MessageSink> Exchanges<M> {
             match (c.program, c.procedure, body_payload) {
                 (Program::Nfs4 | Program::Nfs4Callback, 0, _) => m.body = Body::Null,
                 (Program::Nfs4, NFSPROC4_COMPOUND, Some(p)) => {
-                    match Compound4Res::decode_partial(&mut Reader::new(p.bytes)) {
+                    let mut r = Reader::new(p.bytes);
+                    match Compound4Res::decode_partial(&mut r) {
                         Ok(parsed) => {
-                            m.error = parsed.error.map(|e| p.shift(e));
+                            m.error = parsed.error.or_else(|| trailing(&r)).map(|e| p.shift(e));
                             m.body = Body::CompoundReply(parsed.value);
                         }
                         Err(e) => m.error = Some(p.shift(e)),
                     }
                 }
                 (Program::Nfs4Callback, CB_COMPOUND, Some(p)) => {
-                    match CbCompound4Res::decode_partial(&mut Reader::new(p.bytes)) {
+                    let mut r = Reader::new(p.bytes);
+                    match CbCompound4Res::decode_partial(&mut r) {
                         Ok(parsed) => {
-                            m.error = parsed.error.map(|e| p.shift(e));
+                            m.error = parsed.error.or_else(|| trailing(&r)).map(|e| p.shift(e));
                             m.body = Body::CbCompoundReply(parsed.value);
                         }
                         Err(e) => m.error = Some(p.shift(e)),
@@ -592,6 +596,12 @@ impl<M: MessageSink> Exchanges<M> {
             });
         }
     }
+}
+
+/// An error for bytes left after a body that decoded completely (a COMPOUND
+/// whose op count is smaller than the ops sent, or junk after it).
+fn trailing(r: &Reader<'_>) -> Option<XdrError> {
+    (!r.is_empty()).then(|| r.error(ErrorKind::Invalid("bytes after the last operation")))
 }
 
 /// The body inside an RPCSEC_GSS wrapping (`None` when encrypted), and

@@ -72,6 +72,8 @@ pub struct PipelineStats {
     /// The error that stopped reading the file early, if any (the frames
     /// before it were decoded).
     pub read_error: Option<String>,
+    /// The kind of that error (see [`CaptureErrorKind::name`](crate::capture::CaptureErrorKind::name)).
+    pub read_error_kind: Option<&'static str>,
 }
 
 impl PipelineStats {
@@ -135,6 +137,10 @@ impl<M: MessageSink> MessageSink for Collector<M> {
                         format!("stream ends inside the record starting at offset {offset}"),
                     ),
                     NoticeKind::NotRpc => ("not-rpc", "carries no ONC RPC".to_string()),
+                    NoticeKind::NoRecord { bytes } => (
+                        "not-rpc",
+                        format!("ended after {bytes} bytes without any ONC RPC record"),
+                    ),
                 };
                 let dir = match s.dir {
                     crate::flow::Direction::ToServer => "to server",
@@ -241,6 +247,7 @@ impl<M: MessageSink> Pipeline<M> {
     pub fn read_error(&mut self, e: &CaptureError) {
         let frame = e.frame().unwrap_or(self.last_frame + 1);
         self.stats.read_error = Some(e.to_string());
+        self.stats.read_error_kind = Some(e.kind().name());
         self.collector().add(frame, "read-error", e.to_string());
     }
 

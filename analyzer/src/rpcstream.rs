@@ -105,6 +105,11 @@ pub enum NoticeKind {
     },
     /// The direction carries no RPC.
     NotRpc,
+    /// The connection ended before any RPC record was found on the direction.
+    NoRecord {
+        /// Bytes the direction carried.
+        bytes: u64,
+    },
 }
 
 /// One RPC record (one message), with where it came from.
@@ -141,11 +146,13 @@ pub trait RecordSink {
 #[derive(Debug)]
 enum Mode {
     /// Looking for a record start; `buf` holds bytes from stream offset `at`,
-    /// `chunks` the (offset, frame) of each chunk in it.
+    /// `chunks` the (offset, frame) of each chunk in it; `from` is where the
+    /// hunt began (bytes from there to the record found are skipped).
     Hunting {
         buf: Vec<u8>,
         at: u64,
         chunks: Vec<(u64, u64)>,
+        from: u64,
     },
     /// In step with record marking.
     InStep {
@@ -175,6 +182,7 @@ impl DirState {
                 buf: Vec::new(),
                 at: 0,
                 chunks: Vec::new(),
+                from: 0,
             },
             next: 0,
             ever_rpc: false,
@@ -322,6 +330,27 @@ impl<S: RecordSink> StreamSink for RpcStreams<S> {
                 (Direction::ToServer, &mut c.to_server),
                 (Direction::ToClient, &mut c.to_client),
             ] {
+                if let Mode::Hunting { from, .. } = &st.mode {
+                    if st.hunted > 0 {
+                        // Bytes that never led to a record: say so, or they
+                        // would vanish without a word.
+                        let what = if st.ever_rpc {
+                            NoticeKind::Skipped {
+                                offset: *from,
+                                len: st.next.saturating_sub(*from),
+                            }
+                        } else {
+                            self.stats.non_rpc_directions += 1;
+                            NoticeKind::NoRecord { bytes: st.hunted }
+                        };
+                        self.sink.notice(StreamNotice {
+                            conn,
+                            dir,
+                            frame,
+                            what,
+                        });
+                    }
+                }
                 if let Mode::InStep { asm, .. } = &st.mode {
                     if !asm.is_at_boundary() {
                         self.stats.truncated_records += 1;
@@ -381,6 +410,7 @@ impl<S: RecordSink> Ctx<'_, S> {
             buf: Vec::new(),
             at,
             chunks: Vec::new(),
+            from: at,
         };
     }
 
@@ -467,6 +497,7 @@ impl<S: RecordSink> Ctx<'_, S> {
                 buf: Vec::new(),
                 at: at + start as u64,
                 chunks: Vec::new(),
+                from: at + start as u64,
             };
             self.hunt(st, at + start as u64, &rest[start..]);
         }
@@ -475,7 +506,13 @@ impl<S: RecordSink> Ctx<'_, S> {
     /// Hunting: look for a record start in the window; once found, go in
     /// step and feed the rest.
     fn hunt(&mut self, st: &mut DirState, offset: u64, bytes: &[u8]) {
-        let Mode::Hunting { buf, at, chunks } = &mut st.mode else {
+        let Mode::Hunting {
+            buf,
+            at,
+            chunks,
+            from,
+        } = &mut st.mode
+        else {
             return;
         };
         if buf.is_empty() {
@@ -489,15 +526,18 @@ impl<S: RecordSink> Ctx<'_, S> {
         match find_record_start(buf, self.limits.max_record, at_stream_start) {
             Search::Found(p) => {
                 let start = *at + p as u64;
-                if p > 0 {
-                    self.stats.skipped_bytes += p as u64;
+                self.stats.skipped_bytes += p as u64;
+                // Bytes dropped from the window earlier were skipped too:
+                // report the whole run since the hunt began.
+                let from = (*from).min(start);
+                if start > from {
                     self.sink.notice(StreamNotice {
                         conn: self.conn,
                         dir: self.dir,
                         frame: self.frame,
                         what: NoticeKind::Skipped {
-                            offset: *at,
-                            len: p as u64,
+                            offset: from,
+                            len: start - from,
                         },
                     });
                 }
@@ -583,6 +623,7 @@ impl<S: RecordSink> Ctx<'_, S> {
                 buf: Vec::new(),
                 at: start + skip as u64,
                 chunks: Vec::new(),
+                from: start + skip as u64,
             };
             self.hunt(st, start + skip as u64, &data[skip..]);
         }
