@@ -37,7 +37,7 @@ impl Default for ExchangeLimits {
     fn default() -> Self {
         ExchangeLimits {
             max_pending_per_conn: 16_384,
-            max_pending_total: 1 << 20,
+            max_pending_total: 1 << 16,
             max_cb_programs: 4096,
         }
     }
@@ -232,8 +232,16 @@ pub struct ExchangeStats {
     pub unmatched_replies: u64,
     /// Calls that got no reply (at connection close or end of capture).
     pub unanswered_calls: u64,
-    /// Calls forgotten to stay within the table's bounds.
+    /// Calls forgotten to stay within the table's bounds (both below).
     pub evicted_calls: u64,
+    /// Calls forgotten at `max_pending_per_conn`.
+    pub evicted_calls_conn_limit: u64,
+    /// Calls forgotten at `max_pending_total`.
+    pub evicted_calls_total_limit: u64,
+    /// Most calls waiting for their reply at once.
+    pub peak_pending_calls: u64,
+    /// Callback program numbers not remembered at `max_cb_programs`.
+    pub cb_programs_dropped: u64,
     /// Records that are not RPC messages.
     pub bad_rpc_headers: u64,
     /// (CB_)COMPOUNDs that did not decode completely.
@@ -349,11 +357,13 @@ impl<M: MessageSink> Exchanges<M> {
             };
             // Program 100003 (or 0, a client without callbacks) is never a
             // callback program.
-            if prog != NFS4_PROGRAM
-                && prog != 0
-                && self.cb_programs.len() < self.limits.max_cb_programs
-            {
+            if prog == NFS4_PROGRAM || prog == 0 || self.cb_programs.contains(&prog) {
+                continue;
+            }
+            if self.cb_programs.len() < self.limits.max_cb_programs {
                 self.cb_programs.insert(prog);
+            } else {
+                self.stats.cb_programs_dropped += 1;
             }
         }
     }
@@ -367,6 +377,8 @@ impl<M: MessageSink> Exchanges<M> {
         }
         self.order.push_back((key, call.seq));
         self.enforce_bounds(key.0);
+        let pending = self.pending.len() as u64;
+        self.stats.peak_pending_calls = self.stats.peak_pending_calls.max(pending);
     }
 
     fn enforce_bounds(&mut self, conn: ConnId) {
@@ -377,6 +389,7 @@ impl<M: MessageSink> Exchanges<M> {
                     if self.pending.get(&key).is_some_and(|c| c.seq == seq) {
                         self.pending.remove(&key);
                         self.stats.evicted_calls += 1;
+                        self.stats.evicted_calls_conn_limit += 1;
                     }
                 }
             }
@@ -388,6 +401,7 @@ impl<M: MessageSink> Exchanges<M> {
             if self.pending.get(&key).is_some_and(|c| c.seq == seq) {
                 self.pending.remove(&key);
                 self.stats.evicted_calls += 1;
+                self.stats.evicted_calls_total_limit += 1;
             }
         }
         // Keep the order queue from growing with stale entries.

@@ -26,6 +26,10 @@ pub struct StreamLimits {
     /// Bytes hunted without ever finding a record before a direction that
     /// never carried RPC is declared not RPC.
     pub hunt_give_up: u64,
+    /// Most bytes held across all directions (records in progress and
+    /// hunting windows); a direction that takes the total past it drops
+    /// what it holds and hunts again.
+    pub max_buffered_bytes: usize,
 }
 
 impl Default for StreamLimits {
@@ -34,6 +38,7 @@ impl Default for StreamLimits {
             max_record: 16 << 20,
             hunt_window: 64 << 10,
             hunt_give_up: 1 << 20,
+            max_buffered_bytes: 256 << 20,
         }
     }
 }
@@ -59,6 +64,12 @@ pub struct StreamStats {
     pub non_rpc_directions: u64,
     /// Bytes ignored on directions that are not RPC.
     pub non_rpc_bytes: u64,
+    /// Times a direction dropped what it held at `max_buffered_bytes`.
+    pub buffer_limit_drops: u64,
+    /// Bytes dropped at that limit.
+    pub buffer_limit_bytes: u64,
+    /// Most bytes held at once across all directions.
+    pub peak_buffered_bytes: u64,
 }
 
 /// Something the stream layer noticed, with the frame it was noticed in.
@@ -105,6 +116,13 @@ pub enum NoticeKind {
     },
     /// The direction carries no RPC.
     NotRpc,
+    /// What the direction held was dropped at the buffer limit.
+    BufferLimit {
+        /// Stream offset where the direction resumes.
+        offset: u64,
+        /// Bytes dropped.
+        dropped: u64,
+    },
     /// The connection ended before any RPC record was found on the direction.
     NoRecord {
         /// Bytes the direction carried.
@@ -173,6 +191,8 @@ struct DirState {
     ever_rpc: bool,
     /// Bytes hunted since the last record (for giving up).
     hunted: u64,
+    /// Bytes this direction holds, as last counted in the total.
+    accounted: usize,
 }
 
 impl DirState {
@@ -187,6 +207,16 @@ impl DirState {
             next: 0,
             ever_rpc: false,
             hunted: 0,
+            accounted: 0,
+        }
+    }
+
+    /// Bytes held: the record in progress or the hunting window.
+    fn buffered(&self) -> usize {
+        match &self.mode {
+            Mode::Hunting { buf, .. } => buf.len(),
+            Mode::InStep { asm, .. } => asm.buffered(),
+            Mode::NotRpc => 0,
         }
     }
 }
@@ -214,6 +244,8 @@ pub struct RpcStreams<S> {
     limits: StreamLimits,
     conns: HashMap<ConnId, ConnState>,
     stats: StreamStats,
+    /// Bytes held across all directions.
+    buffered: usize,
     /// Where records go.
     pub sink: S,
 }
@@ -225,6 +257,7 @@ impl<S: RecordSink> RpcStreams<S> {
             limits,
             conns: HashMap::new(),
             stats: StreamStats::default(),
+            buffered: 0,
             sink,
         }
     }
@@ -237,6 +270,11 @@ impl<S: RecordSink> RpcStreams<S> {
     /// Connections currently tracked.
     pub fn connections(&self) -> usize {
         self.conns.len()
+    }
+
+    /// Bytes held across all directions now.
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered
     }
 
     fn record_limits(&self) -> RecordLimits {
@@ -274,6 +312,29 @@ impl<S: RecordSink> RpcStreams<S> {
             sink: &mut self.sink,
         };
         f(&mut ctx, st);
+        let mut held = st.buffered();
+        let others = self.buffered.saturating_sub(st.accounted);
+        if held > 0 && others.saturating_add(held) > limits.max_buffered_bytes {
+            // Over the total: this direction gives up what it holds (the
+            // others keep theirs) and hunts again from its next byte.
+            ctx.stats.buffer_limit_drops += 1;
+            ctx.stats.buffer_limit_bytes += held as u64;
+            ctx.sink.notice(StreamNotice {
+                conn,
+                dir,
+                frame,
+                what: NoticeKind::BufferLimit {
+                    offset: st.next,
+                    dropped: held as u64,
+                },
+            });
+            ctx.go_hunting(st, st.next);
+            held = st.buffered();
+        }
+        self.buffered = others.saturating_add(held);
+        st.accounted = held;
+        let total = self.buffered as u64;
+        self.stats.peak_buffered_bytes = self.stats.peak_buffered_bytes.max(total);
     }
 }
 
@@ -326,6 +387,9 @@ impl<S: RecordSink> StreamSink for RpcStreams<S> {
 
     fn close(&mut self, conn: ConnId, reason: CloseReason, frame: u64) {
         if let Some(mut c) = self.conns.remove(&conn) {
+            self.buffered = self
+                .buffered
+                .saturating_sub(c.to_server.accounted + c.to_client.accounted);
             for (dir, st) in [
                 (Direction::ToServer, &mut c.to_server),
                 (Direction::ToClient, &mut c.to_client),
