@@ -445,31 +445,11 @@ fn corpus(src: &Capture) -> Result<Vec<(&'static str, Vec<u8>)>> {
         445,
         &smb,
     ));
-    let mut udp = pcapgen::tcp_frame(
+    let udp = pcapgen::udp_frame(
         "127.0.0.1:53".parse()?,
         "127.0.0.2:53".parse()?,
-        0,
-        0,
-        0,
         b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00",
     );
-    udp[14 + 9] = 17; // the same bytes as a UDP datagram
-    udp[14 + 10..14 + 12].copy_from_slice(&[0, 0]);
-    let sum = pcapgen::ipv4_checksum(&udp[14..34]);
-    udp[14 + 10..14 + 12].copy_from_slice(&sum.to_be_bytes());
-    udp.truncate(34);
-    let mut hdr = Vec::new();
-    hdr.extend_from_slice(&53u16.to_be_bytes());
-    hdr.extend_from_slice(&53u16.to_be_bytes());
-    hdr.extend_from_slice(&20u16.to_be_bytes());
-    hdr.extend_from_slice(&[0, 0]);
-    udp.extend_from_slice(&hdr);
-    udp.extend_from_slice(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00");
-    let total = u16::try_from(udp.len() - 14)?;
-    udp[16..18].copy_from_slice(&total.to_be_bytes());
-    udp[24..26].copy_from_slice(&[0, 0]);
-    let sum = pcapgen::ipv4_checksum(&udp[14..34]);
-    udp[24..26].copy_from_slice(&sum.to_be_bytes());
     noise.push(udp);
     let mut arp = vec![0xff; 6];
     arp.extend_from_slice(&[0x02, 0, 0, 0, 0, 1, 0x08, 0x06]);

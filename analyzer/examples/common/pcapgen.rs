@@ -240,16 +240,34 @@ impl TcpConn {
     }
 }
 
-/// The `n`th client address: 10.x.y.z (skipping .0 and .255 last octets
-/// is not needed for a capture), port 700 + n % 300.
+/// The `n`th client address: 10.x.y.z with x.y.z = n / 300, port
+/// 700 + n % 300 (distinct for every n below 300 × 2^24).
 pub fn client_addr(n: u32) -> SocketAddrV4 {
-    let ip = Ipv4Addr::from(0x0a00_0000 | (n / 300 & 0x00ff_ffff));
+    let ip = Ipv4Addr::from(0x0a00_0000 | ((n / 300) & 0x00ff_ffff));
     SocketAddrV4::new(ip, 700 + (n % 300) as u16)
 }
 
 /// The NFS server address used by the generators.
 pub fn server_addr() -> SocketAddrV4 {
     SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 1), 2049)
+}
+
+/// An Ethernet/IPv4/UDP frame (UDP checksum left zero).
+pub fn udp_frame(src: SocketAddrV4, dst: SocketAddrV4, payload: &[u8]) -> Vec<u8> {
+    let mut f = tcp_frame(src, dst, 0, 0, 0, &[]);
+    f.truncate(14 + 20);
+    f[14 + 9] = 17;
+    let total = u16::try_from(20 + 8 + payload.len()).unwrap_or(u16::MAX);
+    f[14 + 2..14 + 4].copy_from_slice(&total.to_be_bytes());
+    f[14 + 10..14 + 12].copy_from_slice(&[0, 0]);
+    let sum = ipv4_checksum(&f[14..34]);
+    f[14 + 10..14 + 12].copy_from_slice(&sum.to_be_bytes());
+    f.extend_from_slice(&src.port().to_be_bytes());
+    f.extend_from_slice(&dst.port().to_be_bytes());
+    f.extend_from_slice(&total.saturating_sub(20).to_be_bytes());
+    f.extend_from_slice(&[0, 0]);
+    f.extend_from_slice(payload);
+    f
 }
 
 /// Writes a classic pcap file (microsecond timestamps, Ethernet).
