@@ -329,6 +329,8 @@ impl<S: RecordSink> RpcStreams<S> {
                 },
             });
             ctx.go_hunting(st, st.next);
+            // The dropped bytes are reported here, not again at close.
+            st.hunted = 0;
             held = st.buffered();
         }
         self.buffered = others.saturating_add(held);

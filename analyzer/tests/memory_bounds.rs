@@ -1,6 +1,7 @@
 //! Memory stays flat whatever the capture's length: captures of many short
 //! connections, of many unanswered calls on a few connections and of many
-//! connections never closed are generated in memory and fed to the pipeline.
+//! connections never closed, and of records left in progress on many
+//! connections are generated in memory and fed to the pipeline.
 //! The tracked state stays within the configured limits, every eviction is
 //! counted in the stats, and the peak of live heap bytes (a counting global
 //! allocator) stays within a budget set by the limits, not by the number of
@@ -152,19 +153,39 @@ fn open_connections(n: u32) -> impl FnOnce(&mut Feeder) {
     }
 }
 
+/// `n` connections, each sending the first 4000 bytes of a 64 KiB call
+/// that never completes.
+fn partial_records(n: u32) -> impl FnOnce(&mut Feeder) {
+    move |f| {
+        let mut body = vec![0u8; 65_536];
+        let rec = pcapgen::record(&pcapgen::rpc_call(1, pcapgen::NFS_PROGRAM, 4, 1, &body));
+        body.clear();
+        for i in 0..n {
+            let mut c = TcpConn::new(client_addr(i), server_addr(), i);
+            let [syn, synack, ack] = c.handshake();
+            f.put(&syn);
+            f.put(&synack);
+            f.put(&ack);
+            f.put(&c.client_sends(&rec[..4000]));
+        }
+    }
+}
+
 fn limits() -> PipelineLimits {
     let mut l = PipelineLimits::default();
     l.tcp.max_connections = 1000;
     l.tcp.max_closed_remembered = 1000;
     l.exchange.max_pending_per_conn = 1000;
     l.exchange.max_pending_total = 4000;
+    l.stream.max_buffered_bytes = 1 << 20;
     l
 }
 
-/// What the pipeline may hold at its limits: a fixed part, and for each
+/// What the pipeline may hold at its limits: a fixed part, for each
 /// tracked connection, remembered closed connection and pending call a
 /// generous allowance (hash tables over-allocate up to 4 times; a
-/// connection holds its reassembly and stream state). Far below what 100k
+/// connection holds its reassembly and stream state), and twice the stream
+/// buffer limit (a record's buffer may have twice the capacity it uses). Far below what 100k
 /// connections or calls would need if anything grew with the input (at
 /// least 100 bytes each, i.e. 10 MB).
 fn budget(l: &PipelineLimits) -> usize {
@@ -172,6 +193,7 @@ fn budget(l: &PipelineLimits) -> usize {
         + l.tcp.max_connections * 4096
         + l.tcp.max_closed_remembered * 128
         + l.exchange.max_pending_total * 512
+        + l.stream.max_buffered_bytes * 2
 }
 
 fn assert_within(what: &str, peak: usize, l: &PipelineLimits) {
@@ -238,4 +260,25 @@ fn memory_stays_flat_and_every_limit_hit_is_counted() {
         .map(|h| h.hits);
     assert_eq!(hit, Some(99_000));
     assert_within("100k connections never closed", peak, &l);
+
+    // Records in progress on many connections: the bytes held stop at the
+    // stream buffer limit (1 MiB here; 1000 connections × 4000 bytes would
+    // be 4 MB), and each drop is counted and reported.
+    let (s, _, peak) = run(l, partial_records(20_000));
+    assert!(s.stream.peak_buffered_bytes <= 1 << 20);
+    // Each connection's record is either dropped at the limit or cut short
+    // when the connection is evicted; none is mistaken for non-RPC.
+    assert_eq!(
+        s.stream.buffer_limit_drops + s.stream.truncated_records,
+        20_000
+    );
+    assert!(s.stream.buffer_limit_drops > 0);
+    assert_eq!(s.stream.non_rpc_directions, 0);
+    let hit = s
+        .limit_hits()
+        .into_iter()
+        .find(|h| h.name == "max_stream_buffer")
+        .map(|h| h.hits);
+    assert_eq!(hit, Some(s.stream.buffer_limit_drops));
+    assert_within("20k records in progress", peak, &l);
 }
