@@ -332,3 +332,32 @@ fn the_corpus_stays_small() {
         .sum();
     assert!(total < 2 << 20, "corpus is {total} bytes");
 }
+
+#[test]
+fn every_shared_capture_finishes_without_panic() {
+    // The third-party captures beside the repository (skipped when absent).
+    let dir = std::env::var_os("TRUNKCHECK_SHARED_CAPTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/captures"));
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("{} not found: skipped", dir.display());
+        return;
+    };
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for e in entries.filter_map(|e| e.ok()) {
+        let path = e.path();
+        let name = path.display().to_string();
+        if !(name.ends_with(".pcap") || name.ends_with(".pcapng")) {
+            continue;
+        }
+        n += 1;
+        match measure_in_time(&path) {
+            Ok(m) if m.get("open").is_some_and(|v| v == "ok") => {}
+            Ok(m) => failures.push(format!("{name}: does not open: {m:?}")),
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    eprintln!("{n} shared captures decoded");
+}
