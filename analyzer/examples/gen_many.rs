@@ -8,9 +8,9 @@
 //! - `connections N`: N short TCP connections one after the other, each
 //!   with its handshake, one call and its reply (NULL and a COMPOUND with
 //!   one PUTROOTFH in turn), and both FINs.
-//! - `unanswered N CONNS`: CONNS connections opened (with handshakes), then
-//!   N COMPOUND calls spread over them in turn, never answered; the
-//!   connections are never closed.
+//! - `unanswered N CONNS`: N COMPOUND calls spread over CONNS connections in
+//!   turn, never answered; each connection is opened (with its handshake)
+//!   just before its first call and never closed.
 //!
 //! The output is a classic pcap (Ethernet, microsecond timestamps, 10 µs
 //! apart), written as it is generated: memory stays flat whatever N.
@@ -71,16 +71,17 @@ fn connections<W: Write>(out: &mut Out<W>, n: u32) -> Result<()> {
 
 fn unanswered<W: Write>(out: &mut Out<W>, n: u32, conns: u32) -> Result<()> {
     let conns = conns.max(1);
-    let mut table = Vec::new();
-    for i in 0..conns {
-        let mut c = TcpConn::new(client_addr(i), server_addr(), i);
-        for f in c.handshake() {
-            out.put(&f)?;
-        }
-        table.push(c);
-    }
+    let mut table: Vec<TcpConn> = Vec::new();
     for i in 0..n {
         let idx = (i % conns) as usize;
+        if idx == table.len() {
+            // Opened just before its first call.
+            let mut c = TcpConn::new(client_addr(i), server_addr(), i);
+            for f in c.handshake() {
+                out.put(&f)?;
+            }
+            table.push(c);
+        }
         let Some(c) = table.get_mut(idx) else {
             continue;
         };
