@@ -24,4 +24,4 @@ if ((${#missing[@]})); then
 fi
 
 [ "${1:-}" = "--no-build" ] && exit 0
-cargo build --release --workspace
+cargo build --release --workspace --features trunkcheck/live

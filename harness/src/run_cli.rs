@@ -41,7 +41,8 @@ pub struct RunArgs {
     /// Run the ignored scenarios too.
     #[arg(long)]
     pub include_ignored: bool,
-    /// Trials run at once (those that act on servers always run alone).
+    /// Trials run at once (default 4; those that act on servers always run
+    /// alone).
     #[arg(long, value_name = "N")]
     pub test_threads: Option<usize>,
     /// One character per scenario.
@@ -140,7 +141,9 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         skip: args.skip.clone(),
         ignored: args.ignored,
         include_ignored: args.include_ignored,
-        test_threads: args.test_threads,
+        // Trials mostly wait on servers: more threads than cores pay off
+        // (those that act on servers still run alone).
+        test_threads: Some(args.test_threads.unwrap_or(4)),
         quiet: args.quiet,
         ..Default::default()
     };

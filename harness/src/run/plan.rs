@@ -276,14 +276,15 @@ pub fn plan(
                 },
                 eia_flags: ExchgId4Flags(f.0 | a.raw_flags),
                 eia_state_protect: sp,
-                eia_client_impl_id: vec![NfsImplId4 {
-                    nii_domain: Opaque::from("trunkcheck.invalid"),
-                    nii_name: Opaque::from(format!("trunkcheck {}", env!("CARGO_PKG_VERSION"))),
-                    nii_date: Nfstime4 {
-                        seconds: 0,
-                        nseconds: 0,
-                    },
-                }],
+                eia_client_impl_id: if a.empty_impl_id {
+                    vec![]
+                } else {
+                    vec![NfsImplId4 {
+                        nii_domain: Opaque::from("trunkcheck.invalid"),
+                        nii_name: Opaque::from(format!("trunkcheck {}", env!("CARGO_PKG_VERSION"))),
+                        nii_date: Nfstime4 { seconds: 0, nseconds: 0 },
+                    }]
+                },
             };
             Plan::new(t, None, vec![NfsArgOp::ExchangeId(args)])
         }

@@ -449,6 +449,8 @@ op_steps! {
         raw_flags: u32,
         /// State protection: `none` (default) or `mach_cred`.
         state_protect: Option<String>,
+        /// Send a zero-length eia_client_impl_id.
+        empty_impl_id: bool,
     }
     /// CREATE_SESSION for a saved EXCHANGE_ID's client ID.
     CreateSession => CreateSessionStep {

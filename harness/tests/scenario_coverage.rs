@@ -1,0 +1,156 @@
+//! `suites/COVERAGE.md`, the active half of the coverage matrix: every
+//! catalogue row (`../shared/spec/rules.md`) whose mode includes A is
+//! covered by scenarios (their `rows:`), or says why not. Generated from the
+//! catalogue and the suites; the test fails when the file drifts, when an A
+//! row has neither scenario nor reason, or when a reason is kept for a row a
+//! scenario now covers. Regenerate with
+//! `TRUNKCHECK_UPDATE_COVERAGE=1 cargo test -p trunkcheck --test scenario_coverage`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// A rows no scenario covers, and why.
+const NOT_ACTIVE: &[(u32, &str)] = &[
+    (10, "the catalogue leaves the 4.0-to-4.1 upgrade behaviour to the server (either answer conforms); nothing to fail"),
+    (15, "needs RPCSEC_GSS (krb5) principals; the harness speaks AUTH_NONE and AUTH_SYS only so far"),
+    (22, "needs RPCSEC_GSS (krb5) to verify trunking claims; AUTH_SYS only so far"),
+    (24, "needs RPCSEC_GSS (krb5) target principals; AUTH_SYS only so far"),
+    (38, "needs steps acting as another principal inside a session; the client sends a session's compounds as its creator"),
+    (40, "needs RPCSEC_GSS (krb5); AUTH_SYS only so far"),
+    (41, "needs SP4_MACH_CRED or SP4_SSV granted, which requires RPCSEC_GSS; AUTH_SYS only so far"),
+    (42, "needs SP4_SSV (RPCSEC_GSS); AUTH_SYS only so far"),
+    (54, "needs SP4_SSV (RPCSEC_GSS); AUTH_SYS only so far"),
+    (66, "no portable way to exhaust a server's reply cache memory from a test"),
+    (69, "needs SP4_MACH_CRED / SP4_SSV (RPCSEC_GSS); AUTH_SYS only so far"),
+    (82, "needs a server that grants persistent sessions (CSESS-FLAGS-01 shows Ganesha does not)"),
+    (99, "needs a conflicting grant between a crash and the reclaim, which one client cannot arrange reliably; planned with two clients and a partition"),
+    (100, "needs BIND_PRINC_STATEID with distinct GSS principals; AUTH_SYS only so far"),
+    (112, "needs a target with migration or referrals (fs_locations); the built-in Ganesha profiles have none"),
+    (113, "needs an absent file system (referral or migration) on the target; the built-in profiles have none (the passive check fsloc.getattr-absent judges captures)"),
+    (114, "needs fs_locations(_info) listing server addresses; the built-in profiles have none (the passive checks judge captures)"),
+];
+
+struct Row {
+    number: u32,
+    reference: String,
+    mode: String,
+    what: String,
+}
+
+fn shared() -> Option<PathBuf> {
+    let p = std::env::var_os("TRUNKCHECK_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+        .join("spec/rules.md");
+    p.exists().then_some(p)
+}
+
+fn catalogue(text: &str) -> Vec<Row> {
+    text.lines()
+        .filter_map(|l| {
+            let c: Vec<&str> = l.split('|').map(str::trim).collect();
+            Some(Row {
+                number: c.get(1)?.parse().ok()?,
+                reference: c.get(2)?.to_string(),
+                what: c.get(4)?.to_string(),
+                mode: c.get(5)?.to_string(),
+            })
+        })
+        .collect()
+}
+
+fn short(s: &str, n: usize) -> String {
+    let s = s.replace('|', "/");
+    if s.chars().count() <= n {
+        s
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}
+
+#[test]
+fn every_active_catalogue_row_has_scenarios_or_a_reason() {
+    let Some(path) = shared() else {
+        eprintln!("skipped: ../shared/spec/rules.md not found");
+        return;
+    };
+    let rows = catalogue(&std::fs::read_to_string(&path).expect("catalogue"));
+    let suites_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites");
+    let suites = trunkcheck::scenario::load_dir(&suites_dir).unwrap_or_else(|e| {
+        panic!("{}", e.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
+    });
+    let mut by_row: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    let mut total = 0;
+    for s in &suites {
+        for sc in &s.file.scenarios {
+            total += 1;
+            for r in &sc.rows {
+                by_row.entry(*r).or_default().push(sc.id.clone());
+            }
+        }
+    }
+    let active: Vec<&Row> = rows.iter().filter(|r| r.mode.contains('A')).collect();
+    let mut problems = Vec::new();
+    for r in &active {
+        let reason = NOT_ACTIVE.iter().find(|(n, _)| *n == r.number);
+        match (by_row.get(&r.number), reason) {
+            (None, None) => problems.push(format!("row {} ({}) has no scenario and no reason", r.number, r.reference)),
+            (Some(ids), Some(_)) => problems.push(format!("row {} is covered by {ids:?}: drop its reason", r.number)),
+            _ => {}
+        }
+    }
+    for n in by_row.keys() {
+        if !rows.iter().any(|r| r.number == *n) {
+            problems.push(format!("a scenario names row {n}, which the catalogue does not have"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    let covered = active.iter().filter(|r| by_row.contains_key(&r.number)).count();
+    let mut out = String::new();
+    out.push_str(
+        "# Scenario coverage\n\n\
+         Generated by `harness/tests/scenario_coverage.rs` from `../shared/spec/rules.md` and\n\
+         the suites' `rows:`; the test fails if this file drifts. Rows whose mode includes A\n\
+         (active) are covered by scenarios or say why not; the passive half is\n\
+         `analyzer/RULES.md`.\n\n",
+    );
+    let _ = writeln!(
+        out,
+        "{total} scenarios; {} catalogue rows have an active mode; {covered} are covered by scenarios, {} are not (reasons below).\n",
+        active.len(),
+        active.len() - covered
+    );
+    out.push_str("| row | ref | mode | what | scenarios |\n|---|---|---|---|---|\n");
+    for r in &active {
+        let cell = match by_row.get(&r.number) {
+            Some(ids) => ids.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", "),
+            None => format!(
+                "not covered: {}",
+                NOT_ACTIVE
+                    .iter()
+                    .find(|(n, _)| *n == r.number)
+                    .map_or("", |(_, w)| w)
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            r.number,
+            short(&r.reference, 40),
+            short(&r.mode, 20),
+            short(&r.what, 90),
+            cell
+        );
+    }
+    let target = suites_dir.join("COVERAGE.md");
+    if std::env::var_os("TRUNKCHECK_UPDATE_COVERAGE").is_some() {
+        std::fs::write(&target, &out).expect("write");
+    }
+    let current = std::fs::read_to_string(&target).unwrap_or_default();
+    assert!(
+        current == out,
+        "suites/COVERAGE.md is out of date: run TRUNKCHECK_UPDATE_COVERAGE=1 cargo test -p trunkcheck --test scenario_coverage"
+    );
+}
