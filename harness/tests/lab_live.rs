@@ -137,6 +137,31 @@ fn default_lab_starts_answers_on_every_address_and_leaves_nothing_behind() {
         .expect("thread")
         .expect("connect");
     assert!(bound.ip().is_loopback());
+    // Servers reach the client addresses (v4.0 callbacks, backchannel).
+    let listener = lab
+        .netns()
+        .expect("ns")
+        .run(move || std::net::TcpListener::bind((src, 0)))
+        .expect("thread")
+        .expect("listen on a client address");
+    let cb = listener.local_addr().expect("addr");
+    let from_server = lab
+        .server_netns("a")
+        .expect("server namespace")
+        .run(move || {
+            TcpStream::connect_timeout(&cb, Duration::from_secs(2)).and_then(|s| s.local_addr())
+        })
+        .expect("thread")
+        .expect("a server connects back to a client address");
+    assert!(
+        lab.server("a")
+            .expect("a")
+            .addresses
+            .iter()
+            .any(|a| a.ip() == from_server.ip()),
+        "the callback comes from one of the server's addresses: {from_server}"
+    );
+    assert!(lab.link_device("b").is_some());
     // Nothing of the lab is visible from the host's namespace.
     assert!(TcpStream::connect_timeout(&dst, Duration::from_millis(300)).is_err());
     assert!(!processes_using(&dir).is_empty(), "instances run");

@@ -578,6 +578,23 @@ impl Lab {
         }
     }
 
+    /// The namespace server `name` runs in (built-in targets): for captures
+    /// on the server's side of its link (`eth0`) or for debugging. Clients
+    /// belong in [`Lab::netns`].
+    pub fn server_netns(&self, name: &str) -> Option<&NetNs> {
+        let g = self.ganesha()?;
+        let i = self.index(name).ok()?;
+        Some(&g.net.servers[i].ns)
+    }
+
+    /// The client-namespace device that carries server `name`'s traffic
+    /// (`tcsrvN`); capture on `any` in [`Lab::netns`] to see every server.
+    pub fn link_device(&self, name: &str) -> Option<&str> {
+        let g = self.ganesha()?;
+        let i = self.index(name).ok()?;
+        Some(&g.net.servers[i].lab_dev)
+    }
+
     /// A path naming the client namespace for `nsenter --net=PATH`, valid
     /// while this process lives.
     pub fn netns_path(&self) -> Option<String> {
@@ -790,10 +807,15 @@ impl Lab {
                         if let Some(inst) = slot.running.take() {
                             self.unregister(inst.child.id());
                         }
+                        // Early failures may only reach stdout/stderr.
+                        let mut lines = tail(log, LOG_LINES);
+                        if let Some(dir) = log.parent() {
+                            lines.extend(tail(&dir.join("stdout.log"), LOG_LINES));
+                        }
                         return Err(LabError::Exited {
                             server: server.name.clone(),
                             status: status.to_string(),
-                            log: tail(log, LOG_LINES).join("\n"),
+                            log: lines.join("\n"),
                         });
                     }
                 }
@@ -999,10 +1021,9 @@ impl Lab {
     /// The last `n` lines of the log of the instance serving `name`.
     pub fn log_tail(&self, name: &str, n: usize) -> Result<Vec<String>, LabError> {
         let Some(g) = self.ganesha() else {
-            return Err(LabError::Unsupported {
-                target: self.target.name.clone(),
-                action: Action::Start,
-                server: format!("{name} (external servers keep their own logs)"),
+            return Err(LabError::State {
+                server: name.to_string(),
+                message: "an external server keeps its own logs".into(),
             });
         };
         let i = self.index(name)?;
