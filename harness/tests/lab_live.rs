@@ -414,6 +414,8 @@ fn interrupted_lab_command_tears_everything_down() {
     let (mut child, dir) = spawn_lab_cli();
     let servers = processes_using(&dir);
     assert_eq!(servers.len(), 2, "two instances run: {servers:?}");
+    let namespaces: Vec<u64> = servers.iter().filter_map(|p| net_namespace(*p)).collect();
+    assert_eq!(namespaces.len(), 2, "each server in a namespace of its own");
     // SAFETY: SIGINT to the child we spawned.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = wait_exit(&mut child, Duration::from_secs(30));
@@ -426,6 +428,42 @@ fn interrupted_lab_command_tears_everything_down() {
         );
     }
     assert!(!dir.exists(), "lab directory removed");
+    let live = all_net_namespaces();
+    for ns in namespaces {
+        assert!(!live.contains(&ns), "namespace {ns} gone");
+    }
+}
+
+/// The inode of the network namespace process `pid` is in.
+fn net_namespace(pid: u32) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}/ns/net"))
+        .ok()
+        .map(|m| m.ino())
+}
+
+/// Every network namespace a process is in or holds a descriptor on.
+fn all_net_namespaces() -> std::collections::BTreeSet<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let mut set = std::collections::BTreeSet::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        set.extend(net_namespace(pid));
+        if let Ok(fds) = std::fs::read_dir(e.path().join("fd")) {
+            for fd in fds.flatten() {
+                if std::fs::read_link(fd.path())
+                    .is_ok_and(|l| l.to_string_lossy().starts_with("net:["))
+                {
+                    if let Ok(m) = std::fs::metadata(fd.path()) {
+                        set.insert(m.ino());
+                    }
+                }
+            }
+        }
+    }
+    set
 }
 
 #[test]
