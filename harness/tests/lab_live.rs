@@ -175,27 +175,20 @@ fn default_lab_starts_answers_on_every_address_and_leaves_nothing_behind() {
     assert!(!dir.exists(), "lab directory removed");
 }
 
-/// Sends EXCHANGE_ID (v4.1, AUTH_SYS) and returns (so_major_id, scope).
-fn exchange_id(s: &mut TcpStream, owner: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
-    use analyzer::nfs4::{
-        ClientOwner4, Compound4Args, Compound4Res, ExchangeId4Args, ExchgId4Flags, NfsArgOp,
-        NfsRes, NfsResOp, StateProtect4A, Verifier4,
-    };
+/// Sends one v4.1 COMPOUND (AUTH_SYS) on `s` and returns the reply record.
+fn rpc_compound(
+    s: &mut TcpStream,
+    xid: u32,
+    ops: Vec<analyzer::nfs4::NfsArgOp<'_>>,
+) -> Result<Vec<u8>, String> {
+    use analyzer::nfs4::Compound4Args;
     use analyzer::rpc::auth::AuthSysParms;
     use analyzer::rpc::{AuthFlavor, OpaqueAuth, RpcMessage};
     use analyzer::xdr::{to_bytes, Opaque};
     let args = Compound4Args {
         tag: Opaque::from("lab"),
         minorversion: 1,
-        argarray: vec![NfsArgOp::ExchangeId(ExchangeId4Args {
-            eia_clientowner: ClientOwner4 {
-                co_verifier: Verifier4([7; 8]),
-                co_ownerid: Opaque::from(owner),
-            },
-            eia_flags: ExchgId4Flags(0),
-            eia_state_protect: StateProtect4A::None,
-            eia_client_impl_id: vec![],
-        })],
+        argarray: ops,
     };
     let cred = to_bytes(&AuthSysParms {
         stamp: 1,
@@ -205,7 +198,7 @@ fn exchange_id(s: &mut TcpStream, owner: &str) -> Result<(Vec<u8>, Vec<u8>), Str
         gids: vec![],
     });
     let call = RpcMessage::call(
-        0x4c41_4201,
+        xid,
         100_003,
         4,
         1,
@@ -229,11 +222,38 @@ fn exchange_id(s: &mut TcpStream, owner: &str) -> Result<(Vec<u8>, Vec<u8>), Str
     }
     let mut reply = vec![0u8; len];
     s.read_exact(&mut reply).map_err(|e| e.to_string())?;
-    let (msg, payload) = RpcMessage::parse(&reply).map_err(|e| e.to_string())?;
+    Ok(reply)
+}
+
+/// The COMPOUND results in a reply record.
+fn results(reply: &[u8]) -> Result<analyzer::nfs4::Compound4Res<'_>, String> {
+    let (msg, payload) = analyzer::rpc::RpcMessage::parse(reply).map_err(|e| e.to_string())?;
     if !msg.is_success() {
         return Err(format!("RPC not accepted: {msg:?}"));
     }
-    let res: Compound4Res = payload.decode().map_err(|e| e.to_string())?;
+    payload.decode().map_err(|e| e.to_string())
+}
+
+fn exchange_id_op(owner: &str) -> analyzer::nfs4::NfsArgOp<'_> {
+    use analyzer::nfs4::{
+        ClientOwner4, ExchangeId4Args, ExchgId4Flags, NfsArgOp, StateProtect4A, Verifier4,
+    };
+    NfsArgOp::ExchangeId(ExchangeId4Args {
+        eia_clientowner: ClientOwner4 {
+            co_verifier: Verifier4([7; 8]),
+            co_ownerid: analyzer::xdr::Opaque::from(owner),
+        },
+        eia_flags: ExchgId4Flags(0),
+        eia_state_protect: StateProtect4A::None,
+        eia_client_impl_id: vec![],
+    })
+}
+
+/// Sends EXCHANGE_ID and returns (so_major_id, scope).
+fn exchange_id(s: &mut TcpStream, owner: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
+    use analyzer::nfs4::{NfsRes, NfsResOp};
+    let reply = rpc_compound(s, 0x4c41_4201, vec![exchange_id_op(owner)])?;
+    let res = results(&reply)?;
     match res.resarray.first() {
         Some(NfsResOp::ExchangeId(NfsRes::Ok(ok))) => Ok((
             ok.eir_server_owner.so_major_id.0.to_vec(),
@@ -241,6 +261,65 @@ fn exchange_id(s: &mut TcpStream, owner: &str) -> Result<(Vec<u8>, Vec<u8>), Str
         )),
         other => Err(format!("EXCHANGE_ID failed: {other:?}")),
     }
+}
+
+/// A confirmed v4.1 client with a session that sent RECLAIM_COMPLETE, so
+/// the server keeps a recovery record for it.
+fn establish_client(s: &mut TcpStream, owner: &str) -> Result<(), String> {
+    use analyzer::nfs4::{
+        CallbackSecParms4, ChannelAttrs4, CreateSession4Args, CreateSession4Flags, NfsArgOp,
+        NfsRes, NfsResOp, NfsStat4, ReclaimComplete4Args, Sequence4Args,
+    };
+    let reply = rpc_compound(s, 0x4c41_4211, vec![exchange_id_op(owner)])?;
+    let (clientid, seq) = match results(&reply)?.resarray.first() {
+        Some(NfsResOp::ExchangeId(NfsRes::Ok(ok))) => (ok.eir_clientid, ok.eir_sequenceid),
+        other => return Err(format!("EXCHANGE_ID: {other:?}")),
+    };
+    let attrs = |max: u32, cached: u32, reqs: u32| ChannelAttrs4 {
+        ca_headerpadsize: 0,
+        ca_maxrequestsize: max,
+        ca_maxresponsesize: max,
+        ca_maxresponsesize_cached: cached,
+        ca_maxoperations: 8,
+        ca_maxrequests: reqs,
+        ca_rdma_ird: vec![],
+    };
+    let reply = rpc_compound(
+        s,
+        0x4c41_4212,
+        vec![NfsArgOp::CreateSession(CreateSession4Args {
+            csa_clientid: clientid,
+            csa_sequence: seq,
+            csa_flags: CreateSession4Flags(0),
+            csa_fore_chan_attrs: attrs(1 << 20, 4096, 8),
+            csa_back_chan_attrs: attrs(4096, 0, 1),
+            csa_cb_program: 0x4000_0000,
+            csa_sec_parms: vec![CallbackSecParms4::AuthNone],
+        })],
+    )?;
+    let session = match results(&reply)?.resarray.first() {
+        Some(NfsResOp::CreateSession(NfsRes::Ok(ok))) => ok.csr_sessionid,
+        other => return Err(format!("CREATE_SESSION: {other:?}")),
+    };
+    let reply = rpc_compound(
+        s,
+        0x4c41_4213,
+        vec![
+            NfsArgOp::Sequence(Sequence4Args {
+                sa_sessionid: session,
+                sa_sequenceid: 1,
+                sa_slotid: 0,
+                sa_highest_slotid: 0,
+                sa_cachethis: false,
+            }),
+            NfsArgOp::ReclaimComplete(ReclaimComplete4Args { rca_one_fs: false }),
+        ],
+    )?;
+    let res = results(&reply)?;
+    if res.status != NfsStat4::NFS4_OK {
+        return Err(format!("SEQUENCE+RECLAIM_COMPLETE: {:?}", res.status));
+    }
+    Ok(())
 }
 
 /// The server owner and scope the server at `addr` declares now.
@@ -513,5 +592,81 @@ fn a_lab_never_reuses_a_directory_it_did_not_create() {
     for p in &squatted {
         assert!(p.join("precious").is_file(), "{} untouched", p.display());
         std::fs::remove_dir_all(p).expect("cleanup");
+    }
+}
+
+#[test]
+fn failover_serves_the_failed_nodes_clients_in_grace_under_the_peers_identity() {
+    if !ganesha_or_skip("failover_grace") {
+        return;
+    }
+    let lab = Lab::start(&Target::builtin("cluster").expect("cluster")).expect("lab starts");
+    let a = lab.server("a").expect("a").addresses[0];
+    let src = lab.client_addresses()[0];
+    let mut s = lab
+        .netns()
+        .expect("ns")
+        .run(move || connect_from(src, a))
+        .expect("thread")
+        .expect("connect from a client address");
+    establish_client(&mut s, "trunkcheck-failover-client").expect("client established on a");
+    let records = lab
+        .dir()
+        .expect("dir")
+        .join("shared/recovery-cluster/v4recov/node1");
+    let n = std::fs::read_dir(&records).map(|d| d.count()).unwrap_or(0);
+    assert!(
+        n >= 1,
+        "a keeps a recovery record for its client in {}",
+        records.display()
+    );
+    lab.failover("a", "b").expect("failover");
+    let log = lab.log_tail("a", 100).expect("log").join("\n");
+    assert!(
+        log.contains("IN GRACE"),
+        "the takeover instance starts in grace:\n{log}"
+    );
+    assert!(
+        log.contains("clid count(1)"),
+        "with a's recorded client:\n{log}"
+    );
+    assert_eq!(
+        identity_at(&lab, a),
+        ("trunkcheck-node-b".into(), "trunkcheck-cluster".into())
+    );
+}
+
+/// A TCP connection to `dst` from the source address `src` (bind before
+/// connect; std has no such call, libc keeps the test free of extra crates).
+fn connect_from(src: std::net::IpAddr, dst: SocketAddr) -> std::io::Result<TcpStream> {
+    use std::os::fd::FromRawFd;
+    let (std::net::IpAddr::V4(v4), SocketAddr::V4(to)) = (src, dst) else {
+        return Err(std::io::Error::other("IPv4 only"));
+    };
+    let sin = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(ip).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    // SAFETY: plain socket/bind calls on a descriptor we own.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let stream = TcpStream::from_raw_fd(fd);
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let from = sin(v4, 0);
+        if libc::bind(fd, &from as *const _ as *const libc::sockaddr, len) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let to = sin(*to.ip(), to.port());
+        if libc::connect(fd, &to as *const _ as *const libc::sockaddr, len) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(stream)
     }
 }
