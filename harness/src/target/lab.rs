@@ -196,19 +196,23 @@ fn reap_nohang(pid: i32) -> bool {
 }
 
 /// Installs (once) the SIGINT/SIGTERM handler that tears down every live
-/// lab and exits with status 130.
+/// lab and exits with status 130. `Lab::start` calls it. A program that
+/// needs its own handler must install it first and call
+/// [`teardown_all_labs`] from it.
 pub fn install_signal_teardown() {
     HANDLER.call_once(|| {
         let _ = ctrlc::set_handler(|| {
-            SHUTTING_DOWN.store(true, Ordering::SeqCst);
-            teardown_all();
+            teardown_all_labs();
             std::process::exit(130);
         });
     });
 }
 
-/// Stops every registered instance and removes every lab directory.
-fn teardown_all() {
+/// Stops every instance of every live lab (SIGTERM, then SIGKILL after
+/// 5 s) and removes their directories; for a signal handler that then
+/// exits. Labs refuse new starts afterwards.
+pub fn teardown_all_labs() {
+    SHUTTING_DOWN.store(true, Ordering::SeqCst);
     let records: Vec<Record> = std::mem::take(&mut *registry()).into_values().collect();
     let pids: Vec<i32> = records
         .iter()
