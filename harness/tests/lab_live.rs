@@ -489,19 +489,25 @@ fn wait_exit(child: &mut std::process::Child, timeout: Duration) -> std::process
 }
 
 #[test]
-fn interrupted_lab_command_tears_everything_down() {
+fn interrupted_lab_command_tears_everything_down_on_sigint_and_sigterm() {
     if !ganesha_or_skip("interrupted_lab") {
         return;
     }
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        interrupt_lab_cli(sig);
+    }
+}
+
+fn interrupt_lab_cli(sig: i32) {
     let (mut child, dir) = spawn_lab_cli();
     let servers = processes_using(&dir);
     assert_eq!(servers.len(), 2, "two instances run: {servers:?}");
     let namespaces: Vec<u64> = servers.iter().filter_map(|p| net_namespace(*p)).collect();
     assert_eq!(namespaces.len(), 2, "each server in a namespace of its own");
-    // SAFETY: SIGINT to the child we spawned.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    // SAFETY: a signal to the child we spawned.
+    unsafe { libc::kill(child.id() as i32, sig) };
     let status = wait_exit(&mut child, Duration::from_secs(30));
-    assert_eq!(status.code(), Some(130), "exit status after Ctrl-C");
+    assert_eq!(status.code(), Some(130), "exit status after signal {sig}");
     assert!(processes_using(&dir).is_empty(), "no instance left");
     for pid in servers {
         assert!(
@@ -672,4 +678,55 @@ fn connect_from(src: std::net::IpAddr, dst: SocketAddr) -> std::io::Result<TcpSt
         }
         Ok(stream)
     }
+}
+
+#[test]
+fn a_server_that_fails_to_start_is_reported_with_its_log_and_nothing_is_left() {
+    if !ganesha_or_skip("failing_start") {
+        return;
+    }
+    let mut target = Target::builtin("restartable").expect("profile");
+    // Bypasses validation on purpose (a file could not say this): the
+    // quote breaks the configuration and Ganesha refuses to start.
+    if let Some(g) = target.servers[0].ganesha.as_mut() {
+        g.server_scope = "broken\" } X".into();
+    }
+    let t0 = Instant::now();
+    let e = Lab::start(&target)
+        .err()
+        .expect("Ganesha refuses the configuration");
+    let text = e.to_string();
+    eprintln!("{text}");
+    assert!(text.contains("server a"), "{text}");
+    assert!(text.contains("exited while starting"), "{text}");
+    assert!(
+        text.contains("ganesha.conf:18") && text.contains("Fatal errors"),
+        "the log lines say why: {text}"
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(20),
+        "reported before the readiness timeout"
+    );
+    // Other tests of this process may run labs: ours is the broken one.
+    for d in lab_dirs() {
+        let conf = std::fs::read_to_string(d.join("a/ganesha.conf")).unwrap_or_default();
+        assert!(
+            !conf.contains("broken"),
+            "failed lab removed: {}",
+            d.display()
+        );
+    }
+}
+
+/// This process's lab directories.
+fn lab_dirs() -> Vec<PathBuf> {
+    let prefix = format!("trunkcheck-lab-{}-", std::process::id());
+    std::fs::read_dir(std::env::temp_dir())
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
 }
