@@ -22,7 +22,21 @@
 //! Server_Scope, `to`'s export directory, and `from`'s node id and recovery
 //! root. `from`'s clients therefore find, at the same addresses, a server
 //! claiming `to`'s identity that is in grace with their records. `start_server(from)`
-//! ends the takeover.
+//! ends the takeover. ([`Lab::servers`] keeps describing each server as
+//! configured, not who serves its addresses during a takeover.) Ganesha's
+//! `fs` recovery records are named by the client's address and owner
+//! (`v4recov/node1/::ffff:127.0.0.101-(6:holder)`), so a reclaim is
+//! recognised when it comes from the client address used before.
+//!
+//! **Where traffic flows.** Clients live in [`Lab::netns`]; their packets to
+//! server `x` leave through the device [`Lab::link_device`]`(x)` of that
+//! namespace (not `lo`), so a capture of every server's traffic opens the
+//! `any` device inside [`Lab::netns`]. Each server can also reach the client
+//! addresses (callbacks), but servers cannot reach each other.
+//!
+//! **Start times.** Ganesha derives client IDs from its start time in
+//! seconds, so the lab never starts two instances within one wall-clock
+//! second: a restart takes about a second for that reason alone.
 
 use super::ganesha::{self, Bind, InstanceConfig};
 use super::link::{self, Topology};
