@@ -38,26 +38,23 @@
 //! seconds, so the lab never starts two instances within one wall-clock
 //! second: a restart takes about a second for that reason alone.
 
+use super::cleanup::{
+    add_pid, install_signal_teardown, make_lab_dir, next_id, register, remove_lab_dir, remove_pid,
+    shutting_down, signal, sweep_stale, unregister_lab,
+};
 use super::ganesha::{self, Bind, InstanceConfig};
 use super::link::{self, Topology};
 use super::{hooks, Action, GaneshaSpec, Launch, ServerInfo, Target};
 use crate::netns::NetNs;
-use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Mutex, MutexGuard, Once};
+use std::sync::{mpsc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// The file that marks a directory as made by a lab; it holds the pid.
-const MARKER: &str = ".trunkcheck-lab";
-/// Prefix of lab directories in the temporary directory.
-const DIR_PREFIX: &str = "trunkcheck-lab-";
 /// How long an instance gets to exit after SIGTERM before SIGKILL.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Lines of the log quoted in errors.
@@ -169,96 +166,6 @@ pub enum LabError {
 }
 
 // ---------------------------------------------------------------------------
-// Global registry: what the signal handler must tear down.
-
-struct Record {
-    dir: Option<PathBuf>,
-    pids: BTreeSet<i32>,
-}
-
-static REGISTRY: Mutex<BTreeMap<u64, Record>> = Mutex::new(BTreeMap::new());
-static NEXT_LAB: AtomicU64 = AtomicU64::new(0);
-static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
-static HANDLER: Once = Once::new();
-
-fn registry() -> MutexGuard<'static, BTreeMap<u64, Record>> {
-    REGISTRY.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn pid_alive(pid: i32) -> bool {
-    // SAFETY: signal 0 only checks that the process exists.
-    unsafe {
-        libc::kill(pid, 0) == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-    }
-}
-
-fn signal(pid: i32, sig: i32) {
-    if pid > 0 {
-        // SAFETY: sends a signal to a process this lab started.
-        unsafe {
-            libc::kill(pid, sig);
-        }
-    }
-}
-
-/// Reaps `pid` if it has exited (our child); true when it is gone.
-fn reap_nohang(pid: i32) -> bool {
-    let mut status = 0;
-    // SAFETY: waitpid on a child pid with WNOHANG does not block.
-    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-    r == pid || (r < 0 && !pid_alive(pid))
-}
-
-/// Installs (once) the SIGINT/SIGTERM handler that tears down every live
-/// lab and exits with status 130. `Lab::start` calls it. A program that
-/// needs its own handler must install it first and call
-/// [`teardown_all_labs`] from it.
-pub fn install_signal_teardown() {
-    HANDLER.call_once(|| {
-        let _ = ctrlc::set_handler(|| {
-            teardown_all_labs();
-            std::process::exit(130);
-        });
-    });
-}
-
-/// Stops every instance of every live lab (SIGTERM, then SIGKILL after
-/// 5 s) and removes their directories; for a signal handler that then
-/// exits. Labs refuse new starts afterwards.
-pub fn teardown_all_labs() {
-    SHUTTING_DOWN.store(true, Ordering::SeqCst);
-    let records: Vec<Record> = std::mem::take(&mut *registry()).into_values().collect();
-    let pids: Vec<i32> = records
-        .iter()
-        .flat_map(|r| r.pids.iter().copied())
-        .collect();
-    for &p in &pids {
-        signal(p, libc::SIGTERM);
-    }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut left: Vec<i32> = pids;
-    while !left.is_empty() && Instant::now() < deadline {
-        left.retain(|&p| !reap_nohang(p));
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    for &p in &left {
-        signal(p, libc::SIGKILL);
-        reap_nohang(p);
-    }
-    for r in records {
-        if let Some(dir) = r.dir {
-            remove_lab_dir(&dir);
-        }
-    }
-}
-
-fn remove_lab_dir(dir: &Path) {
-    if dir.join(MARKER).is_file() {
-        let _ = fs::remove_dir_all(dir);
-    }
-}
-
-// ---------------------------------------------------------------------------
 // The supervisor: the one thread that spawns servers (PR_SET_PDEATHSIG is
 // tied to the spawning thread, which must live as long as the lab).
 
@@ -358,7 +265,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn io_err(step: impl Into<String>) -> impl FnOnce(io::Error) -> LabError {
+pub(crate) fn io_err(step: impl Into<String>) -> impl FnOnce(io::Error) -> LabError {
     let step = step.into();
     move |source| LabError::Io { step, source }
 }
@@ -387,69 +294,6 @@ fn find_on_path(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Removes lab directories left by dead processes (and kills any server
-/// still running from one, which PR_SET_PDEATHSIG should already have done).
-pub fn sweep_stale() {
-    let tmp = std::env::temp_dir();
-    let Ok(entries) = fs::read_dir(&tmp) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(DIR_PREFIX) else {
-            continue;
-        };
-        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else {
-            continue;
-        };
-        let dir = e.path();
-        if pid == std::process::id() as i32 || pid_alive(pid) || !dir.join(MARKER).is_file() {
-            continue;
-        }
-        kill_processes_using(&dir);
-        let _ = fs::remove_dir_all(&dir);
-    }
-}
-
-/// SIGKILLs processes whose command line names a file under `dir`.
-fn kill_processes_using(dir: &Path) {
-    let needle = format!("{}/", dir.display());
-    let Ok(procs) = fs::read_dir("/proc") else {
-        return;
-    };
-    for p in procs.flatten() {
-        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        if let Ok(cmdline) = fs::read(p.path().join("cmdline")) {
-            if String::from_utf8_lossy(&cmdline).contains(&needle) {
-                signal(pid, libc::SIGKILL);
-            }
-        }
-    }
-}
-
-/// Creates `/tmp/trunkcheck-lab-<pid>-<n>/` with our marker; never reuses.
-fn make_lab_dir() -> Result<PathBuf, LabError> {
-    let tmp = std::env::temp_dir();
-    for _ in 0..1000 {
-        let n = NEXT_LAB.fetch_add(1, Ordering::SeqCst);
-        let dir = tmp.join(format!("{DIR_PREFIX}{}-{n}", std::process::id()));
-        match fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => {
-                fs::write(dir.join(MARKER), format!("{}\n", std::process::id()))
-                    .map_err(io_err(format!("{}: writing the marker", dir.display())))?;
-                return Ok(dir);
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(io_err(format!("creating {}", dir.display()))(e)),
-        }
-    }
-    Err(LabError::NotOurs {
-        path: tmp.join(format!("{DIR_PREFIX}{}-*", std::process::id())),
-    })
-}
-
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -472,7 +316,7 @@ impl Lab {
     /// address accepts connections; for an external target, checks that
     /// every address answers.
     pub fn start(target: &Target) -> Result<Lab, LabError> {
-        let id = NEXT_LAB.fetch_add(1, Ordering::SeqCst);
+        let id = next_id();
         let servers: Vec<ServerInfo> = target
             .servers
             .iter()
@@ -525,13 +369,7 @@ impl Lab {
         install_signal_teardown();
         sweep_stale();
         let dir = make_lab_dir()?;
-        registry().insert(
-            id,
-            Record {
-                dir: Some(dir.clone()),
-                pids: BTreeSet::new(),
-            },
-        );
+        register(id, &dir);
         // From here on, dropping `lab` cleans up whatever was made.
         let result = (|| {
             let addrs: Vec<Vec<SocketAddr>> =
@@ -570,7 +408,7 @@ impl Lab {
         let g = match result {
             Ok(g) => g,
             Err(e) => {
-                registry().remove(&id);
+                unregister_lab(id);
                 remove_lab_dir(&dir);
                 return Err(e);
             }
@@ -685,7 +523,7 @@ impl Lab {
         let Some(g) = self.ganesha() else {
             return Ok(());
         };
-        if SHUTTING_DOWN.load(Ordering::SeqCst) {
+        if shutting_down() {
             return Err(LabError::State {
                 server: self.target.servers[i].name.clone(),
                 message: "the harness is shutting down".into(),
@@ -793,9 +631,7 @@ impl Lab {
             server.name
         )))?;
         let pid = child.id() as i32;
-        if let Some(r) = registry().get_mut(&self.id) {
-            r.pids.insert(pid);
-        }
+        add_pid(self.id, pid as u32);
         lock(&g.slots[i]).running = Some(Instance {
             child,
             role,
@@ -855,9 +691,7 @@ impl Lab {
     }
 
     fn unregister(&self, pid: u32) {
-        if let Some(r) = registry().get_mut(&self.id) {
-            r.pids.remove(&(pid as i32));
-        }
+        remove_pid(self.id, pid);
     }
 
     /// Stops the instance in slot `i` (SIGTERM, or SIGKILL when `kill`).
@@ -1084,6 +918,6 @@ impl Drop for Lab {
             }
             remove_lab_dir(&g.dir);
         }
-        registry().remove(&self.id);
+        unregister_lab(self.id);
     }
 }
