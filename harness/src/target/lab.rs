@@ -614,13 +614,15 @@ impl Lab {
             .process_group(0);
         // SAFETY: prctl and getppid are async-signal-safe; the closure runs
         // in the child between fork and exec.
+        let parent = std::process::id() as libc::pid_t;
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                     return Err(io::Error::last_os_error());
                 }
-                // The parent may have died before prctl: do not run orphaned.
-                if libc::getppid() == 1 {
+                // The parent may have died before prctl: do not run orphaned
+                // (re-parented to init or to a subreaper).
+                if libc::getppid() != parent {
                     return Err(io::Error::other("parent exited"));
                 }
                 Ok(())
