@@ -730,3 +730,62 @@ fn lab_dirs() -> Vec<PathBuf> {
         })
         .unwrap_or_default()
 }
+
+#[test]
+fn lab_command_runs_actions_typed_on_its_input() {
+    if !ganesha_or_skip("lab_actions_stdin") {
+        return;
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+        .args(["lab", "cluster", "--for", "60"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("trunkcheck runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let next = |what: &str| -> String {
+        loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no {what} from `trunkcheck lab`"));
+            if line.starts_with(what) {
+                return line;
+            }
+        }
+    };
+    next("ready");
+    let mut input = child.stdin.take().expect("stdin");
+    for (command, answer) in [
+        ("restart a", "ok: restart a"),
+        ("cut b", "ok: cut b"),
+        ("restore b", "ok: restore b"),
+        ("failover a b", "ok: failover a b"),
+        (
+            "crash z",
+            "error: crash z: target cluster has no server named \"z\"",
+        ),
+        ("dance", "? dance"),
+    ] {
+        writeln!(input, "{command}").expect("write");
+        let prefix = answer.split(" (").next().unwrap_or(answer);
+        let got = next(&prefix[..prefix.len().min(8)]);
+        assert!(
+            got.starts_with(prefix),
+            "{command}: want {answer:?}, got {got:?}"
+        );
+    }
+    drop(input);
+    // SAFETY: SIGINT to the child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(
+        wait_exit(&mut child, Duration::from_secs(30)).code(),
+        Some(130)
+    );
+}
