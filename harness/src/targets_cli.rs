@@ -107,12 +107,52 @@ pub fn run_lab(args: &LabArgs) -> Result<u8> {
             writeln!(out, "configs and logs: {}", dir.display())?;
         }
     }
+    writeln!(
+        out,
+        "actions on stdin, one per line: start|stop|restart|crash|cut|restore SERVER, failover FROM TO, log SERVER"
+    )?;
     match args.for_secs {
         Some(s) => writeln!(out, "ready; tearing down in {s} s (or on Ctrl-C)")?,
         None => writeln!(out, "ready; press Ctrl-C to tear down")?,
     }
     out.flush()?;
     drop(out);
+    let lab = std::sync::Arc::new(lab);
+    let weak = std::sync::Arc::downgrade(&lab);
+    // Detached: it ends at end of input, or with the process. It holds the
+    // lab only while an action runs.
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines().map_while(Result::ok) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if words.is_empty() {
+                continue;
+            }
+            let Some(actions) = weak.upgrade() else { break };
+            let started = std::time::Instant::now();
+            let result = match words.as_slice() {
+                ["start", s] => actions.start_server(s),
+                ["stop", s] => actions.stop(s),
+                ["restart", s] => actions.restart(s),
+                ["crash", s] => actions.crash(s),
+                ["cut", s] => actions.cut_link(s),
+                ["restore", s] => actions.restore_link(s),
+                ["failover", from, to] => actions.failover(from, to),
+                ["log", s] => actions.log_tail(s, 20).map(|lines| {
+                    for l in lines {
+                        println!("{l}");
+                    }
+                }),
+                _ => {
+                    println!("? {line}");
+                    continue;
+                }
+            };
+            match result {
+                Ok(()) => println!("ok: {line} ({:.2?})", started.elapsed()),
+                Err(e) => println!("error: {line}: {e}"),
+            }
+        }
+    });
     match args.for_secs {
         Some(s) if s.is_finite() && s >= 0.0 => {
             std::thread::sleep(Duration::from_secs_f64(s.min(1e9)));
@@ -123,6 +163,20 @@ pub fn run_lab(args: &LabArgs) -> Result<u8> {
             std::thread::park();
         },
     }
-    drop(lab);
-    Ok(0)
+    // Wait for an action in progress (each is bounded by its timeouts).
+    let mut lab = lab;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        match std::sync::Arc::try_unwrap(lab) {
+            Ok(lab) => {
+                drop(lab);
+                return Ok(0);
+            }
+            Err(shared) if std::time::Instant::now() < deadline => {
+                lab = shared;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(_) => anyhow::bail!("an action on the lab did not finish; exiting"),
+        }
+    }
 }

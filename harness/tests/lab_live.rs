@@ -80,7 +80,8 @@ fn assert_answers(lab: &Lab, server: &str) {
 
 /// Every process whose command line mentions `dir`.
 fn processes_using(dir: &Path) -> Vec<u32> {
-    let needle = dir.display().to_string();
+    // With the trailing slash: `...-1/` must not match `...-12/`.
+    let needle = format!("{}/", dir.display());
     std::fs::read_dir("/proc")
         .expect("/proc")
         .flatten()
@@ -111,6 +112,10 @@ fn default_lab_starts_answers_on_every_address_and_leaves_nothing_behind() {
         return;
     }
     let target = Target::builtin("default").expect("default profile");
+    // (Unless something on the host already serves that address.)
+    let host_probe: SocketAddr = "127.0.0.3:2049".parse().expect("addr");
+    let host_had_server =
+        TcpStream::connect_timeout(&host_probe, Duration::from_millis(300)).is_ok();
     let t0 = Instant::now();
     let lab = Lab::start(&target).expect("lab starts");
     eprintln!("default lab ready in {:?}", t0.elapsed());
@@ -137,8 +142,36 @@ fn default_lab_starts_answers_on_every_address_and_leaves_nothing_behind() {
         .expect("thread")
         .expect("connect");
     assert!(bound.ip().is_loopback());
+    // Servers reach the client addresses (v4.0 callbacks, backchannel).
+    let listener = lab
+        .netns()
+        .expect("ns")
+        .run(move || std::net::TcpListener::bind((src, 0)))
+        .expect("thread")
+        .expect("listen on a client address");
+    let cb = listener.local_addr().expect("addr");
+    let from_server = lab
+        .server_netns("a")
+        .expect("server namespace")
+        .run(move || {
+            TcpStream::connect_timeout(&cb, Duration::from_secs(2)).and_then(|s| s.local_addr())
+        })
+        .expect("thread")
+        .expect("a server connects back to a client address");
+    assert!(
+        lab.server("a")
+            .expect("a")
+            .addresses
+            .iter()
+            .any(|a| a.ip() == from_server.ip()),
+        "the callback comes from one of the server's addresses: {from_server}"
+    );
+    assert!(lab.link_device("b").is_some());
     // Nothing of the lab is visible from the host's namespace.
-    assert!(TcpStream::connect_timeout(&dst, Duration::from_millis(300)).is_err());
+    assert_eq!(dst, host_probe);
+    if !host_had_server {
+        assert!(TcpStream::connect_timeout(&dst, Duration::from_millis(300)).is_err());
+    }
     assert!(!processes_using(&dir).is_empty(), "instances run");
     let t1 = Instant::now();
     drop(lab);
@@ -150,27 +183,20 @@ fn default_lab_starts_answers_on_every_address_and_leaves_nothing_behind() {
     assert!(!dir.exists(), "lab directory removed");
 }
 
-/// Sends EXCHANGE_ID (v4.1, AUTH_SYS) and returns (so_major_id, scope).
-fn exchange_id(s: &mut TcpStream, owner: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
-    use analyzer::nfs4::{
-        ClientOwner4, Compound4Args, Compound4Res, ExchangeId4Args, ExchgId4Flags, NfsArgOp,
-        NfsRes, NfsResOp, StateProtect4A, Verifier4,
-    };
+/// Sends one v4.1 COMPOUND (AUTH_SYS) on `s` and returns the reply record.
+fn rpc_compound(
+    s: &mut TcpStream,
+    xid: u32,
+    ops: Vec<analyzer::nfs4::NfsArgOp<'_>>,
+) -> Result<Vec<u8>, String> {
+    use analyzer::nfs4::Compound4Args;
     use analyzer::rpc::auth::AuthSysParms;
     use analyzer::rpc::{AuthFlavor, OpaqueAuth, RpcMessage};
     use analyzer::xdr::{to_bytes, Opaque};
     let args = Compound4Args {
         tag: Opaque::from("lab"),
         minorversion: 1,
-        argarray: vec![NfsArgOp::ExchangeId(ExchangeId4Args {
-            eia_clientowner: ClientOwner4 {
-                co_verifier: Verifier4([7; 8]),
-                co_ownerid: Opaque::from(owner),
-            },
-            eia_flags: ExchgId4Flags(0),
-            eia_state_protect: StateProtect4A::None,
-            eia_client_impl_id: vec![],
-        })],
+        argarray: ops,
     };
     let cred = to_bytes(&AuthSysParms {
         stamp: 1,
@@ -180,7 +206,7 @@ fn exchange_id(s: &mut TcpStream, owner: &str) -> Result<(Vec<u8>, Vec<u8>), Str
         gids: vec![],
     });
     let call = RpcMessage::call(
-        0x4c41_4201,
+        xid,
         100_003,
         4,
         1,
@@ -204,11 +230,38 @@ fn exchange_id(s: &mut TcpStream, owner: &str) -> Result<(Vec<u8>, Vec<u8>), Str
     }
     let mut reply = vec![0u8; len];
     s.read_exact(&mut reply).map_err(|e| e.to_string())?;
-    let (msg, payload) = RpcMessage::parse(&reply).map_err(|e| e.to_string())?;
+    Ok(reply)
+}
+
+/// The COMPOUND results in a reply record.
+fn results(reply: &[u8]) -> Result<analyzer::nfs4::Compound4Res<'_>, String> {
+    let (msg, payload) = analyzer::rpc::RpcMessage::parse(reply).map_err(|e| e.to_string())?;
     if !msg.is_success() {
         return Err(format!("RPC not accepted: {msg:?}"));
     }
-    let res: Compound4Res = payload.decode().map_err(|e| e.to_string())?;
+    payload.decode().map_err(|e| e.to_string())
+}
+
+fn exchange_id_op(owner: &str) -> analyzer::nfs4::NfsArgOp<'_> {
+    use analyzer::nfs4::{
+        ClientOwner4, ExchangeId4Args, ExchgId4Flags, NfsArgOp, StateProtect4A, Verifier4,
+    };
+    NfsArgOp::ExchangeId(ExchangeId4Args {
+        eia_clientowner: ClientOwner4 {
+            co_verifier: Verifier4([7; 8]),
+            co_ownerid: analyzer::xdr::Opaque::from(owner),
+        },
+        eia_flags: ExchgId4Flags(0),
+        eia_state_protect: StateProtect4A::None,
+        eia_client_impl_id: vec![],
+    })
+}
+
+/// Sends EXCHANGE_ID and returns (so_major_id, scope).
+fn exchange_id(s: &mut TcpStream, owner: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
+    use analyzer::nfs4::{NfsRes, NfsResOp};
+    let reply = rpc_compound(s, 0x4c41_4201, vec![exchange_id_op(owner)])?;
+    let res = results(&reply)?;
     match res.resarray.first() {
         Some(NfsResOp::ExchangeId(NfsRes::Ok(ok))) => Ok((
             ok.eir_server_owner.so_major_id.0.to_vec(),
@@ -216,6 +269,65 @@ fn exchange_id(s: &mut TcpStream, owner: &str) -> Result<(Vec<u8>, Vec<u8>), Str
         )),
         other => Err(format!("EXCHANGE_ID failed: {other:?}")),
     }
+}
+
+/// A confirmed v4.1 client with a session that sent RECLAIM_COMPLETE, so
+/// the server keeps a recovery record for it.
+fn establish_client(s: &mut TcpStream, owner: &str) -> Result<(), String> {
+    use analyzer::nfs4::{
+        CallbackSecParms4, ChannelAttrs4, CreateSession4Args, CreateSession4Flags, NfsArgOp,
+        NfsRes, NfsResOp, NfsStat4, ReclaimComplete4Args, Sequence4Args,
+    };
+    let reply = rpc_compound(s, 0x4c41_4211, vec![exchange_id_op(owner)])?;
+    let (clientid, seq) = match results(&reply)?.resarray.first() {
+        Some(NfsResOp::ExchangeId(NfsRes::Ok(ok))) => (ok.eir_clientid, ok.eir_sequenceid),
+        other => return Err(format!("EXCHANGE_ID: {other:?}")),
+    };
+    let attrs = |max: u32, cached: u32, reqs: u32| ChannelAttrs4 {
+        ca_headerpadsize: 0,
+        ca_maxrequestsize: max,
+        ca_maxresponsesize: max,
+        ca_maxresponsesize_cached: cached,
+        ca_maxoperations: 8,
+        ca_maxrequests: reqs,
+        ca_rdma_ird: vec![],
+    };
+    let reply = rpc_compound(
+        s,
+        0x4c41_4212,
+        vec![NfsArgOp::CreateSession(CreateSession4Args {
+            csa_clientid: clientid,
+            csa_sequence: seq,
+            csa_flags: CreateSession4Flags(0),
+            csa_fore_chan_attrs: attrs(1 << 20, 4096, 8),
+            csa_back_chan_attrs: attrs(4096, 0, 1),
+            csa_cb_program: 0x4000_0000,
+            csa_sec_parms: vec![CallbackSecParms4::AuthNone],
+        })],
+    )?;
+    let session = match results(&reply)?.resarray.first() {
+        Some(NfsResOp::CreateSession(NfsRes::Ok(ok))) => ok.csr_sessionid,
+        other => return Err(format!("CREATE_SESSION: {other:?}")),
+    };
+    let reply = rpc_compound(
+        s,
+        0x4c41_4213,
+        vec![
+            NfsArgOp::Sequence(Sequence4Args {
+                sa_sessionid: session,
+                sa_sequenceid: 1,
+                sa_slotid: 0,
+                sa_highest_slotid: 0,
+                sa_cachethis: false,
+            }),
+            NfsArgOp::ReclaimComplete(ReclaimComplete4Args { rca_one_fs: false }),
+        ],
+    )?;
+    let res = results(&reply)?;
+    if res.status != NfsStat4::NFS4_OK {
+        return Err(format!("SEQUENCE+RECLAIM_COMPLETE: {:?}", res.status));
+    }
+    Ok(())
 }
 
 /// The server owner and scope the server at `addr` declares now.
@@ -305,7 +417,9 @@ fn restart_crash_cut_link_and_failover_on_the_default_lab() {
     lab.restore_link("a").expect("restore");
     // The stalled call's reply arrives once the retransmission gets through.
     let mut late = [0u8; 28];
-    s.set_read_timeout(Some(Duration::from_secs(10)))
+    // (TCP backs off while the link is cut: the next retransmission may come
+    // a few seconds after the restore on a loaded machine.)
+    s.set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
     s.read_exact(&mut late)
         .expect("reply to the call sent during the cut");
@@ -382,17 +496,25 @@ fn wait_exit(child: &mut std::process::Child, timeout: Duration) -> std::process
 }
 
 #[test]
-fn interrupted_lab_command_tears_everything_down() {
+fn interrupted_lab_command_tears_everything_down_on_sigint_and_sigterm() {
     if !ganesha_or_skip("interrupted_lab") {
         return;
     }
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        interrupt_lab_cli(sig);
+    }
+}
+
+fn interrupt_lab_cli(sig: i32) {
     let (mut child, dir) = spawn_lab_cli();
     let servers = processes_using(&dir);
     assert_eq!(servers.len(), 2, "two instances run: {servers:?}");
-    // SAFETY: SIGINT to the child we spawned.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let namespaces: Vec<u64> = servers.iter().filter_map(|p| net_namespace(*p)).collect();
+    assert_eq!(namespaces.len(), 2, "each server in a namespace of its own");
+    // SAFETY: a signal to the child we spawned.
+    unsafe { libc::kill(child.id() as i32, sig) };
     let status = wait_exit(&mut child, Duration::from_secs(30));
-    assert_eq!(status.code(), Some(130), "exit status after Ctrl-C");
+    assert_eq!(status.code(), Some(130), "exit status after signal {sig}");
     assert!(processes_using(&dir).is_empty(), "no instance left");
     for pid in servers {
         assert!(
@@ -401,6 +523,22 @@ fn interrupted_lab_command_tears_everything_down() {
         );
     }
     assert!(!dir.exists(), "lab directory removed");
+    // The namespaces were anonymous, held only by the harness's descriptors
+    // and its servers' processes, all gone now: the kernel freed them.
+    // (nsfs inode numbers are reused at once by other labs, so they cannot
+    // be checked by number.)
+    assert_ne!(
+        namespaces[0], namespaces[1],
+        "each server had a namespace of its own"
+    );
+}
+
+/// The inode of the network namespace process `pid` is in.
+fn net_namespace(pid: u32) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}/ns/net"))
+        .ok()
+        .map(|m| m.ino())
 }
 
 #[test]
@@ -419,9 +557,11 @@ fn killed_lab_command_takes_its_servers_along_and_the_next_start_sweeps_its_dire
         Duration::from_secs(10),
         || processes_using(&dir).is_empty(),
     );
+    // A SIGKILLed harness cannot clean its directory, but a lab started
+    // meanwhile by any other process may already have swept it.
     assert!(
-        dir.join(".trunkcheck-lab").is_file(),
-        "a SIGKILLed harness cannot clean its directory"
+        !dir.exists() || dir.join(".trunkcheck-lab").is_file(),
+        "what remains carries the marker the sweep looks for"
     );
     // The next start removes the dead process's directory.
     let lab = Lab::start(&Target::builtin("two-addresses").expect("profile")).expect("lab starts");
@@ -451,4 +591,190 @@ fn a_lab_never_reuses_a_directory_it_did_not_create() {
         assert!(p.join("precious").is_file(), "{} untouched", p.display());
         std::fs::remove_dir_all(p).expect("cleanup");
     }
+}
+
+#[test]
+fn failover_serves_the_failed_nodes_clients_in_grace_under_the_peers_identity() {
+    if !ganesha_or_skip("failover_grace") {
+        return;
+    }
+    let lab = Lab::start(&Target::builtin("cluster").expect("cluster")).expect("lab starts");
+    let a = lab.server("a").expect("a").addresses[0];
+    let src = lab.client_addresses()[0];
+    let mut s = lab
+        .netns()
+        .expect("ns")
+        .run(move || connect_from(src, a))
+        .expect("thread")
+        .expect("connect from a client address");
+    establish_client(&mut s, "trunkcheck-failover-client").expect("client established on a");
+    let records = lab
+        .dir()
+        .expect("dir")
+        .join("shared/recovery-cluster/v4recov/node1");
+    let n = std::fs::read_dir(&records).map(|d| d.count()).unwrap_or(0);
+    assert!(
+        n >= 1,
+        "a keeps a recovery record for its client in {}",
+        records.display()
+    );
+    lab.failover("a", "b").expect("failover");
+    let log = lab.log_tail("a", 100).expect("log").join("\n");
+    assert!(
+        log.contains("IN GRACE"),
+        "the takeover instance starts in grace:\n{log}"
+    );
+    assert!(
+        log.contains("clid count(1)"),
+        "with a's recorded client:\n{log}"
+    );
+    assert_eq!(
+        identity_at(&lab, a),
+        ("trunkcheck-node-b".into(), "trunkcheck-cluster".into())
+    );
+}
+
+/// A TCP connection to `dst` from the source address `src` (bind before
+/// connect; std has no such call, libc keeps the test free of extra crates).
+fn connect_from(src: std::net::IpAddr, dst: SocketAddr) -> std::io::Result<TcpStream> {
+    use std::os::fd::FromRawFd;
+    let (std::net::IpAddr::V4(v4), SocketAddr::V4(to)) = (src, dst) else {
+        return Err(std::io::Error::other("IPv4 only"));
+    };
+    let sin = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(ip).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    // SAFETY: plain socket/bind calls on a descriptor we own.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let stream = TcpStream::from_raw_fd(fd);
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let from = sin(v4, 0);
+        if libc::bind(fd, &from as *const _ as *const libc::sockaddr, len) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let to = sin(*to.ip(), to.port());
+        if libc::connect(fd, &to as *const _ as *const libc::sockaddr, len) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(stream)
+    }
+}
+
+#[test]
+fn a_server_that_fails_to_start_is_reported_with_its_log_and_nothing_is_left() {
+    if !ganesha_or_skip("failing_start") {
+        return;
+    }
+    let mut target = Target::builtin("restartable").expect("profile");
+    // Bypasses validation on purpose (a file could not say this): the
+    // quote breaks the configuration and Ganesha refuses to start.
+    if let Some(g) = target.servers[0].ganesha.as_mut() {
+        g.server_scope = "broken\" } X".into();
+    }
+    let t0 = Instant::now();
+    let e = Lab::start(&target)
+        .err()
+        .expect("Ganesha refuses the configuration");
+    let text = e.to_string();
+    eprintln!("{text}");
+    assert!(text.contains("server a"), "{text}");
+    assert!(text.contains("exited while starting"), "{text}");
+    assert!(
+        text.contains("ganesha.conf:18") && text.contains("Fatal errors"),
+        "the log lines say why: {text}"
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(20),
+        "reported before the readiness timeout"
+    );
+    // Other tests of this process may run labs: ours is the broken one.
+    for d in lab_dirs() {
+        let conf = std::fs::read_to_string(d.join("a/ganesha.conf")).unwrap_or_default();
+        assert!(
+            !conf.contains("broken"),
+            "failed lab removed: {}",
+            d.display()
+        );
+    }
+}
+
+/// This process's lab directories.
+fn lab_dirs() -> Vec<PathBuf> {
+    let prefix = format!("trunkcheck-lab-{}-", std::process::id());
+    std::fs::read_dir(std::env::temp_dir())
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn lab_command_runs_actions_typed_on_its_input() {
+    if !ganesha_or_skip("lab_actions_stdin") {
+        return;
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+        .args(["lab", "cluster", "--for", "60"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("trunkcheck runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let next = |what: &str| -> String {
+        loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no {what} from `trunkcheck lab`"));
+            if line.starts_with(what) {
+                return line;
+            }
+        }
+    };
+    next("ready");
+    let mut input = child.stdin.take().expect("stdin");
+    for (command, answer) in [
+        ("restart a", "ok: restart a"),
+        ("cut b", "ok: cut b"),
+        ("restore b", "ok: restore b"),
+        ("failover a b", "ok: failover a b"),
+        (
+            "crash z",
+            "error: crash z: target cluster has no server named \"z\"",
+        ),
+        ("dance", "? dance"),
+    ] {
+        writeln!(input, "{command}").expect("write");
+        let prefix = answer.split(" (").next().unwrap_or(answer);
+        let got = next(&prefix[..prefix.len().min(8)]);
+        assert!(
+            got.starts_with(prefix),
+            "{command}: want {answer:?}, got {got:?}"
+        );
+    }
+    drop(input);
+    // SAFETY: SIGINT to the child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(
+        wait_exit(&mut child, Duration::from_secs(30)).code(),
+        Some(130)
+    );
 }

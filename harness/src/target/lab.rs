@@ -22,28 +22,39 @@
 //! Server_Scope, `to`'s export directory, and `from`'s node id and recovery
 //! root. `from`'s clients therefore find, at the same addresses, a server
 //! claiming `to`'s identity that is in grace with their records. `start_server(from)`
-//! ends the takeover.
+//! ends the takeover. ([`Lab::servers`] keeps describing each server as
+//! configured, not who serves its addresses during a takeover.) Ganesha's
+//! `fs` recovery records are named by the client's address and owner
+//! (`v4recov/node1/::ffff:127.0.0.101-(6:holder)`), so a reclaim is
+//! recognised when it comes from the client address used before.
+//!
+//! **Where traffic flows.** Clients live in [`Lab::netns`]; their packets to
+//! server `x` leave through the device [`Lab::link_device`]`(x)` of that
+//! namespace (not `lo`), so a capture of every server's traffic opens the
+//! `any` device inside [`Lab::netns`]. Each server can also reach the client
+//! addresses (callbacks), but servers cannot reach each other.
+//!
+//! **Start times.** Ganesha derives client IDs from its start time in
+//! seconds, so the lab never starts two instances within one wall-clock
+//! second: a restart takes about a second for that reason alone.
 
+use super::cleanup::{
+    add_pid, install_signal_teardown, make_lab_dir, next_id, register, remove_lab_dir, remove_pid,
+    shutting_down, signal, sweep_stale, unregister_lab,
+};
 use super::ganesha::{self, Bind, InstanceConfig};
 use super::link::{self, Topology};
 use super::{hooks, Action, GaneshaSpec, Launch, ServerInfo, Target};
 use crate::netns::NetNs;
-use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Mutex, MutexGuard, Once};
+use std::sync::{mpsc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// The file that marks a directory as made by a lab; it holds the pid.
-const MARKER: &str = ".trunkcheck-lab";
-/// Prefix of lab directories in the temporary directory.
-const DIR_PREFIX: &str = "trunkcheck-lab-";
 /// How long an instance gets to exit after SIGTERM before SIGKILL.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Lines of the log quoted in errors.
@@ -155,92 +166,6 @@ pub enum LabError {
 }
 
 // ---------------------------------------------------------------------------
-// Global registry: what the signal handler must tear down.
-
-struct Record {
-    dir: Option<PathBuf>,
-    pids: BTreeSet<i32>,
-}
-
-static REGISTRY: Mutex<BTreeMap<u64, Record>> = Mutex::new(BTreeMap::new());
-static NEXT_LAB: AtomicU64 = AtomicU64::new(0);
-static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
-static HANDLER: Once = Once::new();
-
-fn registry() -> MutexGuard<'static, BTreeMap<u64, Record>> {
-    REGISTRY.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn pid_alive(pid: i32) -> bool {
-    // SAFETY: signal 0 only checks that the process exists.
-    unsafe {
-        libc::kill(pid, 0) == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-    }
-}
-
-fn signal(pid: i32, sig: i32) {
-    if pid > 0 {
-        // SAFETY: sends a signal to a process this lab started.
-        unsafe {
-            libc::kill(pid, sig);
-        }
-    }
-}
-
-/// Reaps `pid` if it has exited (our child); true when it is gone.
-fn reap_nohang(pid: i32) -> bool {
-    let mut status = 0;
-    // SAFETY: waitpid on a child pid with WNOHANG does not block.
-    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-    r == pid || (r < 0 && !pid_alive(pid))
-}
-
-/// Installs (once) the SIGINT/SIGTERM handler that tears down every live
-/// lab and exits with status 130.
-pub fn install_signal_teardown() {
-    HANDLER.call_once(|| {
-        let _ = ctrlc::set_handler(|| {
-            SHUTTING_DOWN.store(true, Ordering::SeqCst);
-            teardown_all();
-            std::process::exit(130);
-        });
-    });
-}
-
-/// Stops every registered instance and removes every lab directory.
-fn teardown_all() {
-    let records: Vec<Record> = std::mem::take(&mut *registry()).into_values().collect();
-    let pids: Vec<i32> = records
-        .iter()
-        .flat_map(|r| r.pids.iter().copied())
-        .collect();
-    for &p in &pids {
-        signal(p, libc::SIGTERM);
-    }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut left: Vec<i32> = pids;
-    while !left.is_empty() && Instant::now() < deadline {
-        left.retain(|&p| !reap_nohang(p));
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    for &p in &left {
-        signal(p, libc::SIGKILL);
-        reap_nohang(p);
-    }
-    for r in records {
-        if let Some(dir) = r.dir {
-            remove_lab_dir(&dir);
-        }
-    }
-}
-
-fn remove_lab_dir(dir: &Path) {
-    if dir.join(MARKER).is_file() {
-        let _ = fs::remove_dir_all(dir);
-    }
-}
-
-// ---------------------------------------------------------------------------
 // The supervisor: the one thread that spawns servers (PR_SET_PDEATHSIG is
 // tied to the spawning thread, which must live as long as the lab).
 
@@ -340,7 +265,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn io_err(step: impl Into<String>) -> impl FnOnce(io::Error) -> LabError {
+pub(crate) fn io_err(step: impl Into<String>) -> impl FnOnce(io::Error) -> LabError {
     let step = step.into();
     move |source| LabError::Io { step, source }
 }
@@ -369,69 +294,6 @@ fn find_on_path(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Removes lab directories left by dead processes (and kills any server
-/// still running from one, which PR_SET_PDEATHSIG should already have done).
-pub fn sweep_stale() {
-    let tmp = std::env::temp_dir();
-    let Ok(entries) = fs::read_dir(&tmp) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(DIR_PREFIX) else {
-            continue;
-        };
-        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else {
-            continue;
-        };
-        let dir = e.path();
-        if pid == std::process::id() as i32 || pid_alive(pid) || !dir.join(MARKER).is_file() {
-            continue;
-        }
-        kill_processes_using(&dir);
-        let _ = fs::remove_dir_all(&dir);
-    }
-}
-
-/// SIGKILLs processes whose command line names a file under `dir`.
-fn kill_processes_using(dir: &Path) {
-    let needle = format!("{}/", dir.display());
-    let Ok(procs) = fs::read_dir("/proc") else {
-        return;
-    };
-    for p in procs.flatten() {
-        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        if let Ok(cmdline) = fs::read(p.path().join("cmdline")) {
-            if String::from_utf8_lossy(&cmdline).contains(&needle) {
-                signal(pid, libc::SIGKILL);
-            }
-        }
-    }
-}
-
-/// Creates `/tmp/trunkcheck-lab-<pid>-<n>/` with our marker; never reuses.
-fn make_lab_dir() -> Result<PathBuf, LabError> {
-    let tmp = std::env::temp_dir();
-    for _ in 0..1000 {
-        let n = NEXT_LAB.fetch_add(1, Ordering::SeqCst);
-        let dir = tmp.join(format!("{DIR_PREFIX}{}-{n}", std::process::id()));
-        match fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => {
-                fs::write(dir.join(MARKER), format!("{}\n", std::process::id()))
-                    .map_err(io_err(format!("{}: writing the marker", dir.display())))?;
-                return Ok(dir);
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(io_err(format!("creating {}", dir.display()))(e)),
-        }
-    }
-    Err(LabError::NotOurs {
-        path: tmp.join(format!("{DIR_PREFIX}{}-*", std::process::id())),
-    })
-}
-
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -454,7 +316,7 @@ impl Lab {
     /// address accepts connections; for an external target, checks that
     /// every address answers.
     pub fn start(target: &Target) -> Result<Lab, LabError> {
-        let id = NEXT_LAB.fetch_add(1, Ordering::SeqCst);
+        let id = next_id();
         let servers: Vec<ServerInfo> = target
             .servers
             .iter()
@@ -507,13 +369,7 @@ impl Lab {
         install_signal_teardown();
         sweep_stale();
         let dir = make_lab_dir()?;
-        registry().insert(
-            id,
-            Record {
-                dir: Some(dir.clone()),
-                pids: BTreeSet::new(),
-            },
-        );
+        register(id, &dir);
         // From here on, dropping `lab` cleans up whatever was made.
         let result = (|| {
             let addrs: Vec<Vec<SocketAddr>> =
@@ -560,7 +416,7 @@ impl Lab {
         let g = match result {
             Ok(g) => g,
             Err(e) => {
-                registry().remove(&id);
+                unregister_lab(id);
                 remove_lab_dir(&dir);
                 return Err(e);
             }
@@ -584,6 +440,23 @@ impl Lab {
             Kind::Ganesha(g) => Some(&g.net.lab),
             Kind::External => None,
         }
+    }
+
+    /// The namespace server `name` runs in (built-in targets): for captures
+    /// on the server's side of its link (`eth0`) or for debugging. Clients
+    /// belong in [`Lab::netns`].
+    pub fn server_netns(&self, name: &str) -> Option<&NetNs> {
+        let g = self.ganesha()?;
+        let i = self.index(name).ok()?;
+        Some(&g.net.servers[i].ns)
+    }
+
+    /// The client-namespace device that carries server `name`'s traffic
+    /// (`tcsrvN`); capture on `any` in [`Lab::netns`] to see every server.
+    pub fn link_device(&self, name: &str) -> Option<&str> {
+        let g = self.ganesha()?;
+        let i = self.index(name).ok()?;
+        Some(&g.net.servers[i].lab_dev)
     }
 
     /// A path naming the client namespace for `nsenter --net=PATH`, valid
@@ -658,7 +531,7 @@ impl Lab {
         let Some(g) = self.ganesha() else {
             return Ok(());
         };
-        if SHUTTING_DOWN.load(Ordering::SeqCst) {
+        if shutting_down() {
             return Err(LabError::State {
                 server: self.target.servers[i].name.clone(),
                 message: "the harness is shutting down".into(),
@@ -749,13 +622,15 @@ impl Lab {
             .process_group(0);
         // SAFETY: prctl and getppid are async-signal-safe; the closure runs
         // in the child between fork and exec.
+        let parent = std::process::id() as libc::pid_t;
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                     return Err(io::Error::last_os_error());
                 }
-                // The parent may have died before prctl: do not run orphaned.
-                if libc::getppid() == 1 {
+                // The parent may have died before prctl: do not run orphaned
+                // (re-parented to init or to a subreaper).
+                if libc::getppid() != parent {
                     return Err(io::Error::other("parent exited"));
                 }
                 Ok(())
@@ -766,9 +641,7 @@ impl Lab {
             server.name
         )))?;
         let pid = child.id() as i32;
-        if let Some(r) = registry().get_mut(&self.id) {
-            r.pids.insert(pid);
-        }
+        add_pid(self.id, pid as u32);
         lock(&g.slots[i]).running = Some(Instance {
             child,
             role,
@@ -798,10 +671,15 @@ impl Lab {
                         if let Some(inst) = slot.running.take() {
                             self.unregister(inst.child.id());
                         }
+                        // Early failures may only reach stdout/stderr.
+                        let mut lines = tail(log, LOG_LINES);
+                        if let Some(dir) = log.parent() {
+                            lines.extend(tail(&dir.join("stdout.log"), LOG_LINES));
+                        }
                         return Err(LabError::Exited {
                             server: server.name.clone(),
                             status: status.to_string(),
-                            log: tail(log, LOG_LINES).join("\n"),
+                            log: lines.join("\n"),
                         });
                     }
                 }
@@ -823,9 +701,7 @@ impl Lab {
     }
 
     fn unregister(&self, pid: u32) {
-        if let Some(r) = registry().get_mut(&self.id) {
-            r.pids.remove(&(pid as i32));
-        }
+        remove_pid(self.id, pid);
     }
 
     /// Stops the instance in slot `i` (SIGTERM, or SIGKILL when `kill`).
@@ -1007,10 +883,9 @@ impl Lab {
     /// The last `n` lines of the log of the instance serving `name`.
     pub fn log_tail(&self, name: &str, n: usize) -> Result<Vec<String>, LabError> {
         let Some(g) = self.ganesha() else {
-            return Err(LabError::Unsupported {
-                target: self.target.name.clone(),
-                action: Action::Start,
-                server: format!("{name} (external servers keep their own logs)"),
+            return Err(LabError::State {
+                server: name.to_string(),
+                message: "an external server keeps its own logs".into(),
             });
         };
         let i = self.index(name)?;
@@ -1053,6 +928,6 @@ impl Drop for Lab {
             }
             remove_lab_dir(&g.dir);
         }
-        registry().remove(&self.id);
+        unregister_lab(self.id);
     }
 }

@@ -21,12 +21,16 @@
 //! (`--allow-remote`), and values from files are never interpolated into a
 //! shell string or into a Ganesha configuration without validation.
 
+#![deny(missing_docs)]
+
+mod cleanup;
 pub mod ganesha;
 mod hooks;
 mod lab;
 mod link;
 
-pub use lab::{install_signal_teardown, sweep_stale, Lab, LabError};
+pub use cleanup::{install_signal_teardown, sweep_stale, teardown_all_labs};
+pub use lab::{Lab, LabError};
 
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
