@@ -3,3 +3,6 @@
 
 pub mod client;
 pub mod netns;
+pub mod run;
+pub mod scenario;
+pub mod target;

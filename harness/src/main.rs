@@ -5,6 +5,7 @@ mod analyze;
 mod decode;
 mod graph;
 mod junit;
+mod targets_cli;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
@@ -32,6 +33,11 @@ enum Command {
     Decode(DecodeArgs),
     /// Rebuild who is who in captures: servers, clients, client IDs, sessions.
     Analyze(AnalyzeArgs),
+    /// List the built-in target profiles, or check a target file.
+    Targets(targets_cli::TargetsArgs),
+    /// Start a target's servers (built-in Ganesha lab) and keep them up
+    /// until Ctrl-C or `--for SECS`.
+    Lab(targets_cli::LabArgs),
 }
 
 #[derive(Args)]
@@ -83,6 +89,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode(args) => run_decode(&args),
         Command::Analyze(args) => run_analyze(&args),
+        Command::Targets(args) => targets_cli::run_targets(&args),
+        Command::Lab(args) => targets_cli::run_lab(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -192,6 +192,15 @@ pub fn attr_name(num: u32) -> Option<&'static str> {
     names.iter().find(|(n, _)| *n == num).map(|(_, s)| *s)
 }
 
+/// The number of the attribute with this short name (`lease_time` → 10),
+/// the inverse of [`attr_name`].
+pub fn attr_number(name: &str) -> Option<u32> {
+    Fattr4Num::KNOWN
+        .iter()
+        .map(|(n, _)| n.0)
+        .find(|&n| attr_name(n) == Some(name))
+}
+
 /// The values of a `fattr4`, decoded in bitmap order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DecodedAttrs<'a> {

@@ -1,0 +1,517 @@
+//! Running one scenario's steps against live servers.
+
+use super::env::{Action, Env};
+use super::expect::{self, Failure};
+use super::plan::{self, Plan, SeqMode};
+use crate::client::{
+    CallbackListener, ClientOwner, ConnectOptions, Connection, Principal, Session,
+};
+use crate::scenario::*;
+use analyzer::nfs4::{Clientid4, Compound4Res, NfsResOp, NfsStat4, Verifier4, NFS4_PROGRAM};
+use analyzer::xdr::json::ToJson;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// What a saved name holds.
+pub(crate) enum Saved {
+    /// Any reply (its result fields).
+    Reply(Value),
+    /// An EXCHANGE_ID result and the CREATE_SESSION sequence bookkeeping.
+    ExchangeId {
+        json: Value,
+        /// The connection it was sent on (for the cleanup).
+        conn: String,
+        clientid: Clientid4,
+        /// csa_sequence the next CREATE_SESSION uses.
+        next_seq: u32,
+    },
+    /// A session (and the connection that created it).
+    Session {
+        json: Value,
+        conn: String,
+        session: Session,
+    },
+    /// A SETCLIENTID result.
+    Setclientid {
+        json: Value,
+        clientid: Clientid4,
+        confirm: Verifier4,
+    },
+    /// An open file.
+    Open(plan::OpenState),
+    /// A lock.
+    Lock(plan::LockState),
+}
+
+impl Saved {
+    /// The reply fields, for checks and expectations.
+    pub(crate) fn json(&self) -> &Value {
+        match self {
+            Saved::Reply(j)
+            | Saved::ExchangeId { json: j, .. }
+            | Saved::Session { json: j, .. }
+            | Saved::Setclientid { json: j, .. } => j,
+            Saved::Open(o) => &o.json,
+            Saved::Lock(l) => &l.json,
+        }
+    }
+}
+
+/// A connection the scenario opened.
+#[derive(Clone)]
+pub(crate) struct Conn {
+    pub name: String,
+    pub conn: Connection,
+    pub role: String,
+    pub principal: Principal,
+}
+
+/// One step's record, for failure reports and frame lookup.
+#[derive(Debug, Clone)]
+pub struct StepLog {
+    /// 1-based step number.
+    pub step: usize,
+    /// What the step did, in one line.
+    pub what: String,
+    /// When it started and ended (wall clock).
+    pub start: std::time::SystemTime,
+    /// Duration.
+    pub took: Duration,
+}
+
+/// The state of one running scenario.
+pub struct TrialRun<'a> {
+    pub(crate) env: &'a Env,
+    pub(crate) sc: &'a Scenario,
+    /// The trial's number (its client source addresses).
+    pub(crate) index: usize,
+    pub(crate) minor: u32,
+    pub(crate) roles: BTreeMap<String, usize>,
+    pub(crate) conns: BTreeMap<String, Conn>,
+    pub(crate) last_conn: Option<String>,
+    pub(crate) saved: BTreeMap<String, Saved>,
+    owners: BTreeMap<String, ClientOwner>,
+    pub(crate) listener: Option<CallbackListener>,
+    /// NFSv4.0 seqids per state owner name.
+    pub(crate) seqids: BTreeMap<String, u32>,
+    leases: BTreeMap<String, Duration>,
+    /// What each step did.
+    pub log: Vec<StepLog>,
+}
+
+impl<'a> TrialRun<'a> {
+    /// A trial of `sc` with roles already assigned to servers.
+    pub fn new(
+        env: &'a Env,
+        sc: &'a Scenario,
+        index: usize,
+        roles: BTreeMap<String, usize>,
+    ) -> Self {
+        TrialRun {
+            env,
+            sc,
+            index,
+            minor: sc.requires.minor.unwrap_or(1),
+            roles,
+            conns: BTreeMap::new(),
+            last_conn: None,
+            saved: BTreeMap::new(),
+            owners: BTreeMap::new(),
+            listener: None,
+            seqids: BTreeMap::new(),
+            leases: BTreeMap::new(),
+            log: Vec::new(),
+        }
+    }
+
+    /// Runs every step; the first failure ends the trial.
+    pub fn run(&mut self) -> Result<(), Failure> {
+        for (i, step) in self.sc.steps.iter().enumerate() {
+            let n = i + 1;
+            let start = std::time::SystemTime::now();
+            let t = Instant::now();
+            let result = self.step(n, step);
+            self.log.push(StepLog {
+                step: n,
+                what: describe(step),
+                start,
+                took: t.elapsed(),
+            });
+            result?;
+        }
+        Ok(())
+    }
+
+    fn step(&mut self, n: usize, step: &Step) -> Result<(), Failure> {
+        if let Some(op) = step.op() {
+            return self.op_step(n, &op);
+        }
+        match step {
+            Step::Connect(c) => self.connect(n, c),
+            Step::Disconnect(name) => {
+                if let Some(c) = self.conns.remove(name) {
+                    c.conn.shutdown();
+                }
+                Ok(())
+            }
+            Step::Compound(c) => self.compound(n, c),
+            Step::Raw(r) => self.raw(n, r),
+            Step::Check(c) => expect::check(n, c, &self.saved),
+            Step::Wait(w) => self.wait(n, w),
+            Step::Restart(r) => self.action(n, r, Action::Restart),
+            Step::Crash(r) => self.action(n, r, Action::Crash),
+            Step::Stop(r) => self.action(n, r, Action::Stop),
+            Step::Start(r) => self.action(n, r, Action::Start),
+            Step::CutLink(r) => self.action(n, r, Action::CutLink),
+            Step::RestoreLink(r) => self.action(n, r, Action::RestoreLink),
+            Step::Failover(f) => {
+                let to = self.server_name(n, &f.to)?;
+                self.action(n, &f.from, Action::Failover(to))
+            }
+            _ => Err(Failure::at(n, "step", "this step kind is not runnable")),
+        }
+    }
+
+    pub(crate) fn server_name(&self, n: usize, role: &str) -> Result<String, Failure> {
+        self.roles
+            .get(role)
+            .and_then(|&i| self.env.servers.get(i))
+            .map(|s| s.name.clone())
+            .ok_or_else(|| Failure::at(n, "role", format!("role {role} has no server")))
+    }
+
+    fn connect(&mut self, n: usize, c: &Connect) -> Result<(), Failure> {
+        let what = format!("connect {} to {}#{}", c.name, c.to, c.address);
+        let server = self
+            .roles
+            .get(&c.to)
+            .and_then(|&i| self.env.servers.get(i))
+            .ok_or_else(|| Failure::at(n, &what, format!("role {} has no server", c.to)))?;
+        let to = *server
+            .addresses
+            .get(c.address)
+            .ok_or_else(|| Failure::at(n, &what, "the server has no such address"))?;
+        let from = self
+            .env
+            .source(self.index, c.from)
+            .map_err(|e| Failure::at(n, &what, e))?;
+        let opts = ConnectOptions {
+            from,
+            netns: self.env.netns.clone(),
+            reply_timeout: self.env.reply_timeout,
+            ..ConnectOptions::default()
+        };
+        let conn =
+            Connection::connect(to, &opts).map_err(|e| Failure::at(n, &what, e.to_string()))?;
+        let principal = self.principal(n, c.principal.as_deref())?;
+        self.conns.insert(
+            c.name.clone(),
+            Conn {
+                name: c.name.clone(),
+                conn,
+                role: c.to.clone(),
+                principal,
+            },
+        );
+        self.last_conn = Some(c.name.clone());
+        Ok(())
+    }
+
+    /// The principal named (`root` and the scenario's own).
+    pub(crate) fn principal(&self, n: usize, name: Option<&str>) -> Result<Principal, Failure> {
+        let root = || Principal::Sys {
+            uid: 0,
+            gid: 0,
+            gids: vec![],
+            machine: "trunkcheck".into(),
+        };
+        match name {
+            None | Some("root") => Ok(root()),
+            Some(p) => {
+                let spec = self
+                    .sc
+                    .principals
+                    .get(p)
+                    .ok_or_else(|| Failure::at(n, "principal", format!("no principal {p}")))?;
+                Ok(if spec.none {
+                    Principal::None
+                } else {
+                    Principal::Sys {
+                        uid: spec.uid,
+                        gid: spec.gid,
+                        gids: spec.gids.clone(),
+                        machine: spec.machine.clone().unwrap_or_else(|| "trunkcheck".into()),
+                    }
+                })
+            }
+        }
+    }
+
+    /// The connection named, or the last one opened.
+    pub(crate) fn conn(&self, n: usize, on: &Option<String>) -> Result<Conn, Failure> {
+        let name = on.as_ref().or(self.last_conn.as_ref());
+        name.and_then(|c| self.conns.get(c))
+            .cloned()
+            .ok_or_else(|| Failure::at(n, "connection", "no such connection (closed?)"))
+    }
+
+    /// The client owner named in this trial (fresh per trial), at the
+    /// incarnation named by `verifier` (`v1` by default).
+    pub(crate) fn owner(&mut self, name: &str, verifier: Option<&str>) -> ClientOwner {
+        let label = format!("{}-{name}", self.sc.id);
+        let base = self
+            .owners
+            .entry(name.to_string())
+            .or_insert_with(|| ClientOwner::unique(&label))
+            .clone();
+        match verifier {
+            None | Some("v1") => base,
+            Some(v) => {
+                let mut h: u64 = u64::from_be_bytes(base.verifier);
+                for b in v.bytes() {
+                    h = h.rotate_left(7) ^ u64::from(b).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                }
+                ClientOwner {
+                    owner: base.owner,
+                    verifier: h.to_be_bytes(),
+                }
+            }
+        }
+    }
+
+    fn op_step(&mut self, n: usize, op: &Op) -> Result<(), Failure> {
+        let common = op.common();
+        let conn = self.conn(n, &common.on)?;
+        let principal = match &common.principal {
+            Some(p) => self.principal(n, Some(p))?,
+            None => conn.principal.clone(),
+        };
+        let what = op.keyword();
+        let plan = plan::plan(self, n, op, &conn, &principal)?;
+        let res = self.send(n, what, &conn, &principal, &plan)?;
+        let (status, json) = main_result(&res, plan.main);
+        expect::expect(n, what, common.expect.as_ref(), status, &json, &self.saved)?;
+        plan::after(
+            self,
+            n,
+            op,
+            &conn,
+            &principal,
+            &res,
+            status,
+            json,
+            common.save.as_deref(),
+        )
+    }
+
+    fn compound(&mut self, n: usize, c: &CompoundStep) -> Result<(), Failure> {
+        let conn = self.conn(n, &c.on)?;
+        let principal = match &c.principal {
+            Some(p) => self.principal(n, Some(p))?,
+            None => conn.principal.clone(),
+        };
+        let mut all = Plan {
+            session: None,
+            seq: SeqMode::Auto,
+            ops: Vec::new(),
+            main: 0,
+            minor: self.minor,
+        };
+        if let Some(s) = &c.session {
+            all.session = Some(plan::session(self, n, s)?);
+        }
+        for op in &c.ops {
+            let p = plan::plan(self, n, op, &conn, &principal)?;
+            all.ops.extend(p.ops);
+        }
+        all.main = all.ops.len().saturating_sub(1);
+        let res = self.send(n, "compound", &conn, &principal, &all)?;
+        let status = res.status;
+        let json = match res.resarray.last() {
+            Some(r) => result_json(r),
+            None => Value::Object(Default::default()),
+        };
+        expect::expect(n, "compound", c.expect.as_ref(), status, &json, &self.saved)?;
+        if let Some(name) = &c.save {
+            self.saved.insert(name.clone(), Saved::Reply(json));
+        }
+        Ok(())
+    }
+
+    /// Sends a plan: alone, or after a SEQUENCE of its session.
+    pub(crate) fn send(
+        &mut self,
+        n: usize,
+        what: &str,
+        conn: &Conn,
+        principal: &Principal,
+        plan: &Plan,
+    ) -> Result<Compound4Res<'static>, Failure> {
+        let result = match (&plan.session, plan.seq) {
+            (None, _) => conn
+                .conn
+                .compound(principal, plan.minor, what, plan.ops.clone()),
+            (Some(s), SeqMode::Auto) => s.compound(&conn.conn, plan.ops.clone()),
+            (
+                Some(s),
+                SeqMode::Exact {
+                    slot,
+                    seqid,
+                    cachethis,
+                },
+            ) => s.compound_with(&conn.conn, slot, seqid, cachethis, plan.ops.clone()),
+        };
+        result.map_err(|e| Failure::at(n, what, format!("no usable reply: {e}")))
+    }
+
+    fn raw(&mut self, n: usize, r: &RawStep) -> Result<(), Failure> {
+        let conn = self.conn(n, &r.on)?;
+        let clean: String = r.args_hex.chars().filter(|c| !c.is_whitespace()).collect();
+        let bytes =
+            hex_decode(&clean).ok_or_else(|| Failure::at(n, "raw", "args_hex is not hex"))?;
+        let outcome = conn.conn.call(NFS4_PROGRAM, 4, 1, &conn.principal, &bytes);
+        expect::raw(n, r.expect.as_ref(), outcome, &self.saved)
+    }
+
+    fn wait(&mut self, n: usize, w: &Wait) -> Result<(), Failure> {
+        let period = match (w.leases, w.graces) {
+            (Some(k), _) => self.lease(n, &w.of)?.mul_f64(k),
+            (None, Some(k)) => {
+                let i = self.roles.get(&w.of).copied().unwrap_or(0);
+                let grace = self.env.servers.get(i).and_then(|s| s.grace);
+                match grace {
+                    Some(g) => g.mul_f64(k),
+                    // The grace period lasts at least one lease (RFC 8881 §8.4.2).
+                    None => self.lease(n, &w.of)?.mul_f64(k),
+                }
+            }
+            (None, None) => Duration::ZERO,
+        };
+        std::thread::sleep(period);
+        Ok(())
+    }
+
+    /// The lease period of a role's server, read from the server itself.
+    fn lease(&mut self, n: usize, role: &str) -> Result<Duration, Failure> {
+        if let Some(l) = self.leases.get(role) {
+            return Ok(*l);
+        }
+        let conn = self
+            .conns
+            .values()
+            .find(|c| c.role == role)
+            .cloned()
+            .ok_or_else(|| {
+                Failure::at(
+                    n,
+                    "wait",
+                    format!("no connection to role {role} to read its lease from"),
+                )
+            })?;
+        let lease = plan::read_lease(self, n, &conn)?;
+        self.leases.insert(role.to_string(), lease);
+        Ok(lease)
+    }
+
+    fn action(&mut self, n: usize, role: &str, action: Action) -> Result<(), Failure> {
+        let server = self.server_name(n, role)?;
+        let what = format!("{} {server}", action.name());
+        self.env
+            .control
+            .act(&server, &action)
+            .map_err(|e| Failure::at(n, &what, e))
+    }
+}
+
+/// The status and fields of the operation at `main` (the COMPOUND status
+/// and no fields when the reply stopped before it).
+fn main_result(res: &Compound4Res<'static>, main: usize) -> (NfsStat4, Value) {
+    match res.resarray.get(main) {
+        Some(r) => (r.status(), result_json(r)),
+        None => (res.status, Value::Object(Default::default())),
+    }
+}
+
+/// An operation result as JSON: its result fields plus `status` and `op`.
+pub(crate) fn result_json(r: &NfsResOp<'static>) -> Value {
+    let v: Value = serde_json::from_str(&r.to_json_string()).unwrap_or(Value::Null);
+    let mut out = serde_json::Map::new();
+    if let Value::Object(top) = v {
+        for (k, val) in top {
+            match (k.as_str(), val) {
+                ("res", Value::Object(fields)) => out.extend(fields),
+                (_, val) => {
+                    out.insert(k, val);
+                }
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+/// Bytes from hex digits (`None` if not hex or odd).
+fn hex_decode(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+        .collect()
+}
+
+/// One line describing a step (for logs).
+pub fn describe(step: &Step) -> String {
+    if let Some(op) = step.op() {
+        let c = op.common();
+        return match c.on {
+            Some(on) => format!("{} on {on}", op.keyword()),
+            None => op.keyword().to_string(),
+        };
+    }
+    match step {
+        Step::Connect(c) => format!("connect {} to {}#{}", c.name, c.to, c.address),
+        Step::Disconnect(c) => format!("disconnect {c}"),
+        Step::Compound(c) => format!(
+            "compound [{}]",
+            c.ops
+                .iter()
+                .map(|o| o.keyword())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Step::Raw(_) => "raw call".into(),
+        Step::Check(_) => "check".into(),
+        Step::Wait(w) => match (w.leases, w.graces) {
+            (Some(k), _) => format!("wait {k} lease(s)"),
+            (_, Some(k)) => format!("wait {k} grace period(s)"),
+            _ => "wait".into(),
+        },
+        Step::Restart(r) => format!("restart {r}"),
+        Step::Crash(r) => format!("crash {r}"),
+        Step::Stop(r) => format!("stop {r}"),
+        Step::Start(r) => format!("start {r}"),
+        Step::CutLink(r) => format!("cut link of {r}"),
+        Step::RestoreLink(r) => format!("restore link of {r}"),
+        Step::Failover(f) => format!("failover {} -> {}", f.from, f.to),
+        _ => "step".into(),
+    }
+}
+
+/// Server actions a scenario uses, as (role, action) pairs.
+pub fn actions_of(sc: &Scenario) -> Vec<(String, Action)> {
+    sc.steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Restart(r) => Some((r.clone(), Action::Restart)),
+            Step::Crash(r) => Some((r.clone(), Action::Crash)),
+            Step::Stop(r) => Some((r.clone(), Action::Stop)),
+            Step::Start(r) => Some((r.clone(), Action::Start)),
+            Step::CutLink(r) => Some((r.clone(), Action::CutLink)),
+            Step::RestoreLink(r) => Some((r.clone(), Action::RestoreLink)),
+            Step::Failover(f) => Some((f.from.clone(), Action::Failover(f.to.clone()))),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,432 @@
+//! Judging replies: statuses, reply fields and saved values against what a
+//! scenario expects, and the failure a trial reports.
+
+use super::exec::Saved;
+use crate::client::ClientError;
+use crate::scenario::{Check, Expect, FieldExpect, FieldTest, Scalar, StatusSet};
+use analyzer::nfs4::{Compound4Res, NfsStat4};
+use analyzer::xdr::{Reader, Xdr};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Why a trial failed: the step, what was expected and what came.
+#[derive(Debug, Clone, Default)]
+pub struct Failure {
+    /// 1-based step number (none: before the steps, e.g. setup).
+    pub step: Option<usize>,
+    /// What the step did.
+    pub what: String,
+    /// The problem in one line.
+    pub message: String,
+    /// The expected value, when there is one.
+    pub expected: Option<String>,
+    /// The value that came.
+    pub actual: Option<String>,
+    /// The RFC section the expectation comes from.
+    pub rule: Option<String>,
+    /// Why it matters.
+    pub why: Option<String>,
+    /// Frames of the trial's capture that show it.
+    pub frames: Vec<u64>,
+}
+
+impl Failure {
+    /// A failure at step `n` with a message.
+    pub fn at(n: usize, what: impl Into<String>, message: impl Into<String>) -> Failure {
+        Failure {
+            step: Some(n),
+            what: what.into(),
+            message: message.into(),
+            ..Failure::default()
+        }
+    }
+
+    fn mismatch(
+        n: usize,
+        what: &str,
+        message: String,
+        expected: String,
+        actual: String,
+    ) -> Failure {
+        Failure {
+            step: Some(n),
+            what: what.into(),
+            message,
+            expected: Some(expected),
+            actual: Some(actual),
+            ..Failure::default()
+        }
+    }
+
+    fn with_rule(mut self, rule: &Option<String>, why: &Option<String>) -> Failure {
+        self.rule = rule.clone();
+        self.why = why.clone();
+        self
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.step {
+            Some(n) => write!(f, "step {n} ({}): {}", self.what, self.message)?,
+            None => write!(f, "{}: {}", self.what, self.message)?,
+        }
+        if let Some(e) = &self.expected {
+            write!(f, "\n  expected: {e}")?;
+        }
+        if let Some(a) = &self.actual {
+            write!(f, "\n  actual:   {a}")?;
+        }
+        if let Some(r) = &self.rule {
+            write!(f, "\n  rule:     {r}")?;
+        }
+        if let Some(w) = &self.why {
+            write!(f, "\n  why:      {w}")?;
+        }
+        if !self.frames.is_empty() {
+            let frames: Vec<String> = self.frames.iter().map(u64::to_string).collect();
+            write!(f, "\n  frames:   {}", frames.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks an operation's status and fields.
+pub(crate) fn expect(
+    n: usize,
+    what: &str,
+    exp: Option<&Expect>,
+    status: NfsStat4,
+    json: &Value,
+    saved: &BTreeMap<String, Saved>,
+) -> Result<(), Failure> {
+    let (set, fields, rule, why) = match exp {
+        None => (None, None, &None, &None),
+        Some(Expect::Status(s)) => (Some(s), None, &None, &None),
+        Some(Expect::Full(f)) => (f.status.as_ref(), Some(&f.fields), &f.rule, &f.why),
+    };
+    let got = status_name(status);
+    if !status_matches(set, &got) {
+        let want = set.map_or("NFS4_OK".to_string(), |s| s.names().join(" or "));
+        return Err(
+            Failure::mismatch(n, what, "unexpected status".into(), want, got).with_rule(rule, why),
+        );
+    }
+    for (path, fe) in fields.into_iter().flatten() {
+        let value = lookup(json, path);
+        field(path, fe, value, saved).map_err(|(e, a)| {
+            Failure::mismatch(n, what, format!("reply field {path}"), e, a).with_rule(rule, why)
+        })?;
+    }
+    Ok(())
+}
+
+fn status_matches(set: Option<&StatusSet>, got: &str) -> bool {
+    match set {
+        None => got == "NFS4_OK",
+        Some(s) => s.names().iter().any(|n| *n == "any" || *n == got),
+    }
+}
+
+/// A status by its RFC name (or its number when it has none).
+pub fn status_name(s: NfsStat4) -> String {
+    s.name()
+        .map_or_else(|| format!("status {}", s.0), str::to_string)
+}
+
+/// Judges one field; `Err((expected, actual))`.
+fn field(
+    path: &str,
+    fe: &FieldExpect,
+    value: Option<&Value>,
+    saved: &BTreeMap<String, Saved>,
+) -> Result<(), (String, String)> {
+    let shown = value.map_or("(absent)".to_string(), show);
+    match fe {
+        FieldExpect::Value(s) => {
+            if value.is_some_and(|v| scalar_eq(s, v)) {
+                Ok(())
+            } else {
+                Err((show_scalar(s), shown))
+            }
+        }
+        FieldExpect::AnyOf(list) => {
+            if value.is_some_and(|v| list.iter().any(|s| scalar_eq(s, v))) {
+                Ok(())
+            } else {
+                let want: Vec<String> = list.iter().map(show_scalar).collect();
+                Err((format!("one of {}", want.join(", ")), shown))
+            }
+        }
+        FieldExpect::Test(t) => test(path, t, value, saved).map_err(|e| (e, shown)),
+    }
+}
+
+fn test(
+    _path: &str,
+    t: &FieldTest,
+    value: Option<&Value>,
+    saved: &BTreeMap<String, Saved>,
+) -> Result<(), String> {
+    let flags = value.map(flag_names).unwrap_or_default();
+    for h in &t.has {
+        if !flags.iter().any(|f| f == h) {
+            return Err(format!("{h} set"));
+        }
+    }
+    for l in &t.lacks {
+        if flags.iter().any(|f| f == l) {
+            return Err(format!("{l} not set"));
+        }
+    }
+    if let Some(r) = &t.same_as {
+        let other = resolve(saved, r)?;
+        if value != Some(&other) {
+            return Err(format!("the same as {r} ({})", show(&other)));
+        }
+    }
+    if let Some(r) = &t.differs_from {
+        let other = resolve(saved, r)?;
+        if value == Some(&other) {
+            return Err(format!("different from {r} ({})", show(&other)));
+        }
+    }
+    if let Some(s) = &t.not {
+        if value.is_some_and(|v| scalar_eq(s, v)) {
+            return Err(format!("not {}", show_scalar(s)));
+        }
+    }
+    Ok(())
+}
+
+/// Flag names in a rendered flag set (`"A|B"`; `"0"` is none).
+fn flag_names(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => s
+            .split('|')
+            .map(str::trim)
+            .filter(|f| !f.is_empty() && *f != "0")
+            .map(String::from)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn scalar_eq(s: &Scalar, v: &Value) -> bool {
+    match (s, v) {
+        (Scalar::Bool(a), Value::Bool(b)) => a == b,
+        (Scalar::Int(a), Value::Number(b)) => {
+            b.as_i64() == Some(*a) || b.as_u64() == u64::try_from(*a).ok()
+        }
+        (Scalar::Str(a), Value::String(b)) => a == b,
+        (Scalar::Int(a), Value::String(b)) => b == &a.to_string(),
+        _ => false,
+    }
+}
+
+fn show_scalar(s: &Scalar) -> String {
+    match s {
+        Scalar::Bool(b) => b.to_string(),
+        Scalar::Int(i) => i.to_string(),
+        Scalar::Str(s) => s.clone(),
+    }
+}
+
+/// A JSON value shown compactly (strings without quotes).
+pub fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Follows a dotted path (`eir_server_owner.so_major_id`) in `v`.
+pub fn lookup<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
+    path.split('.').try_fold(v, |cur, key| match cur {
+        Value::Object(m) => m.get(key),
+        Value::Array(a) => key.parse::<usize>().ok().and_then(|i| a.get(i)),
+        _ => None,
+    })
+}
+
+/// A saved value by reference: `name` or `name.path`.
+pub(crate) fn resolve(saved: &BTreeMap<String, Saved>, r: &str) -> Result<Value, String> {
+    let (head, rest) = r.split_once('.').unwrap_or((r, ""));
+    let s = saved
+        .get(head)
+        .ok_or_else(|| format!("nothing saved as {head}"))?;
+    if rest.is_empty() {
+        return Ok(s.json().clone());
+    }
+    lookup(s.json(), rest)
+        .cloned()
+        .ok_or_else(|| format!("{head} has no field {rest}"))
+}
+
+/// `check`: saved values equal, or pairwise different.
+pub(crate) fn check(n: usize, c: &Check, saved: &BTreeMap<String, Saved>) -> Result<(), Failure> {
+    let get = |r: &String| resolve(saved, r).map_err(|e| Failure::at(n, "check", e));
+    if !c.equal.is_empty() {
+        let values: Vec<Value> = c.equal.iter().map(get).collect::<Result<_, _>>()?;
+        if values.windows(2).any(|w| w[0] != w[1]) {
+            let shown: Vec<String> = c
+                .equal
+                .iter()
+                .zip(&values)
+                .map(|(r, v)| format!("{r} = {}", show(v)))
+                .collect();
+            return Err(Failure::mismatch(
+                n,
+                "check",
+                "values differ".into(),
+                format!("{} all equal", c.equal.join(", ")),
+                shown.join("; "),
+            )
+            .with_rule(&c.rule, &c.why));
+        }
+    }
+    if !c.differ.is_empty() {
+        let values: Vec<Value> = c.differ.iter().map(get).collect::<Result<_, _>>()?;
+        for i in 0..values.len() {
+            for j in i + 1..values.len() {
+                if values[i] == values[j] {
+                    return Err(Failure::mismatch(
+                        n,
+                        "check",
+                        "values are equal".into(),
+                        format!("{} different from {}", c.differ[i], c.differ[j]),
+                        format!("both {}", show(&values[i])),
+                    )
+                    .with_rule(&c.rule, &c.why));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `raw`: the RPC outcome (accept status, or the COMPOUND status when the
+/// reply decodes) against what is expected.
+pub(crate) fn raw(
+    n: usize,
+    exp: Option<&Expect>,
+    outcome: Result<Vec<u8>, ClientError>,
+    saved: &BTreeMap<String, Saved>,
+) -> Result<(), Failure> {
+    let got = match &outcome {
+        Ok(body) => {
+            let mut r = Reader::new(body);
+            match Compound4Res::decode(&mut r) {
+                Ok(res) => status_name(res.status),
+                Err(_) => "SUCCESS".to_string(),
+            }
+        }
+        Err(ClientError::Rpc { detail, .. }) => [
+            "PROG_UNAVAIL",
+            "PROG_MISMATCH",
+            "PROC_UNAVAIL",
+            "GARBAGE_ARGS",
+            "SYSTEM_ERR",
+        ]
+        .into_iter()
+        .find(|s| detail.contains(s))
+        .map_or_else(|| detail.clone(), str::to_string),
+        Err(e) => return Err(Failure::at(n, "raw", format!("no usable reply: {e}"))),
+    };
+    let set = match exp {
+        None => None,
+        Some(Expect::Status(s)) => Some(s),
+        Some(Expect::Full(f)) => f.status.as_ref(),
+    };
+    if status_matches(set, &got) || (set.is_none() && got == "SUCCESS") {
+        let _ = saved;
+        Ok(())
+    } else {
+        let want = set.map_or("NFS4_OK".to_string(), |s| s.names().join(" or "));
+        Err(Failure::mismatch(
+            n,
+            "raw",
+            "unexpected answer".into(),
+            want,
+            got,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn saved(pairs: &[(&str, Value)]) -> BTreeMap<String, Saved> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Saved::Reply(v.clone())))
+            .collect()
+    }
+
+    fn eid(clientid: &str, flags: &str) -> Value {
+        serde_json::json!({
+            "op": "EXCHANGE_ID", "status": "NFS4_OK",
+            "eir_clientid": clientid, "eir_flags": flags,
+            "eir_server_owner": {"so_minor_id": 0, "so_major_id": "m"},
+        })
+    }
+
+    #[test]
+    fn status_defaults_to_ok_and_sets_accept_any_member() {
+        let s = BTreeMap::new();
+        let v = Value::Null;
+        assert!(expect(1, "x", None, NfsStat4::NFS4_OK, &v, &s).is_ok());
+        let e = expect(1, "x", None, NfsStat4::NFS4ERR_GRACE, &v, &s).expect_err("not ok");
+        assert_eq!(e.expected.as_deref(), Some("NFS4_OK"));
+        assert_eq!(e.actual.as_deref(), Some("NFS4ERR_GRACE"));
+        let set = Expect::Status(StatusSet::AnyOf(vec![
+            "NFS4_OK".into(),
+            "NFS4ERR_GRACE".into(),
+        ]));
+        assert!(expect(1, "x", Some(&set), NfsStat4::NFS4ERR_GRACE, &v, &s).is_ok());
+        let any = Expect::Status(StatusSet::One("any".into()));
+        assert!(expect(1, "x", Some(&any), NfsStat4::NFS4ERR_DELAY, &v, &s).is_ok());
+    }
+
+    #[test]
+    fn fields_are_judged_by_path_flags_and_saved_values() {
+        let s = saved(&[("x1", eid("0x1", "CONFIRMED_R"))]);
+        let v = eid("0x1", "SUPP_MOVED_REFER|USE_PNFS_MDS");
+        let yaml = |text: &str| -> Expect { serde_saphyr::from_str(text).expect("expect parses") };
+        let ok = yaml("{fields: {eir_flags: {has: [USE_PNFS_MDS], lacks: [CONFIRMED_R]}, eir_clientid: {same_as: x1.eir_clientid}, eir_server_owner.so_minor_id: 0}}");
+        expect(2, "x", Some(&ok), NfsStat4::NFS4_OK, &v, &s).expect("holds");
+        let bad = yaml("{fields: {eir_flags: {has: [CONFIRMED_R]}}, rule: RFC 8881 §18.35.3}");
+        let e = expect(2, "exchange_id", Some(&bad), NfsStat4::NFS4_OK, &v, &s).expect_err("fails");
+        assert_eq!(e.expected.as_deref(), Some("CONFIRMED_R set"));
+        assert_eq!(e.rule.as_deref(), Some("RFC 8881 §18.35.3"));
+        let differs = yaml("{fields: {eir_clientid: {differs_from: x1.eir_clientid}}}");
+        assert!(expect(2, "x", Some(&differs), NfsStat4::NFS4_OK, &v, &s).is_err());
+    }
+
+    #[test]
+    fn checks_compare_saved_values() {
+        let s = saved(&[
+            ("a", eid("0x1", "0")),
+            ("b", eid("0x1", "0")),
+            ("c", eid("0x2", "0")),
+        ]);
+        let c = |eq: &[&str], df: &[&str]| Check {
+            equal: eq.iter().map(|x| x.to_string()).collect(),
+            differ: df.iter().map(|x| x.to_string()).collect(),
+            rule: None,
+            why: None,
+        };
+        assert!(check(1, &c(&["a.eir_clientid", "b.eir_clientid"], &[]), &s).is_ok());
+        let e = check(1, &c(&["a.eir_clientid", "c.eir_clientid"], &[]), &s).expect_err("differ");
+        assert!(
+            e.actual.as_deref().is_some_and(|a| a.contains("0x2")),
+            "{e}"
+        );
+        assert!(check(1, &c(&[], &["a.eir_clientid", "c.eir_clientid"]), &s).is_ok());
+        assert!(check(1, &c(&[], &["a.eir_clientid", "b.eir_clientid"]), &s).is_err());
+        let missing = check(1, &c(&["a.nope", "b.nope"], &[]), &s).expect_err("missing");
+        assert!(missing.message.contains("no field nope"), "{missing}");
+    }
+}

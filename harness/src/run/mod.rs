@@ -1,0 +1,294 @@
+//! `trunkcheck run`: every scenario is one libtest-mimic trial against the
+//! target. A trial gets the servers its roles need (or is skipped with the
+//! reason), runs alone when it acts on a server (restart, failover ...) and
+//! in parallel otherwise, captures its own traffic and has the analyzer's
+//! passive rules judge it, and leaves a [`report::Record`].
+
+// A step's `Failure` (expected/actual/rule/frames) is the cold path of a
+// network round trip; its size does not matter, its detail does.
+#![allow(clippy::result_large_err)]
+
+pub mod capture;
+pub mod env;
+pub mod exec;
+pub mod expect;
+mod plan;
+pub mod report;
+mod settle;
+
+use crate::scenario::{roles_of, Scenario, Suite};
+use analyzer::rules::{Party, Severity};
+use env::{Action, Env};
+use exec::TrialRun;
+use expect::Failure;
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use report::{Baseline, Outcome, Record};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// libtest options (filter, --list, --exact, --skip, --ignored, threads).
+    pub libtest: Arguments,
+    /// Known failures.
+    pub baseline: Option<Baseline>,
+    /// Keep the capture of every failing trial here.
+    pub keep_captures: Option<PathBuf>,
+    /// Run the passive rules on each trial's live capture.
+    pub passive: bool,
+}
+
+/// Everything the trials share.
+struct Ctx {
+    env: Env,
+    opts: RunOptions,
+    records: Mutex<Vec<Record>>,
+    /// Trials that act on servers hold it exclusively; others share it.
+    servers: RwLock<()>,
+    counter: AtomicUsize,
+    capture_dir: PathBuf,
+}
+
+/// What a run produced.
+pub struct RunResult {
+    /// One record per scenario that ran or was skipped.
+    pub records: Vec<Record>,
+    /// libtest's counts.
+    pub conclusion: libtest_mimic::Conclusion,
+}
+
+/// Runs the suites' scenarios against `env`.
+pub fn run_scenarios(env: Env, suites: &[Suite], opts: RunOptions) -> RunResult {
+    let capture_dir = std::env::temp_dir().join(format!("trunkcheck-run-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&capture_dir);
+    let ctx = Arc::new(Ctx {
+        env,
+        opts,
+        records: Mutex::new(Vec::new()),
+        servers: RwLock::new(()),
+        counter: AtomicUsize::new(0),
+        capture_dir: capture_dir.clone(),
+    });
+    let mut trials = Vec::new();
+    for suite in suites {
+        for sc in &suite.file.scenarios {
+            let ctx = Arc::clone(&ctx);
+            let sc2 = sc.clone();
+            let file = suite.path.clone();
+            let kind = sc.tags.first().cloned().unwrap_or_default();
+            trials.push(
+                Trial::ignorable_test(sc.id.clone(), move || run_trial(&ctx, &sc2, &file))
+                    .with_kind(kind)
+                    .with_ignored_flag(sc.ignore.is_some()),
+            );
+        }
+    }
+    let conclusion = libtest_mimic::run(&ctx.opts.libtest, trials);
+    let _ = std::fs::remove_dir_all(&capture_dir);
+    let mut records = ctx.records.lock().map(|r| r.clone()).unwrap_or_default();
+    records.sort_by(|a, b| a.id.cmp(&b.id));
+    RunResult {
+        records,
+        conclusion,
+    }
+}
+
+/// One trial, from role assignment to the record.
+fn run_trial(ctx: &Ctx, sc: &Scenario, file: &Path) -> Result<Completion, Failed> {
+    let started = Instant::now();
+    let mut record = Record {
+        id: sc.id.clone(),
+        title: sc.title.clone(),
+        rfc: sc.rfc.clone(),
+        file: file.to_path_buf(),
+        outcome: Outcome::Passed,
+        duration: Default::default(),
+        message: None,
+        findings: Vec::new(),
+        capture: None,
+        roles: BTreeMap::new(),
+    };
+    let verdict = judge(ctx, sc, &mut record);
+    record.duration = started.elapsed();
+    let result = match verdict {
+        Verdict::Pass => Ok(Completion::Completed),
+        Verdict::Skip(reason) => {
+            record.outcome = Outcome::Skipped;
+            record.message = Some(reason.clone());
+            Ok(Completion::ignored_with(reason))
+        }
+        Verdict::Fail(text) => {
+            let known = ctx.opts.baseline.as_ref().and_then(|b| b.known.get(&sc.id));
+            record.message = Some(text.clone());
+            match known {
+                Some(reason) => {
+                    record.outcome = Outcome::KnownFailure;
+                    Ok(Completion::ignored_with(format!("known failure: {reason}")))
+                }
+                None => {
+                    record.outcome = Outcome::Failed;
+                    Err(Failed::from(text))
+                }
+            }
+        }
+    };
+    if let Ok(mut r) = ctx.records.lock() {
+        r.push(record);
+    }
+    result
+}
+
+enum Verdict {
+    Pass,
+    Skip(String),
+    Fail(String),
+}
+
+fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
+    let env = &ctx.env;
+    let roles = match env.assign(&roles_of(sc)) {
+        Ok(r) => r,
+        Err(why) => return Verdict::Skip(why),
+    };
+    for (role, &i) in &roles {
+        record
+            .roles
+            .insert(role.clone(), env.servers[i].name.clone());
+    }
+    let mut actions = Vec::new();
+    for (role, action) in exec::actions_of(sc) {
+        let Some(server) = roles.get(&role).map(|&i| env.servers[i].name.clone()) else {
+            return Verdict::Skip(format!("role {role} has no server"));
+        };
+        let action = match action {
+            Action::Failover(to) => match roles.get(&to) {
+                Some(&j) => Action::Failover(env.servers[j].name.clone()),
+                None => return Verdict::Skip(format!("role {to} has no server")),
+            },
+            a => a,
+        };
+        if let Err(why) = env.control.supports(&server, &action) {
+            return Verdict::Skip(why);
+        }
+        actions.push((server, action));
+    }
+    let exclusive = !actions.is_empty();
+    let _shared;
+    let _alone;
+    if exclusive {
+        _alone = ctx.servers.write().unwrap_or_else(|e| e.into_inner());
+    } else {
+        _shared = ctx.servers.read().unwrap_or_else(|e| e.into_inner());
+    }
+    let index = ctx.counter.fetch_add(1, Ordering::SeqCst);
+    let capture = if ctx.opts.passive {
+        match capture::TrialCapture::start(env, index, &ctx.capture_dir, &sc.id) {
+            Ok(c) => Some(c),
+            Err(e) => return Verdict::Fail(format!("cannot capture the trial's traffic: {e}")),
+        }
+    } else {
+        None
+    };
+    let mut trial = TrialRun::new(env, sc, index, roles);
+    let outcome = trial.run();
+    settle::cleanup(&mut trial);
+    let log = std::mem::take(&mut trial.log);
+    drop(trial);
+    let observed = capture.map(|c| c.finish().and_then(|p| capture::analyze(&p)));
+    if exclusive {
+        settle::settle(env, &actions);
+    }
+    let mut failure = outcome.err();
+    if let Some(f) = &failure {
+        if f.actual.as_deref() == Some("NFS4ERR_MINOR_VERS_MISMATCH") {
+            let minor = sc.requires.minor.unwrap_or(1);
+            return Verdict::Skip(format!("the server does not offer NFSv4.{minor}"));
+        }
+    }
+    let mut passive = Vec::new();
+    match observed {
+        Some(Ok(obs)) => {
+            record.findings = obs.findings.iter().map(|f| f.to_string()).collect();
+            if let Some(f) = failure.as_mut() {
+                add_frames(f, &log, &obs.messages);
+            }
+            passive = unexpected_findings(sc, &obs.findings);
+            keep_capture(
+                ctx,
+                sc,
+                &obs.path,
+                failure.is_some() || !passive.is_empty(),
+                record,
+            );
+        }
+        Some(Err(e)) => passive.push(format!("the trial's capture could not be read: {e}")),
+        None => {}
+    }
+    match (failure, passive.is_empty()) {
+        (None, true) => Verdict::Pass,
+        (None, false) => Verdict::Fail(format!(
+            "every step held, but the passive rules found:\n  {}",
+            passive.join("\n  ")
+        )),
+        (Some(f), true) => Verdict::Fail(f.to_string()),
+        (Some(f), false) => Verdict::Fail(format!(
+            "{f}\n  passive rules also found:\n  {}",
+            passive.join("\n  ")
+        )),
+    }
+}
+
+/// Findings that fail a trial: server violations, and anything our own
+/// client did wrong, unless the scenario provokes them on purpose.
+fn unexpected_findings(sc: &Scenario, findings: &[analyzer::rules::Finding]) -> Vec<String> {
+    findings
+        .iter()
+        .filter(|f| !sc.findings.iter().any(|id| id == f.rule.id))
+        .filter_map(|f| match (f.rule.party, f.rule.severity) {
+            (Party::Server, Severity::Violation) => Some(format!("server violation: {f}")),
+            (Party::Client, Severity::Violation | Severity::Warning) => Some(format!(
+                "trunkcheck's own client broke a rule (a bug in the scenario or the client): {f}"
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The frames of the failing step's messages.
+fn add_frames(f: &mut Failure, log: &[exec::StepLog], messages: &[(u64, f64)]) {
+    let Some(step) = f.step.and_then(|n| log.iter().find(|l| l.step == n)) else {
+        return;
+    };
+    let start = step
+        .start
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    f.frames = capture::frames_between(messages, start, start + step.took.as_secs_f64());
+}
+
+fn keep_capture(ctx: &Ctx, sc: &Scenario, path: &Path, failed: bool, record: &mut Record) {
+    let Some(dir) = &ctx.opts.keep_captures else {
+        return;
+    };
+    if !failed {
+        return;
+    }
+    let _ = std::fs::create_dir_all(dir);
+    let target = dir.join(format!("{}.pcap", sc.id));
+    if std::fs::copy(path, &target).is_ok() {
+        record.capture = Some(target);
+    }
+}
+
+/// Seconds since 1970 now (for logs).
+pub fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}

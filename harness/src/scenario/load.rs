@@ -1,0 +1,665 @@
+//! Reading suite files and refusing bad ones before anything runs.
+
+use super::types::*;
+use analyzer::nfs4::consts::{ChannelDirFromClient4, CreateSession4Flags, ExchgId4Flags, NfsStat4};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A loaded suite file.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its content.
+    pub file: SuiteFile,
+}
+
+/// Why a suite file was refused.
+#[derive(Debug)]
+pub enum LoadError {
+    /// The file could not be read.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Not valid YAML, or not the scenario format.
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line, when known.
+        line: Option<u64>,
+        /// 1-based column, when known.
+        column: Option<u64>,
+        /// What was expected.
+        message: String,
+    },
+    /// Well-formed, but a scenario says something that cannot run.
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The scenario id.
+        scenario: String,
+        /// 1-based step number, when the problem is in a step.
+        step: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            LoadError::Syntax {
+                path,
+                line,
+                column,
+                message,
+            } => {
+                write!(f, "{}", path.display())?;
+                if let Some(l) = line {
+                    write!(f, ":{l}")?;
+                    if let Some(c) = column {
+                        write!(f, ":{c}")?;
+                    }
+                }
+                write!(f, ": {message}")
+            }
+            LoadError::Invalid {
+                path,
+                scenario,
+                step,
+                message,
+            } => {
+                write!(f, "{}: scenario {scenario}", path.display())?;
+                if let Some(s) = step {
+                    write!(f, ", step {s}")?;
+                }
+                write!(f, ": {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Reads and validates one suite file.
+pub fn load_file(path: &Path) -> Result<Suite, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load_str(path, &text)
+}
+
+/// Parses and validates suite text (`path` names it in errors).
+pub fn load_str(path: &Path, text: &str) -> Result<Suite, LoadError> {
+    let file: SuiteFile = serde_saphyr::from_str(text).map_err(|e| {
+        let loc = e.location();
+        LoadError::Syntax {
+            path: path.to_path_buf(),
+            line: loc.map(|l| l.line()),
+            column: loc.map(|l| l.column()),
+            message: first_line(&e.to_string()),
+        }
+    })?;
+    for s in &file.scenarios {
+        validate(s).map_err(|(step, message)| LoadError::Invalid {
+            path: path.to_path_buf(),
+            scenario: s.id.clone(),
+            step,
+            message,
+        })?;
+    }
+    Ok(Suite {
+        path: path.to_path_buf(),
+        file,
+    })
+}
+
+/// Reads every `*.yaml` file directly in `dir` (sorted by name) and checks
+/// that scenario ids are unique across them. All errors are returned, not
+/// only the first.
+pub fn load_dir(dir: &Path) -> Result<Vec<Suite>, Vec<LoadError>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(source) => {
+            return Err(vec![LoadError::Io {
+                path: dir.to_path_buf(),
+                source,
+            }])
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    paths.sort();
+    load_files(&paths)
+}
+
+/// Loads several files; ids must be unique across all of them.
+pub fn load_files(paths: &[PathBuf]) -> Result<Vec<Suite>, Vec<LoadError>> {
+    let mut suites = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        match load_file(p) {
+            Ok(s) => suites.push(s),
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    for suite in &suites {
+        for s in &suite.file.scenarios {
+            if let Some(first) = seen.insert(s.id.clone(), suite.path.clone()) {
+                errors.push(LoadError::Invalid {
+                    path: suite.path.clone(),
+                    scenario: s.id.clone(),
+                    step: None,
+                    message: format!("id already used in {}", first.display()),
+                });
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(suites)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The first line of a YAML error, without the "error: line L column C:"
+/// prefix (the location is printed once, in front).
+fn first_line(s: &str) -> String {
+    let line = s.lines().next().unwrap_or("").trim();
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    if line.starts_with("line ") {
+        if let Some((_, rest)) = line.split_once(": ") {
+            return rest.to_string();
+        }
+    }
+    line.to_string()
+}
+
+/// What a saved name holds, so later steps can be checked against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Saved {
+    ExchangeId,
+    Session,
+    Setclientid,
+    Open,
+    Lock,
+    Other,
+}
+
+impl Saved {
+    fn name(self) -> &'static str {
+        match self {
+            Saved::ExchangeId => "an exchange_id",
+            Saved::Session => "a create_session",
+            Saved::Setclientid => "a setclientid",
+            Saved::Open => "an open",
+            Saved::Lock => "a lock",
+            Saved::Other => "a reply",
+        }
+    }
+}
+
+/// Checks one scenario; the error is (1-based step, message).
+fn validate(s: &Scenario) -> Result<(), (Option<usize>, String)> {
+    check_id(&s.id).map_err(|m| (None, m))?;
+    if s.rfc.is_empty() {
+        return Err((None, "names no RFC section (`rfc:`)".into()));
+    }
+    if s.steps.is_empty() {
+        return Err((None, "has no steps".into()));
+    }
+    for f in &s.findings {
+        if analyzer::rules::by_id(f).is_none() {
+            return Err((None, format!("findings: no passive rule `{f}`")));
+        }
+    }
+    let roles = roles_of(s);
+    for (name, role) in &roles {
+        match (&role.relation, &role.of) {
+            (Some(_), Some(of)) if !roles.contains_key(of) => {
+                return Err((None, format!("role {name} relates to unknown role {of}")))
+            }
+            (Some(_), None) => {
+                return Err((None, format!("role {name} has a relation but no `of`")))
+            }
+            _ => {}
+        }
+    }
+    if let Some(m) = s.requires.minor {
+        if m > 2 {
+            return Err((None, format!("minor version {m} does not exist")));
+        }
+    }
+    let mut v = Validator {
+        scenario: s,
+        roles,
+        conns: BTreeSet::new(),
+        saved: BTreeMap::new(),
+    };
+    for (i, step) in s.steps.iter().enumerate() {
+        v.step(step).map_err(|m| (Some(i + 1), m))?;
+    }
+    Ok(())
+}
+
+/// The scenario's roles (`a` when none are declared).
+pub fn roles_of(s: &Scenario) -> BTreeMap<String, Role> {
+    if s.requires.servers.is_empty() {
+        BTreeMap::from([("a".to_string(), Role::default())])
+    } else {
+        s.requires.servers.clone()
+    }
+}
+
+fn check_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.split('-').count() >= 2
+        && id.split('-').all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "id `{id}` is not of the form AREA-NAME-01 (upper-case letters and digits joined by -)"
+        ))
+    }
+}
+
+struct Validator<'a> {
+    scenario: &'a Scenario,
+    roles: BTreeMap<String, Role>,
+    conns: BTreeSet<String>,
+    saved: BTreeMap<String, Saved>,
+}
+
+impl Validator<'_> {
+    fn step(&mut self, step: &Step) -> Result<(), String> {
+        if let Some(op) = step.op() {
+            return self.op_step(&op, true);
+        }
+        match step {
+            Step::Connect(c) => self.connect(c),
+            Step::Disconnect(name) => self.conn(&Some(name.clone())),
+            Step::Compound(c) => self.compound(c),
+            Step::Raw(r) => {
+                self.conn(&r.on)?;
+                let clean: String = r.args_hex.chars().filter(|c| !c.is_whitespace()).collect();
+                if clean.len() % 2 != 0 || !clean.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err("args_hex is not an even number of hex digits".into());
+                }
+                Ok(())
+            }
+            Step::Check(c) => self.check(c),
+            Step::Wait(w) => {
+                self.role(&w.of)?;
+                match (w.leases, w.graces) {
+                    (Some(n), None) | (None, Some(n)) if n > 0.0 && n <= 10.0 => Ok(()),
+                    (Some(_), None) | (None, Some(_)) => {
+                        Err("wait: the number of periods must be in (0, 10]".into())
+                    }
+                    _ => Err("wait: give exactly one of `leases` or `graces`".into()),
+                }
+            }
+            Step::Restart(r)
+            | Step::Crash(r)
+            | Step::Stop(r)
+            | Step::Start(r)
+            | Step::CutLink(r)
+            | Step::RestoreLink(r) => self.role(r).map(|_| ()),
+            Step::Failover(f) => {
+                self.role(&f.from)?;
+                self.role(&f.to)?;
+                if f.from == f.to {
+                    return Err("failover: `from` and `to` are the same role".into());
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn connect(&mut self, c: &Connect) -> Result<(), String> {
+        let role = self.role(&c.to)?;
+        if c.address >= role.addresses {
+            return Err(format!(
+                "connect: address {} of role {} but the role asks for only {} address(es) (raise `requires.servers.{}.addresses`)",
+                c.address, c.to, role.addresses, c.to
+            ));
+        }
+        if let Some(p) = &c.principal {
+            self.principal(p)?;
+        }
+        if !self.conns.insert(c.name.clone()) {
+            return Err(format!("connect: connection {} already exists", c.name));
+        }
+        Ok(())
+    }
+
+    fn compound(&mut self, c: &CompoundStep) -> Result<(), String> {
+        self.conn(&c.on)?;
+        if let Some(s) = &c.session {
+            self.saved(s, Saved::Session)?;
+        }
+        if let Some(p) = &c.principal {
+            self.principal(p)?;
+        }
+        if c.ops.is_empty() {
+            return Err("compound: no ops (an empty COMPOUND is sent with `raw`)".into());
+        }
+        if let Some(e) = &c.expect {
+            check_expect(e)?;
+        }
+        for op in &c.ops {
+            let common = op.common();
+            if common.on.is_some() || common.expect.is_some() || common.save.is_some() {
+                return Err(format!(
+                    "compound: {} inside a compound takes no on/expect/save (put them on the compound)",
+                    op.keyword()
+                ));
+            }
+            self.op_step(op, false)?;
+        }
+        if let Some(name) = &c.save {
+            self.saved.insert(name.clone(), Saved::Other);
+        }
+        Ok(())
+    }
+
+    fn op_step(&mut self, op: &Op, alone: bool) -> Result<(), String> {
+        let common = op.common();
+        if alone {
+            self.conn(&common.on)?;
+        }
+        if let Some(p) = &common.principal {
+            self.principal(p)?;
+        }
+        if let Some(e) = &common.expect {
+            check_expect(e)?;
+        }
+        let kind = self.op_args(op)?;
+        if let Some(name) = &common.save {
+            self.saved.insert(name.clone(), kind);
+        }
+        Ok(())
+    }
+
+    /// Checks an operation's own fields; returns what saving it holds.
+    fn op_args(&self, op: &Op) -> Result<Saved, String> {
+        match op {
+            Op::ExchangeId(a) => {
+                self.minor_at_least(1, "exchange_id")?;
+                check_flags::<ExchgId4Flags>(&a.flags, ExchgId4Flags::KNOWN)?;
+                match a.state_protect.as_deref() {
+                    None | Some("none") | Some("mach_cred") => Ok(Saved::ExchangeId),
+                    Some(o) => Err(format!("state_protect `{o}`: use none or mach_cred")),
+                }
+            }
+            Op::CreateSession(a) => {
+                self.saved(&a.client, Saved::ExchangeId)?;
+                check_flags::<CreateSession4Flags>(&a.flags, CreateSession4Flags::KNOWN)?;
+                check_seq(&a.sequence)?;
+                Ok(Saved::Session)
+            }
+            Op::BindConnToSession(a) => {
+                self.saved(&a.session, Saved::Session)?;
+                if let Some(d) = &a.dir {
+                    let name = format!("CDFC4_{d}");
+                    if ChannelDirFromClient4::from_name(&name).is_none() {
+                        return Err(format!(
+                            "dir `{d}`: use FORE, BACK, FORE_OR_BOTH or BACK_OR_BOTH"
+                        ));
+                    }
+                }
+                Ok(Saved::Other)
+            }
+            Op::Sequence(a) => {
+                self.saved(&a.session, Saved::Session)?;
+                check_seq(&a.seqid)?;
+                Ok(Saved::Other)
+            }
+            Op::DestroySession(a) => self.saved(&a.session, Saved::Session).map(|_| Saved::Other),
+            Op::DestroyClientid(a) => {
+                self.saved(&a.client, Saved::ExchangeId)?;
+                self.opt_saved(&a.session, Saved::Session)?;
+                Ok(Saved::Other)
+            }
+            Op::ReclaimComplete(a) => self.saved(&a.session, Saved::Session).map(|_| Saved::Other),
+            Op::Putrootfh(a) => self
+                .opt_saved(&a.session, Saved::Session)
+                .map(|_| Saved::Other),
+            Op::Getattr(a) => {
+                self.opt_saved(&a.session, Saved::Session)?;
+                self.opt_saved(&a.file, Saved::Open)?;
+                for n in &a.attrs {
+                    if analyzer::nfs4::attr::attr_number(n).is_none() {
+                        return Err(format!("getattr: unknown attribute `{n}`"));
+                    }
+                }
+                Ok(Saved::Other)
+            }
+            Op::Open(a) => {
+                self.session_or_client(&a.session, &a.client, "open")?;
+                one_of("claim", &a.claim, &["null", "previous", "fh"])?;
+                one_of("access", &a.access, &["read", "write", "both"])?;
+                one_of("deny", &a.deny, &["none", "read", "write", "both"])?;
+                if a.claim.as_deref() == Some("previous") && a.create {
+                    return Err("open: a reclaim (claim: previous) cannot create".into());
+                }
+                Ok(Saved::Open)
+            }
+            Op::OpenConfirm(a) => {
+                self.minor_is(0, "open_confirm")?;
+                self.saved(&a.open, Saved::Open).map(|_| Saved::Other)
+            }
+            Op::Lock(a) => {
+                self.opt_saved(&a.session, Saved::Session)?;
+                self.saved(&a.open, Saved::Open)?;
+                one_of("kind", &a.kind, &["read", "write"])?;
+                Ok(Saved::Lock)
+            }
+            Op::Locku(a) => {
+                self.opt_saved(&a.session, Saved::Session)?;
+                self.saved(&a.lock, Saved::Lock).map(|_| Saved::Other)
+            }
+            Op::Lockt(a) => {
+                self.opt_saved(&a.session, Saved::Session)?;
+                self.saved(&a.open, Saved::Open)?;
+                one_of("kind", &a.kind, &["read", "write"])?;
+                Ok(Saved::Other)
+            }
+            Op::Close(a) => {
+                self.opt_saved(&a.session, Saved::Session)?;
+                self.saved(&a.open, Saved::Open).map(|_| Saved::Other)
+            }
+            Op::Read(a) => {
+                self.opt_saved(&a.session, Saved::Session)?;
+                self.saved(&a.open, Saved::Open).map(|_| Saved::Other)
+            }
+            Op::Write(a) => {
+                self.opt_saved(&a.session, Saved::Session)?;
+                self.saved(&a.open, Saved::Open).map(|_| Saved::Other)
+            }
+            Op::Setclientid(_) => {
+                self.minor_is(0, "setclientid")?;
+                Ok(Saved::Setclientid)
+            }
+            Op::SetclientidConfirm(a) => {
+                self.minor_is(0, "setclientid_confirm")?;
+                self.saved(&a.client, Saved::Setclientid)?;
+                self.opt_saved(&a.confirm_from, Saved::Setclientid)?;
+                Ok(Saved::Other)
+            }
+            Op::Renew(a) => {
+                self.minor_is(0, "renew")?;
+                self.saved(&a.client, Saved::Setclientid)
+                    .map(|_| Saved::Other)
+            }
+            Op::Illegal(_) => Ok(Saved::Other),
+        }
+    }
+
+    fn minor(&self) -> u32 {
+        self.scenario.requires.minor.unwrap_or(1)
+    }
+
+    fn minor_at_least(&self, m: u32, what: &str) -> Result<(), String> {
+        if self.minor() >= m {
+            Ok(())
+        } else {
+            Err(format!(
+                "{what} needs minor version {m} or later (requires.minor)"
+            ))
+        }
+    }
+
+    fn minor_is(&self, m: u32, what: &str) -> Result<(), String> {
+        if self.minor() == m {
+            Ok(())
+        } else {
+            Err(format!(
+                "{what} exists only in minor version {m} (requires.minor)"
+            ))
+        }
+    }
+
+    fn session_or_client(
+        &self,
+        session: &Option<String>,
+        client: &Option<String>,
+        what: &str,
+    ) -> Result<(), String> {
+        match (session, client, self.minor()) {
+            (Some(s), None, 1..) => self.saved(s, Saved::Session),
+            (None, Some(c), 0) => self.saved(c, Saved::Setclientid),
+            (_, _, 0) => Err(format!("{what}: name the saved setclientid in `client`")),
+            _ => Err(format!("{what}: name the saved session in `session`")),
+        }
+    }
+
+    fn conn(&self, on: &Option<String>) -> Result<(), String> {
+        match on {
+            Some(c) if !self.conns.contains(c) => Err(format!("no connection named {c}")),
+            None if self.conns.is_empty() => Err("no connection opened yet".into()),
+            _ => Ok(()),
+        }
+    }
+
+    fn role(&self, name: &str) -> Result<&Role, String> {
+        self.roles.get(name).ok_or_else(|| {
+            format!(
+                "no server role {name} (declared: {})",
+                self.roles.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
+    }
+
+    fn principal(&self, name: &str) -> Result<(), String> {
+        if name == "root" || self.scenario.principals.contains_key(name) {
+            Ok(())
+        } else {
+            Err(format!("no principal named {name}"))
+        }
+    }
+
+    fn saved(&self, name: &str, want: Saved) -> Result<(), String> {
+        match self.saved.get(name) {
+            Some(k) if *k == want => Ok(()),
+            Some(k) => Err(format!(
+                "{name} is {} but {} is needed here",
+                k.name(),
+                want.name()
+            )),
+            None => Err(format!("nothing saved as {name} before this step")),
+        }
+    }
+
+    fn opt_saved(&self, name: &Option<String>, want: Saved) -> Result<(), String> {
+        name.as_ref().map_or(Ok(()), |n| self.saved(n, want))
+    }
+
+    fn check(&self, c: &Check) -> Result<(), String> {
+        if c.equal.len() + c.differ.len() < 2 || (c.equal.len() == 1 || c.differ.len() == 1) {
+            return Err("check: `equal` / `differ` need at least two values".into());
+        }
+        for r in c.equal.iter().chain(&c.differ) {
+            self.reference(r)?;
+        }
+        Ok(())
+    }
+
+    fn reference(&self, r: &str) -> Result<(), String> {
+        let head = r.split('.').next().unwrap_or(r);
+        if self.saved.contains_key(head) {
+            Ok(())
+        } else {
+            Err(format!("`{r}`: nothing saved as {head}"))
+        }
+    }
+}
+
+fn check_expect(e: &Expect) -> Result<(), String> {
+    let statuses = match e {
+        Expect::Status(s) => Some(s),
+        Expect::Full(f) => f.status.as_ref(),
+    };
+    for name in statuses.map(|s| s.names()).unwrap_or_default() {
+        if name != "any" && NfsStat4::from_name(name).is_none() && !is_rpc_status(name) {
+            return Err(format!("expect: unknown status `{name}`"));
+        }
+    }
+    Ok(())
+}
+
+/// RPC accept statuses a `raw` step may expect.
+fn is_rpc_status(name: &str) -> bool {
+    matches!(
+        name,
+        "SUCCESS"
+            | "PROG_UNAVAIL"
+            | "PROG_MISMATCH"
+            | "PROC_UNAVAIL"
+            | "GARBAGE_ARGS"
+            | "SYSTEM_ERR"
+    )
+}
+
+fn check_flags<T>(names: &[String], known: &[(T, &'static str)]) -> Result<(), String> {
+    for n in names {
+        if !known.iter().any(|(_, k)| k == n) {
+            let all: Vec<&str> = known.iter().map(|(_, k)| *k).collect();
+            return Err(format!("unknown flag `{n}` (known: {})", all.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+fn check_seq(s: &Option<Scalar>) -> Result<(), String> {
+    match s {
+        None | Some(Scalar::Int(0..=0xFFFF_FFFF)) => Ok(()),
+        Some(Scalar::Str(k)) if matches!(k.as_str(), "next" | "replay" | "skip") => Ok(()),
+        Some(other) => Err(format!(
+            "sequence {other:?}: a number, or next / replay / skip"
+        )),
+    }
+}
+
+fn one_of(field: &str, value: &Option<String>, allowed: &[&str]) -> Result<(), String> {
+    match value {
+        Some(v) if !allowed.contains(&v.as_str()) => {
+            Err(format!("{field} `{v}`: use one of {}", allowed.join(", ")))
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,137 @@
+//! Tests of the scenario format: the committed suites load, and bad files
+//! are refused with their place.
+
+use super::*;
+use std::path::{Path, PathBuf};
+
+fn suites_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites")
+}
+
+fn load(text: &str) -> Result<Suite, LoadError> {
+    load_str(Path::new("t.yaml"), text)
+}
+
+const GOOD: &str = r#"
+area: t
+scenarios:
+  - id: T-ONE-01
+    title: t
+    rfc: ["RFC 8881 §2.10.5"]
+    requires: {servers: {a: {addresses: 2}}}
+    steps:
+      - connect: {as: c1, to: a, address: 1}
+      - exchange_id: {owner: o1, save: x1, expect: {status: NFS4_OK, fields: {eir_flags: {lacks: [CONFIRMED_R]}}}}
+      - create_session: {client: x1, save: s1, flags: [CONN_BACK_CHAN]}
+      - sequence: {session: s1, expect: [NFS4_OK, NFS4ERR_DELAY]}
+      - compound: {session: s1, ops: [{putrootfh: {}}, {getattr: {attrs: [lease_time]}}]}
+      - wait: {leases: 1.5}
+      - restart: a
+"#;
+
+#[test]
+fn every_committed_suite_loads() {
+    let suites = load_dir(&suites_dir()).unwrap_or_else(|errs| {
+        let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        panic!("suites refused:\n{}", text.join("\n"))
+    });
+    assert!(!suites.is_empty());
+    assert!(suites.iter().all(|s| !s.file.scenarios.is_empty()));
+}
+
+#[test]
+fn a_well_formed_scenario_loads_with_its_steps() {
+    let s = load(GOOD).expect("loads");
+    let sc = &s.file.scenarios[0];
+    assert_eq!(sc.steps.len(), 7);
+    assert!(matches!(sc.steps[1], Step::ExchangeId(_)));
+    assert!(matches!(sc.steps[4], Step::Compound(ref c) if c.ops.len() == 2));
+    assert!(matches!(sc.steps[6], Step::Restart(ref r) if r == "a"));
+}
+
+#[test]
+fn an_unknown_key_is_refused_with_line_and_column() {
+    let bad = GOOD.replace("owner: o1, save: x1", "owner: o1, sav: x1");
+    let e = load(&bad).expect_err("refused");
+    match &e {
+        LoadError::Syntax { line, .. } => assert!(line.is_some(), "{e}"),
+        other => panic!("not a syntax error: {other}"),
+    }
+    let text = e.to_string();
+    assert!(text.starts_with("t.yaml:"), "{text}");
+}
+
+#[test]
+fn an_unknown_step_kind_is_refused() {
+    let bad = GOOD.replace("- wait: {leases: 1.5}", "- snooze: {leases: 1.5}");
+    let e = load(&bad).expect_err("refused");
+    assert!(matches!(e, LoadError::Syntax { line: Some(_), .. }), "{e}");
+}
+
+#[test]
+fn references_to_things_never_made_are_refused_with_the_step() {
+    let cases = [
+        (
+            "client: x1, save: s1",
+            "client: x9, save: s1",
+            3,
+            "nothing saved as x9",
+        ),
+        (
+            "- sequence: {session: s1",
+            "- sequence: {session: x1",
+            4,
+            "is an exchange_id",
+        ),
+        ("address: 1}", "address: 2}", 1, "only 2 address"),
+        ("- restart: a", "- restart: b", 7, "no server role b"),
+        (
+            "attrs: [lease_time]",
+            "attrs: [lease_tim]",
+            5,
+            "unknown attribute",
+        ),
+        ("NFS4ERR_DELAY]", "NFS4ERR_DELAYED]", 4, "unknown status"),
+        ("[CONN_BACK_CHAN]", "[CONN_BACK]", 3, "unknown flag"),
+    ];
+    for (from, to, step, msg) in cases {
+        let bad = GOOD.replace(from, to);
+        assert_ne!(bad, GOOD, "{from}");
+        match load(&bad) {
+            Err(LoadError::Invalid {
+                step: s,
+                message,
+                scenario,
+                ..
+            }) => {
+                assert_eq!(s, Some(step), "{to}: {message}");
+                assert!(message.contains(msg), "{to}: {message}");
+                assert_eq!(scenario, "T-ONE-01");
+            }
+            other => panic!("{to}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn ids_are_checked_and_unique_across_files() {
+    let e = load(&GOOD.replace("T-ONE-01", "t_one")).expect_err("bad id");
+    assert!(e.to_string().contains("not of the form"), "{e}");
+    let dir = std::env::temp_dir().join(format!("trunkcheck-suites-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("a.yaml"), GOOD).expect("write");
+    std::fs::write(dir.join("b.yaml"), GOOD).expect("write");
+    let errs = load_dir(&dir).expect_err("duplicate id");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(errs.len(), 1);
+    assert!(errs[0].to_string().contains("already used"), "{}", errs[0]);
+}
+
+#[test]
+fn syntax_errors_name_the_place_once() {
+    let bad = GOOD.replace("- wait: {leases: 1.5}", "- snooze: 3");
+    let text = load(&bad).expect_err("refused").to_string();
+    assert!(text.starts_with("t.yaml:14:9: "), "{text}");
+    assert!(text.contains("unknown variant `snooze`"), "{text}");
+    assert!(!text.contains("line 14"), "location said twice: {text}");
+}

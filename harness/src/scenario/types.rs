@@ -1,0 +1,669 @@
+//! The scenario file format: what `suites/*.yaml` may say.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// One suite file: an area and its scenarios.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteFile {
+    /// The area the file covers (shown in listings).
+    pub area: String,
+    /// A longer description of the area.
+    #[serde(default)]
+    pub description: String,
+    /// The scenarios, in the order they are listed.
+    pub scenarios: Vec<Scenario>,
+}
+
+/// One scenario: a test with a stable id.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Stable short id, e.g. `TRUNK-ADDR-01`.
+    pub id: String,
+    /// One line saying what is checked.
+    pub title: String,
+    /// The RFC sections checked, e.g. `RFC 8881 §2.10.5`.
+    pub rfc: Vec<String>,
+    /// The rows of the rule catalogue (`spec/rules.md`) this covers.
+    #[serde(default)]
+    pub rows: Vec<u32>,
+    /// Free tags for selection (`trunking`, `recovery`, `v4.0` ...).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// What the target must offer; the scenario is skipped otherwise.
+    #[serde(default)]
+    pub requires: Requires,
+    /// Principals the scenario acts as, by name (`root` is predefined).
+    #[serde(default)]
+    pub principals: BTreeMap<String, PrincipalSpec>,
+    /// The steps, run in order; the first failure ends the scenario.
+    pub steps: Vec<Step>,
+    /// Ignored unless asked for (`--ignored`), with the reason.
+    #[serde(default)]
+    pub ignore: Option<String>,
+    /// Passive findings the scenario provokes on purpose (rule ids, e.g.
+    /// `exchid.flags-side-client` for a test that sends a bad flag): they
+    /// do not fail the trial.
+    #[serde(default)]
+    pub findings: Vec<String>,
+}
+
+/// What a scenario needs of the target.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requires {
+    /// The NFSv4 minor version spoken (0, 1 or 2; default 1).
+    #[serde(default)]
+    pub minor: Option<u32>,
+    /// Server roles by name (default: one role `a` with one address).
+    #[serde(default)]
+    pub servers: BTreeMap<String, Role>,
+}
+
+/// A server role: which target server may play it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    /// At least this many addresses of the one server.
+    #[serde(default = "one")]
+    pub addresses: usize,
+    /// How this server relates to the role named in `of`.
+    #[serde(default)]
+    pub relation: Option<RoleRelation>,
+    /// The role the relation refers to.
+    #[serde(default)]
+    pub of: Option<String>,
+}
+
+impl Default for Role {
+    fn default() -> Self {
+        Role {
+            addresses: 1,
+            relation: None,
+            of: None,
+        }
+    }
+}
+
+fn one() -> usize {
+    1
+}
+
+/// How two roles' servers relate, as the target's operator asserts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoleRelation {
+    /// Another server sharing the scope (a cluster peer: failover target).
+    SameScope,
+    /// Another server with another scope (unrelated).
+    OtherScope,
+    /// Any other server.
+    Other,
+}
+
+/// A principal: the RPC credential a step is sent with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalSpec {
+    /// AUTH_NONE instead of AUTH_SYS.
+    #[serde(default)]
+    pub none: bool,
+    /// AUTH_SYS uid.
+    #[serde(default)]
+    pub uid: u32,
+    /// AUTH_SYS gid.
+    #[serde(default)]
+    pub gid: u32,
+    /// AUTH_SYS auxiliary gids.
+    #[serde(default)]
+    pub gids: Vec<u32>,
+    /// AUTH_SYS machine name (default `trunkcheck`).
+    #[serde(default)]
+    pub machine: Option<String>,
+}
+
+/// `connect`: a TCP connection to one address of a server role.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Connect {
+    /// The connection's name, used by later steps' `on`.
+    #[serde(rename = "as")]
+    pub name: String,
+    /// The server role.
+    #[serde(default = "role_a")]
+    pub to: String,
+    /// Which of the server's addresses (index, default 0).
+    #[serde(default)]
+    pub address: usize,
+    /// Which client source address to bind (index into the target's client
+    /// addresses); default: whatever the system picks.
+    #[serde(default)]
+    pub from: Option<usize>,
+    /// The principal used by default on this connection.
+    #[serde(default)]
+    pub principal: Option<String>,
+}
+
+fn role_a() -> String {
+    "a".to_string()
+}
+
+/// `failover`: `from`'s service moves to its cluster peer `to`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Failover {
+    /// The role that fails.
+    pub from: String,
+    /// The cluster peer taking over.
+    pub to: String,
+}
+
+/// `wait`: a multiple of the server's lease period or grace period.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Wait {
+    /// This many lease periods (read from the server's lease_time).
+    #[serde(default)]
+    pub leases: Option<f64>,
+    /// This many grace periods (from the target).
+    #[serde(default)]
+    pub graces: Option<f64>,
+    /// The role whose periods count (default `a`).
+    #[serde(default = "role_a")]
+    pub of: String,
+}
+
+/// `check`: saved values compared.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// All these values are equal (`save.field.path`).
+    #[serde(default)]
+    pub equal: Vec<String>,
+    /// These values are pairwise different.
+    #[serde(default)]
+    pub differ: Vec<String>,
+    /// The RFC section named when the check fails.
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// Why the check matters (shown when it fails).
+    #[serde(default)]
+    pub why: Option<String>,
+}
+
+/// What a reply must say.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Expect {
+    /// A status name, or a list of acceptable ones (`any`: whatever).
+    Status(StatusSet),
+    /// Status and reply fields.
+    Full(ExpectFull),
+}
+
+/// One acceptable status or several.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum StatusSet {
+    /// This status (`NFS4_OK`, `NFS4ERR_GRACE`, ... or `any`).
+    One(String),
+    /// Any of these.
+    AnyOf(Vec<String>),
+}
+
+impl StatusSet {
+    /// The names listed.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            StatusSet::One(s) => vec![s.as_str()],
+            StatusSet::AnyOf(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// The long form of `expect`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectFull {
+    /// Acceptable statuses (default `NFS4_OK`).
+    #[serde(default)]
+    pub status: Option<StatusSet>,
+    /// Reply fields by path (RFC field names, e.g. `eir_flags`).
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldExpect>,
+    /// The RFC section named when the expectation fails.
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// Why it matters (shown when it fails).
+    #[serde(default)]
+    pub why: Option<String>,
+}
+
+/// An expectation on one reply field.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum FieldExpect {
+    /// Exactly this value.
+    Value(Scalar),
+    /// One of these values.
+    AnyOf(Vec<Scalar>),
+    /// A test on the value.
+    Test(FieldTest),
+}
+
+/// Tests on a field: flags present/absent, equal/different to saved values.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldTest {
+    /// Flag names that must be set.
+    #[serde(default)]
+    pub has: Vec<String>,
+    /// Flag names that must not be set.
+    #[serde(default)]
+    pub lacks: Vec<String>,
+    /// Equal to this saved value (`save.field`).
+    #[serde(default)]
+    pub same_as: Option<String>,
+    /// Different from this saved value.
+    #[serde(default)]
+    pub differs_from: Option<String>,
+    /// Not this value.
+    #[serde(default)]
+    pub not: Option<Scalar>,
+}
+
+/// A plain YAML value in an expectation.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    /// true / false.
+    Bool(bool),
+    /// A number.
+    Int(i64),
+    /// A string (names, hex ids).
+    Str(String),
+}
+
+/// Fields every operation step may carry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Common {
+    /// The connection to send on (default: the last one opened).
+    #[serde(default)]
+    pub on: Option<String>,
+    /// What the reply must say (default: `NFS4_OK`).
+    #[serde(default)]
+    pub expect: Option<Expect>,
+    /// Save the reply under this name.
+    #[serde(default)]
+    pub save: Option<String>,
+    /// Send as this principal instead of the connection's.
+    #[serde(default)]
+    pub principal: Option<String>,
+}
+
+/// Defines the operation steps: each a struct with the common fields and
+/// its own, and one variant of [`Op`].
+macro_rules! op_steps {
+    ($(
+        $(#[$m:meta])*
+        $variant:ident => $name:ident { $( $(#[$fm:meta])* $f:ident : $t:ty ),* $(,)? }
+    )*) => {
+        $(
+            $(#[$m])*
+            #[derive(Debug, Clone, Deserialize)]
+            #[serde(deny_unknown_fields)]
+            pub struct $name {
+                /// The connection to send on (default: the last one opened).
+                #[serde(default)]
+                pub on: Option<String>,
+                /// What the reply must say (default: `NFS4_OK`).
+                #[serde(default)]
+                pub expect: Option<Expect>,
+                /// Save the reply under this name.
+                #[serde(default)]
+                pub save: Option<String>,
+                /// Send as this principal instead of the connection's.
+                #[serde(default)]
+                pub principal: Option<String>,
+                $( $(#[$fm])* #[serde(default)] pub $f: $t, )*
+            }
+
+            impl $name {
+                /// The fields every operation step carries.
+                pub fn common(&self) -> Common {
+                    Common {
+                        on: self.on.clone(),
+                        expect: self.expect.clone(),
+                        save: self.save.clone(),
+                        principal: self.principal.clone(),
+                    }
+                }
+            }
+        )*
+
+        /// One NFSv4 operation with its step fields.
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Op {
+            $( $(#[$m])* $variant($name), )*
+        }
+
+        /// One step of a scenario.
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Step {
+            $( $(#[$m])* $variant($name), )*
+            /// Open a connection.
+            Connect(Connect),
+            /// Close a connection (by its name).
+            Disconnect(String),
+            /// Several operations in one COMPOUND.
+            Compound(CompoundStep),
+            /// An RPC call with these argument bytes as they are.
+            Raw(RawStep),
+            /// Compare saved values.
+            Check(Check),
+            /// Wait a number of the server's lease or grace periods.
+            Wait(Wait),
+            /// Restart a server cleanly.
+            Restart(String),
+            /// Crash a server (kill it) and start it again.
+            Crash(String),
+            /// Stop a server.
+            Stop(String),
+            /// Start a stopped server.
+            Start(String),
+            /// Cut a server's network link (packets dropped, no reset).
+            CutLink(String),
+            /// Restore a cut link.
+            RestoreLink(String),
+            /// Fail a server over to a cluster peer.
+            Failover(Failover),
+        }
+
+        impl Step {
+            /// The operation, when this step is one.
+            pub fn op(&self) -> Option<Op> {
+                match self {
+                    $( Step::$variant(a) => Some(Op::$variant(a.clone())), )*
+                    _ => None,
+                }
+            }
+        }
+
+        impl Op {
+            /// The step fields of this operation.
+            pub fn common(&self) -> Common {
+                match self { $( Op::$variant(a) => a.common(), )* }
+            }
+
+            /// The step keyword (`exchange_id`, ...).
+            pub fn keyword(&self) -> &'static str {
+                match self { $( Op::$variant(_) => op_keyword(stringify!($variant)), )* }
+            }
+        }
+    };
+}
+
+/// `ExchangeId` → `exchange_id`.
+fn op_keyword(variant: &'static str) -> &'static str {
+    match variant {
+        "ExchangeId" => "exchange_id",
+        "CreateSession" => "create_session",
+        "BindConnToSession" => "bind_conn_to_session",
+        "Sequence" => "sequence",
+        "DestroySession" => "destroy_session",
+        "DestroyClientid" => "destroy_clientid",
+        "ReclaimComplete" => "reclaim_complete",
+        "Putrootfh" => "putrootfh",
+        "Getattr" => "getattr",
+        "Open" => "open",
+        "OpenConfirm" => "open_confirm",
+        "Lock" => "lock",
+        "Locku" => "locku",
+        "Lockt" => "lockt",
+        "Close" => "close",
+        "Read" => "read",
+        "Write" => "write",
+        "Setclientid" => "setclientid",
+        "SetclientidConfirm" => "setclientid_confirm",
+        "Renew" => "renew",
+        "Illegal" => "illegal",
+        _ => "op",
+    }
+}
+
+op_steps! {
+    /// EXCHANGE_ID for a client owner (fresh per trial) and verifier.
+    ExchangeId => ExchangeIdStep {
+        /// The client owner's name in the scenario (`o1`).
+        owner: String,
+        /// The incarnation's name (default `v1`): a new name, a new verifier.
+        verifier: Option<String>,
+        /// eia_flags by name (e.g. `UPD_CONFIRMED_REC_A`).
+        flags: Vec<String>,
+        /// Raw eia_flags bits added to `flags` (for undefined bits).
+        raw_flags: u32,
+        /// State protection: `none` (default) or `mach_cred`.
+        state_protect: Option<String>,
+    }
+    /// CREATE_SESSION for a saved EXCHANGE_ID's client ID.
+    CreateSession => CreateSessionStep {
+        /// The saved `exchange_id` whose client ID is used.
+        client: String,
+        /// csa_sequence: a number, or `next` (default), `replay`, `skip`.
+        sequence: Option<Scalar>,
+        /// csa_flags by name (e.g. `CONN_BACK_CHAN`, `PERSIST`).
+        flags: Vec<String>,
+        /// Fore channel ca_maxrequests (default 8).
+        fore_slots: Option<u32>,
+        /// Fore channel ca_maxresponsesize (default 1 MiB).
+        max_response: Option<u32>,
+    }
+    /// BIND_CONN_TO_SESSION of the step's connection to a saved session.
+    BindConnToSession => BindStep {
+        /// The saved session.
+        session: String,
+        /// bctsa_dir: `FORE`, `BACK`, `FORE_OR_BOTH` (default), `BACK_OR_BOTH`.
+        dir: Option<String>,
+        /// bctsa_use_conn_in_rdma_mode.
+        rdma: bool,
+    }
+    /// A COMPOUND of SEQUENCE alone (lease renewal, implicit binding), or
+    /// with chosen slot and sequence id.
+    Sequence => SequenceStep {
+        /// The saved session.
+        session: String,
+        /// Use this slot (default: the client's own bookkeeping).
+        slot: Option<u32>,
+        /// Use this seqid: a number, `next`, `replay` or `skip`.
+        seqid: Option<Scalar>,
+        /// sa_cachethis.
+        cachethis: bool,
+    }
+    /// DESTROY_SESSION.
+    DestroySession => DestroySessionStep {
+        /// The saved session destroyed.
+        session: String,
+        /// Send it after a SEQUENCE on that session.
+        with_sequence: bool,
+    }
+    /// DESTROY_CLIENTID.
+    DestroyClientid => DestroyClientidStep {
+        /// The saved `exchange_id` whose client ID is destroyed.
+        client: String,
+        /// Send it after a SEQUENCE on this saved session.
+        session: Option<String>,
+    }
+    /// RECLAIM_COMPLETE in a session.
+    ReclaimComplete => ReclaimCompleteStep {
+        /// The saved session.
+        session: String,
+        /// rca_one_fs.
+        one_fs: bool,
+    }
+    /// PUTROOTFH (inside `compound`).
+    Putrootfh => PutrootfhStep {
+        /// The saved session (when sent as a step of its own).
+        session: Option<String>,
+    }
+    /// GETATTR of the export root (or a saved open's file).
+    Getattr => GetattrStep {
+        /// The saved session (v4.1); none for v4.0.
+        session: Option<String>,
+        /// Attribute names (`lease_time`, `fs_locations`, ...).
+        attrs: Vec<String>,
+        /// A saved open whose file is asked (default: the export root).
+        file: Option<String>,
+    }
+    /// OPEN a file in the export (created when asked), any claim.
+    Open => OpenStep {
+        /// The saved session (v4.1); none for v4.0.
+        session: Option<String>,
+        /// For v4.0: the saved `setclientid` whose client ID owns the open.
+        client: Option<String>,
+        /// The file's name in the scenario (fresh per trial unless `shared`).
+        file: String,
+        /// Create it (UNCHECKED4) if missing.
+        create: bool,
+        /// Claim: `null` (default), `previous` (reclaim), `fh`.
+        claim: Option<String>,
+        /// Share access: `read`, `write`, `both` (default).
+        access: Option<String>,
+        /// Share deny: `none` (default), `read`, `write`, `both`.
+        deny: Option<String>,
+        /// The open owner's name (default `oo1`).
+        owner: Option<String>,
+        /// For `claim: previous`: the saved open being reclaimed (its file).
+        reclaims: Option<String>,
+    }
+    /// OPEN_CONFIRM (v4.0).
+    OpenConfirm => OpenConfirmStep {
+        /// The saved open.
+        open: String,
+    }
+    /// LOCK a byte range of a saved open's file.
+    Lock => LockStep {
+        /// The saved session (v4.1).
+        session: Option<String>,
+        /// The saved open.
+        open: String,
+        /// `read` or `write` (default).
+        kind: Option<String>,
+        /// Range start.
+        offset: u64,
+        /// Range length (default: to the end).
+        length: Option<u64>,
+        /// A reclaim (during grace).
+        reclaim: bool,
+    }
+    /// LOCKU a saved lock.
+    Locku => LockuStep {
+        /// The saved session (v4.1).
+        session: Option<String>,
+        /// The saved lock.
+        lock: String,
+    }
+    /// LOCKT a range of a saved open's file.
+    Lockt => LocktStep {
+        /// The saved session (v4.1).
+        session: Option<String>,
+        /// The saved open.
+        open: String,
+        /// `read` or `write` (default).
+        kind: Option<String>,
+        /// Range start.
+        offset: u64,
+        /// Range length (default: to the end).
+        length: Option<u64>,
+    }
+    /// CLOSE a saved open.
+    Close => CloseStep {
+        /// The saved session (v4.1).
+        session: Option<String>,
+        /// The saved open.
+        open: String,
+    }
+    /// READ from a saved open.
+    Read => ReadStep {
+        /// The saved session (v4.1).
+        session: Option<String>,
+        /// The saved open.
+        open: String,
+        /// Bytes asked (default 4096).
+        count: Option<u32>,
+    }
+    /// WRITE to a saved open.
+    Write => WriteStep {
+        /// The saved session (v4.1).
+        session: Option<String>,
+        /// The saved open.
+        open: String,
+        /// The text written (default `trunkcheck`).
+        data: Option<String>,
+    }
+    /// SETCLIENTID (v4.0) with a callback on the client's own listener.
+    Setclientid => SetclientidStep {
+        /// The client owner's name (`o1`): its nfs_client_id4 id string.
+        owner: String,
+        /// The incarnation's name (default `v1`).
+        verifier: Option<String>,
+        /// A callback ident distinct from the default (a callback update).
+        callback_ident: Option<u32>,
+    }
+    /// SETCLIENTID_CONFIRM (v4.0) of a saved SETCLIENTID.
+    SetclientidConfirm => SetclientidConfirmStep {
+        /// The saved `setclientid`.
+        client: String,
+        /// Take the confirm verifier from this other saved `setclientid`.
+        confirm_from: Option<String>,
+    }
+    /// RENEW (v4.0).
+    Renew => RenewStep {
+        /// The saved `setclientid`.
+        client: String,
+    }
+    /// OP_ILLEGAL (inside `compound`).
+    Illegal => IllegalStep {}
+}
+
+/// `compound`: several operations in one COMPOUND.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompoundStep {
+    /// The connection to send on.
+    #[serde(default)]
+    pub on: Option<String>,
+    /// Put a SEQUENCE on this saved session first.
+    #[serde(default)]
+    pub session: Option<String>,
+    /// The operations (their own `on`/`expect`/`save` are not allowed).
+    pub ops: Vec<Op>,
+    /// What the COMPOUND's status must be (default `NFS4_OK`).
+    #[serde(default)]
+    pub expect: Option<Expect>,
+    /// Save the reply (the last operation's result) under this name.
+    #[serde(default)]
+    pub save: Option<String>,
+    /// Send as this principal.
+    #[serde(default)]
+    pub principal: Option<String>,
+}
+
+/// `raw`: an NFSv4 COMPOUND call whose argument bytes are given as hex.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    /// The connection to send on.
+    #[serde(default)]
+    pub on: Option<String>,
+    /// The call's argument bytes (hex, spaces allowed).
+    pub args_hex: String,
+    /// The RPC accept status expected (`SUCCESS`, `GARBAGE_ARGS`, ...), or a
+    /// COMPOUND status when the reply decodes.
+    #[serde(default)]
+    pub expect: Option<Expect>,
+}

@@ -1,0 +1,1050 @@
+//! Running a target: the built-in Ganesha launcher and external hooks.
+//!
+//! A [`Lab`] owns everything it starts. For a built-in target it
+//! 1. creates a private directory `/tmp/trunkcheck-lab-<pid>-<n>/` with a
+//!    marker file (it never reuses a directory it did not create, and sweeps
+//!    stale ones whose process is dead);
+//! 2. builds the network (see `link.rs`): a client namespace plus one
+//!    namespace per server, all anonymous, so they vanish with the process;
+//! 3. writes one `ganesha.conf` per server and starts `ganesha.nfsd` inside
+//!    the server's namespace, from one long-lived supervisor thread with
+//!    `PR_SET_PDEATHSIG(SIGKILL)`, so no instance outlives the harness;
+//! 4. waits for readiness by polling the port (never a fixed sleep).
+//!
+//! Dropping the lab stops every instance (SIGTERM, then SIGKILL), removes
+//! the directory and the namespaces. SIGINT and SIGTERM tear every live lab
+//! down and exit with status 130.
+//!
+//! **Failover emulation.** Ganesha cannot take over another node's clients
+//! at run time without dbus, so `failover(from, to)` emulates an IP
+//! takeover: `from`'s instance is stopped and a new instance serves `from`'s
+//! addresses (in `from`'s namespace) with `to`'s Server_Owner and
+//! Server_Scope, `to`'s export directory, and `from`'s node id and recovery
+//! root. `from`'s clients therefore find, at the same addresses, a server
+//! claiming `to`'s identity that is in grace with their records. `start_server(from)`
+//! ends the takeover.
+
+use super::ganesha::{self, Bind, InstanceConfig};
+use super::link::{self, Topology};
+use super::{hooks, Action, GaneshaSpec, Launch, ServerInfo, Target};
+use crate::netns::NetNs;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Mutex, MutexGuard, Once};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The file that marks a directory as made by a lab; it holds the pid.
+const MARKER: &str = ".trunkcheck-lab";
+/// Prefix of lab directories in the temporary directory.
+const DIR_PREFIX: &str = "trunkcheck-lab-";
+/// How long an instance gets to exit after SIGTERM before SIGKILL.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Lines of the log quoted in errors.
+const LOG_LINES: usize = 15;
+
+/// Why a lab could not start or an action failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    /// The target cannot do this (no hook): the runner skips the scenario.
+    #[error("unsupported: target {target} has no `{action}` hook for server {server}")]
+    Unsupported {
+        /// Target name.
+        target: String,
+        /// The action asked for.
+        action: Action,
+        /// The server it was asked of.
+        server: String,
+    },
+    /// No server of that name in the target.
+    #[error("target {target} has no server named {server:?}")]
+    UnknownServer {
+        /// Target name.
+        target: String,
+        /// The name asked for.
+        server: String,
+    },
+    /// `ganesha.nfsd` is not installed.
+    #[error("ganesha.nfsd is not installed: apt-get install nfs-ganesha nfs-ganesha-vfs (or run scripts/setup.sh)")]
+    GaneshaMissing,
+    /// An FSAL plugin is not installed.
+    #[error("{path} is missing: apt-get install {package}")]
+    FsalMissing {
+        /// The plugin file.
+        path: PathBuf,
+        /// The package providing it.
+        package: &'static str,
+    },
+    /// The built-in launcher needs root.
+    #[error("the built-in Ganesha launcher needs root (network namespaces, FSAL VFS); run as root or use an external target")]
+    NotRoot,
+    /// A file or system call failed.
+    #[error("{step}: {source}")]
+    Io {
+        /// What the lab was doing.
+        step: String,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// A helper command (`ip`, `tc`) failed.
+    #[error("{step}: {command} failed: {detail}")]
+    Command {
+        /// What the lab was doing.
+        step: String,
+        /// The command.
+        command: String,
+        /// Status and stderr.
+        detail: String,
+    },
+    /// A server did not accept connections in time.
+    #[error("server {server}: not accepting connections on {address} after {waited:?}; last log lines:\n{log}")]
+    NotReady {
+        /// Server name.
+        server: String,
+        /// The address polled.
+        address: SocketAddr,
+        /// How long the lab waited.
+        waited: Duration,
+        /// The end of the server's log.
+        log: String,
+    },
+    /// ganesha.nfsd exited while starting.
+    #[error(
+        "server {server}: ganesha.nfsd exited while starting ({status}); last log lines:\n{log}"
+    )]
+    Exited {
+        /// Server name.
+        server: String,
+        /// Its exit status.
+        status: String,
+        /// The end of its log.
+        log: String,
+    },
+    /// An external hook failed.
+    #[error("server {server}: `{action}` hook {argv} failed: {detail}")]
+    Hook {
+        /// Server name.
+        server: String,
+        /// The action.
+        action: Action,
+        /// The hook's argv.
+        argv: String,
+        /// Status and output.
+        detail: String,
+    },
+    /// A directory exists that this lab did not create.
+    #[error("{path}: exists and was not created by this lab; refusing to reuse it")]
+    NotOurs {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// The action does not make sense in the lab's state.
+    #[error("server {server}: {message}")]
+    State {
+        /// Server name.
+        server: String,
+        /// Why.
+        message: String,
+    },
+}
+
+// ---------------------------------------------------------------------------
+// Global registry: what the signal handler must tear down.
+
+struct Record {
+    dir: Option<PathBuf>,
+    pids: BTreeSet<i32>,
+}
+
+static REGISTRY: Mutex<BTreeMap<u64, Record>> = Mutex::new(BTreeMap::new());
+static NEXT_LAB: AtomicU64 = AtomicU64::new(0);
+static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
+static HANDLER: Once = Once::new();
+
+fn registry() -> MutexGuard<'static, BTreeMap<u64, Record>> {
+    REGISTRY.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn pid_alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    unsafe {
+        libc::kill(pid, 0) == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+}
+
+fn signal(pid: i32, sig: i32) {
+    if pid > 0 {
+        // SAFETY: sends a signal to a process this lab started.
+        unsafe {
+            libc::kill(pid, sig);
+        }
+    }
+}
+
+/// Reaps `pid` if it has exited (our child); true when it is gone.
+fn reap_nohang(pid: i32) -> bool {
+    let mut status = 0;
+    // SAFETY: waitpid on a child pid with WNOHANG does not block.
+    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    r == pid || (r < 0 && !pid_alive(pid))
+}
+
+/// Installs (once) the SIGINT/SIGTERM handler that tears down every live
+/// lab and exits with status 130.
+pub fn install_signal_teardown() {
+    HANDLER.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            SHUTTING_DOWN.store(true, Ordering::SeqCst);
+            teardown_all();
+            std::process::exit(130);
+        });
+    });
+}
+
+/// Stops every registered instance and removes every lab directory.
+fn teardown_all() {
+    let records: Vec<Record> = std::mem::take(&mut *registry()).into_values().collect();
+    let pids: Vec<i32> = records
+        .iter()
+        .flat_map(|r| r.pids.iter().copied())
+        .collect();
+    for &p in &pids {
+        signal(p, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut left: Vec<i32> = pids;
+    while !left.is_empty() && Instant::now() < deadline {
+        left.retain(|&p| !reap_nohang(p));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for &p in &left {
+        signal(p, libc::SIGKILL);
+        reap_nohang(p);
+    }
+    for r in records {
+        if let Some(dir) = r.dir {
+            remove_lab_dir(&dir);
+        }
+    }
+}
+
+fn remove_lab_dir(dir: &Path) {
+    if dir.join(MARKER).is_file() {
+        let _ = fs::remove_dir_all(dir);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The supervisor: the one thread that spawns servers (PR_SET_PDEATHSIG is
+// tied to the spawning thread, which must live as long as the lab).
+
+type Job = Box<dyn FnOnce() + Send>;
+
+struct Supervisor {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Supervisor {
+    fn new() -> io::Result<Supervisor> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("trunkcheck-lab-supervisor".into())
+            .spawn(move || {
+                for job in rx {
+                    job();
+                }
+            })?;
+        Ok(Supervisor {
+            jobs: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    fn spawn(&self, mut cmd: Command) -> io::Result<Child> {
+        let (tx, rx) = mpsc::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(cmd.spawn());
+        });
+        self.jobs
+            .as_ref()
+            .ok_or_else(|| io::Error::other("supervisor stopped"))?
+            .send(job)
+            .map_err(|_| io::Error::other("supervisor thread is gone"))?;
+        rx.recv_timeout(Duration::from_secs(30))
+            .map_err(|_| io::Error::other("supervisor did not answer"))?
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+
+/// What currently serves a server's addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// The server's own instance.
+    Own,
+    /// A takeover instance with the identity of server `usize`.
+    TakenOverBy(usize),
+}
+
+struct Instance {
+    child: Child,
+    role: Role,
+    log: PathBuf,
+}
+
+struct Slot {
+    running: Option<Instance>,
+    cut: bool,
+}
+
+struct GaneshaLab {
+    dir: PathBuf,
+    net: Topology,
+    supervisor: Supervisor,
+    slots: Vec<Mutex<Slot>>,
+    /// The wall-clock second of the last instance start: Ganesha derives
+    /// client IDs from its start second, so no two starts share one.
+    last_start: Mutex<u64>,
+}
+
+enum Kind {
+    Ganesha(Box<GaneshaLab>),
+    External,
+}
+
+/// A running target: its servers, and the actions scenarios need.
+pub struct Lab {
+    id: u64,
+    target: Target,
+    servers: Vec<ServerInfo>,
+    kind: Kind,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn io_err(step: impl Into<String>) -> impl FnOnce(io::Error) -> LabError {
+    let step = step.into();
+    move |source| LabError::Io { step, source }
+}
+
+/// The last `n` lines of a log file (reads at most its last 64 KiB).
+fn tail(path: &Path, n: usize) -> Vec<String> {
+    let Ok(mut f) = fs::File::open(path) else {
+        return Vec::new();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)));
+    let mut buf = Vec::new();
+    let _ = f.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+/// Removes lab directories left by dead processes (and kills any server
+/// still running from one, which PR_SET_PDEATHSIG should already have done).
+pub fn sweep_stale() {
+    let tmp = std::env::temp_dir();
+    let Ok(entries) = fs::read_dir(&tmp) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(DIR_PREFIX) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        let dir = e.path();
+        if pid == std::process::id() as i32 || pid_alive(pid) || !dir.join(MARKER).is_file() {
+            continue;
+        }
+        kill_processes_using(&dir);
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
+
+/// SIGKILLs processes whose command line names a file under `dir`.
+fn kill_processes_using(dir: &Path) {
+    let needle = format!("{}/", dir.display());
+    let Ok(procs) = fs::read_dir("/proc") else {
+        return;
+    };
+    for p in procs.flatten() {
+        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if let Ok(cmdline) = fs::read(p.path().join("cmdline")) {
+            if String::from_utf8_lossy(&cmdline).contains(&needle) {
+                signal(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Creates `/tmp/trunkcheck-lab-<pid>-<n>/` with our marker; never reuses.
+fn make_lab_dir() -> Result<PathBuf, LabError> {
+    let tmp = std::env::temp_dir();
+    for _ in 0..1000 {
+        let n = NEXT_LAB.fetch_add(1, Ordering::SeqCst);
+        let dir = tmp.join(format!("{DIR_PREFIX}{}-{n}", std::process::id()));
+        match fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => {
+                fs::write(dir.join(MARKER), format!("{}\n", std::process::id()))
+                    .map_err(io_err(format!("{}: writing the marker", dir.display())))?;
+                return Ok(dir);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io_err(format!("creating {}", dir.display()))(e)),
+        }
+    }
+    Err(LabError::NotOurs {
+        path: tmp.join(format!("{DIR_PREFIX}{}-*", std::process::id())),
+    })
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Polls until `addr` accepts a TCP connection, from a thread in `ns`
+/// (or the host when `ns` is None).
+fn connects(ns: Option<&NetNs>, addr: SocketAddr) -> bool {
+    let attempt = move || TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok();
+    match ns {
+        Some(ns) => ns.run(attempt).unwrap_or(false),
+        None => attempt(),
+    }
+}
+
+impl Lab {
+    /// Starts `target`: launches built-in servers and waits until every
+    /// address accepts connections; for an external target, checks that
+    /// every address answers.
+    pub fn start(target: &Target) -> Result<Lab, LabError> {
+        let id = NEXT_LAB.fetch_add(1, Ordering::SeqCst);
+        let servers: Vec<ServerInfo> = target
+            .servers
+            .iter()
+            .map(|s| ServerInfo {
+                name: s.name.clone(),
+                addresses: s.addresses.clone(),
+                export: s.export.clone(),
+                lease: s.ganesha.as_ref().map(GaneshaSpec::lease_time),
+                grace: s.ganesha.as_ref().map(GaneshaSpec::grace_time),
+                server_owner: s.ganesha.as_ref().map(|g| g.server_owner.clone()),
+                server_scope: s.ganesha.as_ref().map(|g| g.server_scope.clone()),
+            })
+            .collect();
+        match target.launch {
+            Launch::External => {
+                let lab = Lab {
+                    id,
+                    target: target.clone(),
+                    servers,
+                    kind: Kind::External,
+                };
+                for s in &target.servers {
+                    lab.wait_external(&s.name, &s.addresses)?;
+                }
+                Ok(lab)
+            }
+            Launch::Ganesha => Lab::start_ganesha(id, target, servers),
+        }
+    }
+
+    fn start_ganesha(id: u64, target: &Target, servers: Vec<ServerInfo>) -> Result<Lab, LabError> {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return Err(LabError::NotRoot);
+        }
+        if find_on_path("ganesha.nfsd").is_none() {
+            return Err(LabError::GaneshaMissing);
+        }
+        for s in &target.servers {
+            if let Some(g) = &s.ganesha {
+                let plugin = ganesha::fsal_plugin(g.fsal, Path::new(ganesha::PLUGINS_DIR));
+                if !plugin.is_file() {
+                    return Err(LabError::FsalMissing {
+                        path: plugin,
+                        package: ganesha::fsal_package(g.fsal),
+                    });
+                }
+            }
+        }
+        install_signal_teardown();
+        sweep_stale();
+        let dir = make_lab_dir()?;
+        registry().insert(
+            id,
+            Record {
+                dir: Some(dir.clone()),
+                pids: BTreeSet::new(),
+            },
+        );
+        // From here on, dropping `lab` cleans up whatever was made.
+        let result = (|| {
+            let addrs: Vec<Vec<SocketAddr>> =
+                target.servers.iter().map(|s| s.addresses.clone()).collect();
+            let net = link::build(&addrs, &target.client_addresses)?;
+            let supervisor = Supervisor::new().map_err(io_err("starting the supervisor thread"))?;
+            for s in &target.servers {
+                if let Some(g) = &s.ganesha {
+                    for sub in [
+                        format!("recovery-{}", g.recovery),
+                        format!("data-{}", g.data),
+                    ] {
+                        let p = dir.join("shared").join(sub);
+                        fs::create_dir_all(&p)
+                            .map_err(io_err(format!("creating {}", p.display())))?;
+                    }
+                }
+            }
+            Ok::<_, LabError>(GaneshaLab {
+                dir: dir.clone(),
+                net,
+                supervisor,
+                slots: target
+                    .servers
+                    .iter()
+                    .map(|_| {
+                        Mutex::new(Slot {
+                            running: None,
+                            cut: false,
+                        })
+                    })
+                    .collect(),
+                last_start: Mutex::new(0),
+            })
+        })();
+        let g = match result {
+            Ok(g) => g,
+            Err(e) => {
+                registry().remove(&id);
+                remove_lab_dir(&dir);
+                return Err(e);
+            }
+        };
+        let lab = Lab {
+            id,
+            target: target.clone(),
+            servers,
+            kind: Kind::Ganesha(Box::new(g)),
+        };
+        for i in 0..lab.target.servers.len() {
+            lab.launch(i, Role::Own)?;
+        }
+        Ok(lab)
+    }
+
+    /// The client namespace (None for external targets): open client
+    /// sockets inside it with [`NetNs::run`].
+    pub fn netns(&self) -> Option<&NetNs> {
+        match &self.kind {
+            Kind::Ganesha(g) => Some(&g.net.lab),
+            Kind::External => None,
+        }
+    }
+
+    /// A path naming the client namespace for `nsenter --net=PATH`, valid
+    /// while this process lives.
+    pub fn netns_path(&self) -> Option<String> {
+        match &self.kind {
+            Kind::Ganesha(g) => Some(g.net.lab_path()),
+            Kind::External => None,
+        }
+    }
+
+    /// The lab's private directory (built-in targets).
+    pub fn dir(&self) -> Option<&Path> {
+        match &self.kind {
+            Kind::Ganesha(g) => Some(&g.dir),
+            Kind::External => None,
+        }
+    }
+
+    /// The target this lab runs.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The servers and what the launcher knows about them.
+    pub fn servers(&self) -> &[ServerInfo] {
+        &self.servers
+    }
+
+    /// The server of that name.
+    pub fn server(&self, name: &str) -> Option<&ServerInfo> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+
+    /// Addresses clients may bind as their source address.
+    pub fn client_addresses(&self) -> Vec<IpAddr> {
+        self.target.client_addresses.clone()
+    }
+
+    /// The process id of the instance serving `name` now (built-in targets).
+    pub fn pid(&self, name: &str) -> Option<u32> {
+        let Kind::Ganesha(g) = &self.kind else {
+            return None;
+        };
+        let i = self.index(name).ok()?;
+        lock(&g.slots[i]).running.as_ref().map(|r| r.child.id())
+    }
+
+    fn index(&self, name: &str) -> Result<usize, LabError> {
+        self.target
+            .servers
+            .iter()
+            .position(|s| s.name == name)
+            .ok_or_else(|| LabError::UnknownServer {
+                target: self.target.name.clone(),
+                server: name.to_string(),
+            })
+    }
+
+    fn ganesha(&self) -> Option<&GaneshaLab> {
+        match &self.kind {
+            Kind::Ganesha(g) => Some(g),
+            Kind::External => None,
+        }
+    }
+
+    // --- built-in instances ------------------------------------------------
+
+    /// Starts the instance for server `i` in `role` and waits until it is
+    /// ready. The slot must be empty.
+    fn launch(&self, i: usize, role: Role) -> Result<(), LabError> {
+        let Some(g) = self.ganesha() else {
+            return Ok(());
+        };
+        if SHUTTING_DOWN.load(Ordering::SeqCst) {
+            return Err(LabError::State {
+                server: self.target.servers[i].name.clone(),
+                message: "the harness is shutting down".into(),
+            });
+        }
+        let server = &self.target.servers[i];
+        let own = server.ganesha.as_ref().ok_or_else(|| LabError::State {
+            server: server.name.clone(),
+            message: "not a built-in Ganesha server".into(),
+        })?;
+        let (spec, inst_name) = match role {
+            Role::Own => (own.clone(), server.name.clone()),
+            Role::TakenOverBy(j) => {
+                let peer = &self.target.servers[j];
+                let p = peer.ganesha.as_ref().ok_or_else(|| LabError::State {
+                    server: peer.name.clone(),
+                    message: "not a built-in Ganesha server".into(),
+                })?;
+                (
+                    GaneshaSpec {
+                        server_owner: p.server_owner.clone(),
+                        server_scope: p.server_scope.clone(),
+                        data: p.data.clone(),
+                        ..own.clone()
+                    },
+                    format!("{}.takeover-by-{}", server.name, peer.name),
+                )
+            }
+        };
+        let inst_dir = g.dir.join(&inst_name);
+        fs::create_dir_all(&inst_dir)
+            .map_err(io_err(format!("creating {}", inst_dir.display())))?;
+        let bind = match server.addresses.as_slice() {
+            [SocketAddr::V4(one)] => Bind::Addr(*one.ip()),
+            _ => Bind::Any,
+        };
+        let config = InstanceConfig {
+            bind,
+            port: server.addresses[0].port(),
+            recovery_root: g
+                .dir
+                .join("shared")
+                .join(format!("recovery-{}", spec.recovery)),
+            data_dir: g.dir.join("shared").join(format!("data-{}", spec.data)),
+            pseudo: server.export.clone(),
+            plugins_dir: PathBuf::from(ganesha::PLUGINS_DIR),
+            spec: spec.clone(),
+        };
+        let conf = inst_dir.join("ganesha.conf");
+        fs::write(&conf, ganesha::render(&config))
+            .map_err(io_err(format!("writing {}", conf.display())))?;
+        let log = inst_dir.join("ganesha.log");
+        let out = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(inst_dir.join("stdout.log"))
+            .map_err(io_err(format!(
+                "creating {}",
+                inst_dir.join("stdout.log").display()
+            )))?;
+        let err = out
+            .try_clone()
+            .map_err(io_err("duplicating a descriptor"))?;
+
+        // One start per wall-clock second across the lab (client IDs embed it).
+        {
+            let mut last = lock(&g.last_start);
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while now_secs() <= *last && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            *last = now_secs();
+        }
+
+        let mut cmd = g.net.servers[i].ns.command("ganesha.nfsd");
+        cmd.arg("-F")
+            .arg("-f")
+            .arg(&conf)
+            .arg("-L")
+            .arg(&log)
+            .arg("-p")
+            .arg(inst_dir.join("ganesha.pid"))
+            .args(["-N", "NIV_EVENT", "-I"])
+            .arg(spec.node_id.to_string())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0);
+        // SAFETY: prctl and getppid are async-signal-safe; the closure runs
+        // in the child between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                // The parent may have died before prctl: do not run orphaned.
+                if libc::getppid() == 1 {
+                    return Err(io::Error::other("parent exited"));
+                }
+                Ok(())
+            });
+        }
+        let child = g.supervisor.spawn(cmd).map_err(io_err(format!(
+            "server {}: starting ganesha.nfsd",
+            server.name
+        )))?;
+        let pid = child.id() as i32;
+        if let Some(r) = registry().get_mut(&self.id) {
+            r.pids.insert(pid);
+        }
+        lock(&g.slots[i]).running = Some(Instance {
+            child,
+            role,
+            log: log.clone(),
+        });
+        self.wait_ready(i, &log)
+    }
+
+    /// Polls the server's addresses from inside its own namespace (so a cut
+    /// link does not matter) until each accepts a connection.
+    fn wait_ready(&self, i: usize, log: &Path) -> Result<(), LabError> {
+        let Some(g) = self.ganesha() else {
+            return Ok(());
+        };
+        let server = &self.target.servers[i];
+        let started = Instant::now();
+        let timeout = self.target.ready_timeout;
+        for &addr in &server.addresses {
+            loop {
+                {
+                    let mut slot = lock(&g.slots[i]);
+                    let exited = match slot.running.as_mut() {
+                        Some(inst) => inst.child.try_wait().ok().flatten(),
+                        None => None,
+                    };
+                    if let Some(status) = exited {
+                        if let Some(inst) = slot.running.take() {
+                            self.unregister(inst.child.id());
+                        }
+                        return Err(LabError::Exited {
+                            server: server.name.clone(),
+                            status: status.to_string(),
+                            log: tail(log, LOG_LINES).join("\n"),
+                        });
+                    }
+                }
+                if connects(Some(&g.net.servers[i].ns), addr) {
+                    break;
+                }
+                if started.elapsed() >= timeout {
+                    return Err(LabError::NotReady {
+                        server: server.name.clone(),
+                        address: addr,
+                        waited: started.elapsed(),
+                        log: tail(log, LOG_LINES).join("\n"),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Ok(())
+    }
+
+    fn unregister(&self, pid: u32) {
+        if let Some(r) = registry().get_mut(&self.id) {
+            r.pids.remove(&(pid as i32));
+        }
+    }
+
+    /// Stops the instance in slot `i` (SIGTERM, or SIGKILL when `kill`).
+    fn halt(&self, i: usize, kill: bool) -> Result<Option<Role>, LabError> {
+        let Some(g) = self.ganesha() else {
+            return Ok(None);
+        };
+        let Some(mut inst) = lock(&g.slots[i]).running.take() else {
+            return Ok(None);
+        };
+        let pid = inst.child.id() as i32;
+        signal(pid, if kill { libc::SIGKILL } else { libc::SIGTERM });
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        loop {
+            match inst.child.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                _ => {
+                    let _ = inst.child.kill();
+                    let _ = inst.child.wait();
+                    break;
+                }
+            }
+        }
+        self.unregister(pid as u32);
+        Ok(Some(inst.role))
+    }
+
+    // --- actions ----------------------------------------------------------
+
+    fn external(&self, action: Action, name: &str, peer: Option<&str>) -> Result<(), LabError> {
+        let i = self.index(name)?;
+        let server = &self.target.servers[i];
+        let peer_spec = match peer {
+            Some(p) => Some(&self.target.servers[self.index(p)?]),
+            None => None,
+        };
+        let argv = server
+            .hooks
+            .get(action)
+            .ok_or_else(|| LabError::Unsupported {
+                target: self.target.name.clone(),
+                action,
+                server: name.to_string(),
+            })?;
+        hooks::run(
+            &self.target.name,
+            action,
+            argv,
+            server,
+            peer_spec,
+            self.target.hook_timeout,
+        )?;
+        match action {
+            Action::Start | Action::Restart | Action::Crash => {
+                self.wait_external(name, &server.addresses)
+            }
+            Action::Failover => self.wait_external(name, &server.addresses),
+            _ => Ok(()),
+        }
+    }
+
+    fn wait_external(&self, name: &str, addresses: &[SocketAddr]) -> Result<(), LabError> {
+        let started = Instant::now();
+        for &addr in addresses {
+            while !connects(None, addr) {
+                if started.elapsed() >= self.target.ready_timeout {
+                    return Err(LabError::NotReady {
+                        server: name.to_string(),
+                        address: addr,
+                        waited: started.elapsed(),
+                        log: "(external server: see its own logs)".into(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        Ok(())
+    }
+
+    /// Clean restart: SIGTERM, wait for exit, start again, wait ready. The
+    /// same instance role (own or takeover) comes back.
+    pub fn restart(&self, name: &str) -> Result<(), LabError> {
+        if self.ganesha().is_none() {
+            return self.external(Action::Restart, name, None);
+        }
+        let i = self.index(name)?;
+        let role = self.halt(i, false)?.unwrap_or(Role::Own);
+        self.launch(i, role)
+    }
+
+    /// Crash: SIGKILL (no clean shutdown), then start again and wait ready.
+    pub fn crash(&self, name: &str) -> Result<(), LabError> {
+        if self.ganesha().is_none() {
+            return self.external(Action::Crash, name, None);
+        }
+        let i = self.index(name)?;
+        let role = self.halt(i, true)?.unwrap_or(Role::Own);
+        self.launch(i, role)
+    }
+
+    /// Stops the server cleanly (no-op if stopped).
+    pub fn stop(&self, name: &str) -> Result<(), LabError> {
+        if self.ganesha().is_none() {
+            return self.external(Action::Stop, name, None);
+        }
+        let i = self.index(name)?;
+        self.halt(i, false).map(|_| ())
+    }
+
+    /// Starts the server's own instance (ending a takeover of its
+    /// addresses); no-op if its own instance runs. (Named `start_server`
+    /// because `Lab::start` starts the whole lab.)
+    pub fn start_server(&self, name: &str) -> Result<(), LabError> {
+        let Some(g) = self.ganesha() else {
+            return self.external(Action::Start, name, None);
+        };
+        let i = self.index(name)?;
+        let role = lock(&g.slots[i]).running.as_ref().map(|r| r.role);
+        match role {
+            Some(Role::Own) => Ok(()),
+            Some(Role::TakenOverBy(_)) => {
+                self.halt(i, false)?;
+                self.launch(i, Role::Own)
+            }
+            None => self.launch(i, Role::Own),
+        }
+    }
+
+    /// Fails `from` over to `to` (see the module documentation for the
+    /// emulation): afterwards `from`'s addresses answer with `to`'s
+    /// Server_Owner and Server_Scope, in grace with `from`'s records.
+    pub fn failover(&self, from: &str, to: &str) -> Result<(), LabError> {
+        if self.ganesha().is_none() {
+            return self.external(Action::Failover, from, Some(to));
+        }
+        let i = self.index(from)?;
+        let j = self.index(to)?;
+        if i == j {
+            return Err(LabError::State {
+                server: from.to_string(),
+                message: "cannot fail over to itself".into(),
+            });
+        }
+        self.halt(i, false)?;
+        self.launch(i, Role::TakenOverBy(j))
+    }
+
+    /// Drops every packet to and from the server's addresses, silently.
+    pub fn cut_link(&self, name: &str) -> Result<(), LabError> {
+        let Some(g) = self.ganesha() else {
+            return self.external(Action::CutLink, name, None);
+        };
+        let i = self.index(name)?;
+        let mut slot = lock(&g.slots[i]);
+        if !slot.cut {
+            link::cut(&g.net.lab, &g.net.servers[i], name)?;
+            slot.cut = true;
+        }
+        Ok(())
+    }
+
+    /// Lets packets through again after [`Lab::cut_link`].
+    pub fn restore_link(&self, name: &str) -> Result<(), LabError> {
+        let Some(g) = self.ganesha() else {
+            return self.external(Action::RestoreLink, name, None);
+        };
+        let i = self.index(name)?;
+        let mut slot = lock(&g.slots[i]);
+        if slot.cut {
+            link::restore(&g.net.lab, &g.net.servers[i], name)?;
+            slot.cut = false;
+        }
+        Ok(())
+    }
+
+    /// The last `n` lines of the log of the instance serving `name`.
+    pub fn log_tail(&self, name: &str, n: usize) -> Result<Vec<String>, LabError> {
+        let Some(g) = self.ganesha() else {
+            return Err(LabError::Unsupported {
+                target: self.target.name.clone(),
+                action: Action::Start,
+                server: format!("{name} (external servers keep their own logs)"),
+            });
+        };
+        let i = self.index(name)?;
+        let slot = lock(&g.slots[i]);
+        let path = match &slot.running {
+            Some(inst) => inst.log.clone(),
+            None => g.dir.join(name).join("ganesha.log"),
+        };
+        Ok(tail(&path, n))
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Kind::Ganesha(g) = &self.kind {
+            // SIGTERM everything first, then wait for each.
+            let mut children: Vec<Instance> = g
+                .slots
+                .iter()
+                .filter_map(|s| lock(s).running.take())
+                .collect();
+            for c in &children {
+                signal(c.child.id() as i32, libc::SIGTERM);
+            }
+            let deadline = Instant::now() + STOP_TIMEOUT;
+            for c in &mut children {
+                loop {
+                    match c.child.try_wait() {
+                        Ok(Some(_)) => break,
+                        Ok(None) if Instant::now() < deadline => {
+                            std::thread::sleep(Duration::from_millis(20))
+                        }
+                        _ => {
+                            let _ = c.child.kill();
+                            let _ = c.child.wait();
+                            break;
+                        }
+                    }
+                }
+            }
+            remove_lab_dir(&g.dir);
+        }
+        registry().remove(&self.id);
+    }
+}

@@ -1,0 +1,221 @@
+use super::ganesha::{render, Bind, InstanceConfig};
+use super::*;
+use std::net::Ipv4Addr;
+
+#[test]
+fn every_builtin_profile_parses_and_is_local() {
+    let names = Target::builtin_names();
+    assert_eq!(names[0], "default");
+    for name in names {
+        let t = Target::builtin(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(t.name, name);
+        assert_eq!(t.launch, Launch::Ganesha);
+        assert!(!t.description.is_empty(), "{name} has a description");
+        assert!(
+            t.client_addresses.len() >= 2,
+            "{name}: two client addresses"
+        );
+        for s in &t.servers {
+            let g = s.ganesha.as_ref().expect("ganesha block");
+            assert!(
+                g.lease <= 10 && g.grace <= 15,
+                "{name}: short lease and grace"
+            );
+            assert!(s
+                .addresses
+                .iter()
+                .all(|a| is_loopback(a.ip()) && a.port() == NFS_PORT));
+        }
+    }
+}
+
+#[test]
+fn the_default_profile_is_one_server_on_two_addresses_plus_a_cluster_peer() {
+    let t = Target::builtin("default").expect("default");
+    let a = t.server("a").expect("a");
+    let b = t.server("b").expect("b");
+    assert_eq!(a.addresses.len(), 2);
+    assert_eq!(b.addresses.len(), 1);
+    let (ga, gb) = (
+        a.ganesha.as_ref().expect("a"),
+        b.ganesha.as_ref().expect("b"),
+    );
+    assert_eq!(ga.server_scope, gb.server_scope);
+    assert_ne!(ga.server_owner, gb.server_owner);
+    assert_eq!(ga.recovery, gb.recovery, "shared recovery root");
+    assert_eq!(ga.data, gb.data, "shared export directory");
+    assert_ne!(ga.node_id, gb.node_id);
+    assert_eq!(t.same_scope, vec![vec!["a".to_string(), "b".to_string()]]);
+}
+
+#[test]
+fn the_liar_profile_claims_one_identity_without_shared_state() {
+    let t = Target::builtin("liar").expect("liar");
+    let (a, b) = (&t.servers[0], &t.servers[1]);
+    let (ga, gb) = (
+        a.ganesha.as_ref().expect("a"),
+        b.ganesha.as_ref().expect("b"),
+    );
+    assert_eq!(
+        (&ga.server_owner, &ga.server_scope),
+        (&gb.server_owner, &gb.server_scope)
+    );
+    assert_ne!(ga.recovery, gb.recovery);
+    assert_ne!(ga.data, gb.data);
+}
+
+#[test]
+fn unknown_builtin_names_the_known_ones() {
+    let e = Target::builtin("nope").expect_err("unknown");
+    assert!(e.to_string().contains("default"), "{e}");
+}
+
+const EXTERNAL: &str = "\
+name: lab-nodes
+description: two nodes
+servers:
+  - name: node1
+    addresses: [127.0.0.2, \"127.0.0.3:2050\"]
+    export: /data
+    hooks:
+      restart: [ssh, node1, systemctl, restart, nfs-ganesha]
+  - name: node2
+    addresses: [127.0.0.4]
+same_scope: [[node1, node2]]
+";
+
+#[test]
+fn an_external_target_with_hooks_parses() {
+    let t = Target::parse(EXTERNAL, "t.yaml", false).expect("parses");
+    assert_eq!(t.launch, Launch::External);
+    let n1 = t.server("node1").expect("node1");
+    assert_eq!(n1.addresses[1], "127.0.0.3:2050".parse().expect("addr"));
+    assert_eq!(n1.addresses[0].port(), 2049);
+    assert_eq!(n1.export, "/data");
+    assert_eq!(
+        n1.hooks.get(Action::Restart).map(|a| a.join(" ")),
+        Some("ssh node1 systemctl restart nfs-ganesha".to_string())
+    );
+    assert!(t.supports("node1", Action::Restart));
+    assert!(!t.supports("node1", Action::Crash));
+    assert!(!t.supports("node2", Action::Restart));
+    assert_eq!(t.server("node2").expect("node2").export, "/export");
+}
+
+#[test]
+fn malformed_yaml_is_rejected_with_file_line_and_column() {
+    let text = "name: x\nservers:\n  - name: a\n    addresses: [127.0.0.2\n";
+    let e = Target::parse(text, "bad.yaml", false).expect_err("malformed");
+    let TargetError::Syntax {
+        origin,
+        line,
+        column,
+        ..
+    } = &e
+    else {
+        panic!("syntax error expected, got {e}")
+    };
+    assert_eq!(origin, "bad.yaml");
+    assert!(*line >= 4 && *column > 0, "{e}");
+    assert!(e.to_string().starts_with("bad.yaml:"), "{e}");
+}
+
+#[test]
+fn unknown_keys_are_rejected_with_their_location() {
+    let text =
+        "name: x\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n    adresses: [127.0.0.3]\n";
+    let e = Target::parse(text, "typo.yaml", false).expect_err("unknown key");
+    let TargetError::Syntax { line, message, .. } = &e else {
+        panic!("syntax error expected, got {e}")
+    };
+    assert_eq!(*line, 5, "{e}");
+    assert!(message.contains("adresses"), "{e}");
+    let text = "name: x\nservers: []\nlaunch: gnesha\n";
+    let e = Target::parse(text, "l.yaml", false).expect_err("bad launch");
+    assert!(matches!(e, TargetError::Syntax { line: 3, .. }), "{e}");
+}
+
+#[test]
+fn remote_addresses_need_the_explicit_flag() {
+    let text = "name: far\nservers:\n  - name: a\n    addresses: [192.0.2.10]\n";
+    let e = Target::parse(text, "far.yaml", false).expect_err("remote refused");
+    assert!(matches!(e, TargetError::Remote { .. }), "{e}");
+    assert!(e.to_string().contains("--allow-remote"), "{e}");
+    assert!(Target::parse(text, "far.yaml", true).is_ok());
+    let text = "name: far\nclient_addresses: [10.0.0.1]\nservers:\n  - name: a\n    addresses: [\"::1\"]\n";
+    let e = Target::parse(text, "far.yaml", false).expect_err("remote client refused");
+    assert!(matches!(e, TargetError::Remote { .. }), "{e}");
+}
+
+#[test]
+fn invalid_targets_name_the_server_and_field() {
+    let cases = [
+        ("name: x\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n  - name: a\n    addresses: [127.0.0.3]\n", "two servers have this name"),
+        ("name: x\nservers:\n  - name: a\n    addresses: [not-an-ip]\n", "not an IP address"),
+        ("name: x\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n  - name: b\n    addresses: [127.0.0.2]\n", "already an address"),
+        ("name: x\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n    hooks:\n      restart: []\n", "non-empty argv"),
+        ("name: x\nsame_scope: [[a, zz]]\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n", "\"zz\" is not a server"),
+        ("name: x\nlaunch: ganesha\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n", "needs a `ganesha:` block"),
+        ("name: x\nlaunch: ganesha\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n    ganesha: {server_owner: 'o\"; X', server_scope: s, node_id: 1}\n", "ganesha.server_owner"),
+        ("name: x\nlaunch: ganesha\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n    ganesha: {server_owner: o, server_scope: s, node_id: 1, lease: 0}\n", "ganesha.lease"),
+        ("name: x\nlaunch: ganesha\nservers:\n  - name: a\n    addresses: [127.0.0.2, \"127.0.0.3:2050\"]\n    ganesha: {server_owner: o, server_scope: s, node_id: 1}\n", "same port"),
+        ("name: x\nlaunch: ganesha\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n    ganesha: {server_owner: o, server_scope: s, node_id: 1, recovery: ../etc}\n", "ganesha.recovery"),
+        ("name: x\nlaunch: ganesha\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n    ganesha: {server_owner: o, server_scope: s, node_id: 1, recovery: r}\n  - name: b\n    addresses: [127.0.0.3]\n    ganesha: {server_owner: o, server_scope: s, node_id: 1, recovery: r}\n", "node id 1"),
+        ("name: x\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n    export: \"/a b\"\n", "export"),
+    ];
+    for (text, want) in cases {
+        let e = Target::parse(text, "x.yaml", false).expect_err(want);
+        assert!(e.to_string().contains(want), "want {want:?} in: {e}");
+        assert!(e.to_string().starts_with("x.yaml"), "{e}");
+    }
+}
+
+#[test]
+fn load_names_a_missing_file() {
+    let e = Target::load(Path::new("/nonexistent/t.yaml")).expect_err("missing");
+    assert!(e.to_string().contains("/nonexistent/t.yaml"), "{e}");
+}
+
+fn config(bind: Bind) -> InstanceConfig {
+    let t = Target::builtin("default").expect("default");
+    InstanceConfig {
+        bind,
+        port: 2049,
+        spec: t.servers[0].ganesha.clone().expect("spec"),
+        recovery_root: PathBuf::from("/tmp/lab/shared/recovery-cluster"),
+        data_dir: PathBuf::from("/tmp/lab/shared/data-cluster"),
+        pseudo: "/export".into(),
+        plugins_dir: PathBuf::from(ganesha::PLUGINS_DIR),
+    }
+}
+
+#[test]
+fn rendered_config_has_identity_lease_grace_and_a_v4_mapped_bind() {
+    let text = render(&config(Bind::Addr(Ipv4Addr::new(127, 0, 0, 4))));
+    for want in [
+        "Bind_Addr = ::ffff:127.0.0.4;",
+        "NFS_Port = 2049;",
+        "Server_Owner = \"trunkcheck-node-a\";",
+        "Server_Scope = \"trunkcheck-cluster\";",
+        "Lease_Lifetime = 5;",
+        "Grace_Period = 10;",
+        "RecoveryBackend = fs;",
+        "RecoveryRoot = /tmp/lab/shared/recovery-cluster;",
+        "Path = /tmp/lab/shared/data-cluster;",
+        "Pseudo = /export;",
+        "Minor_Versions = 0, 1, 2;",
+        "FSAL { Name = VFS; }",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    assert!(
+        !text.contains("Bind_Addr = 127."),
+        "plain IPv4 is ignored by Ganesha"
+    );
+    let any = render(&config(Bind::Any));
+    assert!(any.contains("Bind_Addr = 0.0.0.0;"));
+    let mut mem = config(Bind::Any);
+    mem.spec.fsal = Fsal::Mem;
+    let mem = render(&mem);
+    assert!(mem.contains("Name = MEM;") && mem.contains("Inode_Size = 1114112;"));
+}
