@@ -1,3 +1,0 @@
-//! Shared fixtures of the integration tests.
-
-pub mod ganesha;
