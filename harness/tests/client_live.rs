@@ -9,6 +9,7 @@
 //! Needs root and `ganesha.nfsd`; without them each test prints why it is
 //! skipped and passes, unless `TRUNKCHECK_REQUIRE_GANESHA=1` (set by CI).
 
+use analyzer::nfs4::attr::Fattr4Num;
 use analyzer::nfs4::{
     ChannelDirFromClient4, ChannelDirFromServer4, Clientid4, Compound4Res, CreateSession4Flags,
     ExchgId4Flags, NfsArgOp, NfsLockType4, NfsOpnum4, NfsRes, NfsResOp, NfsStat4, Open4ResultFlags,
@@ -203,6 +204,43 @@ fn v41_client_lifetime() {
     );
     let lease = s.lease_time(&conn).expect("answered").expect("lease_time");
     assert_eq!(lease, live.lease, "the lease the launcher configured");
+
+    // Exact slot control: a skipped sequence id is refused and leaves the
+    // slot table alone; a retry of the last request is answered as a replay.
+    let next = s.next_seqid(0).expect("slot 0");
+    let res = s
+        .compound_with(&conn, 0, next + 5, false, vec![])
+        .expect("answered");
+    assert_eq!(res.status, NfsStat4::NFS4ERR_SEQ_MISORDERED);
+    assert_eq!(
+        s.sequence(&conn).expect("answered").status(),
+        NfsStat4::NFS4_OK
+    );
+    let last = s.next_seqid(0).expect("slot 0") - 1;
+    let replay = s
+        .compound_with(&conn, 0, last, false, vec![])
+        .expect("answered");
+    eprintln!("retry of slot 0 seqid {last}: {replay:?}");
+    // Ganesha keeps every reply in the slot's cache (sa_cachethis is a hint)
+    // and answers the retry from it.
+    match replay.resarray.first() {
+        Some(NfsResOp::Sequence(NfsRes::Ok(seq))) => assert_eq!(seq.sr_sequenceid, last),
+        other => panic!("replay: {other:?}"),
+    }
+    // fs_locations and fs_locations_info of the export: Ganesha's VFS
+    // export has no referrals and returns neither, but GETATTR succeeds.
+    let res = s
+        .compound(
+            &conn,
+            live.in_export(vec![ops::getattr(&[
+                Fattr4Num::FATTR4_FS_LOCATIONS.0,
+                Fattr4Num::FATTR4_FS_LOCATIONS_INFO.0,
+            ])]),
+        )
+        .expect("GETATTR answered");
+    assert_eq!(ops::first_failure(&res), None, "GETATTR: {res:?}");
+    assert_eq!(ops::fs_locations(&res), None);
+    assert_eq!(ops::fs_locations_info(&res), None);
 
     let (open_st, fh) = open_file(&live, &s, &conn, b"open-owner-1", "v41.txt", true);
     let data = b"written by the trunkcheck client";
