@@ -620,3 +620,43 @@ fn a_session_joined_from_a_second_source_address() {
     let report = ka.stop();
     assert!(report.sent >= 2 && report.ok == report.sent, "{report:?}");
 }
+
+/// Refusals below NFS: an RPC version the server does not offer, arguments
+/// that do not decode, and bytes that are not a record at all.
+#[test]
+fn rpc_refusals_and_junk_are_typed_errors() {
+    let Some(live) = Live::start("rpc_refusals_and_junk_are_typed_errors") else {
+        return;
+    };
+    let p = user(0);
+    let conn = live.connect(0, 0);
+    let nfs = analyzer::nfs4::NFS4_PROGRAM;
+    let r = conn.call(nfs, 3, 0, &p, &[]);
+    eprintln!("NFS version 3 NULL: {r:?}");
+    match r {
+        Err(ClientError::Rpc { detail, .. }) => {
+            assert_eq!(detail, "PROG_MISMATCH (versions 4 to 4)")
+        }
+        other => panic!("expected an RPC refusal, got {other:?}"),
+    }
+    let r = conn.call(nfs, 4, 1, &p, &[0xff; 7]);
+    eprintln!("COMPOUND with 7 junk bytes: {r:?}");
+    match r {
+        Err(ClientError::Rpc { detail, .. }) => assert_eq!(detail, "GARBAGE_ARGS"),
+        other => panic!("expected GARBAGE_ARGS, got {other:?}"),
+    }
+    // The connection still works after refusals.
+    conn.null().expect("NULL after refusals");
+    // A framed record that is not an RPC message.
+    let junk = live.connect(1, 0);
+    let mut rec = Vec::new();
+    analyzer::rpc::write_record(&mut rec, b"this is not rpc!", 1 << 20);
+    junk.send_raw(&rec).expect("written");
+    let t = Instant::now();
+    let r = junk.null();
+    eprintln!("NULL after junk: {r:?} after {:?}", t.elapsed());
+    // Ganesha resets the connection; the client reports it at once, not
+    // after its 10 s reply timeout.
+    assert!(matches!(r, Err(ClientError::Closed { .. })), "{r:?}");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+}
