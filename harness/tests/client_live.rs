@@ -62,14 +62,19 @@ struct Live {
 
 impl Live {
     fn start(test: &str) -> Option<Live> {
+        Self::start_profile(test, "two-addresses")
+    }
+
+    /// A lab of the built-in profile `profile` (server `a`, two clients).
+    fn start_profile(test: &str, profile: &str) -> Option<Live> {
         if !ganesha_or_skip(test) {
             return None;
         }
-        let target = Target::builtin("two-addresses").expect("profile");
+        let target = Target::builtin(profile).expect("profile");
         let lab = Lab::start(&target).expect("lab starts");
         let info = lab.server("a").expect("server a").clone();
         let clients = lab.client_addresses();
-        assert!(info.addresses.len() >= 2 && clients.len() >= 2);
+        assert!(!info.addresses.is_empty() && clients.len() >= 2);
         Some(Live {
             server: info.addresses.clone(),
             clients,
@@ -659,4 +664,127 @@ fn rpc_refusals_and_junk_are_typed_errors() {
     // after its 10 s reply timeout.
     assert!(matches!(r, Err(ClientError::Closed { .. })), "{r:?}");
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+}
+
+/// State held before a crash is reclaimed in the grace period after it:
+/// OPEN with CLAIM_PREVIOUS and LOCK with reclaim set, then
+/// RECLAIM_COMPLETE; meanwhile a new OPEN is refused with NFS4ERR_GRACE.
+#[test]
+fn state_is_reclaimed_after_a_crash() {
+    let Some(live) = Live::start_profile("state_is_reclaimed_after_a_crash", "restartable") else {
+        return;
+    };
+    let p = user(0);
+    let owner = ClientOwner::unique("reclaim");
+    let conn = live.connect(0, 0);
+    let s = new_session(&conn, &p, &owner);
+    assert_eq!(
+        s.reclaim_complete(&conn, false).expect("answered"),
+        NfsStat4::NFS4_OK
+    );
+    let (open_st, fh) = open_file(&live, &s, &conn, b"reclaimer", "reclaim.txt", true);
+    let range = ops::Range {
+        locktype: NfsLockType4::WRITE_LT,
+        offset: 0,
+        length: 100,
+    };
+    let res = s
+        .compound(
+            &conn,
+            vec![
+                ops::putfh(&fh),
+                ops::lock_new(
+                    range,
+                    false,
+                    0,
+                    open_st,
+                    0,
+                    ops::state_owner(s.clientid(), b"locker"),
+                ),
+            ],
+        )
+        .expect("LOCK answered");
+    assert!(ops::locked(&res).is_some(), "LOCK: {res:?}");
+
+    live.lab.crash("a").expect("crash and restart");
+    let conn = live.connect(0, 0);
+    let old = s.sequence(&conn).expect("answered");
+    eprintln!("old session after the crash: {old:?}");
+    assert_eq!(old.status(), NfsStat4::NFS4ERR_BADSESSION);
+    let s2 = new_session(&conn, &p, &owner);
+    eprintln!(
+        "client ID before {} and after {}",
+        s.clientid(),
+        s2.clientid()
+    );
+    // In grace: reclaims are accepted, a new OPEN is not.
+    let res = s2
+        .compound(
+            &conn,
+            vec![
+                ops::putfh(&fh),
+                ops::open_reclaim(
+                    0,
+                    ShareAccess4::READ | ShareAccess4::WRITE,
+                    ops::state_owner(s2.clientid(), b"reclaimer"),
+                ),
+            ],
+        )
+        .expect("OPEN CLAIM_PREVIOUS answered");
+    eprintln!("OPEN CLAIM_PREVIOUS: {:?}", ops::first_failure(&res));
+    let reopened = ops::opened(&res)
+        .unwrap_or_else(|| panic!("OPEN CLAIM_PREVIOUS: {res:?}"))
+        .stateid
+        .clone();
+    let res = s2
+        .compound(
+            &conn,
+            vec![
+                ops::putfh(&fh),
+                ops::lock_new(
+                    range,
+                    true,
+                    0,
+                    reopened,
+                    0,
+                    ops::state_owner(s2.clientid(), b"locker"),
+                ),
+            ],
+        )
+        .expect("LOCK reclaim answered");
+    assert!(ops::locked(&res).is_some(), "LOCK reclaim: {res:?}");
+    let res = s2
+        .compound(
+            &conn,
+            live.in_export(vec![ops::open_create(
+                0,
+                ops::state_owner(s2.clientid(), b"new"),
+                "new.txt",
+            )]),
+        )
+        .expect("OPEN answered");
+    assert_eq!(
+        ops::status_of(&res, NfsOpnum4::OP_OPEN),
+        Some(NfsStat4::NFS4ERR_GRACE),
+        "a new OPEN during grace"
+    );
+    assert_eq!(
+        s2.reclaim_complete(&conn, false).expect("answered"),
+        NfsStat4::NFS4_OK
+    );
+    // The reclaimed lock is held: once grace is over (LOCKT, not a reclaim,
+    // gets NFS4ERR_GRACE until then), another owner's LOCKT is denied.
+    let res = live.outside_grace(|| {
+        s2.compound(
+            &conn,
+            vec![
+                ops::putfh(&fh),
+                ops::lockt(range, ops::state_owner(s2.clientid(), b"other")),
+            ],
+        )
+    });
+    assert_eq!(
+        ops::status_of(&res, NfsOpnum4::OP_LOCKT),
+        Some(NfsStat4::NFS4ERR_DENIED)
+    );
 }
