@@ -10,9 +10,19 @@ use std::net::SocketAddr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId(pub u64);
 
+/// Connection ids of the n-th file of a merged analysis start at
+/// `n << CONN_FILE_SHIFT` (shown as `c<id>@<n>`).
+pub const CONN_FILE_SHIFT: u32 = 40;
+
 impl fmt::Display for ConnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "c{}", self.0)
+        let file = self.0 >> CONN_FILE_SHIFT;
+        if file == 0 {
+            write!(f, "c{}", self.0)
+        } else {
+            let low = self.0 & ((1u64 << CONN_FILE_SHIFT) - 1);
+            write!(f, "c{low}@{file}")
+        }
     }
 }
 

@@ -7,6 +7,7 @@ pub mod xdr;
 pub mod capture;
 pub mod exchange;
 pub mod flow;
+pub mod merge;
 pub mod model;
 pub mod nfs4;
 pub mod packet;

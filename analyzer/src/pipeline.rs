@@ -177,6 +177,10 @@ impl<M: MessageSink> MessageSink for Collector<M> {
 /// The pipeline for one capture (one observation).
 pub struct Pipeline<M: MessageSink> {
     tcp: Reassembler,
+    /// Reassemblers of the other files of a merged analysis (file n at n-1),
+    /// so that each file's connections stay its own.
+    more_tcp: Vec<Reassembler>,
+    tcp_limits: TcpLimits,
     streams: RpcStreams<Exchanges<Collector<M>>>,
     stats: PipelineStats,
     last_frame: u64,
@@ -197,6 +201,8 @@ impl<M: MessageSink> Pipeline<M> {
         };
         Pipeline {
             tcp: Reassembler::new(limits.tcp),
+            more_tcp: Vec::new(),
+            tcp_limits: limits.tcp,
             streams: RpcStreams::new(limits.stream, Exchanges::new(limits.exchange, collector)),
             stats: PipelineStats::default(),
             last_frame: 0,
@@ -205,6 +211,13 @@ impl<M: MessageSink> Pipeline<M> {
 
     /// Processes one captured frame.
     pub fn frame(&mut self, f: &Frame<'_>) {
+        self.frame_from(0, f)
+    }
+
+    /// Processes one frame of the `source`-th file of a merged analysis:
+    /// its TCP connections are reassembled apart from other files' (ids
+    /// from `source << CONN_FILE_SHIFT`), whatever their 5-tuples.
+    pub fn frame_from(&mut self, source: usize, f: &Frame<'_>) {
         self.stats.frames += 1;
         self.stats.bytes += f.data.len() as u64;
         self.last_frame = f.number;
@@ -225,8 +238,19 @@ impl<M: MessageSink> Pipeline<M> {
             Transport::Tcp(seg) => {
                 let src = SocketAddr::new(packet.src, seg.src_port);
                 let dst = SocketAddr::new(packet.dst, seg.dst_port);
-                self.tcp
-                    .segment(f.number, f.ts, src, dst, &seg, &mut self.streams);
+                let tcp = if source == 0 {
+                    &mut self.tcp
+                } else {
+                    while self.more_tcp.len() < source {
+                        let n = self.more_tcp.len() as u64 + 1;
+                        self.more_tcp.push(Reassembler::with_first_id(
+                            self.tcp_limits,
+                            n << crate::flow::CONN_FILE_SHIFT,
+                        ));
+                    }
+                    &mut self.more_tcp[source - 1]
+                };
+                tcp.segment(f.number, f.ts, src, dst, &seg, &mut self.streams);
             }
             Transport::Udp(_) => self.stats.udp_datagrams += 1,
             Transport::Fragment | Transport::Other(_) => self.stats.other_ip += 1,
@@ -249,9 +273,15 @@ impl<M: MessageSink> Pipeline<M> {
     pub fn finish(mut self) -> (M, PipelineStats) {
         let last = self.last_frame;
         self.tcp.finish(last, &mut self.streams);
+        for t in &mut self.more_tcp {
+            t.finish(last, &mut self.streams);
+        }
         self.streams.sink.finish();
         let mut stats = self.stats;
         stats.tcp = self.tcp.stats().clone();
+        for t in &self.more_tcp {
+            stats.tcp.absorb(t.stats());
+        }
         stats.stream = self.streams.stats().clone();
         stats.exchange = self.streams.sink.stats();
         stats.connections = stats.tcp.connections_opened;

@@ -5,6 +5,7 @@
 use analyzer::exchange::{ExchangeLimits, Exchanges};
 use analyzer::flow::{ConnId, ConnInfo, Direction};
 use analyzer::model::{Model, ModelLimits};
+use analyzer::nfs4::attr::AttrValue;
 use analyzer::nfs4::*;
 use analyzer::packet::Timestamp;
 use analyzer::rpc::{OpaqueAuth, RpcMessage};
@@ -17,6 +18,10 @@ struct Conv {
     x: Exchanges<Model>,
     frame: u64,
     xid: u32,
+    /// Capture time of the next frames.
+    ts: Timestamp,
+    /// COMPOUND minor version of the next calls.
+    minor: u32,
 }
 
 const CLIENT: &str = "127.0.0.1:900";
@@ -32,6 +37,8 @@ impl Conv {
             ),
             frame: 0,
             xid: 0x1000,
+            ts: Timestamp::default(),
+            minor: 1,
         }
     }
 
@@ -52,7 +59,7 @@ impl Conv {
             offset: 0,
             first_frame: self.frame,
             frame: self.frame,
-            ts: Timestamp::default(),
+            ts: self.ts,
         });
     }
 
@@ -68,7 +75,7 @@ impl Conv {
         self.xid += 1;
         let call = Compound4Args {
             tag: Opaque::from(""),
-            minorversion: 1,
+            minorversion: self.minor,
             argarray: args,
         };
         let status = res
@@ -115,6 +122,23 @@ impl Conv {
         )
         .to_bytes_with_payload(&to_bytes(&call));
         self.record(conn, CLIENT, SERVER_A, Direction::ToClient, &c);
+    }
+
+    /// The client's reply to the last callback.
+    fn callback_reply(&mut self, conn: u64, res: Vec<CbResOp<'static>>) {
+        let status = res
+            .iter()
+            .map(|r| r.status())
+            .find(|s| !s.is_ok())
+            .unwrap_or(NfsStat4::NFS4_OK);
+        let reply = CbCompound4Res {
+            status,
+            tag: Opaque::from(""),
+            resarray: res,
+        };
+        let r = RpcMessage::success_reply(self.xid, OpaqueAuth::none())
+            .to_bytes_with_payload(&to_bytes(&reply));
+        self.record(conn, CLIENT, SERVER_A, Direction::ToServer, &r);
     }
 
     fn rules(&self) -> Vec<&'static str> {
@@ -1160,14 +1184,7 @@ fn nfsv40_trunking_test_of_rfc_7931() {
 #[test]
 fn identities_group_endpoints_by_declaration() {
     let probe = PNFS | ExchgId4Flags::CONFIRMED_R;
-    let mut c = Conv::new();
-    c.exchange(
-        1,
-        CLIENT,
-        SERVER_A,
-        vec![exchange_id("c", 1, ExchgId4Flags(0))],
-        vec![exchange_id_ok(7, PNFS, "srv", 0)],
-    );
+    let mut c = with_session();
     c.exchange(
         2,
         CLIENT,
@@ -1365,5 +1382,951 @@ fn revoked_state_flags_stay_until_free_stateid() {
         ],
     );
     c.exchange(1, CLIENT, SERVER_A, vec![seq_n(3)], vec![seq_ok_n(3, none)]);
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}
+
+// ---- Client ID and session life: sequence, leases, restarts (issue 4) ----
+
+fn seq_on(session: u8, seqid: u32) -> NfsArgOp<'static> {
+    NfsArgOp::Sequence(Sequence4Args {
+        sa_sessionid: SessionId4([session; 16]),
+        sa_sequenceid: seqid,
+        sa_slotid: 0,
+        sa_highest_slotid: 0,
+        sa_cachethis: false,
+    })
+}
+
+fn seq_on_ok(session: u8, seqid: u32, flags: Seq4Status) -> NfsResOp<'static> {
+    NfsResOp::Sequence(NfsRes::Ok(Sequence4ResOk {
+        sr_sessionid: SessionId4([session; 16]),
+        sr_sequenceid: seqid,
+        sr_slotid: 0,
+        sr_highest_slotid: 0,
+        sr_target_highest_slotid: 0,
+        sr_status_flags: flags,
+    }))
+}
+
+fn seq_fail(st: NfsStat4) -> NfsResOp<'static> {
+    NfsResOp::Sequence(NfsRes::Fail(st))
+}
+
+fn exchange_id_scoped(
+    clientid: u64,
+    flags: ExchgId4Flags,
+    major: &str,
+    scope: &str,
+) -> NfsResOp<'static> {
+    let mut r = exchange_id_ok(clientid, flags, major, 0);
+    if let NfsResOp::ExchangeId(NfsRes::Ok(x)) = &mut r {
+        x.eir_server_scope = Opaque::from(scope.to_string());
+    }
+    r
+}
+
+fn csess_ok(session: u8, seq: u32) -> NfsResOp<'static> {
+    create_session_ok(
+        session,
+        seq,
+        CreateSession4Flags(0),
+        chan(1 << 20, 8, 16),
+        chan(4096, 2, 1),
+    )
+}
+
+/// EXCHANGE_ID + CREATE_SESSION at `server` on `conn`: client ID `cid`,
+/// session [`session`; 16], eir_flags `flags`.
+fn session_at(
+    c: &mut Conv,
+    conn: u64,
+    server: &str,
+    cid: u64,
+    session: u8,
+    reply: NfsResOp<'static>,
+) {
+    c.exchange(
+        conn,
+        CLIENT,
+        server,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![reply],
+    );
+    c.exchange(
+        conn,
+        CLIENT,
+        server,
+        vec![create_session(cid, 1, CreateSession4Flags(0))],
+        vec![csess_ok(session, 1)],
+    );
+}
+
+#[test]
+fn an_old_client_id_is_stale_after_the_server_said_so() {
+    let none = Seq4Status(0);
+    let stale = || NfsResOp::CreateSession(NfsRes::Fail(NfsStat4::NFS4ERR_STALE_CLIENTID));
+    // STALE_CLIENTID for 7, then CREATE_SESSION with 7 accepted.
+    let mut c = with_session();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 2, CreateSession4Flags(0))],
+        vec![stale()],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 2, CreateSession4Flags(0))],
+        vec![csess_ok(2, 2)],
+    );
+    assert_eq!(c.rules(), vec!["csess.stale-after-restart"]);
+    assert_eq!(c.x.sink.findings[0].frames, vec![6, 7, 8]);
+    // ... or SEQUENCE on its older session accepted.
+    let mut c = with_session();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 2, CreateSession4Flags(0))],
+        vec![stale()],
+    );
+    c.exchange(1, CLIENT, SERVER_A, vec![seq_n(1)], vec![seq_ok_n(1, none)]);
+    assert_eq!(c.rules(), vec!["csess.stale-after-restart"]);
+    // The compliant recovery: a new EXCHANGE_ID, a new client ID, its session.
+    let mut c = with_session();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 2, CreateSession4Flags(0))],
+        vec![stale()],
+    );
+    c.exchange(
+        3,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(8, PNFS, "srv", 0)],
+    );
+    c.exchange(
+        3,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(8, 1, CreateSession4Flags(0))],
+        vec![csess_ok(2, 1)],
+    );
+    c.exchange(
+        3,
+        CLIENT,
+        SERVER_A,
+        vec![seq_on(2, 1)],
+        vec![seq_on_ok(2, 1, none)],
+    );
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}
+
+#[test]
+fn a_trunking_probe_must_not_drop_the_client_state() {
+    let none = Seq4Status(0);
+    let probe = || exchange_id_ok(7, PNFS | ExchgId4Flags::CONFIRMED_R, "srv", 0);
+    // On the connection that carried the session all along: no restart.
+    let mut c = with_session();
+    c.exchange(1, CLIENT, SERVER_A, vec![seq_n(1)], vec![seq_ok_n(1, none)]);
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![probe()],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(2)],
+        vec![seq_fail(NfsStat4::NFS4ERR_BADSESSION)],
+    );
+    assert_eq!(c.rules(), vec!["exchid.probe-keeps-state"]);
+    assert_eq!(
+        c.x.sink.findings[0].rule.party,
+        analyzer::rules::Party::Server
+    );
+    // On a connection opened after the probe, a restart may explain it.
+    let mut c = with_session();
+    c.exchange(1, CLIENT, SERVER_A, vec![seq_n(1)], vec![seq_ok_n(1, none)]);
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![probe()],
+    );
+    c.exchange(
+        2,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(2)],
+        vec![seq_fail(NfsStat4::NFS4ERR_BADSESSION)],
+    );
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}
+
+#[test]
+fn a_new_owner_gets_an_unconfirmed_client_id() {
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(7, PNFS, "srv", 0)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(
+            7,
+            PNFS | ExchgId4Flags::CONFIRMED_R,
+            "srv",
+            0,
+        )],
+    );
+    assert_eq!(c.rules(), vec!["exchid.case1-unconfirmed"]);
+    assert_eq!(
+        c.x.sink.findings[0].rule.severity,
+        analyzer::rules::Severity::Warning
+    );
+    // Confirmed by CREATE_SESSION first: fine.
+    let mut c = with_session();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(
+            7,
+            PNFS | ExchgId4Flags::CONFIRMED_R,
+            "srv",
+            0,
+        )],
+    );
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}
+
+#[test]
+fn create_session_sequence_of_a_client_id() {
+    // The first CREATE_SESSION must use eir_sequenceid (1 here).
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(7, PNFS, "srv", 0)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 5, CreateSession4Flags(0))],
+        vec![csess_ok(1, 5)],
+    );
+    assert_eq!(c.rules(), vec!["csess.sequence"]);
+    // A replay of the last csa_sequence must not create a new session.
+    let mut c = with_session();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 1, CreateSession4Flags(0))],
+        vec![csess_ok(2, 1)],
+    );
+    assert_eq!(c.rules(), vec!["csess.sequence"]);
+    assert!(c.x.sink.findings[0].message.contains("re-executed"));
+    // A skipped one must not be accepted.
+    let mut c = with_session();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 3, CreateSession4Flags(0))],
+        vec![csess_ok(2, 3)],
+    );
+    assert_eq!(c.rules(), vec!["csess.sequence"]);
+    // The replay answered from the cache, then the next one: fine.
+    let mut c = with_session();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 1, CreateSession4Flags(0))],
+        vec![csess_ok(1, 1)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 2, CreateSession4Flags(0))],
+        vec![csess_ok(2, 2)],
+    );
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}
+
+#[test]
+fn a_client_ignores_eir_sequenceid_when_confirmed_r_is_set() {
+    let probe = |seq: u32| {
+        let mut r = exchange_id_ok(7, PNFS | ExchgId4Flags::CONFIRMED_R, "srv", 0);
+        if let NfsResOp::ExchangeId(NfsRes::Ok(x)) = &mut r {
+            x.eir_sequenceid = seq;
+        }
+        r
+    };
+    let mut c = with_session();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![probe(9)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 9, CreateSession4Flags(0))],
+        vec![NfsResOp::CreateSession(NfsRes::Fail(
+            NfsStat4::NFS4ERR_SEQ_MISORDERED,
+        ))],
+    );
+    assert_eq!(c.rules(), vec!["client.csess-ignores-confirmed-r-sequence"]);
+    assert_eq!(
+        c.x.sink.findings[0].rule.party,
+        analyzer::rules::Party::Client
+    );
+    let mut c = with_session();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![probe(9)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 2, CreateSession4Flags(0))],
+        vec![csess_ok(2, 2)],
+    );
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}
+
+fn getattr_lease(conn: u64, c: &mut Conv, lease: u32) {
+    c.exchange(
+        conn,
+        CLIENT,
+        SERVER_A,
+        vec![
+            seq_n(1),
+            NfsArgOp::Putrootfh(()),
+            NfsArgOp::Getattr(Getattr4Args {
+                attr_request: Bitmap4::from_bits(&[10]),
+            }),
+        ],
+        vec![
+            seq_ok_n(1, Seq4Status(0)),
+            NfsResOp::Putrootfh(NfsStat4::NFS4_OK),
+            NfsResOp::Getattr(NfsRes::Ok(Getattr4ResOk {
+                obj_attributes: Fattr4::from_values(&[AttrValue::LeaseTime(lease)]),
+            })),
+        ],
+    );
+}
+
+#[test]
+fn a_lease_renewed_by_sequence_does_not_expire() {
+    for (later, conn, expect) in [
+        (30, 1, vec!["lease.renewed-by-sequence"]),
+        (200, 1, vec![]),
+        (30, 2, vec![]),
+    ] {
+        let mut c = with_session();
+        c.ts = Timestamp {
+            secs: 100,
+            nanos: 0,
+        };
+        getattr_lease(1, &mut c, 90);
+        c.ts = Timestamp {
+            secs: 100 + later,
+            nanos: 0,
+        };
+        c.exchange(
+            conn,
+            CLIENT,
+            SERVER_A,
+            vec![seq_n(2)],
+            vec![seq_fail(NfsStat4::NFS4ERR_BADSESSION)],
+        );
+        assert_eq!(c.rules(), expect, "{later} s later on connection {conn}");
+    }
+}
+
+fn setclientid_v(id: &str, verifier: u8) -> NfsArgOp<'static> {
+    let mut a = setclientid(id);
+    if let NfsArgOp::Setclientid(s) = &mut a {
+        s.client.verifier = Verifier4([verifier; 8]);
+    }
+    a
+}
+
+fn renew(conn: u64, c: &mut Conv, st: NfsStat4) {
+    c.exchange(
+        conn,
+        CLIENT,
+        SERVER_A,
+        vec![NfsArgOp::Renew(Renew4Args {
+            clientid: Clientid4(5),
+        })],
+        vec![NfsResOp::Renew(st)],
+    );
+}
+
+/// SETCLIENTID "id" → 5, confirmed, at SERVER_A over NFSv4.0.
+fn v40_client() -> Conv {
+    let mut c = Conv::new();
+    c.minor = 0;
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![setclientid("id")],
+        vec![setclientid_ok(5, 1)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![confirm(5, 1)],
+        vec![NfsResOp::SetclientidConfirm(NfsStat4::NFS4_OK)],
+    );
+    c
+}
+
+#[test]
+fn renew_after_stale_and_within_the_lease() {
+    let mut c = v40_client();
+    renew(1, &mut c, NfsStat4::NFS4ERR_STALE_CLIENTID);
+    renew(1, &mut c, NfsStat4::NFS4_OK);
+    assert_eq!(c.rules(), vec!["v40.renew"]);
+    // After SETCLIENTID returned the client ID again: fine.
+    let mut c = v40_client();
+    renew(1, &mut c, NfsStat4::NFS4ERR_STALE_CLIENTID);
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![setclientid("id")],
+        vec![setclientid_ok(5, 2)],
+    );
+    renew(1, &mut c, NfsStat4::NFS4_OK);
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+    // EXPIRED 10 s after a renewal, lease 90 s.
+    let mut c = v40_client();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![
+            NfsArgOp::Putrootfh(()),
+            NfsArgOp::Getattr(Getattr4Args {
+                attr_request: Bitmap4::from_bits(&[10]),
+            }),
+        ],
+        vec![
+            NfsResOp::Putrootfh(NfsStat4::NFS4_OK),
+            NfsResOp::Getattr(NfsRes::Ok(Getattr4ResOk {
+                obj_attributes: Fattr4::from_values(&[AttrValue::LeaseTime(90)]),
+            })),
+        ],
+    );
+    c.ts = Timestamp { secs: 10, nanos: 0 };
+    renew(1, &mut c, NfsStat4::NFS4_OK);
+    c.ts = Timestamp { secs: 20, nanos: 0 };
+    renew(1, &mut c, NfsStat4::NFS4ERR_EXPIRED);
+    assert_eq!(c.rules(), vec!["v40.renew"]);
+}
+
+#[test]
+fn setclientid_with_a_new_verifier_gets_a_new_client_id() {
+    for (cid, expect) in [(5, vec!["v40.clientid-per-verifier"]), (6, vec![])] {
+        let mut c = v40_client();
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![setclientid_v("id", 2)],
+            vec![setclientid_ok(cid, 3)],
+        );
+        assert_eq!(c.rules(), expect);
+    }
+}
+
+#[test]
+fn the_rfc_7931_test_and_different_client_ids_disagree() {
+    let mut c = Conv::new();
+    c.minor = 0;
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![setclientid("u")],
+        vec![setclientid_ok(5, 1)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![confirm(5, 1)],
+        vec![NfsResOp::SetclientidConfirm(NfsStat4::NFS4_OK)],
+    );
+    c.exchange(
+        2,
+        CLIENT,
+        SERVER_B,
+        vec![setclientid("u")],
+        vec![setclientid_ok(9, 2)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![confirm(9, 2)],
+        vec![NfsResOp::SetclientidConfirm(NfsStat4::NFS4_OK)],
+    );
+    assert_eq!(c.rules(), vec!["v40.trunking-consistent"]);
+    // (The consistent case, B returning 5, is `nfsv40_trunking_test_of_rfc_7931`.)
+}
+
+#[test]
+fn a_v40_client_facing_migration_uses_one_id_string() {
+    for (id_b, expect) in [("b", vec!["client.v40-uniform-string"]), ("a", vec![])] {
+        let mut c = Conv::new();
+        c.minor = 0;
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![setclientid("a")],
+            vec![setclientid_ok(5, 1)],
+        );
+        c.exchange(
+            2,
+            CLIENT,
+            SERVER_B,
+            vec![setclientid(id_b)],
+            vec![setclientid_ok(9, 2)],
+        );
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![NfsArgOp::Putrootfh(())],
+            vec![NfsResOp::Putrootfh(NfsStat4::NFS4ERR_MOVED)],
+        );
+        assert_eq!(c.rules(), expect, "id at B: {id_b}");
+    }
+}
+
+#[test]
+fn a_client_accepts_callbacks_on_any_back_channel_of_its_client_id() {
+    let cb_seq = || {
+        CbArgOp::CbSequence(CbSequence4Args {
+            csa_sessionid: SessionId4([1; 16]),
+            csa_sequenceid: 1,
+            csa_slotid: 0,
+            csa_highest_slotid: 0,
+            csa_cachethis: false,
+            csa_referring_call_lists: vec![],
+        })
+    };
+    let ok = || {
+        CbResOp::CbSequence(NfsRes::Ok(CbSequence4ResOk {
+            csr_sessionid: SessionId4([1; 16]),
+            csr_sequenceid: 1,
+            csr_slotid: 0,
+            csr_highest_slotid: 0,
+            csr_target_highest_slotid: 0,
+        }))
+    };
+    let refused = || CbResOp::CbSequence(NfsRes::Fail(NfsStat4::NFS4ERR_BADSESSION));
+    for (conn, reply, expect) in [
+        (1, refused(), vec!["cb.any-backchannel"]),
+        (1, ok(), vec![]),
+        (4, refused(), vec![]),
+    ] {
+        let mut c = Conv::new();
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![create_session(7, 1, CreateSession4Flags::CONN_BACK_CHAN)],
+            vec![create_session_ok(
+                1,
+                1,
+                CreateSession4Flags::CONN_BACK_CHAN,
+                chan(1 << 20, 8, 16),
+                chan(4096, 2, 1),
+            )],
+        );
+        c.callback(conn, NFS4_CALLBACK, vec![cb_seq()]);
+        c.callback_reply(conn, vec![reply]);
+        assert_eq!(c.rules(), expect, "connection {conn}");
+        assert_eq!(c.x.sink.sessions[&SessionId4([1; 16])].callbacks.len(), 1);
+    }
+}
+
+#[test]
+fn a_client_stops_using_a_session_where_the_server_owner_changed() {
+    for (major, expect) in [("another", vec!["client.owner-change"]), ("srv", vec![])] {
+        let mut c = with_session();
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![exchange_id("c", 1, ExchgId4Flags(0))],
+            vec![exchange_id_ok(
+                7,
+                PNFS | ExchgId4Flags::CONFIRMED_R,
+                major,
+                0,
+            )],
+        );
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![seq_n(1)],
+            vec![seq_ok_n(1, Seq4Status(0))],
+        );
+        let got: Vec<&str> = c
+            .rules()
+            .into_iter()
+            .filter(|r| *r == "client.owner-change")
+            .collect();
+        assert_eq!(got, expect, "major id now {major}");
+    }
+}
+
+#[test]
+fn bind_conn_to_session_under_state_protection() {
+    for (enforce, expect) in [
+        (
+            vec![41],
+            vec!["client.state-protection-gss", "bcts.state-protection"],
+        ),
+        (vec![44], vec!["client.state-protection-gss"]),
+    ] {
+        let mut eid = exchange_id("c", 1, ExchgId4Flags(0));
+        let ops = StateProtectOps4 {
+            spo_must_enforce: Bitmap4::from_bits(&enforce),
+            spo_must_allow: Bitmap4::default(),
+        };
+        if let NfsArgOp::ExchangeId(a) = &mut eid {
+            a.eia_state_protect = StateProtect4A::MachCred(ops.clone());
+        }
+        let mut ok = exchange_id_ok(7, PNFS, "srv", 0);
+        if let NfsResOp::ExchangeId(NfsRes::Ok(r)) = &mut ok {
+            r.eir_state_protect = StateProtect4R::MachCred(ops);
+        }
+        let mut c = Conv::new();
+        c.exchange(1, CLIENT, SERVER_A, vec![eid], vec![ok]);
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![create_session(7, 1, CreateSession4Flags(0))],
+            vec![csess_ok(1, 1)],
+        );
+        c.exchange(
+            2,
+            CLIENT,
+            SERVER_A,
+            vec![bcts(ChannelDirFromClient4::CDFC4_FORE)],
+            vec![bcts_ok(ChannelDirFromServer4::CDFS4_FORE)],
+        );
+        assert_eq!(c.rules(), expect, "must enforce {enforce:?}");
+    }
+}
+
+#[test]
+fn an_empty_client_impl_id_is_not_refused() {
+    let inval = || NfsResOp::ExchangeId(NfsRes::Fail(NfsStat4::NFS4ERR_INVAL));
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![inval()],
+    );
+    assert_eq!(c.rules(), vec!["exchid.empty-impl-id"]);
+    // An undefined flag explains the refusal.
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0x800))],
+        vec![inval()],
+    );
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}
+
+#[test]
+fn lease_moved_stays_until_moved_was_returned() {
+    let moved = Seq4Status::LEASE_MOVED;
+    let flags = PNFS | ExchgId4Flags::SUPP_MOVED_MIGR;
+    let mut c = Conv::new();
+    session_at(
+        &mut c,
+        1,
+        SERVER_A,
+        7,
+        1,
+        exchange_id_ok(7, flags, "srv", 0),
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(1)],
+        vec![seq_ok_n(1, moved)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(2)],
+        vec![seq_ok_n(2, Seq4Status(0))],
+    );
+    assert_eq!(c.rules(), vec!["seq.lease-moved-stays"]);
+    let mut c = Conv::new();
+    session_at(
+        &mut c,
+        1,
+        SERVER_A,
+        7,
+        1,
+        exchange_id_ok(7, flags, "srv", 0),
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(1)],
+        vec![seq_ok_n(1, moved)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(2), NfsArgOp::Putrootfh(())],
+        vec![
+            seq_ok_n(2, moved),
+            NfsResOp::Putrootfh(NfsStat4::NFS4ERR_MOVED),
+        ],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![seq_n(3)],
+        vec![seq_ok_n(3, Seq4Status(0))],
+    );
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}
+
+#[test]
+fn fs_locations_of_an_absent_file_system_are_returned() {
+    let flags = PNFS | ExchgId4Flags::SUPP_MOVED_REFER;
+    for (attrs, expect) in [
+        (vec![24], vec!["fsloc.getattr-absent"]),
+        (vec![1, 24], vec![]),
+    ] {
+        let mut c = Conv::new();
+        session_at(
+            &mut c,
+            1,
+            SERVER_A,
+            7,
+            1,
+            exchange_id_ok(7, flags, "srv", 0),
+        );
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![
+                seq_n(1),
+                NfsArgOp::Putrootfh(()),
+                NfsArgOp::Getattr(Getattr4Args {
+                    attr_request: Bitmap4::from_bits(&attrs),
+                }),
+            ],
+            vec![
+                seq_ok_n(1, Seq4Status(0)),
+                NfsResOp::Putrootfh(NfsStat4::NFS4_OK),
+                NfsResOp::Getattr(NfsRes::Fail(NfsStat4::NFS4ERR_MOVED)),
+            ],
+        );
+        assert_eq!(c.rules(), expect, "attributes {attrs:?}");
+    }
+}
+
+#[test]
+fn a_client_id_is_used_only_where_its_server_is() {
+    // B declares another major id: client ID 7 of A is not B's.
+    let mut c = with_session();
+    c.exchange(
+        2,
+        CLIENT,
+        SERVER_B,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(9, PNFS, "other", 0)],
+    );
+    c.exchange(
+        2,
+        CLIENT,
+        SERVER_B,
+        vec![create_session(7, 2, CreateSession4Flags(0))],
+        vec![csess_ok(2, 2)],
+    );
+    assert_eq!(c.rules(), vec!["client.clientid-trunking"]);
+    // Same major id (client-ID trunkable): fine.
+    let mut c = with_session();
+    c.exchange(
+        2,
+        CLIENT,
+        SERVER_B,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(
+            7,
+            PNFS | ExchgId4Flags::CONFIRMED_R,
+            "srv",
+            1,
+        )],
+    );
+    c.exchange(
+        2,
+        CLIENT,
+        SERVER_B,
+        vec![create_session(7, 2, CreateSession4Flags(0))],
+        vec![csess_ok(2, 2)],
+    );
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}
+
+#[test]
+fn failover_reclaims_follow_the_server_scope() {
+    let reclaim = || {
+        open(OpenClaim4::Previous(
+            OpenDelegationType4::OPEN_DELEGATE_NONE,
+        ))
+    };
+    let run = |major: &str, scope: &str, status: NfsStat4| {
+        let mut c = with_session();
+        session_at(
+            &mut c,
+            2,
+            SERVER_B,
+            9,
+            2,
+            exchange_id_scoped(9, PNFS, major, scope),
+        );
+        c.exchange(
+            2,
+            CLIENT,
+            SERVER_B,
+            vec![seq_on(2, 1), reclaim()],
+            vec![seq_on_ok(2, 1, Seq4Status(0)), open_res(status)],
+        );
+        c.rules()
+    };
+    // Another scope: the client should not reclaim there.
+    assert_eq!(
+        run("srv2", "scope-2", NfsStat4::NFS4ERR_NO_GRACE),
+        vec!["client.failover-reclaim-scope"]
+    );
+    // Same scope, another owner: the server refuses with NO_GRACE, or is warned.
+    assert_eq!(
+        run("srv2", "scope-1", NfsStat4::NFS4ERR_NOTSUPP),
+        vec!["server.failover-reclaim-refusal"]
+    );
+    assert!(run("srv2", "scope-1", NfsStat4::NFS4ERR_NO_GRACE).is_empty());
+    assert!(run("srv2", "scope-1", NfsStat4::NFS4_OK).is_empty());
+}
+
+#[test]
+fn a_callback_for_a_destroyed_session_may_be_refused() {
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 1, CreateSession4Flags::CONN_BACK_CHAN)],
+        vec![create_session_ok(
+            1,
+            1,
+            CreateSession4Flags::CONN_BACK_CHAN,
+            chan(1 << 20, 8, 16),
+            chan(4096, 2, 1),
+        )],
+    );
+    // A second session of the same client ID, also with a back channel on
+    // this connection, stays.
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 2, CreateSession4Flags::CONN_BACK_CHAN)],
+        vec![create_session_ok(
+            2,
+            2,
+            CreateSession4Flags::CONN_BACK_CHAN,
+            chan(1 << 20, 8, 16),
+            chan(4096, 2, 1),
+        )],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![NfsArgOp::DestroySession(DestroySession4Args {
+            dsa_sessionid: SessionId4([1; 16]),
+        })],
+        vec![NfsResOp::DestroySession(NfsStat4::NFS4_OK)],
+    );
+    c.callback(
+        1,
+        NFS4_CALLBACK,
+        vec![CbArgOp::CbSequence(CbSequence4Args {
+            csa_sessionid: SessionId4([1; 16]),
+            csa_sequenceid: 1,
+            csa_slotid: 0,
+            csa_highest_slotid: 0,
+            csa_cachethis: false,
+            csa_referring_call_lists: vec![],
+        })],
+    );
+    c.callback_reply(
+        1,
+        vec![CbResOp::CbSequence(NfsRes::Fail(
+            NfsStat4::NFS4ERR_BADSESSION,
+        ))],
+    );
     assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
 }

@@ -2,7 +2,23 @@
 //! endpoints and what they declared, server identities and how endpoints
 //! relate, clients and their client IDs, sessions and their connections, and
 //! the recovery timeline.
+//!
+//! JSON (`--json`, format `trunkcheck-analyze`, version 2): one document per
+//! observation with `file`, `files` (the capture files, in command-line
+//! order; several with `--merge`), `merged`, the model's members (`servers`,
+//! `server_identities`, `same_scope`, `v40_trunking_tests`, `clients`,
+//! `client_ids`, `sessions`, `connections`, `recovery`), `findings` (each with
+//! `rule`, `severity`, `party`, `rfc`, `catalogue_rows`, `frames`,
+//! `evidence`, `message`), `findings_not_listed`, `frame_map` and `stats`.
+//! `evidence` names each frame by file: `{"file": 1, "frame": 12}` (index
+//! into `files`, frame number within that file). Every other frame number
+//! (`frames` and the model's `*_frame` members) counts frames of the
+//! observation: in a merged one, in merged (timestamp) order; `frame_map`
+//! lists the runs `[first merged frame, file, its frame in that file]` to
+//! turn them back (empty for one file, where they are the file's own).
+//! Version 1 had no `files`, `merged`, `evidence` nor `frame_map`.
 
+use analyzer::merge::FrameMap;
 use analyzer::model::{BindHow, Model, OwnerKind, Principal, RecoveryKind, ServerKey};
 use analyzer::pipeline::PipelineStats;
 use analyzer::rules::Severity;
@@ -10,7 +26,80 @@ use analyzer::xdr::{escape_bytes, hex, JsonOut};
 use std::fmt::Write as _;
 
 /// Version of the JSON document `analyze --json` writes.
-pub const JSON_VERSION: u32 = 1;
+pub const JSON_VERSION: u32 = 2;
+
+/// How a report names frames: a file's own numbers, or, for several files
+/// merged into one observation, `file#frame`.
+#[derive(Debug, Clone, Copy)]
+pub enum Frames<'a> {
+    /// One file: frame numbers are that file's.
+    Single,
+    /// Merged files: frame numbers count the merged stream.
+    Merged(&'a FrameMap),
+}
+
+impl Frames<'_> {
+    /// A frame as the report shows it (`12`, or `b.pcap#12` when merged).
+    pub fn label(&self, n: u64) -> String {
+        match self {
+            Frames::Single => n.to_string(),
+            Frames::Merged(m) => m.label(n),
+        }
+    }
+
+    /// (file index, frame in that file).
+    pub fn locate(&self, n: u64) -> (usize, u64) {
+        match self {
+            Frames::Single => (0, n),
+            Frames::Merged(m) => m.locate(n).map_or((0, n), |r| (r.file, r.frame)),
+        }
+    }
+
+    /// A finding's message with each "frame N" it mentions relabelled.
+    pub fn message(&self, msg: &str) -> String {
+        match self {
+            Frames::Single => msg.to_string(),
+            Frames::Merged(_) => relabel(msg, |n| self.label(n)),
+        }
+    }
+
+    /// A finding's frames, comma separated.
+    pub fn list(&self, frames: &[u64]) -> String {
+        join(frames.iter().map(|f| self.label(*f)))
+    }
+}
+
+/// Replaces the number after each "frame " in `msg` with `label(number)`.
+fn relabel(msg: &str, label: impl Fn(u64) -> String) -> String {
+    const WORD: &str = "frame ";
+    let mut out = String::with_capacity(msg.len() + 16);
+    let mut rest = msg;
+    while let Some(i) = rest.find(WORD) {
+        let (head, tail) = rest.split_at(i + WORD.len());
+        out.push_str(head);
+        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+        match tail[..digits].parse::<u64>() {
+            Ok(n) => out.push_str(&label(n)),
+            Err(_) => out.push_str(&tail[..digits]),
+        }
+        rest = &tail[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One finding as a report line: `id [severity party, rfc] message (frames ...)`.
+pub fn finding_line(f: &analyzer::rules::Finding, fr: &Frames<'_>) -> String {
+    format!(
+        "{} [{} {}, {}] {} (frames {})",
+        f.rule.id,
+        f.rule.severity.as_str(),
+        f.rule.party.as_str(),
+        f.rule.rfc,
+        fr.message(&f.message),
+        fr.list(&f.frames)
+    )
+}
 
 fn q(b: &[u8]) -> String {
     format!("\"{}\"", escape_bytes(b))
@@ -41,12 +130,9 @@ fn join<T: ToString>(it: impl IntoIterator<Item = T>) -> String {
         .join(", ")
 }
 
-fn opt(v: Option<u64>) -> String {
-    v.map_or("-".into(), |f| f.to_string())
-}
-
 /// The text report.
-pub fn text_report(file: &str, m: &Model, stats: &PipelineStats) -> String {
+pub fn text_report(file: &str, m: &Model, stats: &PipelineStats, fr: &Frames<'_>) -> String {
+    let opt = |v: Option<u64>| v.map_or("-".to_string(), |f| fr.label(f));
     let mut s = String::new();
     let _ = writeln!(s, "== {file}");
     let _ = writeln!(s, "\nServer endpoints");
@@ -68,11 +154,15 @@ pub fn text_report(file: &str, m: &Model, stats: &PipelineStats) -> String {
                         q(&d.major),
                         d.minor,
                         q(&d.scope),
-                        d.first_frame,
-                        d.last_frame,
+                        fr.label(d.first_frame),
+                        fr.label(d.last_frame),
                         d.replies,
                         if i == 0 {
-                            format!("  NFS {minors}")
+                            format!(
+                                "  NFS {minors}{}",
+                                e.lease_time
+                                    .map_or(String::new(), |l| format!("  lease {l} s"))
+                            )
                         } else {
                             "  CHANGED".into()
                         },
@@ -134,7 +224,7 @@ pub fn text_report(file: &str, m: &Model, stats: &PipelineStats) -> String {
                 } else {
                     "different servers"
                 },
-                t.frame
+                fr.label(t.frame)
             );
         }
     }
@@ -154,11 +244,11 @@ pub fn text_report(file: &str, m: &Model, stats: &PipelineStats) -> String {
             s,
             "  {kind} {}  incarnations: {}  principals: {}  from: {}  to: {}",
             q(&c.owner),
-            join(
-                c.incarnations
-                    .iter()
-                    .map(|(v, f)| format!("{} (frame {f})", hex(v)))
-            ),
+            join(c.incarnations.iter().map(|(v, f)| format!(
+                "{} (frame {})",
+                hex(v),
+                fr.label(*f)
+            ))),
             join(c.principals.iter().map(principal_text)),
             join(&c.sources),
             join(&c.endpoints),
@@ -211,7 +301,15 @@ pub fn text_report(file: &str, m: &Model, stats: &PipelineStats) -> String {
             let _ = writeln!(
                 s,
                 "      {id} {cl} -> {sv}  bound by {how}, {} (frame {})",
-                b.dir, b.frame
+                b.dir,
+                fr.label(b.frame)
+            );
+        }
+        if !sess.callbacks.is_empty() {
+            let _ = writeln!(
+                s,
+                "      callbacks (CB_SEQUENCE) on {}",
+                join(sess.callbacks.keys())
             );
         }
     }
@@ -229,7 +327,7 @@ pub fn text_report(file: &str, m: &Model, stats: &PipelineStats) -> String {
             let _ = writeln!(
                 s,
                 "  frame {:>7}  {}  {}  {what}",
-                e.frame,
+                fr.label(e.frame),
                 e.endpoint,
                 e.clientid
                     .map_or("-".into(), |c| format!("clientid {c:#018x}")),
@@ -246,7 +344,7 @@ pub fn text_report(file: &str, m: &Model, stats: &PipelineStats) -> String {
     }
     for sev in [Severity::Violation, Severity::Warning, Severity::Info] {
         for f in m.findings.iter().filter(|f| f.rule.severity == sev) {
-            let _ = writeln!(s, "  {f}");
+            let _ = writeln!(s, "  {}", finding_line(f, fr));
         }
     }
     if m.findings_dropped > 0 {
@@ -265,13 +363,21 @@ pub fn text_report(file: &str, m: &Model, stats: &PipelineStats) -> String {
     s
 }
 
-/// The JSON document.
-pub fn json_report(file: &str, m: &Model, stats: &PipelineStats) -> String {
+/// The JSON document (see the module documentation for its members).
+pub fn json_report(
+    file: &str,
+    files: &[String],
+    m: &Model,
+    stats: &PipelineStats,
+    fr: &Frames<'_>,
+) -> String {
     let mut o = JsonOut::new();
     o.begin_object();
     o.field("format", "trunkcheck-analyze");
     o.field("version", &JSON_VERSION);
     o.field("file", file);
+    o.field("files", &files.to_vec());
+    o.field("merged", &matches!(fr, Frames::Merged(_)));
     m.write_json_members(&mut o);
     o.key("findings");
     o.begin_array();
@@ -283,11 +389,33 @@ pub fn json_report(file: &str, m: &Model, stats: &PipelineStats) -> String {
         o.field("rfc", f.rule.rfc);
         o.field("catalogue_rows", &f.rule.rows.to_vec());
         o.field("frames", &f.frames);
-        o.field("message", f.message.as_str());
+        o.key("evidence");
+        o.begin_array();
+        for n in &f.frames {
+            let (file, frame) = fr.locate(*n);
+            o.begin_object();
+            o.field("file", &(file as u64));
+            o.field("frame", &frame);
+            o.end_object();
+        }
+        o.end_array();
+        o.field("message", fr.message(&f.message).as_str());
         o.end_object();
     }
     o.end_array();
     o.field("findings_not_listed", &m.findings_dropped);
+    o.key("frame_map");
+    o.begin_array();
+    if let Frames::Merged(map) = fr {
+        for (start, file, local) in map.runs_list() {
+            o.begin_array();
+            o.number(start);
+            o.number(file as u64);
+            o.number(local);
+            o.end_array();
+        }
+    }
+    o.end_array();
     o.key("stats");
     crate::decode::stats_json_object(&mut o, stats);
     o.end_object();
@@ -299,4 +427,32 @@ pub fn has_violation(m: &Model) -> bool {
     m.findings
         .iter()
         .any(|f| f.rule.severity == Severity::Violation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use analyzer::rules::{Finding, CSESS_ATTRS};
+
+    #[test]
+    fn merged_frames_are_named_by_file_in_lines_and_messages() {
+        let mut map = FrameMap::new(vec!["a.pcap".into(), "b.pcap".into()]);
+        for (file, local) in [(0, 1), (1, 1), (1, 2), (0, 2)] {
+            map.push(file, local);
+        }
+        let fr = Frames::Merged(&map);
+        let f = Finding {
+            rule: &CSESS_ATTRS,
+            message: "first in frame 2, then frame 4; frames 1-2 untouched".into(),
+            frames: vec![3, 4],
+        };
+        let line = finding_line(&f, &fr);
+        assert!(
+            line.ends_with("first in frame b.pcap#1, then frame a.pcap#2; frames 1-2 untouched (frames b.pcap#2, a.pcap#2)"),
+            "{line}"
+        );
+        assert_eq!(fr.locate(4), (0, 2));
+        assert_eq!(Frames::Single.message(&f.message), f.message);
+        assert!(finding_line(&f, &Frames::Single).ends_with("(frames 3, 4)"));
+    }
 }

@@ -2,12 +2,13 @@
 //! rule: a rule with a violation fails (its findings and frames in the
 //! message), warnings and notes are kept in the case's output.
 
+use crate::analyze::Frames;
 use analyzer::model::Model;
 use analyzer::rules::{self, Severity};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-/// Adds the suite of one analysed capture.
-pub fn add_suite(report: &mut Report, file: &str, m: &Model) {
+/// Adds the suite of one analysed capture (or merged observation).
+pub fn add_suite(report: &mut Report, file: &str, m: &Model, fr: &Frames<'_>) {
     let mut suite = TestSuite::new(file);
     for rule in rules::ALL {
         let found: Vec<_> = m
@@ -17,7 +18,13 @@ pub fn add_suite(report: &mut Report, file: &str, m: &Model) {
             .collect();
         let text = found
             .iter()
-            .map(|f| format!("{} (frames {:?})", f.message, f.frames))
+            .map(|f| {
+                format!(
+                    "{} (frames [{}])",
+                    fr.message(&f.message),
+                    fr.list(&f.frames)
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n");
         let status = if rule.severity == Severity::Violation && !found.is_empty() {
@@ -62,7 +69,7 @@ mod tests {
             frames: vec![3],
         });
         let mut r = report();
-        add_suite(&mut r, "x.pcap", &m);
+        add_suite(&mut r, "x.pcap", &m, &Frames::Single);
         let xml = r.to_string().expect("xml");
         assert!(xml.contains(r#"failures="1""#), "{xml}");
         assert!(xml.contains("csess.channel-attrs"));

@@ -5,6 +5,7 @@ mod analyze;
 mod decode;
 mod graph;
 mod junit;
+mod run_cli;
 mod targets_cli;
 
 use anyhow::Result;
@@ -38,14 +39,23 @@ enum Command {
     /// Start a target's servers (built-in Ganesha lab) and keep them up
     /// until Ctrl-C or `--for SECS`.
     Lab(targets_cli::LabArgs),
+    /// Run the conformance scenarios against a target (default: local
+    /// Ganesha started by trunkcheck).
+    Run(run_cli::RunArgs),
 }
 
 #[derive(Args)]
 struct AnalyzeArgs {
     /// Capture files (pcap or pcapng, optionally gzip-compressed); each is
-    /// analysed on its own.
+    /// analysed on its own unless `--merge` is given.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// Analyse all the files as one observation (e.g. captures taken at two
+    /// servers, or before and after a restart): frames interleaved by
+    /// timestamp, each file's connections kept apart, evidence named
+    /// `file#frame`.
+    #[arg(long)]
+    merge: bool,
     /// Write the report as JSON (one document per file, one per line).
     #[arg(long)]
     json: bool,
@@ -91,6 +101,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => run_analyze(&args),
         Command::Targets(args) => targets_cli::run_targets(&args),
         Command::Lab(args) => targets_cli::run_lab(&args),
+        Command::Run(args) => run_cli::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -232,41 +243,41 @@ fn run_analyze(args: &AnalyzeArgs) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     let mut code = EXIT_OK;
     let mut report = junit::report();
-    for path in &args.files {
+    let names: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
+    if args.merge {
+        let paths: Vec<&std::path::Path> = args.files.iter().map(|p| p.as_path()).collect();
+        let model = analyzer::model::Model::new(Default::default());
+        match analyzer::merge::decode_files_merged(&paths, Default::default(), model) {
+            Ok((model, stats, map)) => {
+                let name = names.join(" + ");
+                let obs = Observation {
+                    name: &name,
+                    files: &names,
+                    index: None,
+                    frames: analyze::Frames::Merged(&map),
+                };
+                code = analyze_report(args, &mut out, &mut report, &obs, &model, &stats)?;
+            }
+            Err(e) => {
+                eprintln!("trunkcheck: {e}");
+                code = EXIT_INPUT;
+            }
+        }
+    }
+    for (idx, path) in args.files.iter().enumerate().filter(|_| !args.merge) {
         let name = path.display().to_string();
         let model = analyzer::model::Model::new(Default::default());
-        let result = decode_with_progress(path, model);
-        match result {
+        match decode_with_progress(path, model) {
             Ok((model, stats)) => {
-                if let Some(e) = &stats.read_error {
-                    eprintln!("trunkcheck: warning: {e}");
-                }
-                let text = if args.json {
-                    analyze::json_report(&name, &model, &stats)
-                } else {
-                    analyze::text_report(&name, &model, &stats)
+                let obs = Observation {
+                    name: &name,
+                    files: std::slice::from_ref(&name),
+                    index: (args.files.len() > 1).then_some(idx),
+                    frames: analyze::Frames::Single,
                 };
-                writeln!(out, "{text}")?;
-                if let Some(g) = &args.graph {
-                    let target = if args.files.len() == 1 {
-                        g.clone()
-                    } else {
-                        let idx = args.files.iter().position(|f| f == path).unwrap_or(0);
-                        g.with_extension(format!("{idx}.dot"))
-                    };
-                    match graph::write(&target, &graph::dot(&name, &model)) {
-                        Ok(Some(svg)) => {
-                            eprintln!("graph: {} and {}", target.display(), svg.display())
-                        }
-                        Ok(None) => {
-                            eprintln!("graph: {} (install graphviz for SVG)", target.display())
-                        }
-                        Err(e) => eprintln!("trunkcheck: cannot write {}: {e}", target.display()),
-                    }
-                }
-                junit::add_suite(&mut report, &name, &model);
-                if analyze::has_violation(&model) && code == EXIT_OK {
-                    code = EXIT_VIOLATION;
+                let c = analyze_report(args, &mut out, &mut report, &obs, &model, &stats)?;
+                if code == EXIT_OK {
+                    code = c;
                 }
             }
             Err(e) => {
@@ -282,4 +293,53 @@ fn run_analyze(args: &AnalyzeArgs) -> Result<u8> {
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
     Ok(code)
+}
+
+/// What one report is about: a file, or several merged.
+struct Observation<'a> {
+    /// The name shown (file names joined by " + " when merged).
+    name: &'a str,
+    /// The capture files.
+    files: &'a [String],
+    /// Index of the file among several analysed one by one (graph suffix).
+    index: Option<usize>,
+    /// How frames are named.
+    frames: analyze::Frames<'a>,
+}
+
+/// Writes the reports of one observation; returns its exit status.
+fn analyze_report(
+    args: &AnalyzeArgs,
+    out: &mut impl Write,
+    report: &mut quick_junit::Report,
+    obs: &Observation<'_>,
+    model: &analyzer::model::Model,
+    stats: &analyzer::pipeline::PipelineStats,
+) -> Result<u8> {
+    if let Some(e) = &stats.read_error {
+        eprintln!("trunkcheck: warning: {e}");
+    }
+    let text = if args.json {
+        analyze::json_report(obs.name, obs.files, model, stats, &obs.frames)
+    } else {
+        analyze::text_report(obs.name, model, stats, &obs.frames)
+    };
+    writeln!(out, "{text}")?;
+    if let Some(g) = &args.graph {
+        let target = match obs.index {
+            Some(idx) => g.with_extension(format!("{idx}.dot")),
+            None => g.clone(),
+        };
+        match graph::write(&target, &graph::dot(obs.name, model)) {
+            Ok(Some(svg)) => eprintln!("graph: {} and {}", target.display(), svg.display()),
+            Ok(None) => eprintln!("graph: {} (install graphviz for SVG)", target.display()),
+            Err(e) => eprintln!("trunkcheck: cannot write {}: {e}", target.display()),
+        }
+    }
+    junit::add_suite(report, obs.name, model, &obs.frames);
+    Ok(if analyze::has_violation(model) {
+        EXIT_VIOLATION
+    } else {
+        EXIT_OK
+    })
 }

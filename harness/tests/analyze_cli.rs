@@ -43,7 +43,9 @@ fn a_whole_linux_client_lifetime_is_one_client_one_server_one_session() {
     };
     let r = analyze(&file);
     assert_eq!(r["format"], "trunkcheck-analyze");
-    assert_eq!(r["version"], 1);
+    assert_eq!(r["version"], 2);
+    assert_eq!(r["files"], serde_json::json!([file.display().to_string()]));
+    assert_eq!(r["merged"], false);
     assert_eq!(len(&r["servers"]), 1);
     assert_eq!(r["servers"][0]["endpoint"], "10.6.137.124:2049");
     let decl = &r["servers"][0]["declarations"][0];
@@ -235,4 +237,145 @@ fn analyze_any(file: &Path) -> serde_json::Value {
         .output()
         .expect("run trunkcheck");
     serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("one JSON document")
+}
+
+/// Every directory under `captures/merge/` holds capture files analysed
+/// together with `--merge` (in name order) and an `expected` verdict.
+#[test]
+fn merged_captures_give_their_expected_findings_with_evidence_by_file() {
+    let dir = repo().join("captures/merge");
+    let mut checked = 0;
+    for e in std::fs::read_dir(&dir).expect("captures/merge/").flatten() {
+        let d = e.path();
+        if !d.is_dir() {
+            continue;
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&d)
+            .expect("merge dir")
+            .flatten()
+            .map(|f| f.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+            .collect();
+        files.sort();
+        assert!(files.len() >= 2, "{}", d.display());
+        let expected = std::fs::read_to_string(d.join("expected")).expect("expected");
+        let mut want: Vec<&str> = expected
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        want.sort_unstable();
+        let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+            .args(["analyze", "--merge", "--json"])
+            .args(&files)
+            .output()
+            .expect("run trunkcheck");
+        let r: serde_json::Value =
+            serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim())
+                .expect("one JSON document");
+        assert_eq!(r["merged"], true);
+        assert_eq!(len(&r["files"]), files.len());
+        let mut got: Vec<String> = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect();
+        got.sort_unstable();
+        got.dedup();
+        assert_eq!(got, want, "{}", d.display());
+        for f in r["findings"].as_array().unwrap() {
+            assert_eq!(len(&f["evidence"]), len(&f["frames"]));
+        }
+        checked += 1;
+    }
+    assert!(checked >= 1);
+}
+
+#[test]
+fn two_servers_captured_apart_merge_into_one_observation() {
+    let d = repo().join("captures/merge/two-servers-one-claim");
+    let (a, b) = (d.join("a-127.0.0.2.pcap"), d.join("b-127.0.0.3.pcap"));
+    // Apart, neither capture shows anything wrong.
+    assert_eq!(len(&analyze(&a)["findings"]), 0);
+    assert_eq!(len(&analyze(&b)["findings"]), 0);
+    // Together they show the one "server" handing out two client IDs.
+    let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+        .args(["analyze", "--merge", "--json"])
+        .args([&a, &b])
+        .output()
+        .expect("run trunkcheck");
+    assert_eq!(out.status.code(), Some(1), "a violation");
+    let r: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("JSON");
+    assert_eq!(len(&r["server_identities"]), 1);
+    assert_eq!(len(&r["connections"]), 2);
+    let f = &r["findings"][0];
+    assert_eq!(f["rule"], "trunk.same-clientid");
+    assert_eq!(
+        f["evidence"],
+        serde_json::json!([
+            {"file": 0, "frame": 6},
+            {"file": 1, "frame": 4},
+            {"file": 1, "frame": 6}
+        ])
+    );
+    assert_eq!(
+        r["frame_map"],
+        serde_json::json!([[1, 0, 1], [12, 1, 1], [23, 0, 12], [26, 1, 12]])
+    );
+    // The text report names evidence by file.
+    let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+        .args(["analyze", "--merge"])
+        .args([&a, &b])
+        .output()
+        .expect("run trunkcheck");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("(frames a-127.0.0.2.pcap#6, b-127.0.0.3.pcap#4, b-127.0.0.3.pcap#6)"),
+        "{text}"
+    );
+    assert!(text.contains("c0@1 127.0.0.1:50045"), "{text}");
+}
+
+/// The same capture merged with a copy of itself stands for one connection
+/// seen at two capture points: each file keeps its own connections (twice
+/// as many), the RPCs are seen twice as retries, and the verdict is the
+/// file's own.
+#[test]
+fn a_capture_merged_with_its_copy_keeps_its_verdict() {
+    let dir = std::env::temp_dir().join(format!("trunkcheck-merge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["ganesha-v41-session", "ganesha-two-servers-one-claim"] {
+        let orig = repo().join(format!("captures/{name}.pcap"));
+        let copy = dir.join(format!("{name}-copy.pcap"));
+        std::fs::copy(&orig, &copy).unwrap();
+        let alone = analyze_any(&orig);
+        let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+            .args(["analyze", "--merge", "--json"])
+            .args([&orig, &copy])
+            .output()
+            .expect("run trunkcheck");
+        let merged: serde_json::Value =
+            serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("JSON");
+        assert_eq!(
+            len(&merged["connections"]),
+            2 * len(&alone["connections"]),
+            "{name}"
+        );
+        let rules = |r: &serde_json::Value| {
+            let mut v: Vec<String> = r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["rule"].as_str().unwrap().to_string())
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        assert_eq!(rules(&merged), rules(&alone), "{name}");
+        assert_eq!(len(&merged["sessions"]), len(&alone["sessions"]), "{name}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

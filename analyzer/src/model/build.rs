@@ -51,6 +51,7 @@ pub(crate) enum CallOp {
         verifier: [u8; 8],
         flags: ExchgId4Flags,
         protect: Box<Protection>,
+        empty_impl: bool,
     },
     CreateSession {
         clientid: u64,
@@ -62,6 +63,14 @@ pub(crate) enum CallOp {
     },
     BindConnToSession {
         dir: crate::nfs4::ChannelDirFromClient4,
+        gss_protected: bool,
+    },
+    Renew {
+        clientid: u64,
+    },
+    /// A GETATTR asking for lease_time or fs_locations(_info).
+    Getattr {
+        mask: Box<crate::nfs4::Bitmap4>,
     },
     Sequence {
         session: SessionId4,
@@ -179,6 +188,7 @@ fn call_op(op: &NfsArgOp<'_>, gss_protected: bool) -> CallOp {
                     gss_protected,
                 },
             }),
+            empty_impl: a.eia_client_impl_id.is_empty(),
         },
         NfsArgOp::CreateSession(a) => CallOp::CreateSession {
             clientid: a.csa_clientid.0,
@@ -188,7 +198,18 @@ fn call_op(op: &NfsArgOp<'_>, gss_protected: bool) -> CallOp {
             fore: Box::new(a.csa_fore_chan_attrs.clone()),
             back: Box::new(a.csa_back_chan_attrs.clone()),
         },
-        NfsArgOp::BindConnToSession(a) => CallOp::BindConnToSession { dir: a.bctsa_dir },
+        NfsArgOp::BindConnToSession(a) => CallOp::BindConnToSession {
+            dir: a.bctsa_dir,
+            gss_protected,
+        },
+        NfsArgOp::Renew(a) => CallOp::Renew {
+            clientid: a.clientid.0,
+        },
+        NfsArgOp::Getattr(a) if [10, 24, 67].iter().any(|n| a.attr_request.is_set(*n)) => {
+            CallOp::Getattr {
+                mask: Box::new(a.attr_request.clone()),
+            }
+        }
         NfsArgOp::Sequence(a) => CallOp::Sequence {
             session: a.sa_sessionid,
         },
@@ -240,12 +261,13 @@ fn is_recovery_status(s: NfsStat4) -> bool {
 }
 
 impl Model {
-    fn endpoint(&mut self, addr: SocketAddr, frame: u64) -> &mut Endpoint {
+    pub(crate) fn endpoint(&mut self, addr: SocketAddr, frame: u64) -> &mut Endpoint {
         self.endpoints.entry(addr).or_insert_with(|| Endpoint {
             addr,
             declarations: Vec::new(),
             minor_versions: BTreeSet::new(),
             first_frame: frame,
+            lease_time: None,
         })
     }
 
@@ -375,7 +397,7 @@ impl Model {
 
     /// The client ID record issued by `server` with value `clientid`,
     /// created when missing (a capture that began later).
-    fn client_id_record(
+    pub(crate) fn client_id_record(
         &mut self,
         server: ServerKey,
         clientid: u64,
@@ -399,6 +421,7 @@ impl Model {
                     state_protect: None,
                     destroyed_frame: None,
                     reclaim_complete_frame: None,
+                    track: ClientIdTrack::default(),
                 });
                 self.client_ids.len() - 1
             }
@@ -433,6 +456,8 @@ impl Model {
             reclaim_needed: None,
             revoked: (Seq4Status(0), 0),
             freed_since_revoked: false,
+            callbacks: BTreeMap::new(),
+            lease_moved: None,
         }))
     }
 
@@ -479,9 +504,11 @@ impl Model {
                         verifier,
                         flags,
                         protect,
+                        ..
                     },
                     NfsResOp::ExchangeId(NfsRes::Ok(x)),
                 ) => {
+                    self.check_case1_unconfirmed(x, server, &frames);
                     self.check_exchange_id_request_vs_reply(flags, &protect, x, server, &frames);
                     self.check_exchange_id_reply(x, server, &frames);
                     self.check_incarnation(&owner, verifier, x, server, &frames);
@@ -490,8 +517,8 @@ impl Model {
                     self.check_trunking(&owner, verifier, x.eir_clientid.0, server, m, &frames);
                     let key = self.endpoints.get(&server).map(|e| e.server_key());
                     if let Some(key) = key {
-                        if let Some(rec) = self.client_id_record(key, x.eir_clientid.0) {
-                            rec.owner.get_or_insert(owner);
+                        if let Some(rec) = self.client_id_record(key.clone(), x.eir_clientid.0) {
+                            rec.owner.get_or_insert(owner.clone());
                             rec.verifier.get_or_insert(verifier);
                             rec.endpoints.insert(server);
                             rec.issued_frame.get_or_insert(m.frame);
@@ -502,7 +529,19 @@ impl Model {
                                 StateProtect4R::Ssv(_) => StateProtectHow4::SP4_SSV,
                             });
                         }
+                        self.note_exchange_id_issue(key, &owner, verifier, x, m.frame);
                     }
+                }
+                (
+                    CallOp::ExchangeId {
+                        flags,
+                        protect,
+                        empty_impl: true,
+                        ..
+                    },
+                    NfsResOp::ExchangeId(NfsRes::Fail(st)),
+                ) => {
+                    self.check_empty_impl_id(flags, &protect, *st, server, &frames);
                 }
                 (
                     CallOp::CreateSession {
@@ -517,6 +556,14 @@ impl Model {
                 ) => {
                     self.check_create_session(sequence, flags, &fore, &back, x, &frames);
                     self.check_stale_clientid(server, clientid, &frames);
+                    self.check_client_trunking(server, clientid, &frames);
+                    self.check_csess_sequence(
+                        server,
+                        clientid,
+                        sequence,
+                        Some(x.csr_sessionid),
+                        &frames,
+                    );
                     let key = self.endpoint(server, m.frame).server_key();
                     if let Some(rec) = self.client_id_record(key, clientid) {
                         rec.confirmed_frame.get_or_insert(m.frame);
@@ -544,8 +591,14 @@ impl Model {
                         );
                     }
                 }
-                (CallOp::BindConnToSession { dir }, NfsResOp::BindConnToSession(NfsRes::Ok(x))) => {
+                (
+                    CallOp::BindConnToSession {
+                        dir, gss_protected, ..
+                    },
+                    NfsResOp::BindConnToSession(NfsRes::Ok(x)),
+                ) => {
                     self.check_bcts_direction(dir, x.bctsr_dir, &frames);
+                    self.check_bcts_protection(x.bctsr_sessid, gss_protected, server, &frames);
                     self.check_session_trunking(
                         x.bctsr_sessid,
                         server,
@@ -569,6 +622,7 @@ impl Model {
                     self.check_revoked_flags(x, frees_state, &frames);
                     replay = self.check_sequence(x, &frames);
                     self.check_session_trunking(x.sr_sessionid, server, "SEQUENCE", &frames);
+                    self.check_sequence_lifecycle(x, server, m, &frames);
                     let mut newly_reclaim = false;
                     if let Some(s) = self.session(x.sr_sessionid, server, m.frame) {
                         s.connections.entry(m.conn).or_insert(Binding {
@@ -597,8 +651,10 @@ impl Model {
                     CallOp::SetClientId { id, verifier },
                     NfsResOp::Setclientid(Setclientid4Res::Ok(x)),
                 ) => {
+                    self.check_v40_new_clientid(server, &id, verifier, x.clientid.0, &frames);
                     let key = self.endpoint(server, m.frame).server_key();
                     if let Some(rec) = self.client_id_record(key, x.clientid.0) {
+                        rec.track.last_issue_frame = Some(m.frame);
                         rec.owner.get_or_insert(id);
                         rec.verifier.get_or_insert(verifier);
                         rec.endpoints.insert(server);
@@ -618,6 +674,9 @@ impl Model {
                     let issued_at = self
                         .v40_issued_at(clientid, confirm)
                         .filter(|e| *e != server);
+                    if let (Some(b), true) = (issued_at, s.is_ok()) {
+                        self.check_v40_trunking_consistent(b, server, clientid, &frames);
+                    }
                     if let Some(b) = issued_at {
                         self.v40_trunking.push(V40TrunkingTest {
                             issued_at: b,
@@ -676,10 +735,48 @@ impl Model {
                 {
                     self.check_implicit_binding(session, server, &frames);
                 }
+                (CallOp::Sequence { session }, NfsResOp::Sequence(NfsRes::Fail(st))) => {
+                    if *st == NfsStat4::NFS4ERR_BADSESSION {
+                        self.check_state_kept(session, *st, m, &frames);
+                    }
+                    if is_recovery_status(*st) {
+                        self.event(m.frame, server, clientid, RecoveryKind::Status(*st));
+                    }
+                }
+                (
+                    CallOp::CreateSession {
+                        clientid: cid,
+                        sequence,
+                        ..
+                    },
+                    NfsResOp::CreateSession(NfsRes::Fail(st)),
+                ) => {
+                    self.check_csess_sequence(server, cid, sequence, None, &frames);
+                    if *st == NfsStat4::NFS4ERR_STALE_CLIENTID {
+                        self.note_stale(server, cid, m.frame);
+                    }
+                    if is_recovery_status(*st) {
+                        self.event(m.frame, server, Some(cid), RecoveryKind::Status(*st));
+                    }
+                }
+                (CallOp::Renew { clientid: cid }, NfsResOp::Renew(st)) => {
+                    self.on_renew(server, cid, *st, m, &frames);
+                    if is_recovery_status(*st) {
+                        self.event(m.frame, server, Some(cid), RecoveryKind::Status(*st));
+                    }
+                }
+                (CallOp::Getattr { mask }, NfsResOp::Getattr(res)) => {
+                    self.on_getattr(&mask, res, server, &frames);
+                    if status == NfsStat4::NFS4ERR_MOVED {
+                        self.check_moved(server, clientid, &frames);
+                        self.note_moved(session_of_compound, server, m, &frames);
+                    }
+                }
                 (CallOp::NonReclaimLock { op }, r) if r.status().is_ok() => {
                     self.check_grace_before_reclaim_complete(op, server, clientid, &frames);
                 }
                 (CallOp::Reclaim { op }, _) => {
+                    self.check_failover_reclaim(op, status, server, clientid, &frames);
                     self.event(
                         m.frame,
                         server,
@@ -699,6 +796,14 @@ impl Model {
                 _ => {
                     if status == NfsStat4::NFS4ERR_MOVED {
                         self.check_moved(server, clientid, &frames);
+                        self.note_moved(session_of_compound, server, m, &frames);
+                    }
+                    // NFS4ERR_EXPIRED is not judged: it may be about a
+                    // stateid of an older client ID than the session's.
+                    if status == NfsStat4::NFS4ERR_STALE_CLIENTID {
+                        if let Some(sess) = session_of_compound {
+                            self.check_state_kept(sess, status, m, &frames);
+                        }
                     }
                     if is_recovery_status(status) {
                         self.event(m.frame, server, clientid, RecoveryKind::Status(status));
@@ -784,6 +889,10 @@ impl MessageSink for Model {
     fn message(&mut self, m: &Message<'_>) {
         if m.program == Program::Nfs4Callback && m.kind == MsgKind::Call {
             self.check_cb_program(m);
+            self.note_callback(m);
+        }
+        if m.program == Program::Nfs4Callback && m.kind == MsgKind::Reply {
+            self.check_callback_reply(m);
         }
         if m.program != Program::Nfs4 {
             return;

@@ -352,7 +352,11 @@ impl Model {
 
 impl Model {
     /// The client ID record a session belongs to, at the endpoint it was used.
-    fn record_for(&self, endpoint: SocketAddr, clientid: Option<u64>) -> Option<&ClientIdRecord> {
+    pub(crate) fn record_for(
+        &self,
+        endpoint: SocketAddr,
+        clientid: Option<u64>,
+    ) -> Option<&ClientIdRecord> {
         let key = self.endpoints.get(&endpoint)?.server_key();
         let cid = clientid?;
         self.client_ids
@@ -901,7 +905,7 @@ fn join_addrs(a: &BTreeSet<SocketAddr>) -> String {
         .join(", ")
 }
 
-fn key_text(k: &ServerKey) -> String {
+pub(crate) fn key_text(k: &ServerKey) -> String {
     match k {
         ServerKey::Declared { scope, major } => format!(
             "scope \"{}\", major id \"{}\"",

@@ -75,6 +75,11 @@ impl Model {
                 "minor_versions",
                 &e.minor_versions.iter().copied().collect::<Vec<_>>(),
             );
+            o.key("lease_time");
+            match e.lease_time {
+                Some(l) => o.number(l),
+                None => o.null(),
+            }
             o.key("declarations");
             o.begin_array();
             for d in &e.declarations {
@@ -295,6 +300,10 @@ impl Model {
                 o.end_object();
             }
             o.end_array();
+            o.field(
+                "callback_connections",
+                &s.callbacks.keys().map(|c| c.0).collect::<Vec<_>>(),
+            );
             o.field("slots_used", &(s.slots.len() as u64));
             o.field("status_flags", &s.status_flags.to_string());
             opt_u64(o, "destroyed_frame", s.destroyed_frame);

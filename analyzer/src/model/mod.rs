@@ -17,6 +17,7 @@
 
 mod build;
 mod checks;
+mod lifecycle;
 
 pub mod json;
 
@@ -24,10 +25,11 @@ pub use build::ModelLimits;
 
 use crate::flow::ConnId;
 use crate::nfs4::{
-    ChannelAttrs4, ChannelDirFromServer4, CreateSession4Flags, ExchgId4Flags, NfsStat4, Seq4Status,
-    SessionId4, StateProtectHow4,
+    Bitmap4, ChannelAttrs4, ChannelDirFromServer4, CreateSession4Flags, ExchgId4Flags, NfsStat4,
+    Seq4Status, SessionId4, StateProtectHow4,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use crate::packet::Timestamp;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
 
 /// What a server said about itself in one EXCHANGE_ID reply (a run of equal
@@ -61,6 +63,8 @@ pub struct Endpoint {
     pub minor_versions: BTreeSet<u32>,
     /// First frame of traffic to or from it.
     pub first_frame: u64,
+    /// `lease_time` (seconds) from a GETATTR reply, if seen.
+    pub lease_time: Option<u32>,
 }
 
 impl Endpoint {
@@ -220,6 +224,32 @@ pub struct ClientIdRecord {
     pub destroyed_frame: Option<u64>,
     /// Frame of its global RECLAIM_COMPLETE (rca_one_fs = false), if seen.
     pub reclaim_complete_frame: Option<u64>,
+    /// What the sequence, lease and recovery checks follow.
+    pub track: ClientIdTrack,
+}
+
+/// A client ID's history as the sequence, lease and recovery checks need it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientIdTrack {
+    /// Frame where the server answered NFS4ERR_STALE_CLIENTID for it.
+    pub stale_frame: Option<u64>,
+    /// Frame of the last EXCHANGE_ID / SETCLIENTID reply returning it.
+    pub last_issue_frame: Option<u64>,
+    /// Frame of a reply that returned it without CONFIRMED_R (new, unconfirmed).
+    pub unconfirmed_frame: Option<u64>,
+    /// `eir_sequenceid` of a reply without CONFIRMED_R, until a CREATE_SESSION.
+    pub eir_sequenceid: Option<u32>,
+    /// `eir_sequenceid` of the last reply with CONFIRMED_R, until a CREATE_SESSION.
+    pub confirmed_r_sequenceid: Option<u32>,
+    /// The last CREATE_SESSION accepted: csa_sequence, session, frame.
+    pub last_create: Option<(u32, SessionId4, u64)>,
+    /// `spo_must_enforce` granted (SP4_MACH_CRED or SP4_SSV).
+    pub must_enforce: Option<Bitmap4>,
+    /// Frame of the last repeated EXCHANGE_ID (same owner and verifier)
+    /// that returned it with CONFIRMED_R.
+    pub probe_frame: Option<u64>,
+    /// Last renewal (SEQUENCE or RENEW answered NFS4_OK): time, connection, frame.
+    pub renewed: Option<(Timestamp, ConnId, u64)>,
 }
 
 /// How a connection came to carry a session.
@@ -288,6 +318,11 @@ pub struct Session {
     pub revoked: (Seq4Status, u64),
     /// A FREE_STATEID was seen since the revoked flags were last clear.
     pub freed_since_revoked: bool,
+    /// Connections that carried a CB_SEQUENCE for it, with the last frame.
+    pub callbacks: BTreeMap<ConnId, u64>,
+    /// Frame since which its SEQUENCE replies carry LEASE_MOVED, and whether
+    /// an NFS4ERR_MOVED was returned on it since.
+    pub lease_moved: Option<(u64, bool)>,
 }
 
 /// A TCP connection between a client and a server endpoint.
@@ -371,6 +406,9 @@ pub struct Model {
     /// every request are then skipped).
     pub gaps_seen: bool,
     pub(crate) pending: build::Pending,
+    /// CB_COMPOUND calls waiting for their reply: (connection, xid) →
+    /// (session of their CB_SEQUENCE, frame).
+    pub(crate) cb_pending: HashMap<(ConnId, u32), (SessionId4, u64)>,
     pub(crate) limits: ModelLimits,
 }
 

@@ -160,7 +160,7 @@ rules! {
         "a second global RECLAIM_COMPLETE (not a retry) gets NFS4ERR_COMPLETE_ALREADY";
     CLIENT_NO_RECLAIM_AFTER_COMPLETE: "client.no-reclaim-after-complete", "RFC 8881 §18.51.3", [94], Violation, Client,
         "a client never reclaims after its global RECLAIM_COMPLETE";
-    CLIENT_SESSION_TRUNKING: "client.session-trunking", "RFC 8881 §2.10.5, §2.10.4", [13, 19], Violation, Client,
+    CLIENT_SESSION_TRUNKING: "client.session-trunking", "RFC 8881 §2.10.5, §2.10.4", [13, 19, 114], Violation, Client,
         "a client joins a connection to a session only at an address with the same server scope, major and minor id";
     SERVER_SESSION_TRUNKING: "server.session-trunking-consistent", "RFC 8881 §2.10.5", [19], Warning, Server,
         "a server that accepts a session at another address declares the same server scope, major and minor id there";
@@ -194,6 +194,46 @@ rules! {
         "EXPIRED_ALL/SOME, ADMIN and RECALLABLE _STATE_REVOKED stay set until FREE_STATEID or a new client ID";
     DSESS_POSITION: "dsess.position", "RFC 8881 §18.37.3", [84], Violation, Server,
         "DESTROY_SESSION is the last operation after a SEQUENCE, or else the only one";
+    CSESS_STALE_AFTER_RESTART: "csess.stale-after-restart", "RFC 8881 §2.4, §18.36.4", [3], Violation, Server,
+        "once the server answered NFS4ERR_STALE_CLIENTID for a client ID (it forgot it, e.g. in a restart), neither CREATE_SESSION with it nor SEQUENCE on its older sessions succeeds until an EXCHANGE_ID returns it again";
+    EXCHID_PROBE_KEEPS_STATE: "exchid.probe-keeps-state", "RFC 8881 §2.4.3", [8], Violation, Server,
+        "a repeated EXCHANGE_ID with the same owner, verifier and principal does not delete the client ID's sessions or state";
+    EXCHID_CASE1_UNCONFIRMED: "exchid.case1-unconfirmed", "RFC 8881 §18.35.4 case 1", [45], Warning, Server,
+        "a client ID issued new and unconfirmed comes back with CONFIRMED_R only after a CREATE_SESSION confirmed it";
+    CSESS_SEQUENCE: "csess.sequence", "RFC 8881 §18.36.4 phase 2", [63], Violation, Server,
+        "CREATE_SESSION is accepted only with csa_sequence eir_sequenceid (first) or the last one plus 1; a replay of the last returns the cached reply, not a new session";
+    CLIENT_CSESS_CONFIRMED_R_SEQ: "client.csess-ignores-confirmed-r-sequence", "RFC 8881 §18.35.3", [34], Violation, Client,
+        "when CONFIRMED_R is set the client ignores eir_sequenceid and keeps its own CREATE_SESSION sequence";
+    LEASE_RENEWED: "lease.renewed-by-sequence", "RFC 8881 §2.10.2.2, §18.46.3", [74], Violation, Server,
+        "a client that renewed its lease (SEQUENCE NFS4_OK) less than lease_time ago, on a connection that shows no restart, does not get NFS4ERR_BADSESSION or NFS4ERR_STALE_CLIENTID";
+    V40_RENEW: "v40.renew", "RFC 7530 §16.28, §9.5", [106], Violation, Server,
+        "RENEW of a client ID the server called stale gets NFS4ERR_STALE_CLIENTID until SETCLIENTID returns it again, and a lease renewed less than lease_time ago on the same connection is not NFS4ERR_EXPIRED";
+    V40_NEW_CLIENTID: "v40.clientid-per-verifier", "RFC 7530 §16.33.5", [104], Violation, Server,
+        "SETCLIENTID with a new verifier (a client reboot) gets a new client ID, not the one confirmed for the old verifier";
+    V40_TRUNKING_CONSISTENT: "v40.trunking-consistent", "RFC 7931 §5.8", [109], Violation, Server,
+        "addresses that the RFC 7931 SETCLIENTID_CONFIRM test shows to be one server give one id string and verifier one client ID";
+    CLIENT_V40_UNIFORM: "client.v40-uniform-string", "RFC 7931 §5", [108], Warning, Client,
+        "a client facing migration (NFS4ERR_MOVED) presents one nfs_client_id4 string to every server address";
+    CB_ANY_BACKCHANNEL: "cb.any-backchannel", "RFC 8881 §2.10.5", [20], Violation, Client,
+        "the client accepts callbacks on any back channel bound to its client ID";
+    CLIENT_OWNER_CHANGE: "client.owner-change", "RFC 8881 §2.10.5", [21], Warning, Client,
+        "after an address declares another server owner (or minor id), the client stops using sessions that are no longer valid there";
+    CLIENT_BCTS_SSV_GSS: "client.bcts-ssv-gss", "RFC 8881 §2.10.5.1, §18.34.3", [23], Violation, Client,
+        "with SP4_SSV, BIND_CONN_TO_SESSION is sent under RPCSEC_GSS with integrity or privacy";
+    BCTS_STATE_PROTECTION: "bcts.state-protection", "RFC 8881 §18.34.3", [69], Violation, Server,
+        "BIND_CONN_TO_SESSION for an SP4_SSV client ID, or an SP4_MACH_CRED one enforcing it, is refused without RPCSEC_GSS integrity or privacy";
+    EXCHID_EMPTY_IMPL_ID: "exchid.empty-impl-id", "RFC 8881 §18.35.3", [43], Warning, Server,
+        "an EXCHANGE_ID with an empty eia_client_impl_id (and nothing else wrong) is not refused with NFS4ERR_INVAL";
+    SEQ_LEASE_MOVED_STAYS: "seq.lease-moved-stays", "RFC 8881 §18.46.3", [81], Warning, Server,
+        "SEQ4_STATUS_LEASE_MOVED stays set until the client has been answered NFS4ERR_MOVED";
+    FSLOC_GETATTR_ABSENT: "fsloc.getattr-absent", "RFC 8881 §11.4", [113], Violation, Server,
+        "in an absent file system, GETATTR of fs_locations / fs_locations_info (with only fsid, fs_status, rdattr_error, mounted_on_fileid besides) is answered, not NFS4ERR_MOVED";
+    CLIENT_CLIENTID_TRUNKING: "client.clientid-trunking", "RFC 8881 §2.10.5, §2.10.4, §11.5.2", [13, 114], Violation, Client,
+        "a client uses a client ID (CREATE_SESSION) only at addresses that declared the scope and major id of the server that issued it";
+    CLIENT_FAILOVER_RECLAIM: "client.failover-reclaim-scope", "RFC 8881 §8.4.2.1", [98], Warning, Client,
+        "a client does not reclaim, at a server of another scope, state it held elsewhere";
+    SERVER_FAILOVER_RECLAIM: "server.failover-reclaim-refusal", "RFC 8881 §8.4.2.1", [98], Warning, Server,
+        "a server of the same scope that cannot honour a reclaim after a failover answers NFS4ERR_NO_GRACE (or RECLAIM_BAD), not another error";
 }
 
 /// Looks a rule up by id.

@@ -158,6 +158,36 @@ pub struct TcpStats {
 }
 
 impl TcpStats {
+    /// Adds the counters of another reassembler (peaks: the larger).
+    pub fn absorb(&mut self, o: &TcpStats) {
+        let gaps = |a: &mut GapStats, b: &GapStats| {
+            a.gaps += b.gaps;
+            a.bytes += b.bytes;
+        };
+        self.segments += o.segments;
+        self.payload_bytes += o.payload_bytes;
+        self.bytes_delivered += o.bytes_delivered;
+        self.retransmitted_segments += o.retransmitted_segments;
+        self.retransmitted_bytes += o.retransmitted_bytes;
+        self.overlapping_segments += o.overlapping_segments;
+        self.overlap_mismatches += o.overlap_mismatches;
+        self.out_of_order_segments += o.out_of_order_segments;
+        gaps(&mut self.gaps_lost, &o.gaps_lost);
+        gaps(&mut self.gaps_not_captured, &o.gaps_not_captured);
+        gaps(&mut self.gaps_given_up, &o.gaps_given_up);
+        self.late_bytes += o.late_bytes;
+        self.connections_opened += o.connections_opened;
+        self.mid_stream_starts += o.mid_stream_starts;
+        self.tuple_reuses += o.tuple_reuses;
+        self.evictions += o.evictions;
+        self.ignored_segments += o.ignored_segments;
+        self.late_segments += o.late_segments;
+        self.bytes_after_fin += o.bytes_after_fin;
+        self.rst_payload_bytes += o.rst_payload_bytes;
+        self.peak_buffered_bytes = self.peak_buffered_bytes.max(o.peak_buffered_bytes);
+        self.peak_connections = self.peak_connections.max(o.peak_connections);
+    }
+
     /// All gaps, whatever the cause.
     pub fn gaps(&self) -> GapStats {
         GapStats {
@@ -205,6 +235,16 @@ impl Reassembler {
             total_buffered: 0,
             next_id: 0,
             last_sweep: None,
+        }
+    }
+
+    /// A reassembler whose connection ids start at `first_id` (several
+    /// reassemblers feeding one sink, e.g. one per file of a merged
+    /// analysis, keep their connections apart this way).
+    pub fn with_first_id(limits: TcpLimits, first_id: u64) -> Self {
+        Reassembler {
+            next_id: first_id,
+            ..Reassembler::new(limits)
         }
     }
 

@@ -322,6 +322,11 @@ impl<'a> TrialRun<'a> {
             all.session = Some(plan::session(self, n, s)?);
         }
         for op in &c.ops {
+            if let Op::Sequence(a) = op {
+                // A SEQUENCE placed by the scenario (e.g. not first).
+                all.ops.push(plan::sequence_op(self, n, a)?);
+                continue;
+            }
             let p = plan::plan(self, n, op, &conn, &principal)?;
             all.ops.extend(p.ops);
         }

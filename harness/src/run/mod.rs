@@ -12,6 +12,7 @@ pub mod capture;
 pub mod env;
 pub mod exec;
 pub mod expect;
+pub mod lab_env;
 mod plan;
 pub mod report;
 mod settle;

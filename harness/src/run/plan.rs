@@ -224,6 +224,25 @@ fn seq_choice(choice: &Option<Scalar>, next: u32) -> u32 {
     }
 }
 
+/// A SEQUENCE operation as the scenario places it inside a `compound`
+/// (slot 0 and its next seqid unless given).
+pub fn sequence_op(
+    t: &TrialRun<'_>,
+    n: usize,
+    a: &SequenceStep,
+) -> Result<NfsArgOp<'static>, Failure> {
+    let s = session(t, n, &a.session)?;
+    let slot = a.slot.unwrap_or(0);
+    let next = s.next_seqid(slot).unwrap_or(1);
+    Ok(NfsArgOp::Sequence(analyzer::nfs4::Sequence4Args {
+        sa_sessionid: s.id(),
+        sa_sequenceid: seq_choice(&a.seqid, next),
+        sa_slotid: slot,
+        sa_highest_slotid: slot,
+        sa_cachethis: a.cachethis,
+    }))
+}
+
 /// The operations one step sends.
 pub fn plan(
     t: &mut TrialRun<'_>,

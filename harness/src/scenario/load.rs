@@ -103,7 +103,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Suite, LoadError> {
             path: path.to_path_buf(),
             line: loc.map(|l| l.line()),
             column: loc.map(|l| l.column()),
-            message: first_line(&e.to_string()),
+            message: with_hint(first_line(&e.to_string())),
         }
     })?;
     for s in &file.scenarios {
@@ -169,6 +169,20 @@ pub fn load_files(paths: &[PathBuf]) -> Result<Vec<Suite>, Vec<LoadError>> {
     } else {
         Err(errors)
     }
+}
+
+/// Adds what an untagged form accepts to serde's terse message.
+fn with_hint(message: String) -> String {
+    let hint = if message.contains("enum Expect") {
+        "expect is a status, a list of statuses, or {status, fields, rule, why}"
+    } else if message.contains("enum FieldExpect") {
+        "a field expectation is a value, a list of values, or {has, lacks, same_as, differs_from, not}"
+    } else {
+        return message;
+    };
+    format!(
+        "{message} ({hint}; inside {{…}} a comma ends a value, so quote texts that contain one)"
+    )
 }
 
 /// The first line of a YAML error, without the "error: line L column C:"

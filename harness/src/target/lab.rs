@@ -529,6 +529,14 @@ impl Lab {
                         let p = dir.join("shared").join(sub);
                         fs::create_dir_all(&p)
                             .map_err(io_err(format!("creating {}", p.display())))?;
+                        // Scenarios act as several AUTH_SYS principals: the
+                        // export must let any of them create files (sticky,
+                        // like /tmp).
+                        if p.ends_with(format!("data-{}", g.data)) {
+                            use std::os::unix::fs::PermissionsExt;
+                            fs::set_permissions(&p, fs::Permissions::from_mode(0o1777))
+                                .map_err(io_err(format!("chmod {}", p.display())))?;
+                        }
                     }
                 }
             }
