@@ -619,6 +619,21 @@ fn a_session_joined_from_a_second_source_address() {
         ops::status_of(&res, NfsOpnum4::OP_LOCKT),
         Some(NfsStat4::NFS4ERR_DENIED)
     );
+    // A third connection bound for the backchannel only: Ganesha binds it
+    // so; a SEQUENCE on it then succeeds, which SP4_NONE allows (RFC 8881
+    // §2.10.3.1: a SEQUENCE on an unbound connection binds its fore channel).
+    let back = live.connect(0, 1);
+    let bound = s
+        .bind_conn_to_session(&back, ChannelDirFromClient4::CDFC4_BACK, false)
+        .expect("answered");
+    eprintln!("BIND_CONN_TO_SESSION back: {bound:?}");
+    match bound {
+        NfsRes::Ok(ok) => assert_eq!(ok.bctsr_dir, ChannelDirFromServer4::CDFS4_BACK),
+        other => panic!("BIND_CONN_TO_SESSION back: {other:?}"),
+    }
+    let fore_on_back = s.sequence(&back).expect("answered");
+    eprintln!("SEQUENCE on the back connection: {fore_on_back:?}");
+    assert_eq!(fore_on_back.status(), NfsStat4::NFS4_OK);
     // Keep-alive renews over the second connection.
     let ka = s.keep_alive(&second, Duration::from_millis(200));
     std::thread::sleep(Duration::from_millis(700));
