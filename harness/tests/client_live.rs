@@ -693,6 +693,23 @@ fn rpc_refusals_and_junk_are_typed_errors() {
         "{:?}",
         t.elapsed()
     );
+
+    // Unframed bytes: 0x7f7f7f7f reads as the header of a fragment of
+    // about 2 GiB, and Ganesha waits for it without answering or closing.
+    // To the client that is a hung server: a Timeout after its reply timeout.
+    let opts = ConnectOptions {
+        from: Some(live.clients[0]),
+        netns: live.lab.netns().cloned(),
+        reply_timeout: Duration::from_secs(1),
+        ..ConnectOptions::default()
+    };
+    let hung = Connection::connect(live.server[0], &opts).expect("connect");
+    hung.send_raw(&[0x7f; 64]).expect("written");
+    let t = Instant::now();
+    let r = hung.null();
+    eprintln!("NULL after unframed junk: {r:?} after {:?}", t.elapsed());
+    assert!(matches!(r, Err(ClientError::Timeout { .. })), "{r:?}");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
 }
 
 /// State held before a crash is reclaimed in the grace period after it:
