@@ -18,7 +18,7 @@ use crate::rpc::{
     RpcGssCred, RpcGssService, RpcMessage,
 };
 use crate::rpcstream::{RecordRef, RecordSink, StreamNotice};
-use crate::xdr::{Reader, XdrError};
+use crate::xdr::{ErrorKind, Reader, XdrError};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 
@@ -37,7 +37,7 @@ impl Default for ExchangeLimits {
     fn default() -> Self {
         ExchangeLimits {
             max_pending_per_conn: 16_384,
-            max_pending_total: 1 << 20,
+            max_pending_total: 1 << 16,
             max_cb_programs: 4096,
         }
     }
@@ -232,8 +232,16 @@ pub struct ExchangeStats {
     pub unmatched_replies: u64,
     /// Calls that got no reply (at connection close or end of capture).
     pub unanswered_calls: u64,
-    /// Calls forgotten to stay within the table's bounds.
+    /// Calls forgotten to stay within the table's bounds (both below).
     pub evicted_calls: u64,
+    /// Calls forgotten at `max_pending_per_conn`.
+    pub evicted_calls_conn_limit: u64,
+    /// Calls forgotten at `max_pending_total`.
+    pub evicted_calls_total_limit: u64,
+    /// Most calls waiting for their reply at once.
+    pub peak_pending_calls: u64,
+    /// Callback program numbers not remembered at `max_cb_programs`.
+    pub cb_programs_dropped: u64,
     /// Records that are not RPC messages.
     pub bad_rpc_headers: u64,
     /// (CB_)COMPOUNDs that did not decode completely.
@@ -349,11 +357,13 @@ impl<M: MessageSink> Exchanges<M> {
             };
             // Program 100003 (or 0, a client without callbacks) is never a
             // callback program.
-            if prog != NFS4_PROGRAM
-                && prog != 0
-                && self.cb_programs.len() < self.limits.max_cb_programs
-            {
+            if prog == NFS4_PROGRAM || prog == 0 || self.cb_programs.contains(&prog) {
+                continue;
+            }
+            if self.cb_programs.len() < self.limits.max_cb_programs {
                 self.cb_programs.insert(prog);
+            } else {
+                self.stats.cb_programs_dropped += 1;
             }
         }
     }
@@ -367,6 +377,8 @@ impl<M: MessageSink> Exchanges<M> {
         }
         self.order.push_back((key, call.seq));
         self.enforce_bounds(key.0);
+        let pending = self.pending.len() as u64;
+        self.stats.peak_pending_calls = self.stats.peak_pending_calls.max(pending);
     }
 
     fn enforce_bounds(&mut self, conn: ConnId) {
@@ -377,6 +389,7 @@ impl<M: MessageSink> Exchanges<M> {
                     if self.pending.get(&key).is_some_and(|c| c.seq == seq) {
                         self.pending.remove(&key);
                         self.stats.evicted_calls += 1;
+                        self.stats.evicted_calls_conn_limit += 1;
                     }
                 }
             }
@@ -388,6 +401,7 @@ impl<M: MessageSink> Exchanges<M> {
             if self.pending.get(&key).is_some_and(|c| c.seq == seq) {
                 self.pending.remove(&key);
                 self.stats.evicted_calls += 1;
+                self.stats.evicted_calls_total_limit += 1;
             }
         }
         // Keep the order queue from growing with stale entries.
@@ -452,13 +466,14 @@ impl<M: MessageSink> Exchanges<M> {
         match (program, call.procedure, body_payload) {
             (Program::Nfs4 | Program::Nfs4Callback, 0, _) => m.body = Body::Null,
             (Program::Nfs4, NFSPROC4_COMPOUND, Some(p)) => {
-                match Compound4Args::decode_partial(&mut Reader::new(p.bytes)) {
+                let mut r = Reader::new(p.bytes);
+                match Compound4Args::decode_partial(&mut r) {
                     Ok(parsed) => {
                         m.minorversion = Some(parsed.value.minorversion);
                         let minor = (parsed.value.minorversion as usize).min(3);
                         self.stats.compounds_by_minor[minor] += 1;
                         self.learn_cb_programs(&parsed.value);
-                        m.error = parsed.error.map(|e| p.shift(e));
+                        m.error = parsed.error.or_else(|| trailing(&r)).map(|e| p.shift(e));
                         m.body = Body::Compound(parsed.value);
                     }
                     Err(e) => {
@@ -469,10 +484,11 @@ impl<M: MessageSink> Exchanges<M> {
             }
             (Program::Nfs4Callback, CB_COMPOUND, Some(p)) => {
                 self.stats.cb_compounds += 1;
-                match CbCompound4Args::decode_partial(&mut Reader::new(p.bytes)) {
+                let mut r = Reader::new(p.bytes);
+                match CbCompound4Args::decode_partial(&mut r) {
                     Ok(parsed) => {
                         m.minorversion = Some(parsed.value.minorversion);
-                        m.error = parsed.error.map(|e| p.shift(e));
+                        m.error = parsed.error.or_else(|| trailing(&r)).map(|e| p.shift(e));
                         m.body = Body::CbCompound(parsed.value);
                     }
                     Err(e) => m.error = Some(p.shift(e)),
@@ -556,18 +572,20 @@ impl<M: MessageSink> Exchanges<M> {
             match (c.program, c.procedure, body_payload) {
                 (Program::Nfs4 | Program::Nfs4Callback, 0, _) => m.body = Body::Null,
                 (Program::Nfs4, NFSPROC4_COMPOUND, Some(p)) => {
-                    match Compound4Res::decode_partial(&mut Reader::new(p.bytes)) {
+                    let mut r = Reader::new(p.bytes);
+                    match Compound4Res::decode_partial(&mut r) {
                         Ok(parsed) => {
-                            m.error = parsed.error.map(|e| p.shift(e));
+                            m.error = parsed.error.or_else(|| trailing(&r)).map(|e| p.shift(e));
                             m.body = Body::CompoundReply(parsed.value);
                         }
                         Err(e) => m.error = Some(p.shift(e)),
                     }
                 }
                 (Program::Nfs4Callback, CB_COMPOUND, Some(p)) => {
-                    match CbCompound4Res::decode_partial(&mut Reader::new(p.bytes)) {
+                    let mut r = Reader::new(p.bytes);
+                    match CbCompound4Res::decode_partial(&mut r) {
                         Ok(parsed) => {
-                            m.error = parsed.error.map(|e| p.shift(e));
+                            m.error = parsed.error.or_else(|| trailing(&r)).map(|e| p.shift(e));
                             m.body = Body::CbCompoundReply(parsed.value);
                         }
                         Err(e) => m.error = Some(p.shift(e)),
@@ -592,6 +610,12 @@ impl<M: MessageSink> Exchanges<M> {
             });
         }
     }
+}
+
+/// An error for bytes left after a body that decoded completely (a COMPOUND
+/// whose op count is smaller than the ops sent, or junk after it).
+fn trailing(r: &Reader<'_>) -> Option<XdrError> {
+    (!r.is_empty()).then(|| r.error(ErrorKind::Invalid("bytes after the last operation")))
 }
 
 /// The body inside an RPCSEC_GSS wrapping (`None` when encrypted), and

@@ -30,8 +30,8 @@ pub struct Problem {
     /// The frame.
     pub frame: u64,
     /// A short, stable kind: `malformed-frame`, `gap`, `skipped`,
-    /// `oversized-record`, `truncated-record`, `not-rpc`, `bad-rpc-header`,
-    /// `malformed-compound`, `read-error`.
+    /// `oversized-record`, `truncated-record`, `not-rpc`, `buffer-limit`,
+    /// `bad-rpc-header`, `malformed-compound`, `read-error`.
     pub kind: &'static str,
     /// What happened, in words.
     pub message: String,
@@ -72,9 +72,100 @@ pub struct PipelineStats {
     /// The error that stopped reading the file early, if any (the frames
     /// before it were decoded).
     pub read_error: Option<String>,
+    /// The limits in force.
+    pub limits: PipelineLimits,
+    /// The kind of that error (see [`CaptureErrorKind::name`](crate::capture::CaptureErrorKind::name)).
+    pub read_error_kind: Option<&'static str>,
+}
+
+/// One bound of the pipeline and how often input reached it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitHit {
+    /// A short, stable name (`max_connections`, ...).
+    pub name: &'static str,
+    /// The bound in force.
+    pub limit: u64,
+    /// Times it was reached (each time something was evicted, given up or
+    /// dropped, and counted).
+    pub hits: u64,
+    /// What reaching it cost, in words.
+    pub effect: &'static str,
 }
 
 impl PipelineStats {
+    /// Every bound, with how often it was reached (0 when never).
+    pub fn limit_hits(&self) -> Vec<LimitHit> {
+        let l = &self.limits;
+        let hit = |name, limit: usize, hits, effect| LimitHit {
+            name,
+            limit: limit as u64,
+            hits,
+            effect,
+        };
+        vec![
+            hit(
+                "max_connections",
+                l.tcp.max_connections,
+                self.tcp.evictions,
+                "least recently active connections evicted",
+            ),
+            hit(
+                "max_ooo_bytes",
+                l.tcp.max_ooo_bytes,
+                self.tcp.ooo_limit_hits,
+                "holes given up in a direction buffering too much out of order",
+            ),
+            hit(
+                "max_total_ooo_bytes",
+                l.tcp.max_total_bytes,
+                self.tcp.total_limit_hits,
+                "holes given up to keep out-of-order bytes under the total",
+            ),
+            hit(
+                "hole_timeout",
+                l.tcp.hole_timeout_secs as usize,
+                self.tcp.hole_timeouts,
+                "holes given up after waiting too long",
+            ),
+            hit(
+                "max_record",
+                l.stream.max_record,
+                self.stream.oversized_records,
+                "records over the size limit skipped",
+            ),
+            hit(
+                "max_stream_buffer",
+                l.stream.max_buffered_bytes,
+                self.stream.buffer_limit_drops,
+                "records in progress dropped to keep buffered bytes under the total",
+            ),
+            hit(
+                "max_pending_per_conn",
+                l.exchange.max_pending_per_conn,
+                self.exchange.evicted_calls_conn_limit,
+                "oldest unanswered calls of a connection forgotten",
+            ),
+            hit(
+                "max_pending_total",
+                l.exchange.max_pending_total,
+                self.exchange.evicted_calls_total_limit,
+                "oldest unanswered calls forgotten",
+            ),
+            hit(
+                "max_cb_programs",
+                l.exchange.max_cb_programs,
+                self.exchange.cb_programs_dropped,
+                "callback program numbers not remembered",
+            ),
+            hit(
+                "max_problems",
+                l.max_problems_or_default(),
+                self.problems_dropped,
+                "problems counted but not listed",
+            ),
+        ]
+    }
+
     /// Records that were not well-formed RPC / NFS messages.
     pub fn malformed_records(&self) -> u64 {
         self.exchange.bad_rpc_headers
@@ -90,6 +181,17 @@ struct Collector<M> {
     problems: Vec<Problem>,
     dropped: u64,
     max: usize,
+}
+
+impl PipelineLimits {
+    /// `max_problems`, with 0 meaning the default of 1000.
+    pub fn max_problems_or_default(&self) -> usize {
+        if self.max_problems == 0 {
+            1000
+        } else {
+            self.max_problems
+        }
+    }
 }
 
 impl<M> Collector<M> {
@@ -135,6 +237,14 @@ impl<M: MessageSink> MessageSink for Collector<M> {
                         format!("stream ends inside the record starting at offset {offset}"),
                     ),
                     NoticeKind::NotRpc => ("not-rpc", "carries no ONC RPC".to_string()),
+                    NoticeKind::BufferLimit { offset, dropped } => (
+                        "buffer-limit",
+                        format!("{dropped} bytes held dropped at the stream buffer limit; hunting again from stream offset {offset}"),
+                    ),
+                    NoticeKind::NoRecord { bytes } => (
+                        "not-rpc",
+                        format!("ended after {bytes} bytes without any ONC RPC record"),
+                    ),
                 };
                 let dir = match s.dir {
                     crate::flow::Direction::ToServer => "to server",
@@ -193,18 +303,17 @@ impl<M: MessageSink> Pipeline<M> {
             inner: sink,
             problems: Vec::new(),
             dropped: 0,
-            max: if limits.max_problems == 0 {
-                1000
-            } else {
-                limits.max_problems
-            },
+            max: limits.max_problems_or_default(),
         };
         Pipeline {
             tcp: Reassembler::new(limits.tcp),
             more_tcp: Vec::new(),
             tcp_limits: limits.tcp,
             streams: RpcStreams::new(limits.stream, Exchanges::new(limits.exchange, collector)),
-            stats: PipelineStats::default(),
+            stats: PipelineStats {
+                limits,
+                ..PipelineStats::default()
+            },
             last_frame: 0,
         }
     }
@@ -265,6 +374,7 @@ impl<M: MessageSink> Pipeline<M> {
     pub fn read_error(&mut self, e: &CaptureError) {
         let frame = e.frame().unwrap_or(self.last_frame + 1);
         self.stats.read_error = Some(e.to_string());
+        self.stats.read_error_kind = Some(e.kind().name());
         self.collector().add(frame, "read-error", e.to_string());
     }
 

@@ -26,6 +26,10 @@ pub struct StreamLimits {
     /// Bytes hunted without ever finding a record before a direction that
     /// never carried RPC is declared not RPC.
     pub hunt_give_up: u64,
+    /// Most bytes held across all directions (records in progress and
+    /// hunting windows); a direction that takes the total past it drops
+    /// what it holds and hunts again.
+    pub max_buffered_bytes: usize,
 }
 
 impl Default for StreamLimits {
@@ -34,6 +38,7 @@ impl Default for StreamLimits {
             max_record: 16 << 20,
             hunt_window: 64 << 10,
             hunt_give_up: 1 << 20,
+            max_buffered_bytes: 256 << 20,
         }
     }
 }
@@ -59,6 +64,12 @@ pub struct StreamStats {
     pub non_rpc_directions: u64,
     /// Bytes ignored on directions that are not RPC.
     pub non_rpc_bytes: u64,
+    /// Times a direction dropped what it held at `max_buffered_bytes`.
+    pub buffer_limit_drops: u64,
+    /// Bytes dropped at that limit.
+    pub buffer_limit_bytes: u64,
+    /// Most bytes held at once across all directions.
+    pub peak_buffered_bytes: u64,
 }
 
 /// Something the stream layer noticed, with the frame it was noticed in.
@@ -105,6 +116,18 @@ pub enum NoticeKind {
     },
     /// The direction carries no RPC.
     NotRpc,
+    /// What the direction held was dropped at the buffer limit.
+    BufferLimit {
+        /// Stream offset where the direction resumes.
+        offset: u64,
+        /// Bytes dropped.
+        dropped: u64,
+    },
+    /// The connection ended before any RPC record was found on the direction.
+    NoRecord {
+        /// Bytes the direction carried.
+        bytes: u64,
+    },
 }
 
 /// One RPC record (one message), with where it came from.
@@ -141,11 +164,13 @@ pub trait RecordSink {
 #[derive(Debug)]
 enum Mode {
     /// Looking for a record start; `buf` holds bytes from stream offset `at`,
-    /// `chunks` the (offset, frame) of each chunk in it.
+    /// `chunks` the (offset, frame) of each chunk in it; `from` is where the
+    /// hunt began (bytes from there to the record found are skipped).
     Hunting {
         buf: Vec<u8>,
         at: u64,
         chunks: Vec<(u64, u64)>,
+        from: u64,
     },
     /// In step with record marking.
     InStep {
@@ -166,6 +191,8 @@ struct DirState {
     ever_rpc: bool,
     /// Bytes hunted since the last record (for giving up).
     hunted: u64,
+    /// Bytes this direction holds, as last counted in the total.
+    accounted: usize,
 }
 
 impl DirState {
@@ -175,10 +202,21 @@ impl DirState {
                 buf: Vec::new(),
                 at: 0,
                 chunks: Vec::new(),
+                from: 0,
             },
             next: 0,
             ever_rpc: false,
             hunted: 0,
+            accounted: 0,
+        }
+    }
+
+    /// Bytes held: the record in progress or the hunting window.
+    fn buffered(&self) -> usize {
+        match &self.mode {
+            Mode::Hunting { buf, .. } => buf.len(),
+            Mode::InStep { asm, .. } => asm.buffered(),
+            Mode::NotRpc => 0,
         }
     }
 }
@@ -206,6 +244,8 @@ pub struct RpcStreams<S> {
     limits: StreamLimits,
     conns: HashMap<ConnId, ConnState>,
     stats: StreamStats,
+    /// Bytes held across all directions.
+    buffered: usize,
     /// Where records go.
     pub sink: S,
 }
@@ -217,6 +257,7 @@ impl<S: RecordSink> RpcStreams<S> {
             limits,
             conns: HashMap::new(),
             stats: StreamStats::default(),
+            buffered: 0,
             sink,
         }
     }
@@ -229,6 +270,11 @@ impl<S: RecordSink> RpcStreams<S> {
     /// Connections currently tracked.
     pub fn connections(&self) -> usize {
         self.conns.len()
+    }
+
+    /// Bytes held across all directions now.
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered
     }
 
     fn record_limits(&self) -> RecordLimits {
@@ -266,6 +312,31 @@ impl<S: RecordSink> RpcStreams<S> {
             sink: &mut self.sink,
         };
         f(&mut ctx, st);
+        let mut held = st.buffered();
+        let others = self.buffered.saturating_sub(st.accounted);
+        if held > 0 && others.saturating_add(held) > limits.max_buffered_bytes {
+            // Over the total: this direction gives up what it holds (the
+            // others keep theirs) and hunts again from its next byte.
+            ctx.stats.buffer_limit_drops += 1;
+            ctx.stats.buffer_limit_bytes += held as u64;
+            ctx.sink.notice(StreamNotice {
+                conn,
+                dir,
+                frame,
+                what: NoticeKind::BufferLimit {
+                    offset: st.next,
+                    dropped: held as u64,
+                },
+            });
+            ctx.go_hunting(st, st.next);
+            // The dropped bytes are reported here, not again at close.
+            st.hunted = 0;
+            held = st.buffered();
+        }
+        self.buffered = others.saturating_add(held);
+        st.accounted = held;
+        let total = self.buffered as u64;
+        self.stats.peak_buffered_bytes = self.stats.peak_buffered_bytes.max(total);
     }
 }
 
@@ -318,10 +389,34 @@ impl<S: RecordSink> StreamSink for RpcStreams<S> {
 
     fn close(&mut self, conn: ConnId, reason: CloseReason, frame: u64) {
         if let Some(mut c) = self.conns.remove(&conn) {
+            self.buffered = self
+                .buffered
+                .saturating_sub(c.to_server.accounted + c.to_client.accounted);
             for (dir, st) in [
                 (Direction::ToServer, &mut c.to_server),
                 (Direction::ToClient, &mut c.to_client),
             ] {
+                if let Mode::Hunting { from, .. } = &st.mode {
+                    if st.hunted > 0 {
+                        // Bytes that never led to a record: say so, or they
+                        // would vanish without a word.
+                        let what = if st.ever_rpc {
+                            NoticeKind::Skipped {
+                                offset: *from,
+                                len: st.next.saturating_sub(*from),
+                            }
+                        } else {
+                            self.stats.non_rpc_directions += 1;
+                            NoticeKind::NoRecord { bytes: st.hunted }
+                        };
+                        self.sink.notice(StreamNotice {
+                            conn,
+                            dir,
+                            frame,
+                            what,
+                        });
+                    }
+                }
                 if let Mode::InStep { asm, .. } = &st.mode {
                     if !asm.is_at_boundary() {
                         self.stats.truncated_records += 1;
@@ -381,6 +476,7 @@ impl<S: RecordSink> Ctx<'_, S> {
             buf: Vec::new(),
             at,
             chunks: Vec::new(),
+            from: at,
         };
     }
 
@@ -467,6 +563,7 @@ impl<S: RecordSink> Ctx<'_, S> {
                 buf: Vec::new(),
                 at: at + start as u64,
                 chunks: Vec::new(),
+                from: at + start as u64,
             };
             self.hunt(st, at + start as u64, &rest[start..]);
         }
@@ -475,7 +572,13 @@ impl<S: RecordSink> Ctx<'_, S> {
     /// Hunting: look for a record start in the window; once found, go in
     /// step and feed the rest.
     fn hunt(&mut self, st: &mut DirState, offset: u64, bytes: &[u8]) {
-        let Mode::Hunting { buf, at, chunks } = &mut st.mode else {
+        let Mode::Hunting {
+            buf,
+            at,
+            chunks,
+            from,
+        } = &mut st.mode
+        else {
             return;
         };
         if buf.is_empty() {
@@ -489,15 +592,18 @@ impl<S: RecordSink> Ctx<'_, S> {
         match find_record_start(buf, self.limits.max_record, at_stream_start) {
             Search::Found(p) => {
                 let start = *at + p as u64;
-                if p > 0 {
-                    self.stats.skipped_bytes += p as u64;
+                self.stats.skipped_bytes += p as u64;
+                // Bytes dropped from the window earlier were skipped too:
+                // report the whole run since the hunt began.
+                let from = (*from).min(start);
+                if start > from {
                     self.sink.notice(StreamNotice {
                         conn: self.conn,
                         dir: self.dir,
                         frame: self.frame,
                         what: NoticeKind::Skipped {
-                            offset: *at,
-                            len: p as u64,
+                            offset: from,
+                            len: start - from,
                         },
                     });
                 }
@@ -583,6 +689,7 @@ impl<S: RecordSink> Ctx<'_, S> {
                 buf: Vec::new(),
                 at: start + skip as u64,
                 chunks: Vec::new(),
+                from: start + skip as u64,
             };
             self.hunt(st, start + skip as u64, &data[skip..]);
         }

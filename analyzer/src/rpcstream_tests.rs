@@ -283,3 +283,122 @@ fn random_bytes_and_random_chunking_never_panic() {
         s.close(ConnId(1), CloseReason::Fin, 99);
     }
 }
+
+#[test]
+fn skipped_bytes_are_reported_as_one_run_across_chunks() {
+    // A record mark claiming 2 GiB, 160 bytes of its body in the same chunk,
+    // then the next record in a later chunk: the whole run from the byte
+    // after the bad mark to the next record is skipped and reported.
+    let mut stream = encode_record(&call(8, 40), 1 << 20);
+    let mark = stream.len() as u64;
+    stream.extend([0xff, 0xff, 0xff, 0xf0]);
+    stream.extend(std::iter::repeat_n(0u8, 160));
+    let body_end = stream.len() as u64;
+    let next = call(9, 60);
+    stream.extend(encode_record(&next, 1 << 20));
+    let mut s = streams();
+    feed(
+        &mut s,
+        Direction::ToServer,
+        &stream,
+        &[body_end as usize, 1000],
+        0,
+    );
+    assert_eq!(s.sink.records.len(), 2);
+    let skipped: Vec<_> = s
+        .sink
+        .notices
+        .iter()
+        .filter(|n| matches!(n, NoticeKind::Skipped { .. }))
+        .collect();
+    assert_eq!(
+        skipped,
+        [&NoticeKind::Skipped {
+            offset: mark + 4,
+            len: body_end - mark - 4
+        }]
+    );
+    assert_eq!(s.stats().skipped_bytes, body_end - mark - 4);
+}
+
+#[test]
+fn records_in_progress_stay_under_the_total_buffer_limit() {
+    let limits = StreamLimits {
+        max_buffered_bytes: 1000,
+        ..StreamLimits::default()
+    };
+    let mut s = RpcStreams::new(limits, Seen::default());
+    let big = encode_record(&call(1, 800), 1 << 20);
+    let other = encode_record(&call(2, 800), 1 << 20);
+    for c in 1..=2 {
+        s.open(ConnId(c), &info());
+    }
+    // Connection 1 holds 700 bytes of its record; connection 2's 700 would
+    // take the total past 1000: it drops what it holds, and says so.
+    s.data(
+        ConnId(1),
+        Direction::ToServer,
+        0,
+        &big[..700],
+        10,
+        Timestamp::default(),
+    );
+    assert_eq!(s.buffered_bytes(), 696);
+    s.data(
+        ConnId(2),
+        Direction::ToServer,
+        0,
+        &other[..700],
+        11,
+        Timestamp::default(),
+    );
+    assert!(s.buffered_bytes() <= 1000, "{}", s.buffered_bytes());
+    assert_eq!(s.stats().buffer_limit_drops, 1);
+    assert!(s.sink.notices.iter().any(|n| matches!(
+        n,
+        NoticeKind::BufferLimit {
+            offset: 700,
+            dropped: 696
+        }
+    )));
+    // Connection 1 is untouched: its record completes.
+    s.data(
+        ConnId(1),
+        Direction::ToServer,
+        700,
+        &big[700..],
+        12,
+        Timestamp::default(),
+    );
+    assert_eq!(s.sink.records.len(), 1);
+    assert_eq!(s.buffered_bytes(), 0);
+    // Closing forgets what a connection held.
+    s.data(
+        ConnId(2),
+        Direction::ToServer,
+        700,
+        &other[700..],
+        13,
+        Timestamp::default(),
+    );
+    s.close(ConnId(2), CloseReason::Fin, 14);
+    s.close(ConnId(1), CloseReason::Fin, 14);
+    assert_eq!(s.buffered_bytes(), 0);
+    assert!(s.stats().peak_buffered_bytes <= 1000);
+}
+
+#[test]
+fn a_short_connection_without_any_record_is_reported_at_close() {
+    let mut s = streams();
+    let text = b"GET / HTTP/1.1\r\nHost: example\r\n\r\n".repeat(10);
+    feed(&mut s, Direction::ToServer, &text, &[100, 1000], 0);
+    assert!(s.sink.notices.is_empty(), "{:?}", s.sink.notices);
+    s.close(ConnId(1), CloseReason::Fin, 20);
+    assert_eq!(
+        s.sink.notices,
+        [NoticeKind::NoRecord {
+            bytes: text.len() as u64
+        }]
+    );
+    assert_eq!(s.stats().non_rpc_directions, 1);
+}

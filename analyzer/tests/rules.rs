@@ -500,9 +500,9 @@ fn only_op_and_sequence_position_rules_judge_what_the_server_accepted() {
 }
 
 #[test]
-fn addresses_claiming_one_server_must_share_client_ids() {
-    // Two addresses declare the same owner and scope (e.g. two independent
-    // instances misconfigured alike): different client IDs for one client.
+fn an_unconfirmed_client_id_may_be_replaced_at_another_address() {
+    // RFC 8881 §18.35.4 case 4: an unconfirmed record is replaced by a new
+    // client ID, whatever the address; no finding.
     let mut c = Conv::new();
     c.exchange(
         1,
@@ -518,9 +518,45 @@ fn addresses_claiming_one_server_must_share_client_ids() {
         vec![exchange_id("c", 1, ExchgId4Flags(0))],
         vec![exchange_id_ok(9, PNFS, "srv", 0)],
     );
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}
+
+#[test]
+fn addresses_claiming_one_server_must_share_client_ids() {
+    // Two addresses declare the same owner and scope (e.g. two independent
+    // instances misconfigured alike): once the client ID is confirmed at
+    // one, the other must return it too (case 2), not a new one.
+    let mut c = Conv::new();
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(7, PNFS, "srv", 0)],
+    );
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![create_session(7, 1, CreateSession4Flags(0))],
+        vec![create_session_ok(
+            1,
+            1,
+            CreateSession4Flags(0),
+            chan(1 << 20, 8, 16),
+            chan(4096, 2, 1),
+        )],
+    );
+    c.exchange(
+        2,
+        CLIENT,
+        SERVER_B,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(9, PNFS, "srv", 0)],
+    );
     assert_eq!(c.rules(), vec!["trunk.same-clientid"]);
     let f = &c.x.sink.findings[0];
-    assert_eq!(f.frames, vec![2, 3, 4]);
+    assert_eq!(f.frames, vec![2, 5, 6]);
     assert!(
         f.message
             .contains("127.0.0.3:2049 returned client ID 0x0000000000000009"),

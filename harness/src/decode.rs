@@ -5,12 +5,62 @@ use analyzer::exchange::{Body, Message, MessageSink, Notice, Program, ReplyStatu
 use analyzer::nfs4::describe::{describe_arg_into, describe_cb_arg_into, describe_res_into};
 use analyzer::nfs4::NfsStat4;
 use analyzer::packet::Timestamp;
-use analyzer::pipeline::{PipelineStats, Problem};
+use analyzer::pipeline::{PipelineLimits, PipelineStats, Problem};
 use analyzer::rpc::Credential;
 use analyzer::xdr::JsonOut;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::net::SocketAddr;
+
+/// The pipeline's bounds as command-line options (each unset option keeps
+/// its default); one struct for every subcommand that decodes captures.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct LimitArgs {
+    /// Most TCP connections tracked at once (least recently active evicted).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Most unanswered calls remembered in all (oldest forgotten).
+    #[arg(long, value_name = "N")]
+    pub max_pending_calls: Option<usize>,
+    /// Most unanswered calls remembered per connection.
+    #[arg(long, value_name = "N")]
+    pub max_pending_per_conn: Option<usize>,
+    /// Largest RPC record accepted, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub max_record: Option<usize>,
+    /// Most bytes buffered out of order per connection direction.
+    #[arg(long, value_name = "BYTES")]
+    pub max_ooo_bytes: Option<usize>,
+    /// Most bytes buffered out of order in all.
+    #[arg(long, value_name = "BYTES")]
+    pub max_total_ooo_bytes: Option<usize>,
+    /// Most bytes of records in progress held in all.
+    #[arg(long, value_name = "BYTES")]
+    pub max_stream_buffer: Option<usize>,
+}
+
+impl LimitArgs {
+    /// The pipeline limits: the defaults with the options given.
+    pub fn limits(&self) -> PipelineLimits {
+        let mut l = PipelineLimits::default();
+        let set = |v: Option<usize>, field: &mut usize| {
+            if let Some(v) = v {
+                *field = v.max(1);
+            }
+        };
+        set(self.max_connections, &mut l.tcp.max_connections);
+        set(self.max_pending_calls, &mut l.exchange.max_pending_total);
+        set(
+            self.max_pending_per_conn,
+            &mut l.exchange.max_pending_per_conn,
+        );
+        set(self.max_record, &mut l.stream.max_record);
+        set(self.max_ooo_bytes, &mut l.tcp.max_ooo_bytes);
+        set(self.max_total_ooo_bytes, &mut l.tcp.max_total_bytes);
+        set(self.max_stream_buffer, &mut l.stream.max_buffered_bytes);
+        l
+    }
+}
 
 /// Writes decoded messages as text lines or JSON Lines.
 pub struct DecodeOutput<W: Write> {
@@ -394,6 +444,20 @@ fn stats_json(o: &mut JsonOut, s: &PipelineStats) {
     o.field("non_rpc_directions", &s.stream.non_rpc_directions);
     o.field("skipped_bytes", &s.stream.skipped_bytes);
     o.field("evicted_calls", &s.exchange.evicted_calls);
+    o.field("peak_connections", &s.tcp.peak_connections);
+    o.field("peak_pending_calls", &s.exchange.peak_pending_calls);
+    o.field("peak_ooo_bytes", &s.tcp.peak_buffered_bytes);
+    o.field("peak_stream_buffer_bytes", &s.stream.peak_buffered_bytes);
+    o.key("limits");
+    o.begin_array();
+    for h in s.limit_hits() {
+        o.begin_object();
+        o.field("name", h.name);
+        o.field("limit", &h.limit);
+        o.field("hits", &h.hits);
+        o.end_object();
+    }
+    o.end_array();
     o.key("problems");
     o.begin_array();
     for p in &s.problems {
@@ -404,7 +468,7 @@ fn stats_json(o: &mut JsonOut, s: &PipelineStats) {
 }
 
 fn stats_text(s: &PipelineStats) -> String {
-    format!(
+    let mut text = format!(
         "{} frames, {} bytes, {} connections, {} calls, {} replies, {} unmatched replies, \
          {} unanswered calls, {} gaps ({} bytes), {} malformed records, \
          NFSv4 COMPOUNDs by minor version {:?}, {} CB_COMPOUNDs, {} other RPC calls",
@@ -421,7 +485,23 @@ fn stats_text(s: &PipelineStats) -> String {
         &s.exchange.compounds_by_minor[..3],
         s.exchange.cb_compounds,
         s.exchange.other_program_calls + s.exchange.nfs_v2v3_calls,
-    )
+    );
+    let hits: Vec<String> = s
+        .limit_hits()
+        .into_iter()
+        .filter(|h| h.hits > 0)
+        .map(|h| {
+            format!(
+                "{} ({}) reached {} times: {}",
+                h.name, h.limit, h.hits, h.effect
+            )
+        })
+        .collect();
+    if !hits.is_empty() {
+        text.push_str("; limits reached: ");
+        text.push_str(&hits.join("; "));
+    }
+    text
 }
 
 /// A problem as one line of text, naming its frame.

@@ -92,6 +92,8 @@ struct DecodeArgs {
     /// List each problem found (gaps, malformed records) on stderr.
     #[arg(long)]
     problems: bool,
+    #[command(flatten)]
+    limits: decode::LimitArgs,
 }
 
 fn main() -> ExitCode {
@@ -123,7 +125,7 @@ fn run_decode(args: &DecodeArgs) -> Result<u8> {
     for path in &args.files {
         let name = path.display().to_string();
         let sink = decode::DecodeOutput::new(&mut out, args.json, &name);
-        let result = decode_with_progress(path, sink);
+        let result = decode_with_limits(path, args.limits.limits(), sink);
         match result {
             Ok((mut sink, stats)) => {
                 if let Some(e) = &stats.read_error {
@@ -158,8 +160,17 @@ fn decode_with_progress<M: analyzer::exchange::MessageSink>(
     path: &std::path::Path,
     sink: M,
 ) -> std::result::Result<(M, analyzer::pipeline::PipelineStats), analyzer::capture::CaptureError> {
+    decode_with_limits(path, Default::default(), sink)
+}
+
+/// [`decode_with_progress`] within the given limits.
+fn decode_with_limits<M: analyzer::exchange::MessageSink>(
+    path: &std::path::Path,
+    limits: analyzer::pipeline::PipelineLimits,
+    sink: M,
+) -> std::result::Result<(M, analyzer::pipeline::PipelineStats), analyzer::capture::CaptureError> {
     let bar = progress_bar(path);
-    let result = analyzer::pipeline::decode_file(path, Default::default(), sink, |done, total| {
+    let result = analyzer::pipeline::decode_file(path, limits, sink, |done, total| {
         if let (Some(b), Some(t)) = (&bar, total) {
             b.set_length(t);
             b.set_position(done);
@@ -209,7 +220,7 @@ fn run_live(args: &DecodeArgs, iface: &str) -> Result<u8> {
     let out = std::io::LineWriter::new(stdout.lock());
     let name = format!("live:{iface}");
     let sink = decode::DecodeOutput::new(out, args.json, &name);
-    let mut p = analyzer::pipeline::Pipeline::new(Default::default(), sink);
+    let mut p = analyzer::pipeline::Pipeline::new(args.limits.limits(), sink);
     loop {
         match src.next_frame() {
             Ok(Some(f)) => p.frame(&f),

@@ -57,6 +57,24 @@ pub enum CaptureErrorKind {
     Live(String),
 }
 
+impl CaptureErrorKind {
+    /// A short, stable name of the kind (`truncated`, `past-end`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            CaptureErrorKind::Io(_) => "io",
+            CaptureErrorKind::Empty => "empty",
+            CaptureErrorKind::UnknownFormat { .. } => "unknown-format",
+            CaptureErrorKind::UnsupportedVersion { .. } => "unsupported-version",
+            CaptureErrorKind::Truncated { .. } => "truncated",
+            CaptureErrorKind::TooLarge { .. } => "too-large",
+            CaptureErrorKind::PastEnd { .. } => "past-end",
+            CaptureErrorKind::UnknownInterface { .. } => "unknown-interface",
+            CaptureErrorKind::Malformed(_) => "malformed",
+            CaptureErrorKind::Live(_) => "live",
+        }
+    }
+}
+
 impl fmt::Display for CaptureErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -112,6 +112,8 @@ pub(crate) struct PendingCompound {
     frame: u64,
     /// The first operation is SEQUENCE.
     sequenced: bool,
+    /// Who sent it.
+    principal: Option<Principal>,
 }
 
 type Key = (ConnId, Direction, u32);
@@ -390,6 +392,7 @@ impl Model {
                 ops,
                 frame: m.frame,
                 sequenced,
+                principal: who.clone(),
             },
             self.limits.max_pending,
         );
@@ -421,6 +424,7 @@ impl Model {
                     state_protect: None,
                     destroyed_frame: None,
                     reclaim_complete_frame: None,
+                    principal: None,
                     track: ClientIdTrack::default(),
                 });
                 self.client_ids.len() - 1
@@ -514,12 +518,23 @@ impl Model {
                     self.check_incarnation(&owner, verifier, x, server, &frames);
                     self.check_clientid_reuse(&owner, x, server, &frames);
                     self.declare(server, m.frame, x);
-                    self.check_trunking(&owner, verifier, x.eir_clientid.0, server, m, &frames);
+                    self.check_trunking(
+                        &owner,
+                        verifier,
+                        call.principal.as_ref(),
+                        x.eir_clientid.0,
+                        server,
+                        m,
+                        &frames,
+                    );
                     let key = self.endpoints.get(&server).map(|e| e.server_key());
                     if let Some(key) = key {
                         if let Some(rec) = self.client_id_record(key.clone(), x.eir_clientid.0) {
                             rec.owner.get_or_insert(owner.clone());
                             rec.verifier.get_or_insert(verifier);
+                            if rec.principal.is_none() {
+                                rec.principal = call.principal.clone();
+                            }
                             rec.endpoints.insert(server);
                             rec.issued_frame.get_or_insert(m.frame);
                             rec.flags = Some(x.eir_flags);

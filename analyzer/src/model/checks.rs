@@ -126,10 +126,12 @@ impl Model {
     /// Same server owner and scope at two addresses: the same client owner
     /// and verifier get the same client ID; and a client host presents one
     /// owner to all addresses of a server.
+    #[allow(clippy::too_many_arguments)] // the EXCHANGE_ID's own fields, one each
     pub(crate) fn check_trunking(
         &mut self,
         owner: &[u8],
         verifier: [u8; 8],
+        principal: Option<&Principal>,
         clientid: u64,
         server: SocketAddr,
         m: &Message<'_>,
@@ -138,6 +140,15 @@ impl Model {
         let Some(key) = self.endpoints.get(&server).map(|e| e.server_key()) else {
             return;
         };
+        // Cases 2 and the trunking rule hold only for the same principal
+        // (another one is case 3).
+        let same_principal =
+            |r: &ClientIdRecord| principal.is_some() && r.principal.as_ref() == principal;
+        // At one address, a client ID whose upper half (the boot epoch of
+        // common servers) changed comes from a restarted server, which has
+        // no record to match. (Across addresses an epoch change is what two
+        // independent servers claiming one identity look like: judged.)
+        let same_epoch = |r: &ClientIdRecord| r.clientid >> 32 == clientid >> 32;
         let restarted = |from: u64, to: u64, recovery: &[RecoveryEvent]| {
             recovery.iter().any(|e| {
                 (from..=to).contains(&e.frame)
@@ -160,6 +171,8 @@ impl Model {
                 && r.destroyed_frame.is_none()
                 && r.confirmed_frame.is_some()
                 && r.endpoints.contains(&server)
+                && same_principal(r)
+                && same_epoch(r)
         });
         if let Some(r) = same_address {
             let issued = r.issued_frame.unwrap_or(0);
@@ -181,6 +194,10 @@ impl Model {
                 && r.verifier == Some(verifier)
                 && r.destroyed_frame.is_none()
                 && !r.endpoints.contains(&server)
+                // An unconfirmed record is replaced by a new client ID
+                // (RFC 8881 §18.35.4 case 4): only a confirmed one binds.
+                && r.confirmed_frame.is_some()
+                && same_principal(r)
         });
         if let Some(r) = other {
             let issued = r.issued_frame.unwrap_or(0);

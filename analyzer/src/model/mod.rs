@@ -224,6 +224,8 @@ pub struct ClientIdRecord {
     pub destroyed_frame: Option<u64>,
     /// Frame of its global RECLAIM_COMPLETE (rca_one_fs = false), if seen.
     pub reclaim_complete_frame: Option<u64>,
+    /// The principal of the EXCHANGE_ID that issued it, if seen.
+    pub principal: Option<Principal>,
     /// What the sequence, lease and recovery checks follow.
     pub track: ClientIdTrack,
 }

@@ -65,7 +65,7 @@ impl Default for TcpLimits {
             max_ooo_bytes: 4 << 20,
             max_ooo_segments: 1024,
             max_total_bytes: 256 << 20,
-            max_connections: 100_000,
+            max_connections: 16_384,
             hole_timeout_secs: 10.0,
             hole_max_segments: 1024,
             reuse_idle_secs: 60.0,
@@ -155,6 +155,13 @@ pub struct TcpStats {
     pub peak_buffered_bytes: u64,
     /// Most connections tracked at once.
     pub peak_connections: u64,
+    /// Holes given up because a direction reached `max_ooo_bytes` or
+    /// `max_ooo_segments`.
+    pub ooo_limit_hits: u64,
+    /// Holes given up to stay under `max_total_bytes`.
+    pub total_limit_hits: u64,
+    /// Holes given up after `hole_timeout_secs` or `hole_max_segments`.
+    pub hole_timeouts: u64,
 }
 
 impl TcpStats {
@@ -470,6 +477,7 @@ impl Reassembler {
             let Some((idx, _)) = largest else {
                 break;
             };
+            self.stats.total_limit_hits += 1;
             self.with_conn(idx, frame, ts, sink, |conn, out| {
                 conn.give_up_largest_hole(out)
             });

@@ -320,6 +320,7 @@ impl HalfStream {
         let timed_out = out.ts.since(since) > limits.hole_timeout_secs;
         let too_many = self.segments.saturating_sub(segments) > limits.hole_max_segments;
         if timed_out || too_many {
+            out.stats.hole_timeouts += 1;
             self.give_up_first_hole(GapCause::GivenUp, out);
         }
     }
@@ -500,6 +501,11 @@ impl HalfStream {
             // At a limit: give up the first hole (up to this run if it is
             // the first thing after the hole) rather than grow.
             let hole_end = self.first_piece().map_or(start, |s| s.min(start));
+            if mem <= *room {
+                out.stats.ooo_limit_hits += 1;
+            } else {
+                out.stats.total_limit_hits += 1;
+            }
             self.skip_to(hole_end, GapCause::GivenUp, out);
             *room = room.saturating_add(self.drain(out));
         }

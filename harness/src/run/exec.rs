@@ -445,7 +445,7 @@ pub(crate) fn result_json(r: &NfsResOp<'static>) -> Value {
     if let Value::Object(top) = v {
         for (k, val) in top {
             match (k.as_str(), val) {
-                ("res", Value::Object(fields)) => out.extend(fields),
+                ("res", Value::Object(fields)) => out.extend(unwrap_arm(fields)),
                 (_, val) => {
                     out.insert(k, val);
                 }
@@ -453,6 +453,19 @@ pub(crate) fn result_json(r: &NfsResOp<'static>) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// A union result rendered as `{"NFS4_OK": {...}}` (its arm's name) is
+/// unwrapped, so that paths name the RFC fields directly.
+fn unwrap_arm(fields: serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
+    if fields.len() == 1 {
+        if let Some((k, Value::Object(inner))) = fields.iter().next() {
+            if k.starts_with("NFS4") {
+                return inner.clone();
+            }
+        }
+    }
+    fields
 }
 
 /// Bytes from hex digits (`None` if not hex or odd).

@@ -91,6 +91,8 @@ pub struct LockState {
     pub range: Range,
     /// The lock owner's name.
     pub owner: String,
+    /// The client ID holding it.
+    pub clientid: Clientid4,
 }
 
 /// The saved session named.
@@ -403,7 +405,9 @@ pub fn plan(
             let lock_owner = format!("lo-{}", o.owner);
             let r = range(&a.kind, a.offset, a.length);
             let existing = t.saved.values().find_map(|v| match v {
-                Saved::Lock(l) if l.owner == lock_owner => Some(l.stateid.clone()),
+                Saved::Lock(l) if l.owner == lock_owner && l.clientid == o.clientid => {
+                    Some(l.stateid.clone())
+                }
                 _ => None,
             });
             let op = match existing {
@@ -761,6 +765,7 @@ pub fn after(
                     stateid,
                     range: range(&a.kind, a.offset, a.length),
                     owner: lock_owner,
+                    clientid: o.clientid,
                 }),
                 None => Saved::Reply(json),
             }

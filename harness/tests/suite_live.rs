@@ -1,0 +1,89 @@
+//! The conformance suite against real NFS-Ganesha started by the built-in
+//! launcher: the whole suite against the `default` target must match the
+//! committed baseline of Ganesha's known failures, and a deliberately
+//! misconfigured target (two independent instances claiming one owner and
+//! scope) must fail the identity scenarios, naming the rule.
+//!
+//! Needs root, `ganesha.nfsd` and a build with `--features live`; skipped
+//! (with the reason printed) otherwise, unless TRUNKCHECK_REQUIRE_GANESHA=1
+//! (set by `.ci/run`) demands it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn usable() -> bool {
+    let why = if Command::new("ganesha.nfsd").arg("-v").output().is_err() {
+        Some("ganesha.nfsd is not installed")
+    } else if unsafe { libc::geteuid() } != 0 {
+        Some("not root")
+    } else if !cfg!(feature = "live") {
+        Some("built without --features live (no per-trial capture)")
+    } else {
+        None
+    };
+    match why {
+        None => true,
+        Some(w) if std::env::var_os("TRUNKCHECK_REQUIRE_GANESHA").is_some() => {
+            panic!("TRUNKCHECK_REQUIRE_GANESHA is set but {w}")
+        }
+        Some(w) => {
+            eprintln!("skipped: {w}");
+            false
+        }
+    }
+}
+
+fn run(args: &[&str], json: &Path) -> (i32, serde_json::Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+        .current_dir(repo())
+        .arg("run")
+        .args(args)
+        .arg("--json")
+        .arg(json)
+        .output()
+        .expect("trunkcheck runs");
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let doc = std::fs::read_to_string(json)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(serde_json::Value::Null);
+    (out.status.code().unwrap_or(-1), doc, text)
+}
+
+#[test]
+fn the_suite_against_ganesha_matches_the_baseline_and_a_liar_is_caught() {
+    if !usable() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("trunkcheck-suite-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let baseline = repo().join("suites/baselines/ganesha-4.3.yaml");
+    let baseline = baseline.to_string_lossy().to_string();
+    let (code, doc, text) = run(
+        &["--baseline", &baseline, "--test-threads", "4"],
+        &dir.join("default.json"),
+    );
+    assert_eq!(code, 0, "the suite regressed against the baseline:\n{text}");
+    let summary = &doc["summary"];
+    assert_eq!(summary["failed"], 0, "{text}");
+    assert!(summary["passed"].as_u64().unwrap_or(0) >= 55, "{summary}");
+    let stale = doc["stale_baseline_entries"].as_array().cloned().unwrap_or_default();
+    assert!(stale.is_empty(), "baseline entries that now pass or were not run: {stale:?}");
+
+    // The misconfigured target: the claim scenario fails, naming the rule.
+    let (code, doc, text) = run(&["--builtin", "liar", "IDENT-CLAIM"], &dir.join("liar.json"));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 1, "a lying server must fail the run:\n{text}");
+    let claim = doc["scenarios"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["id"] == "IDENT-CLAIM-01"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(claim["outcome"], "failed", "{text}");
+    let msg = claim["message"].as_str().unwrap_or("");
+    assert!(msg.contains("trunk.same-clientid") && msg.contains("RFC 8881 §2.10.5"), "{msg}");
+}
