@@ -408,3 +408,106 @@ fn a_callback_on_the_fore_connection_is_answered_while_a_call_is_pending() {
     assert_eq!(got[0].local, conn.local_addr());
     assert_eq!(conn.stats().server_calls, 1);
 }
+
+/// Replies to `n` SEQUENCE compounds as `answer` says (None: no reply) and
+/// returns the (slot, seqid) of each SEQUENCE received.
+fn sequence_peer(answers: Vec<Option<NfsStat4>>) -> (SocketAddr, JoinHandle<Vec<(u32, u32)>>) {
+    use analyzer::nfs4::{Compound4Args, NfsArgOp, Sequence4ResOk};
+    fake_peer(move |mut s| {
+        let mut asm = RecordAssembler::new();
+        let mut seen = Vec::new();
+        for answer in answers {
+            let data = read_record(&mut s, &mut asm);
+            let (msg, payload) = RpcMessage::parse(&data).expect("RPC");
+            let args: Compound4Args = payload.decode().expect("COMPOUND");
+            let Some(NfsArgOp::Sequence(seq)) = args.argarray.first() else {
+                panic!("no SEQUENCE first: {args:?}")
+            };
+            seen.push((seq.sa_slotid, seq.sa_sequenceid));
+            let Some(status) = answer else { continue };
+            let result = if status.is_ok() {
+                NfsRes::Ok(Sequence4ResOk {
+                    sr_sessionid: seq.sa_sessionid,
+                    sr_sequenceid: seq.sa_sequenceid,
+                    sr_slotid: seq.sa_slotid,
+                    sr_highest_slotid: 1,
+                    sr_target_highest_slotid: 1,
+                    sr_status_flags: Default::default(),
+                })
+            } else {
+                NfsRes::Fail(status)
+            };
+            let res = Compound4Res {
+                status,
+                tag: Opaque::from(""),
+                resarray: vec![NfsResOp::Sequence(result)],
+            };
+            let reply = RpcMessage::success_reply(msg.xid, OpaqueAuth::none())
+                .to_bytes_with_payload(&to_bytes(&res));
+            send_record(&mut s, &reply);
+        }
+        seen
+    })
+}
+
+#[test]
+fn the_slot_table_advances_only_on_a_successful_sequence() {
+    use analyzer::nfs4::{ChannelAttrs4, Clientid4, CreateSession4Flags, CreateSession4ResOk};
+    use trunkcheck::client::Session;
+    let ok = Some(NfsStat4::NFS4_OK);
+    let (addr, peer) = sequence_peer(vec![
+        ok,
+        Some(NfsStat4::NFS4ERR_SEQ_MISORDERED),
+        ok,
+        None,
+        ok,
+    ]);
+    let attrs = ChannelAttrs4 {
+        ca_headerpadsize: 0,
+        ca_maxrequestsize: 4096,
+        ca_maxresponsesize: 4096,
+        ca_maxresponsesize_cached: 0,
+        ca_maxoperations: 4,
+        ca_maxrequests: 2,
+        ca_rdma_ird: Vec::new(),
+    };
+    let session = Session::from_result(
+        Clientid4(1),
+        CreateSession4ResOk {
+            csr_sessionid: SessionId4([1; 16]),
+            csr_sequence: 1,
+            csr_flags: CreateSession4Flags(0),
+            csr_fore_chan_attrs: attrs.clone(),
+            csr_back_chan_attrs: attrs,
+        },
+        Principal::None,
+        1,
+    );
+    let conn = Connection::connect(addr, &opts(Duration::from_millis(400))).expect("connect");
+    let status = |r: Result<NfsRes<_>, ClientError>| r.map(|x: NfsRes<_>| x.status());
+    assert_eq!(
+        status(session.sequence(&conn)).expect("1"),
+        NfsStat4::NFS4_OK
+    );
+    assert_eq!(
+        status(session.sequence(&conn)).expect("2"),
+        NfsStat4::NFS4ERR_SEQ_MISORDERED
+    );
+    assert_eq!(
+        status(session.sequence(&conn)).expect("3"),
+        NfsStat4::NFS4_OK
+    );
+    // No answer: the slot's state on the server is unknown, so it is retired.
+    assert!(matches!(
+        session.sequence(&conn),
+        Err(ClientError::Timeout { .. })
+    ));
+    assert_eq!(
+        status(session.sequence(&conn)).expect("5"),
+        NfsStat4::NFS4_OK
+    );
+    let seen = peer.join().expect("peer");
+    // Slot 0: 1 accepted; 2 refused, so 2 again; 3 unanswered; then slot 1.
+    assert_eq!(seen, vec![(0, 1), (0, 2), (0, 2), (0, 3), (1, 1)]);
+    assert_eq!(session.next_seqid(0), Some(3));
+}

@@ -26,8 +26,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-/// The callback program version (both NFSv4.0 and NFSv4.1 use 1).
+/// The callback program version of the XDR (`NFS_CB`, both NFSv4.0 and 4.1).
 pub const CB_VERSION: u32 = 1;
+
+/// Another version some text of RFC 8881 §18.36 names for the backchannel;
+/// accepted too (and recorded), so that a server reading it so still finds
+/// a live client.
+pub const CB_VERSION_ALT: u32 = 4;
 
 /// Most callbacks kept in the record (the oldest are dropped past it).
 const MAX_RECORDED: usize = 10_000;
@@ -246,7 +251,7 @@ impl CallbackService {
                 xid,
                 rpc::accept_data(AcceptStat::PROG_UNAVAIL),
             ))
-        } else if call.vers != CB_VERSION {
+        } else if call.vers != CB_VERSION && call.vers != CB_VERSION_ALT {
             Some(rpc::prog_mismatch_record(xid, CB_VERSION))
         } else {
             match call.procedure {
@@ -631,5 +636,27 @@ mod tests {
         let (reply, _) = RpcMessage::parse(&rec[4..]).expect("parses");
         assert!(!reply.is_success());
         assert_eq!(svc.received().len(), 3);
+    }
+
+    #[test]
+    fn cb_null_is_answered_for_versions_1_and_4_only() {
+        let svc = CallbackService::new();
+        for (vers, ok) in [(1, true), (4, true), (2, false)] {
+            let msg = RpcMessage::call(
+                5,
+                NFS4_CALLBACK,
+                vers,
+                CB_NULL,
+                OpaqueAuth::none(),
+                OpaqueAuth::none(),
+            );
+            let rec = svc
+                .handle(&ctx(), 5, msg.as_call().expect("call"), &[])
+                .expect("reply");
+            let (reply, _) = RpcMessage::parse(&rec[4..]).expect("parses");
+            assert_eq!(reply.is_success(), ok, "version {vers}");
+        }
+        let versions: Vec<u32> = svc.received().iter().map(|c| c.version).collect();
+        assert_eq!(versions, vec![1, 4, 2]);
     }
 }

@@ -17,6 +17,11 @@
 //!   listener the server connects to.
 //! - [`ops`]: builders of file operations and readers of their results.
 //!
+//! Each connection answers the server's calls with its own
+//! [`CallbackService`]; to see the callbacks of every connection of a
+//! session in one place, open the others with [`Connection::connect_with`]
+//! and the first one's service (`first.callbacks().clone()`).
+//!
 //! Errors are [`ClientError`] values naming the peer and what was being
 //! done; NFS statuses are never errors, they are returned for the test to
 //! judge. Every wait has a timeout.

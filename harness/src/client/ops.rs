@@ -6,13 +6,13 @@
 
 use analyzer::nfs4::attr::{AttrValue, Fattr4Num};
 use analyzer::nfs4::{
-    Bitmap4, Clientid4, Close4Args, Compound4Res, Createhow4, Creatverfattr, ExistLockOwner4,
-    Fattr4, FsLocations4, FsLocationsInfo4, Getattr4Args, Lock4Args, Lock4Res, Locker4, Lockt4Args,
-    Locku4Args, Lookup4Args, NfsArgOp, NfsLockType4, NfsOpnum4, NfsResOp, NfsStat4, Open4Args,
-    Open4ResOk, OpenClaim4, OpenClaimDelegateCur4, OpenConfirm4Args, OpenDelegationType4,
-    OpenToLockOwner4, Openflag4, Opentype4, Putfh4Args, Read4Args, Remove4Args, Renew4Args,
-    ShareAccess4, ShareDeny4, StableHow4, StateOwner4, Stateid4, StateidOther, Verifier4,
-    Write4Args, Write4ResOk,
+    Bitmap4, Clientid4, Close4Args, Compound4Res, Createhow4, Creatverfattr, Delegreturn4Args,
+    ExistLockOwner4, Fattr4, FsLocations4, FsLocationsInfo4, Getattr4Args, Lock4Args, Lock4Res,
+    Locker4, Lockt4Args, Locku4Args, Lookup4Args, NfsArgOp, NfsLockType4, NfsOpnum4, NfsResOp,
+    NfsStat4, Open4Args, Open4ResOk, OpenClaim4, OpenClaimDelegateCur4, OpenConfirm4Args,
+    OpenDelegationType4, OpenToLockOwner4, Openflag4, Opentype4, Putfh4Args, Read4Args,
+    Remove4Args, Renew4Args, ShareAccess4, ShareDeny4, StableHow4, StateOwner4, Stateid4,
+    StateidOther, Verifier4, Write4Args, Write4ResOk,
 };
 use analyzer::xdr::{IntoStatic, Opaque};
 
@@ -347,6 +347,13 @@ pub fn write(stateid: Stateid4, offset: u64, data: &[u8]) -> NfsArgOp<'static> {
         offset,
         stable: StableHow4::FILE_SYNC4,
         data: Opaque::from(data.to_vec()),
+    })
+}
+
+/// DELEGRETURN of `stateid`.
+pub fn delegreturn(stateid: Stateid4) -> NfsArgOp<'static> {
+    NfsArgOp::Delegreturn(Delegreturn4Args {
+        deleg_stateid: stateid,
     })
 }
 

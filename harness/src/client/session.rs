@@ -297,6 +297,9 @@ impl Session {
             Ok(other) => return Err(mismatched(conn, "CREATE_SESSION", &other)),
             Err(s) => return Ok(Err(s)),
         };
+        // The backchannel slots the server may use are the ones it granted.
+        conn.callbacks()
+            .set_max_slots(ok.csr_back_chan_attrs.ca_maxrequests.max(1));
         Ok(Ok(Session::from_result(
             clientid,
             ok,
