@@ -78,7 +78,13 @@ fn every_active_catalogue_row_has_scenarios_or_a_reason() {
     let rows = catalogue(&std::fs::read_to_string(&path).expect("catalogue"));
     let suites_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites");
     let suites = trunkcheck::scenario::load_dir(&suites_dir).unwrap_or_else(|e| {
-        panic!("{}", e.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
+        panic!(
+            "{}",
+            e.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
     });
     let mut by_row: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     let mut total = 0;
@@ -95,19 +101,30 @@ fn every_active_catalogue_row_has_scenarios_or_a_reason() {
     for r in &active {
         let reason = NOT_ACTIVE.iter().find(|(n, _)| *n == r.number);
         match (by_row.get(&r.number), reason) {
-            (None, None) => problems.push(format!("row {} ({}) has no scenario and no reason", r.number, r.reference)),
-            (Some(ids), Some(_)) => problems.push(format!("row {} is covered by {ids:?}: drop its reason", r.number)),
+            (None, None) => problems.push(format!(
+                "row {} ({}) has no scenario and no reason",
+                r.number, r.reference
+            )),
+            (Some(ids), Some(_)) => problems.push(format!(
+                "row {} is covered by {ids:?}: drop its reason",
+                r.number
+            )),
             _ => {}
         }
     }
     for n in by_row.keys() {
         if !rows.iter().any(|r| r.number == *n) {
-            problems.push(format!("a scenario names row {n}, which the catalogue does not have"));
+            problems.push(format!(
+                "a scenario names row {n}, which the catalogue does not have"
+            ));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 
-    let covered = active.iter().filter(|r| by_row.contains_key(&r.number)).count();
+    let covered = active
+        .iter()
+        .filter(|r| by_row.contains_key(&r.number))
+        .count();
     let mut out = String::new();
     out.push_str(
         "# Scenario coverage\n\n\
@@ -125,7 +142,11 @@ fn every_active_catalogue_row_has_scenarios_or_a_reason() {
     out.push_str("| row | ref | mode | what | scenarios |\n|---|---|---|---|---|\n");
     for r in &active {
         let cell = match by_row.get(&r.number) {
-            Some(ids) => ids.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", "),
+            Some(ids) => ids
+                .iter()
+                .map(|i| format!("`{i}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
             None => format!(
                 "not covered: {}",
                 NOT_ACTIVE

@@ -46,7 +46,8 @@ fn run(args: &[&str], json: &Path) -> (i32, serde_json::Value, String) {
         .arg(json)
         .output()
         .expect("trunkcheck runs");
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     let doc = std::fs::read_to_string(json)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
@@ -71,11 +72,20 @@ fn the_suite_against_ganesha_matches_the_baseline_and_a_liar_is_caught() {
     let summary = &doc["summary"];
     assert_eq!(summary["failed"], 0, "{text}");
     assert!(summary["passed"].as_u64().unwrap_or(0) >= 55, "{summary}");
-    let stale = doc["stale_baseline_entries"].as_array().cloned().unwrap_or_default();
-    assert!(stale.is_empty(), "baseline entries that now pass or were not run: {stale:?}");
+    let stale = doc["stale_baseline_entries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        stale.is_empty(),
+        "baseline entries that now pass or were not run: {stale:?}"
+    );
 
     // The misconfigured target: the claim scenario fails, naming the rule.
-    let (code, doc, text) = run(&["--builtin", "liar", "IDENT-CLAIM"], &dir.join("liar.json"));
+    let (code, doc, text) = run(
+        &["--builtin", "liar", "IDENT-CLAIM"],
+        &dir.join("liar.json"),
+    );
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(code, 1, "a lying server must fail the run:\n{text}");
     let claim = doc["scenarios"]
@@ -85,5 +95,8 @@ fn the_suite_against_ganesha_matches_the_baseline_and_a_liar_is_caught() {
         .unwrap_or_default();
     assert_eq!(claim["outcome"], "failed", "{text}");
     let msg = claim["message"].as_str().unwrap_or("");
-    assert!(msg.contains("trunk.same-clientid") && msg.contains("RFC 8881 §2.10.5"), "{msg}");
+    assert!(
+        msg.contains("trunk.same-clientid") && msg.contains("RFC 8881 §2.10.5"),
+        "{msg}"
+    );
 }

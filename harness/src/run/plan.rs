@@ -282,7 +282,10 @@ pub fn plan(
                     vec![NfsImplId4 {
                         nii_domain: Opaque::from("trunkcheck.invalid"),
                         nii_name: Opaque::from(format!("trunkcheck {}", env!("CARGO_PKG_VERSION"))),
-                        nii_date: Nfstime4 { seconds: 0, nseconds: 0 },
+                        nii_date: Nfstime4 {
+                            seconds: 0,
+                            nseconds: 0,
+                        },
                     }]
                 },
             };
