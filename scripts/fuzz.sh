@@ -14,7 +14,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 SECS=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-compound rpc tcp pcap analyze}
+TARGETS=${FUZZ_TARGETS:-compound rpc tcp pcap analyze yaml}
 LOCK=${CARGO_LOCK:-/tmp/trunkcheck-cargo.lock}
 RSS_MB=${FUZZ_RSS_MB:-1024}
 

@@ -23,4 +23,13 @@ set -e
 # One closing line with the totals over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
-exit "$status"
+[ "$status" -eq 0 ] || exit "$status"
+
+# A short fuzz run of every target (seconds each; the long campaign is
+# `FUZZ_SECONDS=3600 scripts/fuzz.sh`). Needs the nightly toolchain.
+echo "== fuzz (short)"
+if cargo +nightly --version >/dev/null 2>&1; then
+    FUZZ_SECONDS=${CI_FUZZ_SECONDS:-20} bash scripts/fuzz.sh
+else
+    echo "fuzz: skipped: no nightly toolchain (rustup toolchain install nightly)"
+fi
