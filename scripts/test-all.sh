@@ -17,7 +17,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
 TRUNKCHECK_REQUIRE_TSHARK=1 TRUNKCHECK_REQUIRE_GANESHA=1 TRUNKCHECK_REQUIRE_LAB=1 \
-    cargo test --workspace --features trunkcheck/live 2>&1 | tee "$log"
+    cargo test --workspace --no-fail-fast --features trunkcheck/live 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # One closing line with the totals over every test binary.

@@ -60,6 +60,10 @@ pub struct RunArgs {
     /// Keep the capture of every failing scenario here (ID.pcap).
     #[arg(long, value_name = "DIR")]
     pub keep_captures: Option<PathBuf>,
+    /// With --keep-captures: keep every scenario's capture, not only the
+    /// failing ones (e.g. to record verdict captures).
+    #[arg(long, requires = "keep_captures")]
+    pub capture_all: bool,
     /// Do not capture trials nor run the passive rules on them.
     #[arg(long)]
     pub no_passive: bool,
@@ -155,6 +159,7 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         libtest,
         baseline,
         keep_captures: args.keep_captures.clone(),
+        capture_all: args.capture_all,
         passive: !args.no_passive && trunkcheck::run::capture::CAN_CAPTURE,
     };
     if args.list {

@@ -121,7 +121,7 @@ fn default_lab_starts_answers_on_every_address_and_leaves_nothing_behind() {
     eprintln!("default lab ready in {:?}", t0.elapsed());
     let dir: PathBuf = lab.dir().expect("dir").to_path_buf();
     assert!(dir.join(".trunkcheck-lab").is_file());
-    assert_eq!(lab.servers().len(), 2);
+    assert_eq!(lab.servers().len(), 3);
     assert_eq!(lab.client_addresses().len(), 2);
     for s in lab.servers() {
         assert_answers(&lab, &s.name);
@@ -508,9 +508,13 @@ fn interrupted_lab_command_tears_everything_down_on_sigint_and_sigterm() {
 fn interrupt_lab_cli(sig: i32) {
     let (mut child, dir) = spawn_lab_cli();
     let servers = processes_using(&dir);
-    assert_eq!(servers.len(), 2, "two instances run: {servers:?}");
+    assert_eq!(
+        servers.len(),
+        3,
+        "three instances run (a, b, c): {servers:?}"
+    );
     let namespaces: Vec<u64> = servers.iter().filter_map(|p| net_namespace(*p)).collect();
-    assert_eq!(namespaces.len(), 2, "each server in a namespace of its own");
+    assert_eq!(namespaces.len(), 3, "each server in a namespace of its own");
     // SAFETY: a signal to the child we spawned.
     unsafe { libc::kill(child.id() as i32, sig) };
     let status = wait_exit(&mut child, Duration::from_secs(30));
@@ -548,7 +552,11 @@ fn killed_lab_command_takes_its_servers_along_and_the_next_start_sweeps_its_dire
     }
     let (mut child, dir) = spawn_lab_cli();
     let servers = processes_using(&dir);
-    assert_eq!(servers.len(), 2, "two instances run: {servers:?}");
+    assert_eq!(
+        servers.len(),
+        3,
+        "three instances run (a, b, c): {servers:?}"
+    );
     child.kill().expect("SIGKILL");
     let _ = wait_exit(&mut child, Duration::from_secs(10));
     // PR_SET_PDEATHSIG: the servers die with the harness.

@@ -39,6 +39,8 @@ pub struct RunOptions {
     pub baseline: Option<Baseline>,
     /// Keep the capture of every failing trial here.
     pub keep_captures: Option<PathBuf>,
+    /// Keep every trial's capture, not only failing ones.
+    pub capture_all: bool,
     /// Run the passive rules on each trial's live capture.
     pub passive: bool,
 }
@@ -276,7 +278,7 @@ fn keep_capture(ctx: &Ctx, sc: &Scenario, path: &Path, failed: bool, record: &mu
     let Some(dir) = &ctx.opts.keep_captures else {
         return;
     };
-    if !failed {
+    if !failed && !ctx.opts.capture_all {
         return;
     }
     let _ = std::fs::create_dir_all(dir);
