@@ -49,6 +49,7 @@ fuzz_target!(|data: &[u8]| {
             max_record: 64 << 10,
             hunt_window: 4096,
             hunt_give_up: 16384,
+            max_buffered_bytes: 1 << 20,
         },
         exchange: ExchangeLimits {
             max_pending_per_conn: 8,
