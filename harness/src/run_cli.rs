@@ -64,6 +64,10 @@ pub struct RunArgs {
     /// failing ones (e.g. to record verdict captures).
     #[arg(long, requires = "keep_captures")]
     pub capture_all: bool,
+    /// Longest wait for any reply, in seconds (a server that does not
+    /// answer fails the step after this).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub reply_timeout: f64,
     /// Do not capture trials nor run the passive rules on them.
     #[arg(long)]
     pub no_passive: bool,
@@ -185,7 +189,14 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     let lab =
         Arc::new(Lab::start(&target).with_context(|| format!("starting target {}", target.name))?);
     let trials: usize = suites.iter().map(|s| s.file.scenarios.len()).sum();
-    let env = lab_env::env_from_lab(Arc::clone(&lab), trials).map_err(anyhow::Error::msg)?;
+    let mut env = lab_env::env_from_lab(Arc::clone(&lab), trials).map_err(anyhow::Error::msg)?;
+    if !(args.reply_timeout.is_finite() && args.reply_timeout > 0.0) {
+        anyhow::bail!(
+            "--reply-timeout {}: not a positive number of seconds",
+            args.reply_timeout
+        );
+    }
+    env.reply_timeout = std::time::Duration::from_secs_f64(args.reply_timeout.min(3600.0));
     let started = std::time::Instant::now();
     let baseline = opts.baseline.clone();
     let result = run_scenarios(env, &suites, opts);
