@@ -448,6 +448,13 @@ const OWN_EXPECT: &[Expect] = &[
     e("ganesha-v40-libnfs.pcap", 146, 146, 0, 0, 1_584_740, 0),
     e("ganesha-v41-session.pcap", 48, 48, 0, 0, 4948, 0),
     e("ganesha-two-servers-one-claim.pcap", 28, 28, 0, 0, 1984, 0),
+    // Recorded by `trunkcheck run --capture-all` (Linux cooked v2 on `any`).
+    e("suite-client-owner-per-address.pcap", 28, 28, 0, 0, 1696, 0),
+    e("suite-one-scope-two-owners.pcap", 30, 30, 0, 0, 1964, 0),
+    e("suite-one-server-two-addresses.pcap", 26, 26, 0, 0, 1492, 0),
+    e("suite-restart-grace-reclaim.pcap", 42, 42, 0, 0, 4084, 0),
+    e("suite-session-two-connections.pcap", 28, 28, 0, 0, 1552, 0),
+    e("suite-two-servers-claim-one.pcap", 28, 28, 0, 0, 1704, 0),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
