@@ -8,7 +8,7 @@ use analyzer::model::{Model, ModelLimits};
 use analyzer::nfs4::attr::AttrValue;
 use analyzer::nfs4::*;
 use analyzer::packet::Timestamp;
-use analyzer::rpc::{OpaqueAuth, RpcMessage};
+use analyzer::rpc::{AuthSysParms, OpaqueAuth, RpcMessage};
 use analyzer::rpcstream::{RecordRef, RecordSink};
 use analyzer::xdr::{to_bytes, Opaque};
 use std::net::SocketAddr;
@@ -22,6 +22,8 @@ struct Conv {
     ts: Timestamp,
     /// COMPOUND minor version of the next calls.
     minor: u32,
+    /// Credential of the next calls (AUTH_NONE unless set).
+    cred: OpaqueAuth<'static>,
 }
 
 const CLIENT: &str = "127.0.0.1:900";
@@ -39,7 +41,19 @@ impl Conv {
             xid: 0x1000,
             ts: Timestamp::default(),
             minor: 1,
+            cred: OpaqueAuth::none(),
         }
+    }
+
+    /// The next calls are made as this AUTH_SYS principal.
+    fn as_sys(&mut self, machine: &str, uid: u32, gid: u32, gids: &[u32]) {
+        self.cred = OpaqueAuth::sys(&AuthSysParms {
+            stamp: 1,
+            machinename: Opaque::from(machine.to_string()),
+            uid,
+            gid,
+            gids: gids.to_vec(),
+        });
     }
 
     fn record(&mut self, conn: u64, client: &str, server: &str, dir: Direction, bytes: &[u8]) {
@@ -93,7 +107,7 @@ impl Conv {
             NFS4_PROGRAM,
             4,
             1,
-            OpaqueAuth::none(),
+            self.cred.clone(),
             OpaqueAuth::none(),
         )
         .to_bytes_with_payload(&to_bytes(&call));
@@ -2365,4 +2379,105 @@ fn a_callback_for_a_destroyed_session_may_be_refused() {
         ))],
     );
     assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}
+
+/// EXCHANGE_ID for owner "c" (verifier 1) at `server` returning `clientid`.
+fn exchange_id_at(c: &mut Conv, conn: u64, server: &str, clientid: u64) {
+    c.exchange(
+        conn,
+        CLIENT,
+        server,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(clientid, PNFS, "srv", 0)],
+    );
+}
+
+/// CREATE_SESSION confirming `clientid` at `server`, creating `session`.
+fn confirm_at(c: &mut Conv, conn: u64, server: &str, clientid: u64, session: u8) {
+    c.exchange(
+        conn,
+        CLIENT,
+        server,
+        vec![create_session(clientid, 1, CreateSession4Flags(0))],
+        vec![create_session_ok(
+            session,
+            1,
+            CreateSession4Flags(0),
+            chan(1 << 20, 8, 16),
+            chan(4096, 2, 1),
+        )],
+    );
+}
+
+#[test]
+fn case_2_holds_only_for_the_principal_that_confirmed() {
+    // RFC 8881 §18.35.4: the same owner and verifier from another principal
+    // is case 3 (client collision), where a new client ID is legitimate;
+    // from the same principal it is case 2 and must return the confirmed one.
+    for other_principal in [true, false] {
+        let mut c = Conv::new();
+        c.as_sys("host-a", 0, 0, &[]);
+        exchange_id_at(&mut c, 1, SERVER_A, 7);
+        confirm_at(&mut c, 1, SERVER_A, 7, 1);
+        if other_principal {
+            c.as_sys("host-a", 1000, 1000, &[]);
+        }
+        exchange_id_at(&mut c, 1, SERVER_A, 8);
+        if other_principal {
+            assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+        } else {
+            assert_eq!(c.rules(), vec!["exchid.case2-same-result"]);
+            assert_eq!(c.x.sink.findings[0].frames, vec![2, 5, 6]);
+        }
+    }
+}
+
+#[test]
+fn trunking_holds_only_for_the_principal_that_confirmed() {
+    // The client ID confirmed at A belongs to its principal: another
+    // principal presenting the same owner at B gets a new one (case 3).
+    for other_principal in [true, false] {
+        let mut c = Conv::new();
+        c.as_sys("host-a", 0, 0, &[]);
+        exchange_id_at(&mut c, 1, SERVER_A, 7);
+        confirm_at(&mut c, 1, SERVER_A, 7, 1);
+        if other_principal {
+            c.as_sys("host-b", 0, 0, &[]);
+        }
+        exchange_id_at(&mut c, 2, SERVER_B, 9);
+        if other_principal {
+            assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+        } else {
+            assert_eq!(c.rules(), vec!["trunk.same-clientid"]);
+        }
+    }
+}
+
+#[test]
+fn a_new_boot_epoch_at_one_address_is_a_restart_not_case_2() {
+    // Ganesha and Linux put their boot time in the upper half of a client
+    // ID: a new client ID with another upper half at the same address comes
+    // from a restarted server that lost the confirmed record.
+    const OLD: u64 = 0x5f00_0001_0000_0007;
+    for (new, judged) in [
+        (0x5f00_0002_0000_0001, false),
+        (0x5f00_0001_0000_0008, true),
+    ] {
+        let mut c = Conv::new();
+        exchange_id_at(&mut c, 1, SERVER_A, OLD);
+        confirm_at(&mut c, 1, SERVER_A, OLD, 1);
+        exchange_id_at(&mut c, 1, SERVER_A, new);
+        if judged {
+            assert_eq!(c.rules(), vec!["exchid.case2-same-result"]);
+        } else {
+            assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+        }
+    }
+    // Across addresses another epoch is what two independent servers
+    // declaring one identity look like: still judged.
+    let mut c = Conv::new();
+    exchange_id_at(&mut c, 1, SERVER_A, OLD);
+    confirm_at(&mut c, 1, SERVER_A, OLD, 1);
+    exchange_id_at(&mut c, 2, SERVER_B, 0x6100_0000_0000_0001);
+    assert_eq!(c.rules(), vec!["trunk.same-clientid"]);
 }
