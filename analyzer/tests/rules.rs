@@ -2481,3 +2481,67 @@ fn a_new_boot_epoch_at_one_address_is_a_restart_not_case_2() {
     exchange_id_at(&mut c, 2, SERVER_B, 0x6100_0000_0000_0001);
     assert_eq!(c.rules(), vec!["trunk.same-clientid"]);
 }
+
+#[test]
+fn a_client_id_replaced_by_another_principals_is_not_case_2() {
+    // P1 confirms 7; P2 presents the same owner and verifier, gets 9 (case
+    // 3) and confirms it, which replaces 7. When P1 comes back the server's
+    // confirmed record is P2's: case 3 again, a new client ID is right.
+    // Without P2's confirmation 7 is still P1's record: case 2.
+    for p2_confirms in [true, false] {
+        let mut c = Conv::new();
+        c.as_sys("host", 1, 1, &[]);
+        exchange_id_at(&mut c, 1, SERVER_A, 7);
+        confirm_at(&mut c, 1, SERVER_A, 7, 1);
+        c.as_sys("host", 2, 2, &[]);
+        exchange_id_at(&mut c, 1, SERVER_A, 9);
+        if p2_confirms {
+            confirm_at(&mut c, 1, SERVER_A, 9, 2);
+        }
+        c.as_sys("host", 1, 1, &[]);
+        exchange_id_at(&mut c, 1, SERVER_A, 11);
+        if p2_confirms {
+            assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+        } else {
+            assert_eq!(c.rules(), vec!["exchid.case2-same-result"]);
+        }
+    }
+}
+
+#[test]
+fn principals_differing_only_in_groups_are_not_the_same() {
+    // Linux nfsd compares the supplementary groups of AUTH_SYS credentials
+    // (same_creds): another group list is another principal, case 3.
+    for groups in [vec![10], vec![]] {
+        let mut c = Conv::new();
+        c.as_sys("host", 0, 0, &[]);
+        exchange_id_at(&mut c, 1, SERVER_A, 7);
+        confirm_at(&mut c, 1, SERVER_A, 7, 1);
+        c.as_sys("host", 0, 0, &groups);
+        exchange_id_at(&mut c, 1, SERVER_A, 8);
+        if groups.is_empty() {
+            assert_eq!(c.rules(), vec!["exchid.case2-same-result"]);
+        } else {
+            assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+        }
+    }
+}
+
+#[test]
+fn principals_of_an_undecoded_flavor_are_never_taken_for_the_same() {
+    // AUTH_DH (flavor 3): the model does not read the body, so two callers
+    // cannot be told apart; a new client ID is not judged as case 2.
+    let mut c = Conv::new();
+    c.cred = OpaqueAuth {
+        flavor: analyzer::rpc::AuthFlavor(3),
+        body: Opaque::from(b"alice".to_vec()),
+    };
+    exchange_id_at(&mut c, 1, SERVER_A, 7);
+    confirm_at(&mut c, 1, SERVER_A, 7, 1);
+    c.cred = OpaqueAuth {
+        flavor: analyzer::rpc::AuthFlavor(3),
+        body: Opaque::from(b"bob".to_vec()),
+    };
+    exchange_id_at(&mut c, 1, SERVER_A, 8);
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}

@@ -115,8 +115,18 @@ fn key_text(k: &ServerKey) -> String {
 fn principal_text(p: &Principal) -> String {
     match p {
         Principal::None => "AUTH_NONE".into(),
-        Principal::Sys { machine, uid, gid } => {
-            format!("AUTH_SYS {}:{uid}/{gid}", escape_bytes(machine))
+        Principal::Sys {
+            machine,
+            uid,
+            gid,
+            gids,
+        } => {
+            let groups = if gids.is_empty() {
+                String::new()
+            } else {
+                format!(",{}", join(gids))
+            };
+            format!("AUTH_SYS {}:{uid}/{gid}{groups}", escape_bytes(machine))
         }
         Principal::Gss { handle } => format!("RPCSEC_GSS handle {}", hex(handle)),
         Principal::Other(f) => format!("flavor {f}"),

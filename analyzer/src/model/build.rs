@@ -152,11 +152,16 @@ impl Pending {
 fn principal(cred: Option<&Credential<'_>>) -> Option<Principal> {
     Some(match cred? {
         Credential::None => Principal::None,
-        Credential::Sys(p) => Principal::Sys {
-            machine: p.machinename.as_bytes().to_vec(),
-            uid: p.uid,
-            gid: p.gid,
-        },
+        Credential::Sys(p) => {
+            let mut gids = p.gids.clone();
+            gids.sort_unstable();
+            Principal::Sys {
+                machine: p.machinename.as_bytes().to_vec(),
+                uid: p.uid,
+                gid: p.gid,
+                gids,
+            }
+        }
         Credential::Gss(RpcGssCred::Vers1(g)) => Principal::Gss {
             handle: g.handle.as_bytes().to_vec(),
         },

@@ -141,9 +141,12 @@ impl Model {
             return;
         };
         // Cases 2 and the trunking rule hold only for the same principal
-        // (another one is case 3).
-        let same_principal =
-            |r: &ClientIdRecord| principal.is_some() && r.principal.as_ref() == principal;
+        // (another one is case 3). A flavor the model cannot tell principals
+        // apart in never counts as the same.
+        let same_principal = |r: &ClientIdRecord| {
+            !matches!(principal, None | Some(Principal::Other(_)))
+                && r.principal.as_ref() == principal
+        };
         // At one address, a client ID whose upper half (the boot epoch of
         // common servers) changed comes from a restarted server, which has
         // no record to match. (Across addresses an epoch change is what two
@@ -173,6 +176,7 @@ impl Model {
                 && r.endpoints.contains(&server)
                 && same_principal(r)
                 && same_epoch(r)
+                && !replaced(&self.client_ids, r)
         });
         if let Some(r) = same_address {
             let issued = r.issued_frame.unwrap_or(0);
@@ -198,6 +202,7 @@ impl Model {
                 // (RFC 8881 §18.35.4 case 4): only a confirmed one binds.
                 && r.confirmed_frame.is_some()
                 && same_principal(r)
+                && !replaced(&self.client_ids, r)
         });
         if let Some(r) = other {
             let issued = r.issued_frame.unwrap_or(0);
@@ -931,4 +936,16 @@ pub(crate) fn key_text(k: &ServerKey) -> String {
         ),
         ServerKey::Address(a) => format!("address {a}"),
     }
+}
+
+/// True when a later confirmation of another client ID for the same owner
+/// at the same server replaced `r` (how RFC 8881 §18.35.4 cases 3 and 5
+/// end): `r` is no longer the server's confirmed record.
+fn replaced(all: &[ClientIdRecord], r: &ClientIdRecord) -> bool {
+    all.iter().any(|n| {
+        n.server == r.server
+            && n.clientid != r.clientid
+            && n.owner == r.owner
+            && n.confirmed_frame > r.confirmed_frame
+    })
 }

@@ -162,7 +162,7 @@ pub enum OwnerKind {
 pub enum Principal {
     /// AUTH_NONE.
     None,
-    /// AUTH_SYS: machine name, uid, gid.
+    /// AUTH_SYS: machine name, uid, gid and supplementary groups.
     Sys {
         /// `machinename`.
         machine: Vec<u8>,
@@ -170,6 +170,9 @@ pub enum Principal {
         uid: u32,
         /// `gid`.
         gid: u32,
+        /// `gids`, sorted (servers such as Linux nfsd tell principals
+        /// apart by their groups too).
+        gids: Vec<u32>,
     },
     /// RPCSEC_GSS, by context handle (the principal name is not on the wire).
     Gss {
