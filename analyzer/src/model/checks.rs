@@ -152,18 +152,22 @@ impl Model {
         // no record to match. (Across addresses an epoch change is what two
         // independent servers claiming one identity look like: judged.)
         let same_epoch = |r: &ClientIdRecord| r.clientid >> 32 == clientid >> 32;
+        // Once recovery events were dropped (`max_events`) a restart may
+        // have gone unrecorded: nothing after that is judged.
+        let events_lost_from = self.limit_counts.first_event_dropped_frame;
         let restarted = |from: u64, to: u64, recovery: &[RecoveryEvent]| {
-            recovery.iter().any(|e| {
-                (from..=to).contains(&e.frame)
-                    && matches!(
-                        e.kind,
-                        RecoveryKind::Status(
-                            NfsStat4::NFS4ERR_STALE_CLIENTID
-                                | NfsStat4::NFS4ERR_BADSESSION
-                                | NfsStat4::NFS4ERR_EXPIRED
+            events_lost_from.is_some_and(|f| f <= to)
+                || recovery.iter().any(|e| {
+                    (from..=to).contains(&e.frame)
+                        && matches!(
+                            e.kind,
+                            RecoveryKind::Status(
+                                NfsStat4::NFS4ERR_STALE_CLIENTID
+                                    | NfsStat4::NFS4ERR_BADSESSION
+                                    | NfsStat4::NFS4ERR_EXPIRED
+                            )
                         )
-                    )
-            })
+                })
         };
         // Same address, same owner and verifier, confirmed: case 2.
         let same_address = self.client_ids.iter().find(|r| {
