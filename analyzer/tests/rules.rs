@@ -2496,12 +2496,29 @@ fn a_new_boot_epoch_at_one_address_is_a_restart_not_case_2() {
         }
     }
     // Across addresses another epoch is what two independent servers
-    // declaring one identity look like: still judged.
-    let mut c = Conv::new();
-    exchange_id_at(&mut c, 1, SERVER_A, OLD);
-    confirm_at(&mut c, 1, SERVER_A, OLD, 1);
-    exchange_id_at(&mut c, 2, SERVER_B, 0x6100_0000_0000_0001);
-    assert_eq!(c.rules(), vec!["trunk.same-clientid"]);
+    // declaring one identity look like: still judged, unless the second
+    // address itself issued client IDs of the first epoch before (then it
+    // restarted).
+    for b_issued_old_epoch in [false, true] {
+        let mut c = Conv::new();
+        if b_issued_old_epoch {
+            c.exchange(
+                3,
+                "127.0.0.9:901",
+                SERVER_B,
+                vec![exchange_id("d", 1, ExchgId4Flags(0))],
+                vec![exchange_id_ok(0x5f00_0001_0000_0002, PNFS, "srv", 0)],
+            );
+        }
+        exchange_id_at(&mut c, 1, SERVER_A, OLD);
+        confirm_at(&mut c, 1, SERVER_A, OLD, 1);
+        exchange_id_at(&mut c, 2, SERVER_B, 0x6100_0000_0000_0001);
+        if b_issued_old_epoch {
+            assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+        } else {
+            assert_eq!(c.rules(), vec!["trunk.same-clientid"]);
+        }
+    }
 }
 
 #[test]

@@ -720,13 +720,17 @@ impl Model {
                         self.check_v40_trunking_consistent(b, server, clientid, &frames);
                     }
                     if let Some(b) = issued_at {
-                        self.v40_trunking.push(V40TrunkingTest {
-                            issued_at: b,
-                            confirmed_at: server,
-                            clientid,
-                            status: *s,
-                            frame: m.frame,
-                        });
+                        if self.v40_trunking.len() < self.limits.max_events {
+                            self.v40_trunking.push(V40TrunkingTest {
+                                issued_at: b,
+                                confirmed_at: server,
+                                clientid,
+                                status: *s,
+                                frame: m.frame,
+                            });
+                        } else {
+                            self.limit_counts.v40_trunking_dropped += 1;
+                        }
                     }
                     if s.is_ok() {
                         let home = issued_at.unwrap_or(server);

@@ -149,9 +149,20 @@ impl Model {
         };
         // At one address, a client ID whose upper half (the boot epoch of
         // common servers) changed comes from a restarted server, which has
-        // no record to match. (Across addresses an epoch change is what two
-        // independent servers claiming one identity look like: judged.)
+        // no record to match.
         let same_epoch = |r: &ClientIdRecord| r.clientid >> 32 == clientid >> 32;
+        // Across addresses an epoch change is also what two independent
+        // servers claiming one identity look like: judged, unless this
+        // address itself issued client IDs of the earlier epoch before (it
+        // restarted, and so did the server behind the other address).
+        let this_address_restarted = |r: &ClientIdRecord, all: &[ClientIdRecord]| {
+            !same_epoch(r)
+                && all.iter().any(|o| {
+                    o.server == key
+                        && o.endpoints.contains(&server)
+                        && o.clientid >> 32 == r.clientid >> 32
+                })
+        };
         // Once recovery events were dropped (`max_events`) a restart may
         // have gone unrecorded: nothing after that is judged.
         let events_lost_from = self.limit_counts.first_event_dropped_frame;
@@ -207,6 +218,7 @@ impl Model {
                 && r.confirmed_frame.is_some()
                 && same_principal(r)
                 && !replaced(&self.client_ids, r)
+                && !this_address_restarted(r, &self.client_ids)
         });
         if let Some(r) = other {
             let issued = r.issued_frame.unwrap_or(0);

@@ -443,6 +443,8 @@ pub struct ModelLimitCounts {
     pub pending_evicted: u64,
     /// CB_COMPOUND calls not remembered for their reply (`max_pending`).
     pub cb_pending_dropped: u64,
+    /// NFSv4.0 trunking tests not recorded (`max_events`).
+    pub v40_trunking_dropped: u64,
 }
 
 /// An NFSv4.0 trunking test (RFC 7931 §5.8, RFC 8587): SETCLIENTID_CONFIRM
@@ -602,6 +604,12 @@ impl Model {
                 l.max_events,
                 c.events_dropped,
                 "recovery events not recorded (restart-dependent checks skipped after them)",
+            ),
+            hit(
+                "max_events/v40_trunking_tests",
+                l.max_events,
+                c.v40_trunking_dropped,
+                "NFSv4.0 trunking tests not listed",
             ),
             hit(
                 "max_events/findings",
