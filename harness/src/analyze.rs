@@ -127,7 +127,7 @@ fn principal_text(p: &Principal) -> String {
             let groups = if gids.is_empty() {
                 String::new()
             } else {
-                format!(",{}", join(gids))
+                format!(" groups {}", join(gids))
             };
             format!("AUTH_SYS {}:{uid}/{gid}{groups}", escape_bytes(machine))
         }
