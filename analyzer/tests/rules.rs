@@ -8,7 +8,7 @@ use analyzer::model::{Model, ModelLimits};
 use analyzer::nfs4::attr::AttrValue;
 use analyzer::nfs4::*;
 use analyzer::packet::Timestamp;
-use analyzer::rpc::{OpaqueAuth, RpcMessage};
+use analyzer::rpc::{AuthSysParms, OpaqueAuth, RpcMessage};
 use analyzer::rpcstream::{RecordRef, RecordSink};
 use analyzer::xdr::{to_bytes, Opaque};
 use std::net::SocketAddr;
@@ -22,6 +22,8 @@ struct Conv {
     ts: Timestamp,
     /// COMPOUND minor version of the next calls.
     minor: u32,
+    /// Credential of the next calls (AUTH_NONE unless set).
+    cred: OpaqueAuth<'static>,
 }
 
 const CLIENT: &str = "127.0.0.1:900";
@@ -30,16 +32,30 @@ const SERVER_B: &str = "127.0.0.3:2049";
 
 impl Conv {
     fn new() -> Self {
+        Conv::with_limits(ModelLimits::default())
+    }
+
+    /// A conversation whose model has these bounds.
+    fn with_limits(limits: ModelLimits) -> Self {
         Conv {
-            x: Exchanges::new(
-                ExchangeLimits::default(),
-                Model::new(ModelLimits::default()),
-            ),
+            x: Exchanges::new(ExchangeLimits::default(), Model::new(limits)),
             frame: 0,
             xid: 0x1000,
             ts: Timestamp::default(),
             minor: 1,
+            cred: OpaqueAuth::none(),
         }
+    }
+
+    /// The next calls are made as this AUTH_SYS principal.
+    fn as_sys(&mut self, machine: &str, uid: u32, gid: u32, gids: &[u32]) {
+        self.cred = OpaqueAuth::sys(&AuthSysParms {
+            stamp: 1,
+            machinename: Opaque::from(machine.to_string()),
+            uid,
+            gid,
+            gids: gids.to_vec(),
+        });
     }
 
     fn record(&mut self, conn: u64, client: &str, server: &str, dir: Direction, bytes: &[u8]) {
@@ -61,6 +77,26 @@ impl Conv {
             frame: self.frame,
             ts: self.ts,
         });
+    }
+
+    /// A COMPOUND call on connection 1 that gets no reply.
+    fn unanswered_call(&mut self, args: Vec<NfsArgOp<'static>>) {
+        self.xid += 1;
+        let call = Compound4Args {
+            tag: Opaque::from(""),
+            minorversion: self.minor,
+            argarray: args,
+        };
+        let c = RpcMessage::call(
+            self.xid,
+            NFS4_PROGRAM,
+            4,
+            1,
+            self.cred.clone(),
+            OpaqueAuth::none(),
+        )
+        .to_bytes_with_payload(&to_bytes(&call));
+        self.record(1, CLIENT, SERVER_A, Direction::ToServer, &c);
     }
 
     /// One COMPOUND exchange on connection `conn` between `client` and `server`.
@@ -93,7 +129,7 @@ impl Conv {
             NFS4_PROGRAM,
             4,
             1,
-            OpaqueAuth::none(),
+            self.cred.clone(),
             OpaqueAuth::none(),
         )
         .to_bytes_with_payload(&to_bytes(&call));
@@ -2365,4 +2401,304 @@ fn a_callback_for_a_destroyed_session_may_be_refused() {
         ))],
     );
     assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}
+
+/// EXCHANGE_ID for owner "c" (verifier 1) at `server` returning `clientid`.
+fn exchange_id_at(c: &mut Conv, conn: u64, server: &str, clientid: u64) {
+    c.exchange(
+        conn,
+        CLIENT,
+        server,
+        vec![exchange_id("c", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(clientid, PNFS, "srv", 0)],
+    );
+}
+
+/// CREATE_SESSION confirming `clientid` at `server`, creating `session`.
+fn confirm_at(c: &mut Conv, conn: u64, server: &str, clientid: u64, session: u8) {
+    c.exchange(
+        conn,
+        CLIENT,
+        server,
+        vec![create_session(clientid, 1, CreateSession4Flags(0))],
+        vec![create_session_ok(
+            session,
+            1,
+            CreateSession4Flags(0),
+            chan(1 << 20, 8, 16),
+            chan(4096, 2, 1),
+        )],
+    );
+}
+
+#[test]
+fn case_2_holds_only_for_the_principal_that_confirmed() {
+    // RFC 8881 §18.35.4: the same owner and verifier from another principal
+    // is case 3 (client collision), where a new client ID is legitimate;
+    // from the same principal it is case 2 and must return the confirmed one.
+    for other_principal in [true, false] {
+        let mut c = Conv::new();
+        c.as_sys("host-a", 0, 0, &[]);
+        exchange_id_at(&mut c, 1, SERVER_A, 7);
+        confirm_at(&mut c, 1, SERVER_A, 7, 1);
+        if other_principal {
+            c.as_sys("host-a", 1000, 1000, &[]);
+        }
+        exchange_id_at(&mut c, 1, SERVER_A, 8);
+        if other_principal {
+            assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+        } else {
+            assert_eq!(c.rules(), vec!["exchid.case2-same-result"]);
+            assert_eq!(c.x.sink.findings[0].frames, vec![2, 5, 6]);
+        }
+    }
+}
+
+#[test]
+fn trunking_holds_only_for_the_principal_that_confirmed() {
+    // The client ID confirmed at A belongs to its principal: another
+    // principal presenting the same owner at B gets a new one (case 3).
+    for other_principal in [true, false] {
+        let mut c = Conv::new();
+        c.as_sys("host-a", 0, 0, &[]);
+        exchange_id_at(&mut c, 1, SERVER_A, 7);
+        confirm_at(&mut c, 1, SERVER_A, 7, 1);
+        if other_principal {
+            c.as_sys("host-b", 0, 0, &[]);
+        }
+        exchange_id_at(&mut c, 2, SERVER_B, 9);
+        if other_principal {
+            assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+        } else {
+            assert_eq!(c.rules(), vec!["trunk.same-clientid"]);
+        }
+    }
+}
+
+#[test]
+fn a_new_boot_epoch_at_one_address_is_a_restart_not_case_2() {
+    // Ganesha and Linux put their boot time in the upper half of a client
+    // ID: a new client ID with another upper half at the same address comes
+    // from a restarted server that lost the confirmed record.
+    const OLD: u64 = 0x5f00_0001_0000_0007;
+    for (new, judged) in [
+        (0x5f00_0002_0000_0001, false),
+        (0x5f00_0001_0000_0008, true),
+    ] {
+        let mut c = Conv::new();
+        exchange_id_at(&mut c, 1, SERVER_A, OLD);
+        confirm_at(&mut c, 1, SERVER_A, OLD, 1);
+        exchange_id_at(&mut c, 1, SERVER_A, new);
+        if judged {
+            assert_eq!(c.rules(), vec!["exchid.case2-same-result"]);
+        } else {
+            assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+        }
+    }
+    // Across addresses another epoch is what two independent servers
+    // declaring one identity look like: still judged, unless the second
+    // address itself issued client IDs of the first epoch before (then it
+    // restarted).
+    for b_issued_old_epoch in [false, true] {
+        let mut c = Conv::new();
+        if b_issued_old_epoch {
+            c.exchange(
+                3,
+                "127.0.0.9:901",
+                SERVER_B,
+                vec![exchange_id("d", 1, ExchgId4Flags(0))],
+                vec![exchange_id_ok(0x5f00_0001_0000_0002, PNFS, "srv", 0)],
+            );
+        }
+        exchange_id_at(&mut c, 1, SERVER_A, OLD);
+        confirm_at(&mut c, 1, SERVER_A, OLD, 1);
+        exchange_id_at(&mut c, 2, SERVER_B, 0x6100_0000_0000_0001);
+        if b_issued_old_epoch {
+            assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+        } else {
+            assert_eq!(c.rules(), vec!["trunk.same-clientid"]);
+        }
+    }
+}
+
+#[test]
+fn a_client_id_replaced_by_another_principals_is_not_case_2() {
+    // P1 confirms 7; P2 presents the same owner and verifier, gets 9 (case
+    // 3) and confirms it, which replaces 7. When P1 comes back the server's
+    // confirmed record is P2's: case 3 again, a new client ID is right.
+    // Without P2's confirmation 7 is still P1's record: case 2.
+    for p2_confirms in [true, false] {
+        let mut c = Conv::new();
+        c.as_sys("host", 1, 1, &[]);
+        exchange_id_at(&mut c, 1, SERVER_A, 7);
+        confirm_at(&mut c, 1, SERVER_A, 7, 1);
+        c.as_sys("host", 2, 2, &[]);
+        exchange_id_at(&mut c, 1, SERVER_A, 9);
+        if p2_confirms {
+            confirm_at(&mut c, 1, SERVER_A, 9, 2);
+        }
+        c.as_sys("host", 1, 1, &[]);
+        exchange_id_at(&mut c, 1, SERVER_A, 11);
+        if p2_confirms {
+            assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+        } else {
+            assert_eq!(c.rules(), vec!["exchid.case2-same-result"]);
+        }
+    }
+}
+
+#[test]
+fn principals_differing_only_in_groups_are_not_the_same() {
+    // Linux nfsd compares the supplementary groups of AUTH_SYS credentials
+    // (same_creds): another group list is another principal, case 3.
+    for groups in [vec![10], vec![]] {
+        let mut c = Conv::new();
+        c.as_sys("host", 0, 0, &[]);
+        exchange_id_at(&mut c, 1, SERVER_A, 7);
+        confirm_at(&mut c, 1, SERVER_A, 7, 1);
+        c.as_sys("host", 0, 0, &groups);
+        exchange_id_at(&mut c, 1, SERVER_A, 8);
+        if groups.is_empty() {
+            assert_eq!(c.rules(), vec!["exchid.case2-same-result"]);
+        } else {
+            assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+        }
+    }
+}
+
+#[test]
+fn principals_of_an_undecoded_flavor_are_never_taken_for_the_same() {
+    // AUTH_DH (flavor 3): the model does not read the body, so two callers
+    // cannot be told apart; a new client ID is not judged as case 2.
+    let mut c = Conv::new();
+    c.cred = OpaqueAuth {
+        flavor: analyzer::rpc::AuthFlavor(3),
+        body: Opaque::from(b"alice".to_vec()),
+    };
+    exchange_id_at(&mut c, 1, SERVER_A, 7);
+    confirm_at(&mut c, 1, SERVER_A, 7, 1);
+    c.cred = OpaqueAuth {
+        flavor: analyzer::rpc::AuthFlavor(3),
+        body: Opaque::from(b"bob".to_vec()),
+    };
+    exchange_id_at(&mut c, 1, SERVER_A, 8);
+    assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+}
+
+/// Hits of the model bound named `name`.
+fn hits(c: &Conv, name: &str) -> u64 {
+    let all = c.x.sink.limit_hits();
+    match all.iter().find(|h| h.name == name) {
+        Some(h) => h.hits,
+        None => panic!("no bound {name} in {all:?}"),
+    }
+}
+
+#[test]
+fn reaching_the_model_bounds_is_counted() {
+    let mut c = Conv::with_limits(ModelLimits {
+        max_pending: 1,
+        max_entities: 1,
+        max_events: 1,
+    });
+    for h in c.x.sink.limit_hits() {
+        assert_eq!(h.hits, 0, "{h:?}");
+    }
+    // A call left unanswered is forgotten when the next one comes.
+    c.unanswered_call(vec![NfsArgOp::Putrootfh(())]);
+    // Two connections, owners, client IDs and sessions: one of each kept.
+    exchange_id_at(&mut c, 1, SERVER_A, 7);
+    confirm_at(&mut c, 1, SERVER_A, 7, 1);
+    c.exchange(
+        2,
+        "127.0.0.1:901",
+        SERVER_A,
+        vec![exchange_id("d", 1, ExchgId4Flags(0))],
+        vec![exchange_id_ok(9, PNFS, "srv", 0)],
+    );
+    confirm_at(&mut c, 2, SERVER_A, 9, 2);
+    // Two recovery events: one kept.
+    for _ in 0..2 {
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![sequence()],
+            vec![NfsResOp::Sequence(NfsRes::Fail(NfsStat4::NFS4ERR_GRACE))],
+        );
+    }
+    // Four findings at once (flags on both sides, pNFS role, and the
+    // confirmed 7 back without CONFIRMED_R): one listed.
+    c.exchange(
+        1,
+        CLIENT,
+        SERVER_A,
+        vec![exchange_id("c", 1, ExchgId4Flags::CONFIRMED_R)],
+        vec![exchange_id_ok(
+            7,
+            ExchgId4Flags::SUPP_MOVED_REFER | ExchgId4Flags::UPD_CONFIRMED_REC_A,
+            "srv",
+            0,
+        )],
+    );
+    let m = &c.x.sink;
+    assert_eq!(
+        (m.connections.len(), m.clients.len(), m.client_ids.len()),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        (m.sessions.len(), m.recovery.len(), m.findings.len()),
+        (1, 1, 1)
+    );
+    assert_eq!(hits(&c, "max_pending/calls"), 1);
+    assert!(hits(&c, "max_entities/connections") >= 1);
+    assert!(hits(&c, "max_entities/clients") >= 1);
+    assert!(hits(&c, "max_entities/client_ids") >= 1);
+    assert!(hits(&c, "max_entities/sessions") >= 1);
+    assert_eq!(hits(&c, "max_events/recovery"), 1);
+    assert_eq!(hits(&c, "max_events/findings"), 3, "{:?}", m.findings);
+    assert_eq!(m.findings_dropped, 3);
+    let limit = m.limit_hits().iter().map(|h| h.limit).max();
+    assert_eq!(limit, Some(1), "the bounds in force are reported");
+}
+
+#[test]
+fn a_lost_recovery_event_stops_restart_dependent_trunking_checks() {
+    // max_events 2: a GRACE and a STALE_CLIENTID after the confirmed
+    // record leave the second unrecorded. The restart it reveals may
+    // explain the new client ID, so case 2 is not judged; with nothing
+    // lost (no second event) it is.
+    for lost in [true, false] {
+        let mut c = Conv::with_limits(ModelLimits {
+            max_events: 2,
+            ..ModelLimits::default()
+        });
+        exchange_id_at(&mut c, 1, SERVER_A, 7);
+        confirm_at(&mut c, 1, SERVER_A, 7, 1);
+        let statuses: &[NfsStat4] = if lost {
+            &[
+                NfsStat4::NFS4ERR_GRACE,
+                NfsStat4::NFS4ERR_GRACE,
+                NfsStat4::NFS4ERR_STALE_CLIENTID,
+            ]
+        } else {
+            &[NfsStat4::NFS4ERR_GRACE, NfsStat4::NFS4ERR_GRACE]
+        };
+        for st in statuses {
+            c.exchange(
+                1,
+                CLIENT,
+                SERVER_A,
+                vec![sequence()],
+                vec![NfsResOp::Sequence(NfsRes::Fail(*st))],
+            );
+        }
+        exchange_id_at(&mut c, 1, SERVER_A, 8);
+        assert_eq!(hits(&c, "max_events/recovery"), u64::from(lost));
+        if lost {
+            assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings);
+        } else {
+            assert_eq!(c.rules(), vec!["exchid.case2-same-result"]);
+        }
+    }
 }

@@ -9,7 +9,10 @@
 //! `server_identities`, `same_scope`, `v40_trunking_tests`, `clients`,
 //! `client_ids`, `sessions`, `connections`, `recovery`), `findings` (each with
 //! `rule`, `severity`, `party`, `rfc`, `catalogue_rows`, `frames`,
-//! `evidence`, `message`), `findings_not_listed`, `frame_map` and `stats`.
+//! `evidence`, `message`), `findings_not_listed`, `model_limits` (each bound
+//! of the identity model as `{"name", "limit", "hits"}`, like the pipeline's
+//! `stats.limits`; what reached a bound was not recorded, nor judged),
+//! `frame_map` and `stats`.
 //! `evidence` names each frame by file: `{"file": 1, "frame": 12}` (index
 //! into `files`, frame number within that file). Every other frame number
 //! (`frames` and the model's `*_frame` members) counts frames of the
@@ -115,8 +118,18 @@ fn key_text(k: &ServerKey) -> String {
 fn principal_text(p: &Principal) -> String {
     match p {
         Principal::None => "AUTH_NONE".into(),
-        Principal::Sys { machine, uid, gid } => {
-            format!("AUTH_SYS {}:{uid}/{gid}", escape_bytes(machine))
+        Principal::Sys {
+            machine,
+            uid,
+            gid,
+            gids,
+        } => {
+            let groups = if gids.is_empty() {
+                String::new()
+            } else {
+                format!(" groups {}", join(gids))
+            };
+            format!("AUTH_SYS {}:{uid}/{gid}{groups}", escape_bytes(machine))
         }
         Principal::Gss { handle } => format!("RPCSEC_GSS handle {}", hex(handle)),
         Principal::Other(f) => format!("flavor {f}"),
@@ -360,6 +373,20 @@ pub fn text_report(file: &str, m: &Model, stats: &PipelineStats, fr: &Frames<'_>
         stats.gaps,
         stats.malformed_records()
     );
+    let hits: Vec<String> = m
+        .limit_hits()
+        .into_iter()
+        .filter(|h| h.hits > 0)
+        .map(|h| {
+            format!(
+                "{} ({}) reached {} times: {}",
+                h.name, h.limit, h.hits, h.effect
+            )
+        })
+        .collect();
+    if !hits.is_empty() {
+        let _ = writeln!(s, "model limits reached: {}", hits.join("; "));
+    }
     s
 }
 
@@ -404,6 +431,16 @@ pub fn json_report(
     }
     o.end_array();
     o.field("findings_not_listed", &m.findings_dropped);
+    o.key("model_limits");
+    o.begin_array();
+    for h in m.limit_hits() {
+        o.begin_object();
+        o.field("name", h.name);
+        o.field("limit", &h.limit);
+        o.field("hits", &h.hits);
+        o.end_object();
+    }
+    o.end_array();
     o.key("frame_map");
     o.begin_array();
     if let Frames::Merged(map) = fr {
@@ -433,6 +470,47 @@ pub fn has_violation(m: &Model) -> bool {
 mod tests {
     use super::*;
     use analyzer::rules::{Finding, CSESS_ATTRS};
+
+    #[test]
+    fn model_limits_reached_are_reported_in_text_and_json() {
+        let mut m = Model::new(analyzer::model::ModelLimits {
+            max_pending: 4,
+            ..Default::default()
+        });
+        let stats = PipelineStats::default();
+        let text = text_report("t.pcap", &m, &stats, &Frames::Single);
+        assert!(!text.contains("model limits reached"), "{text}");
+        m.limit_counts.pending_evicted = 3;
+        m.limit_counts.sessions_dropped = 2;
+        let text = text_report("t.pcap", &m, &stats, &Frames::Single);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("model limits reached: "))
+            .unwrap_or_else(|| panic!("no limits line in {text}"));
+        assert!(
+            line.contains("max_pending/calls (4) reached 3 times: oldest calls forgotten"),
+            "{line}"
+        );
+        assert!(
+            line.contains("max_entities/sessions (100000) reached 2 times"),
+            "{line}"
+        );
+        assert!(!line.contains("max_events"), "only bounds reached: {line}");
+        let json = json_report("t.pcap", &["t.pcap".into()], &m, &stats, &Frames::Single);
+        let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        let limits = v["model_limits"].as_array().expect("model_limits array");
+        let calls = limits
+            .iter()
+            .find(|h| h["name"] == "max_pending/calls")
+            .expect("max_pending/calls listed");
+        assert_eq!(
+            (calls["limit"].as_u64(), calls["hits"].as_u64()),
+            (Some(4), Some(3))
+        );
+        assert!(limits
+            .iter()
+            .any(|h| h["name"] == "max_events/recovery" && h["hits"] == 0));
+    }
 
     #[test]
     fn merged_frames_are_named_by_file_in_lines_and_messages() {

@@ -379,3 +379,37 @@ fn a_capture_merged_with_its_copy_keeps_its_verdict() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn model_bounds_are_listed_and_quiet_when_not_reached() {
+    let Some(file) = shared("nfstrace__eth-ipv4-tcp-nfsv41.pcap") else {
+        return;
+    };
+    let r = analyze(&file);
+    let limits = r["model_limits"].as_array().expect("model_limits array");
+    let names: Vec<&str> = limits.iter().filter_map(|h| h["name"].as_str()).collect();
+    for name in [
+        "max_entities/connections",
+        "max_entities/clients",
+        "max_entities/client_ids",
+        "max_entities/sessions",
+        "max_events/recovery",
+        "max_events/findings",
+        "max_pending/calls",
+        "max_pending/callbacks",
+    ] {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+    }
+    for h in limits {
+        assert_eq!(h["hits"], 0, "{h}");
+        assert!(h["limit"].as_u64().is_some_and(|l| l > 0), "{h}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+        .arg("analyze")
+        .arg(&file)
+        .output()
+        .expect("run trunkcheck");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Findings"), "{text}");
+    assert!(!text.contains("model limits reached"), "{text}");
+}

@@ -126,14 +126,19 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    fn insert(&mut self, key: Key, call: PendingCompound, max: usize) {
+    /// Adds a call; returns how many older calls were forgotten to stay
+    /// within `max`.
+    fn insert(&mut self, key: Key, call: PendingCompound, max: usize) -> u64 {
+        let mut evicted = 0;
         if self.map.insert(key, call).is_none() {
             self.order.push_back(key);
         }
         while self.map.len() > max {
             match self.order.pop_front() {
                 Some(k) => {
-                    self.map.remove(&k);
+                    if self.map.remove(&k).is_some() {
+                        evicted += 1;
+                    }
                 }
                 None => break,
             }
@@ -142,6 +147,7 @@ impl Pending {
             let map = &self.map;
             self.order.retain(|k| map.contains_key(k));
         }
+        evicted
     }
 
     fn take(&mut self, key: &Key) -> Option<PendingCompound> {
@@ -152,11 +158,16 @@ impl Pending {
 fn principal(cred: Option<&Credential<'_>>) -> Option<Principal> {
     Some(match cred? {
         Credential::None => Principal::None,
-        Credential::Sys(p) => Principal::Sys {
-            machine: p.machinename.as_bytes().to_vec(),
-            uid: p.uid,
-            gid: p.gid,
-        },
+        Credential::Sys(p) => {
+            let mut gids = p.gids.clone();
+            gids.sort_unstable();
+            Principal::Sys {
+                machine: p.machinename.as_bytes().to_vec(),
+                uid: p.uid,
+                gid: p.gid,
+                gids,
+            }
+        }
         Credential::Gss(RpcGssCred::Vers1(g)) => Principal::Gss {
             handle: g.handle.as_bytes().to_vec(),
         },
@@ -278,16 +289,20 @@ impl Model {
             Direction::ToServer => (m.src, m.dst),
             Direction::ToClient => (m.dst, m.src),
         };
-        if self.connections.len() < self.limits.max_entities {
-            self.connections
-                .entry(m.conn)
-                .or_insert_with(|| Connection {
+        let known = self.connections.contains_key(&m.conn);
+        if !known && self.connections.len() >= self.limits.max_entities {
+            self.limit_counts.connections_dropped += 1;
+        } else if !known {
+            self.connections.insert(
+                m.conn,
+                Connection {
                     id: m.conn,
                     client,
                     server,
                     first_frame: m.frame,
                     owners: BTreeSet::new(),
-                });
+                },
+            );
         }
         let ep = self.endpoint(server, m.frame);
         if let Some(minor) = m.minorversion {
@@ -321,7 +336,10 @@ impl Model {
                 });
                 self.clients.len() - 1
             }
-            None => return,
+            None => {
+                self.limit_counts.clients_dropped += 1;
+                return;
+            }
         };
         let c = &mut self.clients[idx];
         if !c.incarnations.iter().any(|(v, _)| *v == verifier) {
@@ -386,7 +404,7 @@ impl Model {
                 _ => {}
             }
         }
-        self.pending.insert(
+        self.limit_counts.pending_evicted += self.pending.insert(
             (m.conn, m.dir, m.xid),
             PendingCompound {
                 ops,
@@ -429,7 +447,10 @@ impl Model {
                 });
                 self.client_ids.len() - 1
             }
-            None => return None,
+            None => {
+                self.limit_counts.client_ids_dropped += 1;
+                return None;
+            }
         };
         self.client_ids.get_mut(i)
     }
@@ -441,6 +462,7 @@ impl Model {
         frame: u64,
     ) -> Option<&mut Session> {
         if !self.sessions.contains_key(&id) && self.sessions.len() >= self.limits.max_entities {
+            self.limit_counts.sessions_dropped += 1;
             return None;
         }
         Some(self.sessions.entry(id).or_insert_with(|| Session {
@@ -479,6 +501,11 @@ impl Model {
                 clientid,
                 kind,
             });
+        } else {
+            self.limit_counts.events_dropped += 1;
+            self.limit_counts
+                .first_event_dropped_frame
+                .get_or_insert(frame);
         }
     }
 
@@ -693,13 +720,17 @@ impl Model {
                         self.check_v40_trunking_consistent(b, server, clientid, &frames);
                     }
                     if let Some(b) = issued_at {
-                        self.v40_trunking.push(V40TrunkingTest {
-                            issued_at: b,
-                            confirmed_at: server,
-                            clientid,
-                            status: *s,
-                            frame: m.frame,
-                        });
+                        if self.v40_trunking.len() < self.limits.max_events {
+                            self.v40_trunking.push(V40TrunkingTest {
+                                issued_at: b,
+                                confirmed_at: server,
+                                clientid,
+                                status: *s,
+                                frame: m.frame,
+                            });
+                        } else {
+                            self.limit_counts.v40_trunking_dropped += 1;
+                        }
                     }
                     if s.is_ok() {
                         let home = issued_at.unwrap_or(server);
@@ -857,6 +888,8 @@ impl Model {
         }
         if self.v40_confirms.len() < self.limits.max_entities {
             self.v40_confirms.push((pair, server, frame));
+        } else {
+            self.limit_counts.v40_confirms_dropped += 1;
         }
     }
 

@@ -141,26 +141,44 @@ impl Model {
             return;
         };
         // Cases 2 and the trunking rule hold only for the same principal
-        // (another one is case 3).
-        let same_principal =
-            |r: &ClientIdRecord| principal.is_some() && r.principal.as_ref() == principal;
+        // (another one is case 3). A flavor the model cannot tell principals
+        // apart in never counts as the same.
+        let same_principal = |r: &ClientIdRecord| {
+            !matches!(principal, None | Some(Principal::Other(_)))
+                && r.principal.as_ref() == principal
+        };
         // At one address, a client ID whose upper half (the boot epoch of
         // common servers) changed comes from a restarted server, which has
-        // no record to match. (Across addresses an epoch change is what two
-        // independent servers claiming one identity look like: judged.)
+        // no record to match.
         let same_epoch = |r: &ClientIdRecord| r.clientid >> 32 == clientid >> 32;
+        // Across addresses an epoch change is also what two independent
+        // servers claiming one identity look like: judged, unless this
+        // address itself issued client IDs of the earlier epoch before (it
+        // restarted, and so did the server behind the other address).
+        let this_address_restarted = |r: &ClientIdRecord, all: &[ClientIdRecord]| {
+            !same_epoch(r)
+                && all.iter().any(|o| {
+                    o.server == key
+                        && o.endpoints.contains(&server)
+                        && o.clientid >> 32 == r.clientid >> 32
+                })
+        };
+        // Once recovery events were dropped (`max_events`) a restart may
+        // have gone unrecorded: nothing after that is judged.
+        let events_lost_from = self.limit_counts.first_event_dropped_frame;
         let restarted = |from: u64, to: u64, recovery: &[RecoveryEvent]| {
-            recovery.iter().any(|e| {
-                (from..=to).contains(&e.frame)
-                    && matches!(
-                        e.kind,
-                        RecoveryKind::Status(
-                            NfsStat4::NFS4ERR_STALE_CLIENTID
-                                | NfsStat4::NFS4ERR_BADSESSION
-                                | NfsStat4::NFS4ERR_EXPIRED
+            events_lost_from.is_some_and(|f| f <= to)
+                || recovery.iter().any(|e| {
+                    (from..=to).contains(&e.frame)
+                        && matches!(
+                            e.kind,
+                            RecoveryKind::Status(
+                                NfsStat4::NFS4ERR_STALE_CLIENTID
+                                    | NfsStat4::NFS4ERR_BADSESSION
+                                    | NfsStat4::NFS4ERR_EXPIRED
+                            )
                         )
-                    )
-            })
+                })
         };
         // Same address, same owner and verifier, confirmed: case 2.
         let same_address = self.client_ids.iter().find(|r| {
@@ -173,6 +191,7 @@ impl Model {
                 && r.endpoints.contains(&server)
                 && same_principal(r)
                 && same_epoch(r)
+                && !replaced(&self.client_ids, r)
         });
         if let Some(r) = same_address {
             let issued = r.issued_frame.unwrap_or(0);
@@ -198,6 +217,8 @@ impl Model {
                 // (RFC 8881 §18.35.4 case 4): only a confirmed one binds.
                 && r.confirmed_frame.is_some()
                 && same_principal(r)
+                && !replaced(&self.client_ids, r)
+                && !this_address_restarted(r, &self.client_ids)
         });
         if let Some(r) = other {
             let issued = r.issued_frame.unwrap_or(0);
@@ -931,4 +952,16 @@ pub(crate) fn key_text(k: &ServerKey) -> String {
         ),
         ServerKey::Address(a) => format!("address {a}"),
     }
+}
+
+/// True when a later confirmation of another client ID for the same owner
+/// at the same server replaced `r` (how RFC 8881 §18.35.4 cases 3 and 5
+/// end): `r` is no longer the server's confirmed record.
+fn replaced(all: &[ClientIdRecord], r: &ClientIdRecord) -> bool {
+    all.iter().any(|n| {
+        n.server == r.server
+            && n.clientid != r.clientid
+            && n.owner == r.owner
+            && n.confirmed_frame > r.confirmed_frame
+    })
 }

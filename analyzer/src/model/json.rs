@@ -39,11 +39,17 @@ fn principal(o: &mut JsonOut, p: &Principal) {
     o.begin_object();
     match p {
         Principal::None => o.field("flavor", "AUTH_NONE"),
-        Principal::Sys { machine, uid, gid } => {
+        Principal::Sys {
+            machine,
+            uid,
+            gid,
+            gids,
+        } => {
             o.field("flavor", "AUTH_SYS");
             o.field("machinename", &escape_bytes(machine));
             o.field("uid", uid);
             o.field("gid", gid);
+            o.field("gids", gids);
         }
         Principal::Gss { handle } => {
             o.field("flavor", "RPCSEC_GSS");

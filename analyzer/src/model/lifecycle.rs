@@ -789,6 +789,8 @@ impl Model {
         }
         if self.cb_pending.len() < self.limits.max_pending {
             self.cb_pending.insert((m.conn, m.xid), (sid, m.frame));
+        } else {
+            self.limit_counts.cb_pending_dropped += 1;
         }
     }
 

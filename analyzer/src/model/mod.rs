@@ -162,7 +162,7 @@ pub enum OwnerKind {
 pub enum Principal {
     /// AUTH_NONE.
     None,
-    /// AUTH_SYS: machine name, uid, gid.
+    /// AUTH_SYS: machine name, uid, gid and supplementary groups.
     Sys {
         /// `machinename`.
         machine: Vec<u8>,
@@ -170,6 +170,9 @@ pub enum Principal {
         uid: u32,
         /// `gid`.
         gid: u32,
+        /// `gids`, sorted (servers such as Linux nfsd tell principals
+        /// apart by their groups too).
+        gids: Vec<u32>,
     },
     /// RPCSEC_GSS, by context handle (the principal name is not on the wire).
     Gss {
@@ -400,6 +403,8 @@ pub struct Model {
     pub findings: Vec<crate::rules::Finding>,
     /// Findings beyond the bound (counted only).
     pub findings_dropped: u64,
+    /// How often the other bounds were reached (see [`Model::limit_hits`]).
+    pub limit_counts: ModelLimitCounts,
     /// NFSv4.0 trunking tests seen (RFC 7931 §5.8).
     pub v40_trunking: Vec<V40TrunkingTest>,
     /// (clientid, confirm) pairs returned by SETCLIENTID, by address.
@@ -412,6 +417,34 @@ pub struct Model {
     /// (session of their CB_SEQUENCE, frame).
     pub(crate) cb_pending: HashMap<(ConnId, u32), (SessionId4, u64)>,
     pub(crate) limits: ModelLimits,
+}
+
+/// How often the model's bounds ([`ModelLimits`]) were reached: each time
+/// something was not recorded, or forgotten, and counted. What was not
+/// recorded is not judged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ModelLimitCounts {
+    /// Connections not recorded (`max_entities`).
+    pub connections_dropped: u64,
+    /// Client owners not recorded (`max_entities`).
+    pub clients_dropped: u64,
+    /// Client IDs not recorded (`max_entities`).
+    pub client_ids_dropped: u64,
+    /// Sessions not recorded (`max_entities`).
+    pub sessions_dropped: u64,
+    /// SETCLIENTID (client ID, confirm) answers not remembered (`max_entities`).
+    pub v40_confirms_dropped: u64,
+    /// Recovery events not recorded (`max_events`).
+    pub events_dropped: u64,
+    /// Frame of the first recovery event not recorded: from there on the
+    /// timeline is incomplete.
+    pub first_event_dropped_frame: Option<u64>,
+    /// Calls forgotten before their reply arrived (`max_pending`).
+    pub pending_evicted: u64,
+    /// CB_COMPOUND calls not remembered for their reply (`max_pending`).
+    pub cb_pending_dropped: u64,
+    /// NFSv4.0 trunking tests not recorded (`max_events`).
+    pub v40_trunking_dropped: u64,
 }
 
 /// An NFSv4.0 trunking test (RFC 7931 §5.8, RFC 8587): SETCLIENTID_CONFIRM
@@ -517,6 +550,86 @@ impl Model {
             }
         }
         out
+    }
+
+    /// The bounds in force.
+    pub fn limits(&self) -> ModelLimits {
+        self.limits
+    }
+
+    /// Every bound, with how often it was reached (0 when never), named
+    /// `bound/what` (`max_entities/sessions`, ...).
+    pub fn limit_hits(&self) -> Vec<crate::pipeline::LimitHit> {
+        let l = &self.limits;
+        let c = &self.limit_counts;
+        let hit = |name, limit: usize, hits, effect| crate::pipeline::LimitHit {
+            name,
+            limit: limit as u64,
+            hits,
+            effect,
+        };
+        vec![
+            hit(
+                "max_entities/connections",
+                l.max_entities,
+                c.connections_dropped,
+                "connections not recorded",
+            ),
+            hit(
+                "max_entities/clients",
+                l.max_entities,
+                c.clients_dropped,
+                "client owners not recorded",
+            ),
+            hit(
+                "max_entities/client_ids",
+                l.max_entities,
+                c.client_ids_dropped,
+                "client IDs not recorded (nor judged)",
+            ),
+            hit(
+                "max_entities/sessions",
+                l.max_entities,
+                c.sessions_dropped,
+                "sessions not recorded (nor judged)",
+            ),
+            hit(
+                "max_entities/setclientid_confirms",
+                l.max_entities,
+                c.v40_confirms_dropped,
+                "SETCLIENTID answers not remembered for NFSv4.0 trunking tests",
+            ),
+            hit(
+                "max_events/recovery",
+                l.max_events,
+                c.events_dropped,
+                "recovery events not recorded (restart-dependent checks skipped after them)",
+            ),
+            hit(
+                "max_events/v40_trunking_tests",
+                l.max_events,
+                c.v40_trunking_dropped,
+                "NFSv4.0 trunking tests not listed",
+            ),
+            hit(
+                "max_events/findings",
+                l.max_events,
+                self.findings_dropped,
+                "findings counted but not listed",
+            ),
+            hit(
+                "max_pending/calls",
+                l.max_pending,
+                c.pending_evicted,
+                "oldest calls forgotten before their reply (the exchange not judged)",
+            ),
+            hit(
+                "max_pending/callbacks",
+                l.max_pending,
+                c.cb_pending_dropped,
+                "callbacks not remembered for their reply (the reply not judged)",
+            ),
+        ]
     }
 
     /// The client with this owner, if any.
