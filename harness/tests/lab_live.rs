@@ -456,7 +456,9 @@ fn restart_crash_cut_link_and_failover_on_the_default_lab() {
 /// once it printed that it is ready.
 fn spawn_lab_cli() -> (std::process::Child, PathBuf) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
-        .args(["lab", "default"])
+        // `--for`: should this test fail before it stops the lab, the lab
+        // still ends by itself (and takes its servers along).
+        .args(["lab", "default", "--for", "120"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
