@@ -373,17 +373,7 @@ pub fn text_report(file: &str, m: &Model, stats: &PipelineStats, fr: &Frames<'_>
         stats.gaps,
         stats.malformed_records()
     );
-    let hits: Vec<String> = m
-        .limit_hits()
-        .into_iter()
-        .filter(|h| h.hits > 0)
-        .map(|h| {
-            format!(
-                "{} ({}) reached {} times: {}",
-                h.name, h.limit, h.hits, h.effect
-            )
-        })
-        .collect();
+    let hits = crate::decode::limits_reached(&m.limit_hits());
     if !hits.is_empty() {
         let _ = writeln!(s, "model limits reached: {}", hits.join("; "));
     }
@@ -432,15 +422,7 @@ pub fn json_report(
     o.end_array();
     o.field("findings_not_listed", &m.findings_dropped);
     o.key("model_limits");
-    o.begin_array();
-    for h in m.limit_hits() {
-        o.begin_object();
-        o.field("name", h.name);
-        o.field("limit", &h.limit);
-        o.field("hits", &h.hits);
-        o.end_object();
-    }
-    o.end_array();
+    crate::decode::limits_json(&mut o, &m.limit_hits());
     o.key("frame_map");
     o.begin_array();
     if let Frames::Merged(map) = fr {

@@ -5,7 +5,7 @@ use analyzer::exchange::{Body, Message, MessageSink, Notice, Program, ReplyStatu
 use analyzer::nfs4::describe::{describe_arg_into, describe_cb_arg_into, describe_res_into};
 use analyzer::nfs4::NfsStat4;
 use analyzer::packet::Timestamp;
-use analyzer::pipeline::{PipelineLimits, PipelineStats, Problem};
+use analyzer::pipeline::{LimitHit, PipelineLimits, PipelineStats, Problem};
 use analyzer::rpc::Credential;
 use analyzer::xdr::JsonOut;
 use std::fmt::Write as _;
@@ -449,15 +449,7 @@ fn stats_json(o: &mut JsonOut, s: &PipelineStats) {
     o.field("peak_ooo_bytes", &s.tcp.peak_buffered_bytes);
     o.field("peak_stream_buffer_bytes", &s.stream.peak_buffered_bytes);
     o.key("limits");
-    o.begin_array();
-    for h in s.limit_hits() {
-        o.begin_object();
-        o.field("name", h.name);
-        o.field("limit", &h.limit);
-        o.field("hits", &h.hits);
-        o.end_object();
-    }
-    o.end_array();
+    limits_json(o, &s.limit_hits());
     o.key("problems");
     o.begin_array();
     for p in &s.problems {
@@ -486,17 +478,7 @@ fn stats_text(s: &PipelineStats) -> String {
         s.exchange.cb_compounds,
         s.exchange.other_program_calls + s.exchange.nfs_v2v3_calls,
     );
-    let hits: Vec<String> = s
-        .limit_hits()
-        .into_iter()
-        .filter(|h| h.hits > 0)
-        .map(|h| {
-            format!(
-                "{} ({}) reached {} times: {}",
-                h.name, h.limit, h.hits, h.effect
-            )
-        })
-        .collect();
+    let hits = limits_reached(&s.limit_hits());
     if !hits.is_empty() {
         text.push_str("; limits reached: ");
         text.push_str(&hits.join("; "));
@@ -530,6 +512,33 @@ impl<W: Write> MessageSink for DecodeOutput<W> {
     fn notice(&mut self, _n: &Notice) {
         // Problems are collected by the pipeline and listed in the summary.
     }
+}
+
+/// The bounds that input reached, one phrase each ("NAME (LIMIT) reached N
+/// times: EFFECT"), for the pipeline's and the model's limits alike.
+pub fn limits_reached(hits: &[LimitHit]) -> Vec<String> {
+    hits.iter()
+        .filter(|h| h.hits > 0)
+        .map(|h| {
+            format!(
+                "{} ({}) reached {} times: {}",
+                h.name, h.limit, h.hits, h.effect
+            )
+        })
+        .collect()
+}
+
+/// Every bound as a JSON array of `{"name", "limit", "hits"}`.
+pub fn limits_json(o: &mut JsonOut, hits: &[LimitHit]) {
+    o.begin_array();
+    for h in hits {
+        o.begin_object();
+        o.field("name", h.name);
+        o.field("limit", &h.limit);
+        o.field("hits", &h.hits);
+        o.end_object();
+    }
+    o.end_array();
 }
 
 #[cfg(test)]

@@ -376,7 +376,7 @@ impl<'a> TrialRun<'a> {
         let bytes =
             hex_decode(&clean).ok_or_else(|| Failure::at(n, "raw", "args_hex is not hex"))?;
         let outcome = conn.conn.call(NFS4_PROGRAM, 4, 1, &conn.principal, &bytes);
-        expect::raw(n, r.expect.as_ref(), outcome, &self.saved)
+        expect::raw(n, r.expect.as_ref(), outcome)
     }
 
     fn wait(&mut self, n: usize, w: &Wait) -> Result<(), Failure> {

@@ -312,7 +312,6 @@ pub(crate) fn raw(
     n: usize,
     exp: Option<&Expect>,
     outcome: Result<Vec<u8>, ClientError>,
-    saved: &BTreeMap<String, Saved>,
 ) -> Result<(), Failure> {
     let got = match &outcome {
         Ok(body) => {
@@ -340,7 +339,6 @@ pub(crate) fn raw(
         Some(Expect::Full(f)) => f.status.as_ref(),
     };
     if status_matches(set, &got) || (set.is_none() && got == "SUCCESS") {
-        let _ = saved;
         Ok(())
     } else {
         let want = set.map_or("NFS4_OK".to_string(), |s| s.names().join(" or "));

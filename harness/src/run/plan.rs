@@ -1,7 +1,7 @@
 //! Turning an operation step into the operations sent, and what a reply
 //! leaves behind (saved ids, sessions, stateids, NFSv4.0 seqids).
 
-use super::exec::{result_json, Conn, Saved, TrialRun};
+use super::exec::{Conn, Saved, TrialRun};
 use super::expect::Failure;
 use crate::client::ops::{self, Claim, Create, Range};
 use crate::client::session::{callback_sec, default_back_attrs, default_fore_attrs};
@@ -15,7 +15,7 @@ use analyzer::nfs4::{
     ShareAccess4, ShareDeny4, StateOwner4, StateProtect4A, StateProtectOps4, Stateid4, Verifier4,
     NFS4_CALLBACK,
 };
-use analyzer::nfs4::{CbClient4, Netaddr4, NfsClientId4};
+use analyzer::nfs4::{CbClient4, Netaddr4, NfsClientId4, NfsOpnum4};
 use analyzer::xdr::Opaque;
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -636,10 +636,6 @@ fn bump(t: &mut TrialRun<'_>, owner: &str, status: NfsStat4, sent: bool) {
     }
 }
 
-fn find<'r>(res: &'r Compound4Res<'static>, name: &str) -> Option<&'r NfsResOp<'static>> {
-    res.resarray.iter().find(|r| r.name() == name)
-}
-
 /// Bookkeeping after a reply: what is saved, sessions, stateids, seqids.
 #[allow(clippy::too_many_arguments)]
 pub fn after(
@@ -654,7 +650,7 @@ pub fn after(
     save: Option<&str>,
 ) -> Result<(), Failure> {
     let saved = match op {
-        Op::ExchangeId(_) => match find(res, "EXCHANGE_ID") {
+        Op::ExchangeId(_) => match ops::find(res, NfsOpnum4::OP_EXCHANGE_ID) {
             Some(NfsResOp::ExchangeId(analyzer::nfs4::NfsRes::Ok(ok))) => Saved::ExchangeId {
                 json,
                 conn: conn.name.clone(),
@@ -664,7 +660,7 @@ pub fn after(
             _ => Saved::Reply(json),
         },
         Op::CreateSession(a) => {
-            let used = match find(res, "CREATE_SESSION") {
+            let used = match ops::find(res, NfsOpnum4::OP_CREATE_SESSION) {
                 Some(_) => seq_choice(&a.sequence, exchange(t, n, &a.client)?.1),
                 None => exchange(t, n, &a.client)?.1.wrapping_sub(1),
             };
@@ -677,7 +673,7 @@ pub fn after(
                     }
                 }
             }
-            match find(res, "CREATE_SESSION") {
+            match ops::find(res, NfsOpnum4::OP_CREATE_SESSION) {
                 Some(NfsResOp::CreateSession(analyzer::nfs4::NfsRes::Ok(ok))) => {
                     let (clientid, _) = exchange(t, n, &a.client)?;
                     let minor = t.minor;
@@ -708,7 +704,7 @@ pub fn after(
             }
             Saved::Reply(json)
         }
-        Op::Setclientid(_) => match find(res, "SETCLIENTID") {
+        Op::Setclientid(_) => match ops::find(res, NfsOpnum4::OP_SETCLIENTID) {
             Some(NfsResOp::Setclientid(Setclientid4Res::Ok(ok))) => Saved::Setclientid {
                 json,
                 clientid: ok.clientid,
@@ -718,7 +714,12 @@ pub fn after(
         },
         Op::Open(a) => {
             let owner = a.owner.clone().unwrap_or_else(|| "oo1".into());
-            bump(t, &owner, status, find(res, "OPEN").is_some());
+            bump(
+                t,
+                &owner,
+                status,
+                ops::find(res, NfsOpnum4::OP_OPEN).is_some(),
+            );
             let opened = ops::opened(res).map(|o| o.stateid.clone());
             let fh = ops::fh(res);
             let clientid = match (&a.session, &a.client) {
@@ -739,7 +740,12 @@ pub fn after(
         }
         Op::OpenConfirm(a) => {
             let o = open_state(t, n, &a.open)?;
-            bump(t, &o.owner, status, find(res, "OPEN_CONFIRM").is_some());
+            bump(
+                t,
+                &o.owner,
+                status,
+                ops::find(res, NfsOpnum4::OP_OPEN_CONFIRM).is_some(),
+            );
             if let (Some(st), Some(Saved::Open(open))) =
                 (ops::confirmed(res), t.saved.get_mut(&a.open))
             {
@@ -754,7 +760,7 @@ pub fn after(
                 .saved
                 .values()
                 .any(|v| matches!(v, Saved::Lock(l) if l.owner == lock_owner));
-            let sent = find(res, "LOCK").is_some();
+            let sent = ops::find(res, NfsOpnum4::OP_LOCK).is_some();
             if existing {
                 bump(t, &lock_owner, status, sent);
             } else {
@@ -776,7 +782,12 @@ pub fn after(
         }
         Op::Locku(a) => {
             let l = lock_state(t, n, &a.lock)?;
-            bump(t, &l.owner, status, find(res, "LOCKU").is_some());
+            bump(
+                t,
+                &l.owner,
+                status,
+                ops::find(res, NfsOpnum4::OP_LOCKU).is_some(),
+            );
             if let (Some(st), Some(Saved::Lock(lock))) =
                 (ops::unlocked(res), t.saved.get_mut(&a.lock))
             {
@@ -786,7 +797,12 @@ pub fn after(
         }
         Op::Close(a) => {
             let o = open_state(t, n, &a.open)?;
-            bump(t, &o.owner, status, find(res, "CLOSE").is_some());
+            bump(
+                t,
+                &o.owner,
+                status,
+                ops::find(res, NfsOpnum4::OP_CLOSE).is_some(),
+            );
             Saved::Reply(json)
         }
         _ => Saved::Reply(json),
@@ -820,35 +836,12 @@ pub fn read_lease(t: &mut TrialRun<'_>, n: usize, conn: &Conn) -> Result<Duratio
         Some(s) => s,
         None => {
             let owner = t.owner("lease-probe", None);
-            let eid = crate::client::session::exchange_id(
-                &conn.conn,
-                &conn.principal,
-                &owner,
-                ExchgId4Flags(0),
-                StateProtect4A::None,
-            )
-            .map_err(|e| fail(e.to_string()))?;
-            let ok = eid
-                .ok()
-                .ok_or_else(|| fail(format!("EXCHANGE_ID: {:?}", eid.status())))?;
-            Session::create(
-                &conn.conn,
-                &conn.principal,
-                ok.eir_clientid,
-                ok.eir_sequenceid,
-                CreateSession4Flags(0),
-                default_fore_attrs(),
-                default_back_attrs(),
-                NFS4_CALLBACK,
-            )
-            .map_err(|e| fail(e.to_string()))?
-            .map_err(|s| fail(format!("CREATE_SESSION: {s:?}")))?
+            super::settle::fresh_session(&conn.conn, &conn.principal, &owner).map_err(fail)?
         }
     };
     let res = s
         .compound(&conn.conn, list)
         .map_err(|e| fail(e.to_string()))?;
-    let _ = result_json;
     ops::lease_time(&res)
         .map(|s| Duration::from_secs(s.into()))
         .ok_or_else(|| fail("no lease_time in the reply".into()))

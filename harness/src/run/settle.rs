@@ -89,28 +89,8 @@ fn wait_out_of_grace(env: &Env, addr: std::net::SocketAddr, limit: Duration) -> 
             Err(_) => std::thread::sleep(Duration::from_millis(200)),
         }
     };
-    let owner = ClientOwner::unique("settle");
-    let eid = exchange_id(
-        &conn,
-        &principal,
-        &owner,
-        ExchgId4Flags(0),
-        StateProtect4A::None,
-    )
-    .map_err(|e| e.to_string())?;
-    let ok = eid.ok().ok_or("EXCHANGE_ID refused")?;
-    let session = Session::create(
-        &conn,
-        &principal,
-        ok.eir_clientid,
-        ok.eir_sequenceid,
-        CreateSession4Flags(0),
-        default_fore_attrs(),
-        default_back_attrs(),
-        NFS4_CALLBACK,
-    )
-    .map_err(|e| e.to_string())?
-    .map_err(|s| format!("CREATE_SESSION: {s:?}"))?;
+    let session = fresh_session(&conn, &principal, &ClientOwner::unique("settle"))?;
+    let clientid = session.clientid();
     let _ = session.reclaim_complete(&conn, false);
     let name = format!("tc-settle-{}", std::process::id());
     let root: Vec<_> = env
@@ -121,7 +101,7 @@ fn wait_out_of_grace(env: &Env, addr: std::net::SocketAddr, limit: Duration) -> 
         .unwrap_or_else(|| vec![ops::putrootfh()]);
     let result = loop {
         let mut list = root.clone();
-        let owner = ops::state_owner(ok.eir_clientid, b"settle");
+        let owner = ops::state_owner(clientid, b"settle");
         list.push(ops::open_create(0, owner, &name));
         list.push(ops::getfh());
         let res = session.compound(&conn, list).map_err(|e| e.to_string())?;
@@ -143,6 +123,38 @@ fn wait_out_of_grace(env: &Env, addr: std::net::SocketAddr, limit: Duration) -> 
         }
     };
     let _ = session.destroy_session(&conn);
-    let _ = crate::client::session::destroy_clientid(&conn, &principal, ok.eir_clientid);
+    let _ = crate::client::session::destroy_clientid(&conn, &principal, clientid);
     result
+}
+
+/// A new client ID for `owner` (SP4_NONE) and a session of it with the
+/// usual channel attributes: what a throw-away probe client needs.
+pub(super) fn fresh_session(
+    conn: &Connection,
+    principal: &Principal,
+    owner: &ClientOwner,
+) -> Result<Session, String> {
+    let eid = exchange_id(
+        conn,
+        principal,
+        owner,
+        ExchgId4Flags(0),
+        StateProtect4A::None,
+    )
+    .map_err(|e| e.to_string())?;
+    let ok = eid
+        .ok()
+        .ok_or_else(|| format!("EXCHANGE_ID: {:?}", eid.status()))?;
+    Session::create(
+        conn,
+        principal,
+        ok.eir_clientid,
+        ok.eir_sequenceid,
+        CreateSession4Flags(0),
+        default_fore_attrs(),
+        default_back_attrs(),
+        NFS4_CALLBACK,
+    )
+    .map_err(|e| e.to_string())?
+    .map_err(|s| format!("CREATE_SESSION: {s:?}"))
 }
