@@ -20,8 +20,8 @@
 //! Input and output are streamed: the input is read once per copy, so memory
 //! stays flat whatever the output size.
 
+use analyzer::capture::packet::{Timestamp, Transport};
 use analyzer::capture::{slice, FileSource, Frame, LinkType};
-use analyzer::packet::{Timestamp, Transport};
 use std::collections::HashMap;
 use std::error::Error;
 use std::fs::File;

@@ -7,17 +7,17 @@
 //! conventional 0x40000000 and every program a client announced in
 //! SETCLIENTID, CREATE_SESSION or BACKCHANNEL_CTL.
 
-use crate::flow::{CloseReason, ConnId, Direction};
+use crate::capture::packet::Timestamp;
 use crate::nfs4::{
     CbCompound4Args, CbCompound4Res, Compound4Args, Compound4Res, NfsArgOp, CB_COMPOUND,
     NFS4_CALLBACK, NFS4_PROGRAM, NFSPROC4_COMPOUND,
 };
-use crate::packet::Timestamp;
+use crate::rpc::stream::{RecordRef, RecordSink, StreamNotice};
 use crate::rpc::{
     AcceptStat, AcceptedReplyData, Credential, GssBody, MsgBody, Payload, RejectedReply, ReplyBody,
     RpcGssCred, RpcGssService, RpcMessage,
 };
-use crate::rpcstream::{RecordRef, RecordSink, StreamNotice};
+use crate::tcp::flow::{CloseReason, ConnId, Direction};
 use crate::xdr::{ErrorKind, Reader, XdrError};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;

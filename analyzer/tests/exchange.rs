@@ -2,11 +2,11 @@
 //! connection and direction, bodies decoded, callback programs learned,
 //! unmatched replies and unanswered calls counted, bounds enforced.
 
+use analyzer::capture::packet::Timestamp;
 use analyzer::exchange::*;
-use analyzer::flow::{CloseReason, ConnId, ConnInfo, Direction};
 use analyzer::nfs4::NfsStat4;
-use analyzer::packet::Timestamp;
-use analyzer::rpcstream::{RecordRef, RecordSink};
+use analyzer::rpc::stream::{RecordRef, RecordSink};
+use analyzer::tcp::flow::{CloseReason, ConnId, ConnInfo, Direction};
 
 /// What a test looks at in a message: kind, xid, frame, call frame, op
 /// names, COMPOUND status, program.

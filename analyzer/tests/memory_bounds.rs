@@ -12,9 +12,9 @@
 #[path = "../examples/common/pcapgen.rs"]
 mod pcapgen;
 
+use analyzer::capture::packet::Timestamp;
 use analyzer::capture::{Frame, LinkType};
 use analyzer::exchange::{Message, MessageSink, Notice};
-use analyzer::packet::Timestamp;
 use analyzer::pipeline::{Pipeline, PipelineLimits, PipelineStats};
 use pcapgen::{client_addr, nfs_call_record, nfs_reply_record, server_addr, TcpConn};
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -2,14 +2,14 @@
 //! on the exchange that breaks it, names the frames, and stays silent on the
 //! conformant twin of that exchange.
 
+use analyzer::capture::packet::Timestamp;
 use analyzer::exchange::{ExchangeLimits, Exchanges};
-use analyzer::flow::{ConnId, ConnInfo, Direction};
 use analyzer::model::{Model, ModelLimits};
 use analyzer::nfs4::attr::AttrValue;
 use analyzer::nfs4::*;
-use analyzer::packet::Timestamp;
+use analyzer::rpc::stream::{RecordRef, RecordSink};
 use analyzer::rpc::{AuthSysParms, OpaqueAuth, RpcMessage};
-use analyzer::rpcstream::{RecordRef, RecordSink};
+use analyzer::tcp::flow::{ConnId, ConnInfo, Direction};
 use analyzer::xdr::{to_bytes, Opaque};
 use std::net::SocketAddr;
 

@@ -16,18 +16,8 @@ fuzz_target!(|data: &[u8]| {
     else {
         return;
     };
-    let mut p = Pipeline::new(Default::default(), Model::new(Default::default()));
-    loop {
-        match src.next_frame() {
-            Ok(Some(f)) => p.frame(&f),
-            Ok(None) => break,
-            Err(e) => {
-                p.read_error(&e);
-                break;
-            }
-        }
-    }
-    let (model, _stats) = p.finish();
+    let (model, _stats) =
+        Pipeline::new(Default::default(), Model::new(Default::default())).run(&mut src, |_, _| {});
     let _ = model.server_identities();
     let _ = model.relations();
     for f in &model.findings {

@@ -9,7 +9,7 @@
 use analyzer::capture::FileSource;
 use analyzer::exchange::{ExchangeLimits, Message, MessageSink, Notice};
 use analyzer::pipeline::{Pipeline, PipelineLimits};
-use analyzer::rpcstream::StreamLimits;
+use analyzer::rpc::stream::StreamLimits;
 use analyzer::tcp::TcpLimits;
 use libfuzzer_sys::fuzz_target;
 

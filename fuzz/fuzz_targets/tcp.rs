@@ -8,8 +8,8 @@
 //! tracked or buffered.
 #![no_main]
 
-use analyzer::flow::{CloseReason, ConnId, ConnInfo, Direction, StreamSink};
-use analyzer::packet::{TcpFlags, TcpSegment, Timestamp};
+use analyzer::tcp::flow::{CloseReason, ConnId, ConnInfo, Direction, StreamSink};
+use analyzer::capture::packet::{TcpFlags, TcpSegment, Timestamp};
 use analyzer::tcp::{Reassembler, TcpLimits};
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;

@@ -21,8 +21,8 @@
 //! turn them back (empty for one file, where they are the file's own).
 //! Version 1 had no `files`, `merged`, `evidence` nor `frame_map`.
 
-use analyzer::merge::FrameMap;
 use analyzer::model::{BindHow, Model, OwnerKind, Principal, RecoveryKind, ServerKey};
+use analyzer::pipeline::merge::FrameMap;
 use analyzer::pipeline::PipelineStats;
 use analyzer::rules::Severity;
 use analyzer::xdr::{escape_bytes, hex, JsonOut};

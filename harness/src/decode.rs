@@ -1,10 +1,10 @@
 //! `trunkcheck decode`: one line (or one JSON object) per RPC message, with
 //! the identity fields of identity operations, and a summary at the end.
 
+use analyzer::capture::packet::Timestamp;
 use analyzer::exchange::{Body, Message, MessageSink, Notice, Program, ReplyStatus};
 use analyzer::nfs4::describe::{describe_arg_into, describe_cb_arg_into, describe_res_into};
 use analyzer::nfs4::NfsStat4;
-use analyzer::packet::Timestamp;
 use analyzer::pipeline::{LimitHit, PipelineLimits, PipelineStats, Problem};
 use analyzer::rpc::Credential;
 use analyzer::xdr::JsonOut;

@@ -220,19 +220,9 @@ fn run_live(args: &DecodeArgs, iface: &str) -> Result<u8> {
     let out = std::io::LineWriter::new(stdout.lock());
     let name = format!("live:{iface}");
     let sink = decode::DecodeOutput::new(out, args.json, &name);
-    let mut p = analyzer::pipeline::Pipeline::new(args.limits.limits(), sink);
-    loop {
-        match src.next_frame() {
-            Ok(Some(f)) => p.frame(&f),
-            Ok(None) => break,
-            Err(e) => {
-                p.read_error(&e);
-                break;
-            }
-        }
-    }
+    let (mut sink, stats) =
+        analyzer::pipeline::Pipeline::new(args.limits.limits(), sink).run(&mut src, |_, _| {});
     let _ = src.flush();
-    let (mut sink, stats) = p.finish();
     let mut err = std::io::stderr();
     if args.problems {
         for pr in &stats.problems {
@@ -258,7 +248,7 @@ fn run_analyze(args: &AnalyzeArgs) -> Result<u8> {
     if args.merge {
         let paths: Vec<&std::path::Path> = args.files.iter().map(|p| p.as_path()).collect();
         let model = analyzer::model::Model::new(Default::default());
-        match analyzer::merge::decode_files_merged(&paths, Default::default(), model) {
+        match analyzer::pipeline::merge::decode_files_merged(&paths, Default::default(), model) {
             Ok((model, stats, map)) => {
                 let name = names.join(" + ");
                 let obs = Observation {

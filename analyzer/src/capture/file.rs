@@ -12,7 +12,7 @@
 
 use super::error::{CaptureError, CaptureErrorKind as K};
 use super::{Frame, LinkType};
-use crate::packet::Timestamp;
+use crate::capture::packet::Timestamp;
 use flate2::read::MultiGzDecoder;
 use pcap_parser::pcapng::{
     parse_enhancedpacketblock_be, parse_enhancedpacketblock_le, parse_interfacedescriptionblock_be,

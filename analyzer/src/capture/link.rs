@@ -7,7 +7,7 @@
 //! `etherparse`'s lax slicers, which accept a packet cut short by the snap
 //! length and report what its IP header claims.
 
-use crate::packet::{Packet, TcpFlags, TcpSegment, Transport, UdpDatagram};
+use crate::capture::packet::{Packet, TcpFlags, TcpSegment, Transport, UdpDatagram};
 use etherparse::{ip_number, IpNumber, LaxIpSlice, TcpHeaderSlice, UdpHeaderSlice};
 use std::fmt;
 

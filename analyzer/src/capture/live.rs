@@ -11,7 +11,7 @@
 
 use super::error::{CaptureError, CaptureErrorKind as K};
 use super::{Frame, LinkType};
-use crate::packet::Timestamp;
+use crate::capture::packet::Timestamp;
 use pcap::{Active, Capture, Savefile};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -211,8 +211,8 @@ impl LiveSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::packet::Transport;
     use crate::capture::slice;
-    use crate::packet::Transport;
     use std::net::{TcpListener, TcpStream};
     use std::time::{Duration, Instant};
 

@@ -16,13 +16,15 @@
 //! damage and then a [`CaptureError`] naming the file, the frame number and
 //! the byte offset.
 //!
-//! [`slice`] turns a frame into a [`Packet`](crate::packet::Packet); frames
+//! [`slice`] turns a frame into a [`Packet`](crate::capture::packet::Packet); frames
 //! that are not IP give [`LinkError::NotIp`], which callers count and skip.
 //!
 //! With the cargo feature `live`, `LiveSource` captures from a network
 //! interface through libpcap and gives the same [`Frame`]s.
 
 mod error;
+pub mod packet;
+
 mod file;
 mod link;
 #[cfg(feature = "live")]
@@ -37,7 +39,7 @@ pub use link::{slice, LinkError, LinkType, NonIp};
 #[cfg(feature = "live")]
 pub use live::{LiveSource, StopHandle, IDLE_MS};
 
-use crate::packet::Timestamp;
+use crate::capture::packet::Timestamp;
 use std::path::Path;
 
 /// One captured frame, borrowed from its source until the next call to

@@ -3,7 +3,7 @@
 //! hostile files, and a time-bounded mutation fuzz.
 
 use super::*;
-use crate::packet::{Packet, TcpFlags, Timestamp, Transport};
+use crate::capture::packet::{Packet, TcpFlags, Timestamp, Transport};
 use std::io::{Cursor, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -298,7 +298,7 @@ fn sample_v6() -> Vec<u8> {
     ipv6(v6(1), v6(2), 6, &sample_tcp())
 }
 
-fn tcp_of(p: Packet<'_>) -> crate::packet::TcpSegment<'_> {
+fn tcp_of(p: Packet<'_>) -> crate::capture::packet::TcpSegment<'_> {
     match p.transport {
         Transport::Tcp(t) => t,
         other => panic!("expected TCP, got {other:?}"),

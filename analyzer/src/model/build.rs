@@ -4,10 +4,10 @@
 
 use super::*;
 use crate::exchange::{Body, Message, MessageSink, MsgKind, Notice, Program};
-use crate::flow::Direction;
 use crate::nfs4::{NfsArgOp, NfsRes, NfsResOp, OpenClaimType4, Setclientid4Res, StateProtect4R};
 use crate::rpc::{Credential, RpcGssCred};
 use crate::rules;
+use crate::tcp::flow::Direction;
 use std::collections::{HashMap, VecDeque};
 
 /// Bounds of the model (memory stays bounded whatever the capture).
@@ -955,8 +955,8 @@ impl MessageSink for Model {
         if let Notice::Stream(s) = n {
             if matches!(
                 s.what,
-                crate::rpcstream::NoticeKind::Gap { .. }
-                    | crate::rpcstream::NoticeKind::Skipped { .. }
+                crate::rpc::stream::NoticeKind::Gap { .. }
+                    | crate::rpc::stream::NoticeKind::Skipped { .. }
             ) {
                 self.gaps_seen = true;
             }

@@ -733,7 +733,7 @@ impl Model {
     pub(crate) fn check_destroy_session_binding(
         &mut self,
         session: SessionId4,
-        conn: crate::flow::ConnId,
+        conn: crate::tcp::flow::ConnId,
         frames: &[u64],
     ) {
         if self.gaps_seen {

@@ -23,12 +23,12 @@ pub mod json;
 
 pub use build::ModelLimits;
 
-use crate::flow::ConnId;
+use crate::capture::packet::Timestamp;
 use crate::nfs4::{
     Bitmap4, ChannelAttrs4, ChannelDirFromServer4, CreateSession4Flags, ExchgId4Flags, NfsStat4,
     Seq4Status, SessionId4, StateProtectHow4,
 };
-use crate::packet::Timestamp;
+use crate::tcp::flow::ConnId;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
 

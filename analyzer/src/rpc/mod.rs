@@ -27,6 +27,7 @@
 
 pub mod auth;
 pub mod record;
+pub mod stream;
 
 pub use auth::{
     AuthSysParms, Credential, GssBody, RpcGssCred, RpcGssCredVers1, RpcGssProc, RpcGssService,

@@ -3,8 +3,8 @@
 
 use super::stream::{Emit, HalfStream};
 use super::{GapCause, TcpLimits};
-use crate::flow::{CloseReason, ConnId, Direction, StreamSink};
-use crate::packet::{TcpSegment, Timestamp};
+use crate::capture::packet::{TcpSegment, Timestamp};
+use crate::tcp::flow::{CloseReason, ConnId, Direction, StreamSink};
 use std::net::SocketAddr;
 
 /// The NFS port: the side using it is the server.

@@ -23,11 +23,12 @@
 //!   close are recognised and ignored for a while.
 
 mod conn;
+pub mod flow;
 mod stream;
 mod table;
 
-use crate::flow::{CloseReason, ConnId, ConnInfo, StreamSink};
-use crate::packet::{TcpSegment, Timestamp};
+use crate::capture::packet::{TcpSegment, Timestamp};
+use crate::tcp::flow::{CloseReason, ConnId, ConnInfo, StreamSink};
 use conn::{guess_roles, Conn};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

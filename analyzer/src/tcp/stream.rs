@@ -2,8 +2,8 @@
 //! offsets, the out-of-order buffer, and the decisions to give up holes.
 
 use super::{GapCause, TcpLimits, TcpStats};
-use crate::flow::{ConnId, Direction, StreamSink};
-use crate::packet::Timestamp;
+use crate::capture::packet::Timestamp;
+use crate::tcp::flow::{ConnId, Direction, StreamSink};
 use std::collections::BTreeMap;
 
 /// Where a segment's events go and what they are attributed to.

@@ -1,7 +1,7 @@
 //! The connection table (5-tuple → connection, least recently active first
 //! out) and the short memory of recently closed connections.
 
-use crate::packet::Timestamp;
+use crate::capture::packet::Timestamp;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;

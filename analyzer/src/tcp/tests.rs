@@ -2,8 +2,8 @@
 //! and a garbage test.
 
 use super::*;
-use crate::flow::Direction;
-use crate::packet::TcpFlags;
+use crate::capture::packet::TcpFlags;
+use crate::tcp::flow::Direction;
 use std::collections::HashMap;
 
 // ---------------------------------------------------------------------------

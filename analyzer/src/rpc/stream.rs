@@ -11,9 +11,9 @@
 //! record within [`StreamLimits::hunt_give_up`] bytes is not RPC (SMB, TLS,
 //! ...) and its bytes are ignored.
 
-use crate::flow::{CloseReason, ConnId, ConnInfo, Direction, StreamSink};
-use crate::packet::Timestamp;
+use crate::capture::packet::Timestamp;
 use crate::rpc::{RecordAssembler, RecordLimits};
+use crate::tcp::flow::{CloseReason, ConnId, ConnInfo, Direction, StreamSink};
 use std::collections::HashMap;
 
 /// Bounds of the RPC stream layer.
@@ -795,5 +795,4 @@ fn plausible_record(b: &[u8], max_record: usize) -> Option<bool> {
 }
 
 #[cfg(test)]
-#[path = "rpcstream_tests.rs"]
 mod tests;

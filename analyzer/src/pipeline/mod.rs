@@ -2,11 +2,13 @@
 //! streams → RPC records → decoded messages, with the counters and the list
 //! of problems (each with its frame) that `decode` and `analyze` report.
 
+pub mod merge;
+
+use crate::capture::packet::Transport;
 use crate::capture::{CaptureError, FileSource, Frame};
 use crate::exchange::{ExchangeLimits, ExchangeStats, Exchanges, Message, MessageSink, Notice};
-use crate::flow::ConnId;
-use crate::packet::Transport;
-use crate::rpcstream::{NoticeKind, RpcStreams, StreamLimits, StreamStats};
+use crate::rpc::stream::{NoticeKind, RpcStreams, StreamLimits, StreamStats};
+use crate::tcp::flow::ConnId;
 use crate::tcp::{Reassembler, TcpLimits, TcpStats};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -247,8 +249,8 @@ impl<M: MessageSink> MessageSink for Collector<M> {
                     ),
                 };
                 let dir = match s.dir {
-                    crate::flow::Direction::ToServer => "to server",
-                    crate::flow::Direction::ToClient => "to client",
+                    crate::tcp::flow::Direction::ToServer => "to server",
+                    crate::tcp::flow::Direction::ToClient => "to client",
                 };
                 self.add(
                     s.frame,
@@ -354,7 +356,7 @@ impl<M: MessageSink> Pipeline<M> {
                         let n = self.more_tcp.len() as u64 + 1;
                         self.more_tcp.push(Reassembler::with_first_id(
                             self.tcp_limits,
-                            n << crate::flow::CONN_FILE_SHIFT,
+                            n << crate::tcp::flow::CONN_FILE_SHIFT,
                         ));
                     }
                     &mut self.more_tcp[source - 1]
@@ -407,36 +409,86 @@ impl<M: MessageSink> Pipeline<M> {
     }
 }
 
-/// Decodes a capture file into `sink`. `progress` is called now and then
-/// with (bytes read, total bytes if known). An error opening the file is an
-/// `Err`; an error later in the file stops reading and is reported in the
-/// stats (`read_error` and a `read-error` problem), after every frame before
-/// it was decoded.
+/// Where frames come from: one capture file, several merged by time, or a
+/// live device. Every way of reading a capture goes through
+/// [`Pipeline::run`] with one of these.
+pub trait FrameSource {
+    /// The next frame and the index of the input it came from (0 when there
+    /// is one input); `Ok(None)` at the end. An error ends the input it came
+    /// from: a source of one input returns `Ok(None)` after it, a merged
+    /// source goes on with its other inputs.
+    fn next_frame(&mut self) -> Result<Option<(usize, Frame<'_>)>, CaptureError>;
+
+    /// Bytes read so far, and the total when known (for progress bars).
+    fn progress(&self) -> (u64, Option<u64>) {
+        (0, None)
+    }
+}
+
+impl FrameSource for FileSource {
+    fn next_frame(&mut self) -> Result<Option<(usize, Frame<'_>)>, CaptureError> {
+        Ok(FileSource::next_frame(self)?.map(|f| (0, f)))
+    }
+
+    fn progress(&self) -> (u64, Option<u64>) {
+        (self.bytes_read(), self.total_bytes())
+    }
+}
+
+#[cfg(feature = "live")]
+impl FrameSource for crate::capture::LiveSource {
+    fn next_frame(&mut self) -> Result<Option<(usize, Frame<'_>)>, CaptureError> {
+        Ok(crate::capture::LiveSource::next_frame(self)?.map(|f| (0, f)))
+    }
+}
+
+/// How many frames go by between two progress reports.
+const PROGRESS_EVERY: u64 = 4096;
+
+impl<M: MessageSink> Pipeline<M> {
+    /// Runs the pipeline over every frame of `source` and finishes it.
+    /// `progress` is called now and then with (bytes read, total bytes if
+    /// known). An error reading the source is reported in the stats
+    /// (`read_error` and a `read-error` problem) after every frame before it
+    /// was decoded.
+    pub fn run<S: FrameSource + ?Sized>(
+        mut self,
+        source: &mut S,
+        mut progress: impl FnMut(u64, Option<u64>),
+    ) -> (M, PipelineStats) {
+        let mut n = 0u64;
+        loop {
+            match source.next_frame() {
+                Ok(Some((input, f))) => {
+                    self.frame_from(input, &f);
+                    n += 1;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    self.read_error(&e);
+                    continue;
+                }
+            }
+            if n % PROGRESS_EVERY == 0 {
+                let (done, total) = source.progress();
+                progress(done, total);
+            }
+        }
+        let (done, total) = source.progress();
+        progress(done, total);
+        self.finish()
+    }
+}
+
+/// Decodes a capture file into `sink` ([`Pipeline::run`] over a
+/// [`FileSource`]). An error opening the file is an `Err`; an error later in
+/// the file stops reading and is reported in the stats.
 pub fn decode_file<M: MessageSink>(
     path: &Path,
     limits: PipelineLimits,
     sink: M,
-    mut progress: impl FnMut(u64, Option<u64>),
+    progress: impl FnMut(u64, Option<u64>),
 ) -> Result<(M, PipelineStats), CaptureError> {
     let mut src = FileSource::open(path)?;
-    let mut p = Pipeline::new(limits, sink);
-    let mut n = 0u64;
-    loop {
-        match src.next_frame() {
-            Ok(Some(f)) => {
-                p.frame(&f);
-                n += 1;
-                if n % 4096 == 0 {
-                    progress(src.bytes_read(), src.total_bytes());
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                p.read_error(&e);
-                break;
-            }
-        }
-    }
-    progress(src.bytes_read(), src.total_bytes());
-    Ok(p.finish())
+    Ok(Pipeline::new(limits, sink).run(&mut src, progress))
 }

@@ -1,7 +1,7 @@
 //! The hand-off between TCP reassembly and the RPC layer: connections,
 //! directions, and the events a reassembler emits as in-order byte streams.
 
-use crate::packet::Timestamp;
+use crate::capture::packet::Timestamp;
 use std::fmt;
 use std::net::SocketAddr;
 

@@ -14,10 +14,10 @@
 //!   the same connection seen at two capture points is then two connections
 //!   in the model, and its RPCs are seen twice (as retries).
 
+use crate::capture::packet::Timestamp;
 use crate::capture::{CaptureError, FileSource, Frame, LinkType};
 use crate::exchange::MessageSink;
-use crate::packet::Timestamp;
-use crate::pipeline::{Pipeline, PipelineLimits, PipelineStats};
+use crate::pipeline::{FrameSource, Pipeline, PipelineLimits, PipelineStats};
 use std::path::Path;
 
 /// A frame of one file of a merged analysis.
@@ -200,50 +200,87 @@ fn short_names(paths: &[&Path]) -> Vec<String> {
     }
 }
 
-/// Decodes several capture files as one observation into `sink`: frames
-/// interleaved by timestamp, each file's connections its own. An error
-/// opening any file is an `Err`; an error later in a file ends that file
-/// (reported in the stats) while the others go on.
+/// Several capture files as one [`FrameSource`]: frames interleaved by
+/// timestamp and numbered in merged order (see [`FrameMap`]).
+pub struct MergedSource {
+    inputs: Vec<Input>,
+    map: FrameMap,
+    /// The frame last returned (it borrows from here).
+    current: Option<Held>,
+}
+
+impl MergedSource {
+    /// Opens every file (an error opening any of them is an `Err`).
+    pub fn open(paths: &[&Path]) -> Result<Self, CaptureError> {
+        let mut inputs = Vec::with_capacity(paths.len());
+        for p in paths {
+            inputs.push(Input {
+                src: FileSource::open(p)?,
+                head: None,
+                done: false,
+            });
+        }
+        Ok(MergedSource {
+            inputs,
+            map: FrameMap::new(short_names(paths)),
+            current: None,
+        })
+    }
+
+    /// The map from merged frame numbers back to files.
+    pub fn into_map(self) -> FrameMap {
+        self.map
+    }
+}
+
+impl FrameSource for MergedSource {
+    fn next_frame(&mut self) -> Result<Option<(usize, Frame<'_>)>, CaptureError> {
+        for inp in &mut self.inputs {
+            inp.fill()?;
+        }
+        let Some(i) = earliest(&self.inputs) else {
+            return Ok(None);
+        };
+        let Some(h) = self.inputs.get_mut(i).and_then(|inp| inp.head.take()) else {
+            return Ok(None);
+        };
+        let number = self.map.push(i, h.number);
+        let h = self.current.insert(h);
+        Ok(Some((
+            i,
+            Frame {
+                number,
+                ts: h.ts,
+                linktype: h.linktype,
+                interface: h.interface,
+                data: &h.data,
+                orig_len: h.orig_len,
+            },
+        )))
+    }
+
+    fn progress(&self) -> (u64, Option<u64>) {
+        self.inputs.iter().fold((0, Some(0)), |(done, total), inp| {
+            (
+                done + inp.src.bytes_read(),
+                total.zip(inp.src.total_bytes()).map(|(a, b)| a + b),
+            )
+        })
+    }
+}
+
+/// Decodes several capture files as one observation into `sink`
+/// ([`Pipeline::run`] over a [`MergedSource`]). An error opening any file is
+/// an `Err`; an error later in a file ends that file (reported in the stats)
+/// while the others go on.
 pub fn decode_files_merged<M: MessageSink>(
     paths: &[&Path],
     limits: PipelineLimits,
     sink: M,
 ) -> Result<(M, PipelineStats, FrameMap), CaptureError> {
-    let mut inputs = Vec::with_capacity(paths.len());
-    for p in paths {
-        inputs.push(Input {
-            src: FileSource::open(p)?,
-            head: None,
-            done: false,
-        });
-    }
-    let mut map = FrameMap::new(short_names(paths));
-    let mut pipe = Pipeline::new(limits, sink);
-    loop {
-        for inp in &mut inputs {
-            if let Err(e) = inp.fill() {
-                pipe.read_error(&e);
-            }
-        }
-        let Some(i) = earliest(&inputs) else {
-            break;
-        };
-        let Some(h) = inputs.get_mut(i).and_then(|inp| inp.head.take()) else {
-            break;
-        };
-        let number = map.push(i, h.number);
-        let frame = Frame {
-            number,
-            ts: h.ts,
-            linktype: h.linktype,
-            interface: h.interface,
-            data: &h.data,
-            orig_len: h.orig_len,
-        };
-        pipe.frame_from(i, &frame);
-    }
-    let (sink, stats) = pipe.finish();
-    Ok((sink, stats, map))
+    let mut src = MergedSource::open(paths)?;
+    let (sink, stats) = Pipeline::new(limits, sink).run(&mut src, |_, _| {});
+    Ok((sink, stats, src.into_map()))
 }
 
 #[cfg(test)]
