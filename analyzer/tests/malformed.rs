@@ -10,8 +10,9 @@
 //! `cargo run -p trunkcheck-analyzer --example gen_malformed -- analyzer/tests/malformed`.
 
 use analyzer::exchange::{Message, MessageSink, MsgKind, Notice, Program};
-use analyzer::model::{Model, ModelLimits};
+use analyzer::model::ModelLimits;
 use analyzer::pipeline::{decode_file, PipelineLimits, PipelineStats};
+use analyzer::rules::Analysis;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -38,7 +39,7 @@ struct Seen {
 /// Records messages and feeds the identity model.
 struct Observer {
     seen: Vec<Seen>,
-    model: Model,
+    analysis: Analysis,
 }
 
 impl MessageSink for Observer {
@@ -51,11 +52,11 @@ impl MessageSink for Observer {
             error: m.error.is_some(),
             ops: m.op_names(),
         });
-        self.model.message(m);
+        self.analysis.message(m);
     }
 
     fn notice(&mut self, n: &Notice) {
-        self.model.notice(n);
+        self.analysis.notice(n);
     }
 }
 
@@ -64,7 +65,7 @@ fn measure(path: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let sink = Observer {
         seen: Vec::new(),
-        model: Model::new(ModelLimits::default()),
+        analysis: Analysis::new(ModelLimits::default()),
     };
     let (obs, stats) = match decode_file(path, PipelineLimits::default(), sink, |_, _| {}) {
         Ok(r) => r,
@@ -116,9 +117,9 @@ fn measure(path: &Path) -> BTreeMap<String, String> {
         "model".into(),
         format!(
             "{} endpoints, {} clients, {} sessions",
-            obs.model.endpoints.len(),
-            obs.model.clients.len(),
-            obs.model.sessions.len()
+            obs.analysis.model().endpoints.len(),
+            obs.analysis.model().clients.len(),
+            obs.analysis.model().sessions.len()
         ),
     );
     for (k, v) in named_stats(&stats) {

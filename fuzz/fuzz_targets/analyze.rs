@@ -4,7 +4,7 @@
 #![no_main]
 
 use analyzer::capture::FileSource;
-use analyzer::model::Model;
+use analyzer::rules::Analysis;
 use analyzer::pipeline::Pipeline;
 use analyzer::xdr::JsonOut;
 use libfuzzer_sys::fuzz_target;
@@ -16,11 +16,12 @@ fuzz_target!(|data: &[u8]| {
     else {
         return;
     };
-    let (model, _stats) =
-        Pipeline::new(Default::default(), Model::new(Default::default())).run(&mut src, |_, _| {});
+    let (analysis, _stats) =
+        Pipeline::new(Default::default(), Analysis::new(Default::default())).run(&mut src, |_, _| {});
+    let model = analysis.model();
     let _ = model.server_identities();
     let _ = model.relations();
-    for f in &model.findings {
+    for f in analysis.findings() {
         let _ = f.to_string();
     }
     let mut out = JsonOut::new();

@@ -21,10 +21,10 @@
 //! turn them back (empty for one file, where they are the file's own).
 //! Version 1 had no `files`, `merged`, `evidence` nor `frame_map`.
 
-use analyzer::model::{BindHow, Model, OwnerKind, Principal, RecoveryKind, ServerKey};
+use analyzer::model::{BindHow, OwnerKind, Principal, RecoveryKind, ServerKey};
 use analyzer::pipeline::merge::FrameMap;
 use analyzer::pipeline::PipelineStats;
-use analyzer::rules::Severity;
+use analyzer::rules::{Analysis, Policy, Severity};
 use analyzer::xdr::{escape_bytes, hex, JsonOut};
 use std::fmt::Write as _;
 
@@ -144,7 +144,8 @@ fn join<T: ToString>(it: impl IntoIterator<Item = T>) -> String {
 }
 
 /// The text report.
-pub fn text_report(file: &str, m: &Model, stats: &PipelineStats, fr: &Frames<'_>) -> String {
+pub fn text_report(file: &str, a: &Analysis, stats: &PipelineStats, fr: &Frames<'_>) -> String {
+    let m = a.model();
     let opt = |v: Option<u64>| v.map_or("-".to_string(), |f| fr.label(f));
     let mut s = String::new();
     let _ = writeln!(s, "== {file}");
@@ -348,7 +349,7 @@ pub fn text_report(file: &str, m: &Model, stats: &PipelineStats, fr: &Frames<'_>
         }
     }
     let _ = writeln!(s, "\nFindings");
-    if m.findings.is_empty() {
+    if a.findings().is_empty() {
         let _ = writeln!(
             s,
             "  none ({} rules checked; see analyzer/RULES.md)",
@@ -356,12 +357,18 @@ pub fn text_report(file: &str, m: &Model, stats: &PipelineStats, fr: &Frames<'_>
         );
     }
     for sev in [Severity::Violation, Severity::Warning, Severity::Info] {
-        for f in m.findings.iter().filter(|f| f.rule.severity == sev) {
+        for f in a.findings().iter().filter(|f| f.rule.severity == sev) {
             let _ = writeln!(s, "  {}", finding_line(f, fr));
         }
     }
-    if m.findings_dropped > 0 {
-        let _ = writeln!(s, "  ... and {} more", m.findings_dropped);
+    if a.findings_dropped() > 0 {
+        let _ = writeln!(s, "  ... and {} more", a.findings_dropped());
+    }
+    if !a.not_judged().is_empty() {
+        let _ = writeln!(s, "\nNot judged (the capture cannot prove them)");
+        for n in a.not_judged() {
+            let _ = writeln!(s, "  {}: {} x {}", n.rule.id, n.count, n.reason);
+        }
     }
     let _ = writeln!(
         s,
@@ -373,7 +380,7 @@ pub fn text_report(file: &str, m: &Model, stats: &PipelineStats, fr: &Frames<'_>
         stats.gaps,
         stats.malformed_records()
     );
-    let hits = crate::decode::limits_reached(&m.limit_hits());
+    let hits = crate::decode::limits_reached(&a.limit_hits());
     if !hits.is_empty() {
         let _ = writeln!(s, "model limits reached: {}", hits.join("; "));
     }
@@ -384,10 +391,11 @@ pub fn text_report(file: &str, m: &Model, stats: &PipelineStats, fr: &Frames<'_>
 pub fn json_report(
     file: &str,
     files: &[String],
-    m: &Model,
+    a: &Analysis,
     stats: &PipelineStats,
     fr: &Frames<'_>,
 ) -> String {
+    let m = a.model();
     let mut o = JsonOut::new();
     o.begin_object();
     o.field("format", "trunkcheck-analyze");
@@ -398,7 +406,7 @@ pub fn json_report(
     m.write_json_members(&mut o);
     o.key("findings");
     o.begin_array();
-    for f in &m.findings {
+    for f in a.findings() {
         o.begin_object();
         o.field("rule", f.rule.id);
         o.field("severity", f.rule.severity.as_str());
@@ -420,9 +428,19 @@ pub fn json_report(
         o.end_object();
     }
     o.end_array();
-    o.field("findings_not_listed", &m.findings_dropped);
+    o.field("findings_not_listed", &a.findings_dropped());
+    o.key("not_judged");
+    o.begin_array();
+    for n in a.not_judged() {
+        o.begin_object();
+        o.field("rule", n.rule.id);
+        o.field("reason", n.reason);
+        o.field("count", &n.count);
+        o.end_object();
+    }
+    o.end_array();
     o.key("model_limits");
-    crate::decode::limits_json(&mut o, &m.limit_hits());
+    crate::decode::limits_json(&mut o, &a.limit_hits());
     o.key("frame_map");
     o.begin_array();
     if let Frames::Merged(map) = fr {
@@ -441,11 +459,9 @@ pub fn json_report(
     o.into_string()
 }
 
-/// True when the model holds a violation (exit status 1).
-pub fn has_violation(m: &Model) -> bool {
-    m.findings
-        .iter()
-        .any(|f| f.rule.severity == Severity::Violation)
+/// True when the analysis fails by the verdict policy (exit status 1).
+pub fn fails(a: &Analysis, policy: &Policy) -> bool {
+    policy.capture_fails(a.findings())
 }
 
 #[cfg(test)]
@@ -455,16 +471,19 @@ mod tests {
 
     #[test]
     fn model_limits_reached_are_reported_in_text_and_json() {
-        let mut m = Model::new(analyzer::model::ModelLimits {
+        let limits = analyzer::model::ModelLimits {
             max_pending: 4,
             ..Default::default()
-        });
+        };
         let stats = PipelineStats::default();
-        let text = text_report("t.pcap", &m, &stats, &Frames::Single);
+        let fresh = Analysis::new(limits);
+        let text = text_report("t.pcap", &fresh, &stats, &Frames::Single);
+        let mut m = analyzer::model::Model::new(limits);
         assert!(!text.contains("model limits reached"), "{text}");
         m.limit_counts.pending_evicted = 3;
         m.limit_counts.sessions_dropped = 2;
-        let text = text_report("t.pcap", &m, &stats, &Frames::Single);
+        let a = Analysis::from_model(m);
+        let text = text_report("t.pcap", &a, &stats, &Frames::Single);
         let line = text
             .lines()
             .find(|l| l.starts_with("model limits reached: "))
@@ -478,7 +497,7 @@ mod tests {
             "{line}"
         );
         assert!(!line.contains("max_events"), "only bounds reached: {line}");
-        let json = json_report("t.pcap", &["t.pcap".into()], &m, &stats, &Frames::Single);
+        let json = json_report("t.pcap", &["t.pcap".into()], &a, &stats, &Frames::Single);
         let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
         let limits = v["model_limits"].as_array().expect("model_limits array");
         let calls = limits

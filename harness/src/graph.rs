@@ -3,7 +3,7 @@
 //! connections that carry them. Written as DOT, and as SVG too when
 //! Graphviz's `dot` is installed.
 
-use analyzer::model::{BindHow, Model, Relation, ServerKey};
+use analyzer::model::{BindHow, Relation, ServerKey};
 use analyzer::rules::Severity;
 use analyzer::xdr::escape_bytes;
 use std::fmt::Write as _;
@@ -26,8 +26,9 @@ fn key_label(k: &ServerKey) -> String {
     }
 }
 
-/// The model as a DOT graph.
-pub fn dot(title: &str, m: &Model) -> String {
+/// The model and its findings as a DOT graph.
+pub fn dot(title: &str, a: &analyzer::rules::Analysis) -> String {
+    let m = a.model();
     let mut s = String::new();
     let _ = writeln!(s, "digraph trunkcheck {{");
     let _ = writeln!(
@@ -122,17 +123,17 @@ pub fn dot(title: &str, m: &Model) -> String {
             );
         }
     }
-    let violations = m
-        .findings
+    let violations = a
+        .findings()
         .iter()
         .filter(|f| f.rule.severity == Severity::Violation)
         .count();
-    if !m.findings.is_empty() {
+    if !a.findings().is_empty() {
         let _ = writeln!(
             s,
             "  findings [shape=note, style=filled, fillcolor=\"{}\", label=\"{} finding(s), {violations} violation(s)\"];",
             if violations > 0 { "#ffcdd2" } else { "#fff9c4" },
-            m.findings.len()
+            a.findings().len()
         );
     }
     let _ = writeln!(s, "}}");

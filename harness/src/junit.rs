@@ -3,16 +3,15 @@
 //! message), warnings and notes are kept in the case's output.
 
 use crate::analyze::Frames;
-use analyzer::model::Model;
-use analyzer::rules::{self, Severity};
+use analyzer::rules::{self, Analysis, Policy};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 /// Adds the suite of one analysed capture (or merged observation).
-pub fn add_suite(report: &mut Report, file: &str, m: &Model, fr: &Frames<'_>) {
+pub fn add_suite(report: &mut Report, file: &str, a: &Analysis, fr: &Frames<'_>, policy: &Policy) {
     let mut suite = TestSuite::new(file);
     for rule in rules::ALL {
-        let found: Vec<_> = m
-            .findings
+        let found: Vec<_> = a
+            .findings()
             .iter()
             .filter(|f| std::ptr::eq(f.rule, *rule))
             .collect();
@@ -27,7 +26,8 @@ pub fn add_suite(report: &mut Report, file: &str, m: &Model, fr: &Frames<'_>) {
             })
             .collect::<Vec<_>>()
             .join("\n");
-        let status = if rule.severity == Severity::Violation && !found.is_empty() {
+        let fails = policy.fails(rule);
+        let status = if fails && !found.is_empty() {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
             s.set_message(format!("{} ({}): {}", rule.title, rule.rfc, found.len()));
             s.set_description(text.clone());
@@ -37,7 +37,7 @@ pub fn add_suite(report: &mut Report, file: &str, m: &Model, fr: &Frames<'_>) {
         };
         let mut case = TestCase::new(rule.id, status);
         case.set_classname(format!("{}.{}", rule.party.as_str(), rule.rfc));
-        if !found.is_empty() && rule.severity != Severity::Violation {
+        if !found.is_empty() && !fails {
             case.set_system_out(text);
         }
         suite.add_test_case(case);
@@ -57,19 +57,19 @@ mod tests {
 
     #[test]
     fn a_violation_fails_its_rule_case_and_warnings_do_not() {
-        let mut m = Model::new(Default::default());
-        m.findings.push(Finding {
+        let mut m = Analysis::new(Default::default());
+        m.add_finding(Finding {
             rule: &rules::CSESS_ATTRS,
             message: "channel attributes: fore ca_maxrequestsize 1 -> 2".into(),
             frames: vec![10, 11],
         });
-        m.findings.push(Finding {
+        m.add_finding(Finding {
             rule: &rules::CLIENT_OWNER_PER_SERVER,
             message: "two owners".into(),
             frames: vec![3],
         });
         let mut r = report();
-        add_suite(&mut r, "x.pcap", &m, &Frames::Single);
+        add_suite(&mut r, "x.pcap", &m, &Frames::Single, &Policy::default());
         let xml = r.to_string().expect("xml");
         assert!(xml.contains(r#"failures="1""#), "{xml}");
         assert!(xml.contains("csess.channel-attrs"));

@@ -247,9 +247,9 @@ fn run_analyze(args: &AnalyzeArgs) -> Result<u8> {
     let names: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
     if args.merge {
         let paths: Vec<&std::path::Path> = args.files.iter().map(|p| p.as_path()).collect();
-        let model = analyzer::model::Model::new(Default::default());
-        match analyzer::pipeline::merge::decode_files_merged(&paths, Default::default(), model) {
-            Ok((model, stats, map)) => {
+        let analysis = analyzer::rules::Analysis::new(Default::default());
+        match analyzer::pipeline::merge::decode_files_merged(&paths, Default::default(), analysis) {
+            Ok((analysis, stats, map)) => {
                 let name = names.join(" + ");
                 let obs = Observation {
                     name: &name,
@@ -257,7 +257,7 @@ fn run_analyze(args: &AnalyzeArgs) -> Result<u8> {
                     index: None,
                     frames: analyze::Frames::Merged(&map),
                 };
-                code = analyze_report(args, &mut out, &mut report, &obs, &model, &stats)?;
+                code = analyze_report(args, &mut out, &mut report, &obs, &analysis, &stats)?;
             }
             Err(e) => {
                 eprintln!("trunkcheck: {e}");
@@ -267,16 +267,16 @@ fn run_analyze(args: &AnalyzeArgs) -> Result<u8> {
     }
     for (idx, path) in args.files.iter().enumerate().filter(|_| !args.merge) {
         let name = path.display().to_string();
-        let model = analyzer::model::Model::new(Default::default());
-        match decode_with_progress(path, model) {
-            Ok((model, stats)) => {
+        let analysis = analyzer::rules::Analysis::new(Default::default());
+        match decode_with_progress(path, analysis) {
+            Ok((analysis, stats)) => {
                 let obs = Observation {
                     name: &name,
                     files: std::slice::from_ref(&name),
                     index: (args.files.len() > 1).then_some(idx),
                     frames: analyze::Frames::Single,
                 };
-                let c = analyze_report(args, &mut out, &mut report, &obs, &model, &stats)?;
+                let c = analyze_report(args, &mut out, &mut report, &obs, &analysis, &stats)?;
                 if code == EXIT_OK {
                     code = c;
                 }
@@ -314,16 +314,16 @@ fn analyze_report(
     out: &mut impl Write,
     report: &mut quick_junit::Report,
     obs: &Observation<'_>,
-    model: &analyzer::model::Model,
+    analysis: &analyzer::rules::Analysis,
     stats: &analyzer::pipeline::PipelineStats,
 ) -> Result<u8> {
     if let Some(e) = &stats.read_error {
         eprintln!("trunkcheck: warning: {e}");
     }
     let text = if args.json {
-        analyze::json_report(obs.name, obs.files, model, stats, &obs.frames)
+        analyze::json_report(obs.name, obs.files, analysis, stats, &obs.frames)
     } else {
-        analyze::text_report(obs.name, model, stats, &obs.frames)
+        analyze::text_report(obs.name, analysis, stats, &obs.frames)
     };
     writeln!(out, "{text}")?;
     if let Some(g) = &args.graph {
@@ -331,14 +331,15 @@ fn analyze_report(
             Some(idx) => g.with_extension(format!("{idx}.dot")),
             None => g.clone(),
         };
-        match graph::write(&target, &graph::dot(obs.name, model)) {
+        match graph::write(&target, &graph::dot(obs.name, analysis)) {
             Ok(Some(svg)) => eprintln!("graph: {} and {}", target.display(), svg.display()),
             Ok(None) => eprintln!("graph: {} (install graphviz for SVG)", target.display()),
             Err(e) => eprintln!("trunkcheck: cannot write {}: {e}", target.display()),
         }
     }
-    junit::add_suite(report, obs.name, model, &obs.frames);
-    Ok(if analyze::has_violation(model) {
+    let policy = analyzer::rules::Policy::default();
+    junit::add_suite(report, obs.name, analysis, &obs.frames, &policy);
+    Ok(if analyze::fails(analysis, &policy) {
         EXIT_VIOLATION
     } else {
         EXIT_OK

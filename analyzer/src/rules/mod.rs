@@ -5,6 +5,9 @@
 //! violation; a SHOULD or lowercase "should" a warning), and the party it
 //! judges. A finding names the rule and carries the frames that prove it.
 
+use crate::exchange::{Message, MessageSink, Notice};
+use crate::model::{Model, ModelLimits};
+use crate::pipeline::LimitHit;
 use std::fmt;
 
 /// How serious a finding is.
@@ -239,4 +242,150 @@ rules! {
 /// Looks a rule up by id.
 pub fn by_id(id: &str) -> Option<&'static Rule> {
     ALL.iter().copied().find(|r| r.id == id)
+}
+
+/// How a finding counts where a verdict is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// It fails the capture, the JUnit case or the trial.
+    Fail,
+    /// It is reported as a warning and fails nothing.
+    Warn,
+    /// It is reported for information.
+    Inform,
+}
+
+/// Who a finding in a suite trial is charged to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrialBlame {
+    /// The server under test.
+    Server,
+    /// trunkcheck's own client: a bug in the scenario or the client.
+    OwnClient,
+}
+
+/// The one verdict policy: what fails a capture (`analyze`'s exit status),
+/// a JUnit case and a suite trial. Every report asks it; none decides alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Warnings fail too (`--strict`).
+    pub strict: bool,
+}
+
+impl Policy {
+    /// How findings of `rule` count: a broken MUST fails; a SHOULD warns
+    /// (fails when strict); information never fails.
+    pub fn gate(&self, rule: &Rule) -> Gate {
+        match rule.severity {
+            Severity::Violation => Gate::Fail,
+            Severity::Warning if self.strict => Gate::Fail,
+            Severity::Warning => Gate::Warn,
+            Severity::Info => Gate::Inform,
+        }
+    }
+
+    /// Whether findings of `rule` fail a capture and its JUnit case.
+    pub fn fails(&self, rule: &Rule) -> bool {
+        self.gate(rule) == Gate::Fail
+    }
+
+    /// Whether any of `findings` fails the capture.
+    pub fn capture_fails(&self, findings: &[Finding]) -> bool {
+        findings.iter().any(|f| self.fails(f.rule))
+    }
+
+    /// Whether a finding fails a suite trial, and who it is charged to. The
+    /// client of a trial is trunkcheck's own, so any rule it breaks (a
+    /// violation or a warning) fails the trial unless the scenario provokes
+    /// it on purpose (`expected`); a server finding fails by its gate.
+    pub fn trial_blame(&self, f: &Finding, expected: bool) -> Option<TrialBlame> {
+        if expected {
+            return None;
+        }
+        match (f.rule.party, self.gate(f.rule)) {
+            (Party::Server, Gate::Fail) => Some(TrialBlame::Server),
+            (Party::Client, Gate::Fail | Gate::Warn) => Some(TrialBlame::OwnClient),
+            _ => None,
+        }
+    }
+}
+
+/// Judgements a rule skipped because the capture could not prove them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotJudged {
+    /// The rule.
+    pub rule: &'static Rule,
+    /// Why, in words (what the capture would have to show).
+    pub reason: &'static str,
+    /// How many times.
+    pub count: u64,
+}
+
+/// The analysis of one observation: the identity model and what the rules
+/// found in it. It is the [`MessageSink`] that `analyze`, the suite runner
+/// and the fuzz targets hand to a pipeline.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    model: Model,
+    not_judged: Vec<NotJudged>,
+}
+
+impl Analysis {
+    /// An empty analysis within these bounds.
+    pub fn new(limits: ModelLimits) -> Self {
+        Analysis {
+            model: Model::new(limits),
+            not_judged: Vec::new(),
+        }
+    }
+
+    /// The analysis of a model built elsewhere (tests of the reports).
+    pub fn from_model(model: Model) -> Self {
+        Analysis {
+            model,
+            not_judged: Vec::new(),
+        }
+    }
+
+    /// Who is who.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Rules broken, in the order found.
+    pub fn findings(&self) -> &[Finding] {
+        &self.model.findings
+    }
+
+    /// Findings beyond the bound (counted, not listed).
+    pub fn findings_dropped(&self) -> u64 {
+        self.model.findings_dropped
+    }
+
+    /// Judgements skipped because the capture could not prove them, by rule
+    /// and reason.
+    pub fn not_judged(&self) -> &[NotJudged] {
+        &self.not_judged
+    }
+
+    /// Every bound of the model and the rules, with how often it was reached.
+    pub fn limit_hits(&self) -> Vec<LimitHit> {
+        self.model.limit_hits()
+    }
+
+    /// Adds a finding made outside the rules (bounded, and once per rule and
+    /// message, like the rules' own).
+    pub fn add_finding(&mut self, f: Finding) {
+        self.model.finding(f.rule, f.message, f.frames);
+    }
+}
+
+impl MessageSink for Analysis {
+    fn message(&mut self, m: &Message<'_>) {
+        self.model.message(m);
+    }
+
+    fn notice(&mut self, n: &Notice) {
+        self.model.notice(n);
+    }
 }

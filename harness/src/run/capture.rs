@@ -4,7 +4,7 @@
 
 use super::env::Env;
 use analyzer::exchange::{Message, MessageSink, Notice};
-use analyzer::model::Model;
+use analyzer::rules::Analysis;
 use analyzer::rules::Finding;
 use std::path::{Path, PathBuf};
 
@@ -20,9 +20,9 @@ pub struct Observed {
     pub frames: u64,
 }
 
-/// The model plus the time of every message (to find a step's frames).
+/// The analysis plus the time of every message (to find a step's frames).
 struct Observer {
-    model: Model,
+    analysis: Analysis,
     messages: Vec<(u64, f64)>,
 }
 
@@ -31,25 +31,25 @@ impl MessageSink for Observer {
         if self.messages.len() < 1_000_000 {
             self.messages.push((m.frame, m.ts.as_secs_f64()));
         }
-        self.model.message(m);
+        self.analysis.message(m);
     }
 
     fn notice(&mut self, n: &Notice) {
-        self.model.notice(n);
+        self.analysis.notice(n);
     }
 }
 
 /// Runs the passive rules over a capture file.
 pub fn analyze(path: &Path) -> Result<Observed, String> {
     let sink = Observer {
-        model: Model::new(Default::default()),
+        analysis: Analysis::new(Default::default()),
         messages: Vec::new(),
     };
     let (obs, stats) = analyzer::pipeline::decode_file(path, Default::default(), sink, |_, _| {})
         .map_err(|e| e.to_string())?;
     Ok(Observed {
         path: path.to_path_buf(),
-        findings: obs.model.findings,
+        findings: obs.analysis.findings().to_vec(),
         messages: obs.messages,
         frames: stats.frames,
     })

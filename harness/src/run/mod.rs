@@ -18,7 +18,7 @@ pub mod report;
 mod settle;
 
 use crate::scenario::{roles_of, Scenario, Suite};
-use analyzer::rules::{Party, Severity};
+use analyzer::rules::{Policy, TrialBlame};
 use env::{Action, Env};
 use exec::TrialRun;
 use expect::Failure;
@@ -250,13 +250,14 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
 fn unexpected_findings(sc: &Scenario, findings: &[analyzer::rules::Finding]) -> Vec<String> {
     findings
         .iter()
-        .filter(|f| !sc.findings.iter().any(|id| id == f.rule.id))
-        .filter_map(|f| match (f.rule.party, f.rule.severity) {
-            (Party::Server, Severity::Violation) => Some(format!("server violation: {f}")),
-            (Party::Client, Severity::Violation | Severity::Warning) => Some(format!(
-                "trunkcheck's own client broke a rule (a bug in the scenario or the client): {f}"
-            )),
-            _ => None,
+        .filter_map(|f| {
+            let expected = sc.findings.iter().any(|id| id == f.rule.id);
+            match Policy::default().trial_blame(f, expected)? {
+                TrialBlame::Server => Some(format!("server violation: {f}")),
+                TrialBlame::OwnClient => Some(format!(
+                    "trunkcheck's own client broke a rule (a bug in the scenario or the client): {f}"
+                )),
+            }
         })
         .collect()
 }
