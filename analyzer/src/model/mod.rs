@@ -1,6 +1,6 @@
 //! The identity model: who is who in a capture.
 //!
-//! Built from decoded messages ([`Model`] is a [`MessageSink`]). Keys follow
+//! Built from decoded messages through typed events ([`event`]). Keys follow
 //! RFC 8881 §2.10.4 and §18.35.3: a client ID means something only within
 //! the server that issued it, identified by (server scope, so_major_id) as
 //! the server itself declared in EXCHANGE_ID; never by the clientid4 value
@@ -15,12 +15,12 @@
 //! by SEQUENCE), channel attributes and slots; and the recovery timeline
 //! (restart-revealing errors, grace, reclaims, RECLAIM_COMPLETE).
 
+mod apply;
 mod build;
-mod checks;
-mod lifecycle;
-
+pub mod event;
 pub mod json;
 
+pub use apply::is_recovery_status;
 pub use build::ModelLimits;
 
 use crate::capture::packet::Timestamp;
@@ -229,30 +229,12 @@ pub struct ClientIdRecord {
     pub reclaim_complete_frame: Option<u64>,
     /// The principal of the EXCHANGE_ID that issued it, if seen.
     pub principal: Option<Principal>,
-    /// What the sequence, lease and recovery checks follow.
-    pub track: ClientIdTrack,
-}
-
-/// A client ID's history as the sequence, lease and recovery checks need it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClientIdTrack {
     /// Frame where the server answered NFS4ERR_STALE_CLIENTID for it.
     pub stale_frame: Option<u64>,
     /// Frame of the last EXCHANGE_ID / SETCLIENTID reply returning it.
     pub last_issue_frame: Option<u64>,
-    /// Frame of a reply that returned it without CONFIRMED_R (new, unconfirmed).
-    pub unconfirmed_frame: Option<u64>,
-    /// `eir_sequenceid` of a reply without CONFIRMED_R, until a CREATE_SESSION.
-    pub eir_sequenceid: Option<u32>,
-    /// `eir_sequenceid` of the last reply with CONFIRMED_R, until a CREATE_SESSION.
-    pub confirmed_r_sequenceid: Option<u32>,
-    /// The last CREATE_SESSION accepted: csa_sequence, session, frame.
-    pub last_create: Option<(u32, SessionId4, u64)>,
     /// `spo_must_enforce` granted (SP4_MACH_CRED or SP4_SSV).
     pub must_enforce: Option<Bitmap4>,
-    /// Frame of the last repeated EXCHANGE_ID (same owner and verifier)
-    /// that returned it with CONFIRMED_R.
-    pub probe_frame: Option<u64>,
     /// Last renewal (SEQUENCE or RENEW answered NFS4_OK): time, connection, frame.
     pub renewed: Option<(Timestamp, ConnId, u64)>,
 }
@@ -317,17 +299,8 @@ pub struct Session {
     pub destroyed_frame: Option<u64>,
     /// SEQUENCE status flags seen (union).
     pub status_flags: Seq4Status,
-    /// Whether the last SEQUENCE reply carried RESTART_RECLAIM_NEEDED.
-    pub reclaim_needed: Option<bool>,
-    /// State-revoked flags of the last SEQUENCE reply, and its frame.
-    pub revoked: (Seq4Status, u64),
-    /// A FREE_STATEID was seen since the revoked flags were last clear.
-    pub freed_since_revoked: bool,
     /// Connections that carried a CB_SEQUENCE for it, with the last frame.
     pub callbacks: BTreeMap<ConnId, u64>,
-    /// Frame since which its SEQUENCE replies carry LEASE_MOVED, and whether
-    /// an NFS4ERR_MOVED was returned on it since.
-    pub lease_moved: Option<(u64, bool)>,
 }
 
 /// A TCP connection between a client and a server endpoint.
@@ -399,10 +372,6 @@ pub struct Model {
     pub connections: BTreeMap<ConnId, Connection>,
     /// Recovery timeline, in frame order.
     pub recovery: Vec<RecoveryEvent>,
-    /// Rules broken, in the order found.
-    pub findings: Vec<crate::rules::Finding>,
-    /// Findings beyond the bound (counted only).
-    pub findings_dropped: u64,
     /// How often the other bounds were reached (see [`Model::limit_hits`]).
     pub limit_counts: ModelLimitCounts,
     /// NFSv4.0 trunking tests seen (RFC 7931 §5.8).
@@ -557,8 +526,8 @@ impl Model {
         self.limits
     }
 
-    /// Every bound, with how often it was reached (0 when never), named
-    /// `bound/what` (`max_entities/sessions`, ...).
+    /// Every bound of the model, with how often it was reached (0 when
+    /// never), named `bound/what` (`max_entities/sessions`, ...).
     pub fn limit_hits(&self) -> Vec<crate::pipeline::LimitHit> {
         let l = &self.limits;
         let c = &self.limit_counts;
@@ -612,12 +581,6 @@ impl Model {
                 "NFSv4.0 trunking tests not listed",
             ),
             hit(
-                "max_events/findings",
-                l.max_events,
-                self.findings_dropped,
-                "findings counted but not listed",
-            ),
-            hit(
                 "max_pending/calls",
                 l.max_pending,
                 c.pending_evicted,
@@ -635,5 +598,49 @@ impl Model {
     /// The client with this owner, if any.
     pub fn client(&self, owner: &[u8]) -> Option<&Client> {
         self.clients.iter().find(|c| c.owner == owner)
+    }
+
+    /// The index of the client ID record `clientid` as issued by the server
+    /// at `endpoint` (by what it declared).
+    pub fn record_index(&self, endpoint: SocketAddr, clientid: u64) -> Option<usize> {
+        let key = self.endpoints.get(&endpoint)?.server_key();
+        self.client_ids
+            .iter()
+            .position(|r| r.server == key && r.clientid == clientid)
+    }
+
+    /// The client ID record `clientid` as issued by the server at `endpoint`.
+    pub fn record_for(
+        &self,
+        endpoint: SocketAddr,
+        clientid: Option<u64>,
+    ) -> Option<&ClientIdRecord> {
+        self.record_index(endpoint, clientid?)
+            .map(|i| &self.client_ids[i])
+    }
+
+    /// The index of the client ID record a session belongs to.
+    pub fn session_record_index(&self, session: &SessionId4) -> Option<usize> {
+        let s = self.sessions.get(session)?;
+        self.record_index(s.endpoint, s.clientid?)
+    }
+
+    /// The record with this key and value.
+    pub fn record_by_key(&self, key: &ServerKey, clientid: u64) -> Option<&ClientIdRecord> {
+        self.client_ids
+            .iter()
+            .find(|r| r.server == *key && r.clientid == clientid)
+    }
+}
+
+/// A server key in words: `scope "…", major id "…"` or `address …`.
+pub fn key_text(k: &ServerKey) -> String {
+    match k {
+        ServerKey::Declared { scope, major } => format!(
+            "scope \"{}\", major id \"{}\"",
+            crate::xdr::escape_bytes(scope),
+            crate::xdr::escape_bytes(major)
+        ),
+        ServerKey::Address(a) => format!("address {a}"),
     }
 }

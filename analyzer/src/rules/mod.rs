@@ -1,12 +1,23 @@
-//! The RFC rules the analyzer checks passively, and their findings.
+//! The RFC rules the analyzer checks passively, the engine that runs them,
+//! and the one verdict policy every report uses.
 //!
 //! Every rule has a stable id, the RFC section it comes from, the catalogue
 //! rows (`spec/rules.md`) it covers, a severity (a MUST broken is a
-//! violation; a SHOULD or lowercase "should" a warning), and the party it
-//! judges. A finding names the rule and carries the frames that prove it.
+//! violation; a SHOULD or lowercase "should" a warning), the party it
+//! judges, and what a capture must show for it to judge ([`Need`]). Rules
+//! live in groups, one file each (`position`, `exchange_id`, ...): the
+//! group declares its rules with [`rules!`], judges each [`Event`] with pure
+//! functions, keeps any bookkeeping only it needs, and carries its tests.
+//!
+//! The engine ([`Analysis`]) hands every event to every group, with the
+//! model as it was before the event; then the model applies the event. A
+//! judgement whose needs the capture does not meet is skipped and counted
+//! ("not judged: why"). A finding names the rule and the frames that prove it.
 
 use crate::exchange::{Message, MessageSink, Notice};
+use crate::model::event::{At, Event, EventSink};
 use crate::model::{Model, ModelLimits};
+use crate::nfs4::SessionId4;
 use crate::pipeline::LimitHit;
 use std::fmt;
 
@@ -51,6 +62,48 @@ impl Party {
     }
 }
 
+/// What a capture must show for a rule to judge an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Need {
+    /// No bytes lost from the capture (the rule needs every request).
+    NoLoss,
+    /// The CREATE_SESSION of the session concerned.
+    SessionCreated,
+    /// The whole recovery timeline (no restart-revealing event dropped at
+    /// the model's bound).
+    Timeline,
+    /// The server's lease_time (a GETATTR of it).
+    LeaseTime,
+}
+
+impl Need {
+    /// Why a judgement needing this was skipped, in words.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Need::NoLoss => "bytes were lost from the capture",
+            Need::SessionCreated => "the session's CREATE_SESSION is not in the capture",
+            Need::Timeline => "recovery events were dropped at the model's bound",
+            Need::LeaseTime => "the server's lease_time is not in the capture",
+        }
+    }
+
+    /// Whether the capture, as far as the model has seen it, shows it for
+    /// an event at `at` about `session`.
+    fn met(self, model: &Model, at: &At, session: Option<&SessionId4>) -> bool {
+        match self {
+            Need::NoLoss => !model.gaps_seen,
+            Need::SessionCreated => session
+                .and_then(|s| model.sessions.get(s))
+                .is_some_and(|s| s.created_frame.is_some()),
+            Need::Timeline => model.limit_counts.first_event_dropped_frame.is_none(),
+            Need::LeaseTime => model
+                .endpoints
+                .get(&at.server)
+                .is_some_and(|e| e.lease_time.is_some()),
+        }
+    }
+}
+
 /// A rule's fixed description.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
@@ -66,6 +119,8 @@ pub struct Rule {
     pub party: Party,
     /// What it requires, in one line.
     pub title: &'static str,
+    /// What a capture must show for it to judge.
+    pub needs: &'static [Need],
 }
 
 /// One rule broken, with proof.
@@ -98,150 +153,261 @@ impl fmt::Display for Finding {
     }
 }
 
+/// What a judge function found: the message and the frames that prove it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// What happened, in one line.
+    pub message: String,
+    /// The frames that show it.
+    pub frames: Vec<u64>,
+}
+
+impl Violation {
+    /// A violation shown by these frames.
+    pub fn new(message: impl Into<String>, frames: Vec<u64>) -> Self {
+        Violation {
+            message: message.into(),
+            frames,
+        }
+    }
+}
+
+/// Declares a group's rules: one `pub static` each, and the group's list
+/// `RULES`.
 macro_rules! rules {
-    ($( $name:ident: $id:literal, $rfc:literal, [$($row:literal),*], $sev:ident, $party:ident, $title:literal; )*) => {
+    ($( $name:ident: $id:literal, $rfc:literal, [$($row:literal),*], $sev:ident, $party:ident, [$($need:ident),*], $title:literal; )*) => {
         $(
             #[doc = $title]
-            pub static $name: Rule = Rule {
+            pub static $name: $crate::rules::Rule = $crate::rules::Rule {
                 id: $id,
                 rfc: $rfc,
                 rows: &[$($row),*],
-                severity: Severity::$sev,
-                party: Party::$party,
+                severity: $crate::rules::Severity::$sev,
+                party: $crate::rules::Party::$party,
                 title: $title,
+                needs: &[$($crate::rules::Need::$need),*],
             };
         )*
-        /// Every rule the analyzer checks.
-        pub static ALL: &[&Rule] = &[$(&$name),*];
+        /// The rules of this group.
+        pub(super) const RULES: &[&$crate::rules::Rule] = &[$(&$name),*];
     };
 }
 
-rules! {
-    EXCHID_ONLY_OP: "exchid.only-op", "RFC 8881 §18.35.3", [29], Violation, Server,
-        "EXCHANGE_ID without a leading SEQUENCE must be the only operation (else NFS4ERR_NOT_ONLY_OP)";
-    EXCHID_FLAG_SIDE_CLIENT: "exchid.flags-side-client", "RFC 8881 §18.35.3", [32], Violation, Client,
-        "CONFIRMED_R is a reply flag: the client must not set it in eia_flags";
-    EXCHID_FLAG_SIDE_SERVER: "exchid.flags-side-server", "RFC 8881 §18.35.3", [32], Violation, Server,
-        "UPD_CONFIRMED_REC_A is a request flag: the server must not set it in eir_flags";
-    EXCHID_CONFIRMED_R: "exchid.confirmed-r", "RFC 8881 §18.35.3", [33], Violation, Server,
-        "a client ID that was confirmed is returned with CONFIRMED_R set";
-    EXCHID_PNFS_ROLE: "exchid.pnfs-role", "RFC 8881 §18.35.3, §13.1", [36], Violation, Server,
-        "eir_flags carry at least one pNFS role bit, and not USE_NON_PNFS with USE_PNFS_MDS";
-    CSESS_ONLY_OP: "csess.only-op", "RFC 8881 §18.36.3", [55], Violation, Server,
-        "CREATE_SESSION without a leading SEQUENCE must be the only operation";
-    CSESS_SEQUENCE_ECHO: "csess.sequence-echo", "RFC 8881 §18.36.3", [56], Violation, Server,
-        "csr_sequence equals csa_sequence";
-    CSESS_ATTRS: "csess.channel-attrs", "RFC 8881 §18.36.3", [57], Violation, Server,
-        "the server may lower but never raise the channel sizes, and keeps the back channel's maxoperations and maxrequests";
-    CSESS_FLAGS: "csess.flags", "RFC 8881 §18.36.3", [58], Violation, Server,
-        "PERSIST, CONN_BACK_CHAN and CONN_RDMA are set in csr_flags only when requested";
-    BCTS_ONLY_OP: "bcts.only-op", "RFC 8881 §18.34.3", [68], Violation, Server,
-        "BIND_CONN_TO_SESSION must be the only operation in its COMPOUND";
-    BCTS_DIRECTION: "bcts.direction", "RFC 8881 §18.34.3", [70], Violation, Server,
-        "bctsr_dir is one the requested bctsa_dir allows";
-    SEQ_POSITION: "seq.position", "RFC 8881 §2.10.2.1, §18.46.3", [73], Violation, Server,
-        "SEQUENCE anywhere but first is refused with NFS4ERR_SEQUENCE_POS";
-    DESTROY_CLIENTID_ONLY_OP: "dcid.only-op", "RFC 8881 §18.50.3", [87], Violation, Server,
-        "DESTROY_CLIENTID without a leading SEQUENCE must be the only operation";
-    TRUNK_SAME_CLIENTID: "trunk.same-clientid", "RFC 8881 §2.10.5, §18.35.3", [11, 27], Violation, Server,
-        "addresses that declare the same server owner and scope return the same client ID to the same client owner and verifier";
-    CLIENT_OWNER_PER_SERVER: "client.same-owner-per-server", "RFC 8881 §2.4", [1], Warning, Client,
-        "a client uses one co_ownerid for every address of a server";
-    EXCHID_INCARNATION: "exchid.clientid-per-incarnation", "RFC 8881 §18.35.3", [28], Violation, Server,
-        "one client ID is never used for two incarnations (co_verifier values) of a client owner";
-    SEQ_FIRST_SEQID: "seq.first-seqid", "RFC 8881 §18.36.3", [61], Violation, Server,
-        "the first SEQUENCE on each slot of a new session has sequence id 1";
-    SEQ_SLOT_ORDER: "seq.slot-order", "RFC 8881 §18.46.3, §2.10.6.1", [75], Violation, Server,
-        "a slot accepts only its last sequence id (a retry) or the next one";
-    SEQ_RECLAIM_NEEDED: "seq.reclaim-needed-flag", "RFC 8881 §18.46.3", [79], Warning, Server,
-        "RESTART_RECLAIM_NEEDED is on every SEQUENCE reply until the client's global RECLAIM_COMPLETE, and only until then";
-    CLIENT_RECLAIM_COMPLETE_FIRST: "client.reclaim-complete-first", "RFC 8881 §18.51.3", [89], Violation, Client,
-        "after a new client ID, a global RECLAIM_COMPLETE comes before the first non-reclaim OPEN or LOCK";
-    GRACE_BEFORE_RECLAIM_COMPLETE: "grace.before-reclaim-complete", "RFC 8881 §18.51.3, §8.4.2", [90, 95], Violation, Server,
-        "a non-reclaim OPEN or LOCK before the client's global RECLAIM_COMPLETE gets NFS4ERR_GRACE";
-    RECLAIM_COMPLETE_ALREADY: "rc.complete-already", "RFC 8881 §18.51.4", [92], Warning, Server,
-        "a second global RECLAIM_COMPLETE (not a retry) gets NFS4ERR_COMPLETE_ALREADY";
-    CLIENT_NO_RECLAIM_AFTER_COMPLETE: "client.no-reclaim-after-complete", "RFC 8881 §18.51.3", [94], Violation, Client,
-        "a client never reclaims after its global RECLAIM_COMPLETE";
-    CLIENT_SESSION_TRUNKING: "client.session-trunking", "RFC 8881 §2.10.5, §2.10.4", [13, 19, 114], Violation, Client,
-        "a client joins a connection to a session only at an address with the same server scope, major and minor id";
-    SERVER_SESSION_TRUNKING: "server.session-trunking-consistent", "RFC 8881 §2.10.5", [19], Warning, Server,
-        "a server that accepts a session at another address declares the same server scope, major and minor id there";
-    CB_PROGRAM: "cb.program", "RFC 8881 §18.36.3", [60], Violation, Server,
-        "callbacks use the program number the client gave in CREATE_SESSION or BACKCHANNEL_CTL";
-    EXCHID_SUPP_MOVED: "exchid.supp-moved", "RFC 8881 §18.35.3", [35, 117], Violation, Server,
-        "a server that returns NFS4ERR_MOVED announced SUPP_MOVED_REFER or SUPP_MOVED_MIGR to that client";
-    CLIENTID_REUSE: "clientid.no-reuse", "RFC 8881 §2.4", [2], Warning, Server,
-        "a client ID value is not given to another client owner";
-    CSESS_STALE_CLIENTID: "csess.stale-clientid", "RFC 8881 §18.36.4", [62], Violation, Server,
-        "CREATE_SESSION for a client ID the server destroyed gets NFS4ERR_STALE_CLIENTID";
-    DSESS_BOUND_CONNECTION: "dsess.bound-connection", "RFC 8881 §18.37.3", [83], Violation, Server,
-        "DESTROY_SESSION is accepted only on a connection bound to that session";
-    V40_SAME_CONFIRM: "v40.same-confirm", "RFC 7931 §5.8", [110], Info, Server,
-        "two addresses returning the same client ID and confirm verifier are likely different servers colliding by chance";
-    EXCHID_UNDEFINED_FLAGS: "exchid.undefined-flags", "RFC 8881 §18.35.3", [31], Violation, Server,
-        "undefined bits in eia_flags get NFS4ERR_INVAL";
-    EXCHID_MUST_ENFORCE: "exchid.must-enforce", "RFC 8881 §18.35.3", [37], Violation, Server,
-        "with SP4_MACH_CRED or SP4_SSV, spo_must_enforce in the reply holds every requested op of EXCHANGE_ID, CREATE_SESSION, DELEGPURGE, DESTROY_SESSION, BIND_CONN_TO_SESSION, DESTROY_CLIENTID";
-    CLIENT_PROTECTION_GSS: "client.state-protection-gss", "RFC 8881 §18.35.3", [39], Violation, Client,
-        "a client asks for SP4_MACH_CRED or SP4_SSV only under RPCSEC_GSS with integrity or privacy";
-    EXCHID_SSV_PARAMS: "exchid.ssv-params", "RFC 8881 §18.35.3", [42], Violation, Server,
-        "SP4_SSV with no hash or encryption algorithm, or a zero window, gets NFS4ERR_INVAL; the granted window is between 1 and the requested one";
-    EXCHID_CASE2_SAME_RESULT: "exchid.case2-same-result", "RFC 8881 §18.35.4 case 2", [46], Violation, Server,
-        "a repeated EXCHANGE_ID (same owner and verifier) for a confirmed client ID returns that client ID";
-    V40_CONFIRM_MISMATCH: "v40.confirm-mismatch", "RFC 7530 §16.34", [105], Violation, Server,
-        "SETCLIENTID_CONFIRM with a confirm verifier the server did not issue for that client ID gets NFS4ERR_STALE_CLIENTID";
-    SEQ_IMPLICIT_BINDING: "seq.implicit-binding", "RFC 8881 §2.10.3.1", [25], Violation, Server,
-        "with SP4_NONE, a SEQUENCE on a new connection binds it to the session's fore channel (no NFS4ERR_CONN_NOT_BOUND_TO_SESSION)";
-    SEQ_REVOKED_FLAGS_STAY: "seq.revoked-flags-stay", "RFC 8881 §18.46.3", [80], Warning, Server,
-        "EXPIRED_ALL/SOME, ADMIN and RECALLABLE _STATE_REVOKED stay set until FREE_STATEID or a new client ID";
-    DSESS_POSITION: "dsess.position", "RFC 8881 §18.37.3", [84], Violation, Server,
-        "DESTROY_SESSION is the last operation after a SEQUENCE, or else the only one";
-    CSESS_STALE_AFTER_RESTART: "csess.stale-after-restart", "RFC 8881 §2.4, §18.36.4", [3], Violation, Server,
-        "once the server answered NFS4ERR_STALE_CLIENTID for a client ID (it forgot it, e.g. in a restart), neither CREATE_SESSION with it nor SEQUENCE on its older sessions succeeds until an EXCHANGE_ID returns it again";
-    EXCHID_PROBE_KEEPS_STATE: "exchid.probe-keeps-state", "RFC 8881 §2.4.3", [8], Violation, Server,
-        "a repeated EXCHANGE_ID with the same owner, verifier and principal does not delete the client ID's sessions or state";
-    EXCHID_CASE1_UNCONFIRMED: "exchid.case1-unconfirmed", "RFC 8881 §18.35.4 case 1", [45], Warning, Server,
-        "a client ID issued new and unconfirmed comes back with CONFIRMED_R only after a CREATE_SESSION confirmed it";
-    CSESS_SEQUENCE: "csess.sequence", "RFC 8881 §18.36.4 phase 2", [63], Violation, Server,
-        "CREATE_SESSION is accepted only with csa_sequence eir_sequenceid (first) or the last one plus 1; a replay of the last returns the cached reply, not a new session";
-    CLIENT_CSESS_CONFIRMED_R_SEQ: "client.csess-ignores-confirmed-r-sequence", "RFC 8881 §18.35.3", [34], Violation, Client,
-        "when CONFIRMED_R is set the client ignores eir_sequenceid and keeps its own CREATE_SESSION sequence";
-    LEASE_RENEWED: "lease.renewed-by-sequence", "RFC 8881 §2.10.2.2, §18.46.3", [74], Violation, Server,
-        "a client that renewed its lease (SEQUENCE NFS4_OK) less than lease_time ago, on a connection that shows no restart, does not get NFS4ERR_BADSESSION or NFS4ERR_STALE_CLIENTID";
-    V40_RENEW: "v40.renew", "RFC 7530 §16.28, §9.5", [106], Violation, Server,
-        "RENEW of a client ID the server called stale gets NFS4ERR_STALE_CLIENTID until SETCLIENTID returns it again, and a lease renewed less than lease_time ago on the same connection is not NFS4ERR_EXPIRED";
-    V40_NEW_CLIENTID: "v40.clientid-per-verifier", "RFC 7530 §16.33.5", [104], Violation, Server,
-        "SETCLIENTID with a new verifier (a client reboot) gets a new client ID, not the one confirmed for the old verifier";
-    V40_TRUNKING_CONSISTENT: "v40.trunking-consistent", "RFC 7931 §5.8", [109], Violation, Server,
-        "addresses that the RFC 7931 SETCLIENTID_CONFIRM test shows to be one server give one id string and verifier one client ID";
-    CLIENT_V40_UNIFORM: "client.v40-uniform-string", "RFC 7931 §5", [108], Warning, Client,
-        "a client facing migration (NFS4ERR_MOVED) presents one nfs_client_id4 string to every server address";
-    CB_ANY_BACKCHANNEL: "cb.any-backchannel", "RFC 8881 §2.10.5", [20], Violation, Client,
-        "the client accepts callbacks on any back channel bound to its client ID";
-    CLIENT_OWNER_CHANGE: "client.owner-change", "RFC 8881 §2.10.5", [21], Warning, Client,
-        "after an address declares another server owner (or minor id), the client stops using sessions that are no longer valid there";
-    CLIENT_BCTS_SSV_GSS: "client.bcts-ssv-gss", "RFC 8881 §2.10.5.1, §18.34.3", [23], Violation, Client,
-        "with SP4_SSV, BIND_CONN_TO_SESSION is sent under RPCSEC_GSS with integrity or privacy";
-    BCTS_STATE_PROTECTION: "bcts.state-protection", "RFC 8881 §18.34.3", [69], Violation, Server,
-        "BIND_CONN_TO_SESSION for an SP4_SSV client ID, or an SP4_MACH_CRED one enforcing it, is refused without RPCSEC_GSS integrity or privacy";
-    EXCHID_EMPTY_IMPL_ID: "exchid.empty-impl-id", "RFC 8881 §18.35.3", [43], Warning, Server,
-        "an EXCHANGE_ID with an empty eia_client_impl_id (and nothing else wrong) is not refused with NFS4ERR_INVAL";
-    SEQ_LEASE_MOVED_STAYS: "seq.lease-moved-stays", "RFC 8881 §18.46.3", [81], Warning, Server,
-        "SEQ4_STATUS_LEASE_MOVED stays set until the client has been answered NFS4ERR_MOVED";
-    FSLOC_GETATTR_ABSENT: "fsloc.getattr-absent", "RFC 8881 §11.4", [113], Violation, Server,
-        "in an absent file system, GETATTR of fs_locations / fs_locations_info (with only fsid, fs_status, rdattr_error, mounted_on_fileid besides) is answered, not NFS4ERR_MOVED";
-    CLIENT_CLIENTID_TRUNKING: "client.clientid-trunking", "RFC 8881 §2.10.5, §2.10.4, §11.5.2", [13, 114], Violation, Client,
-        "a client uses a client ID (CREATE_SESSION) only at addresses that declared the scope and major id of the server that issued it";
-    CLIENT_FAILOVER_RECLAIM: "client.failover-reclaim-scope", "RFC 8881 §8.4.2.1", [98], Warning, Client,
-        "a client does not reclaim, at a server of another scope, state it held elsewhere";
-    SERVER_FAILOVER_RECLAIM: "server.failover-reclaim-refusal", "RFC 8881 §8.4.2.1", [98], Warning, Server,
-        "a server of the same scope that cannot honour a reclaim after a failover answers NFS4ERR_NO_GRACE (or RECLAIM_BAD), not another error";
+pub mod bind_conn;
+pub mod callback;
+pub mod create_session;
+pub mod exchange_id;
+pub mod lease;
+pub mod migration;
+pub mod position;
+pub mod reclaim;
+pub mod sequence;
+pub mod state_protection;
+pub mod trunking;
+pub mod v40;
+
+#[cfg(test)]
+pub(crate) mod testkit;
+
+pub use bind_conn::*;
+pub use callback::*;
+pub use create_session::*;
+pub use exchange_id::*;
+pub use lease::*;
+pub use migration::*;
+pub use position::*;
+pub use reclaim::*;
+pub use sequence::*;
+pub use state_protection::*;
+pub use trunking::*;
+pub use v40::*;
+
+/// One group of rules: judges each event, with the model as it was
+/// before it, and keeps whatever bookkeeping only its rules need.
+pub trait Check: fmt::Debug + Send {
+    /// Judges one event.
+    fn judge(&mut self, ev: &Event<'_>, j: &mut Judge<'_>);
+
+    /// Sees the event again once the model applied it (bookkeeping that
+    /// needs the new facts, e.g. a client ID record just created).
+    fn applied(&mut self, _at: &At, _ev: &Event<'_>, _model: &Model) {}
 }
+
+/// Every group, in the order the engine runs them (that is the order of
+/// findings from one event).
+fn groups() -> Vec<Box<dyn Check>> {
+    vec![
+        Box::<position::Position>::default(),
+        Box::<exchange_id::ExchangeId>::default(),
+        Box::<state_protection::StateProtection>::default(),
+        Box::<trunking::Trunking>::default(),
+        Box::<create_session::CreateSession>::default(),
+        Box::<bind_conn::BindConn>::default(),
+        Box::<sequence::Sequence>::default(),
+        Box::<lease::Lease>::default(),
+        Box::<reclaim::Reclaim>::default(),
+        Box::<v40::V40>::default(),
+        Box::<callback::Callback>::default(),
+        Box::<migration::Migration>::default(),
+    ]
+}
+
+/// The groups' rule lists, in the order of [`groups`].
+const GROUP_RULES: &[&[&Rule]] = &[
+    position::RULES,
+    exchange_id::RULES,
+    state_protection::RULES,
+    trunking::RULES,
+    create_session::RULES,
+    bind_conn::RULES,
+    sequence::RULES,
+    lease::RULES,
+    reclaim::RULES,
+    v40::RULES,
+    callback::RULES,
+    migration::RULES,
+];
+
+/// How many rules there are.
+const RULE_COUNT: usize = {
+    let (mut n, mut g) = (0, 0);
+    while g < GROUP_RULES.len() {
+        n += GROUP_RULES[g].len();
+        g += 1;
+    }
+    n
+};
+
+/// The groups' lists one after the other.
+const fn concat_rules() -> [&'static Rule; RULE_COUNT] {
+    let mut out = [GROUP_RULES[0][0]; RULE_COUNT];
+    let (mut g, mut k) = (0, 0);
+    while g < GROUP_RULES.len() {
+        let mut i = 0;
+        while i < GROUP_RULES[g].len() {
+            out[k] = GROUP_RULES[g][i];
+            k += 1;
+            i += 1;
+        }
+        g += 1;
+    }
+    out
+}
+
+/// Every rule the analyzer checks, group by group.
+pub static ALL: &[&Rule] = &concat_rules();
 
 /// Looks a rule up by id.
 pub fn by_id(id: &str) -> Option<&'static Rule> {
     ALL.iter().copied().find(|r| r.id == id)
+}
+
+/// What the rules found so far, and what they could not judge.
+#[derive(Debug, Default)]
+struct Verdicts {
+    findings: Vec<Finding>,
+    dropped: u64,
+    max: usize,
+    not_judged: Vec<NotJudged>,
+}
+
+impl Verdicts {
+    /// Records a finding (bounded; the same rule and message once).
+    fn add(&mut self, f: Finding) {
+        if self.findings.len() >= self.max {
+            self.dropped += 1;
+            return;
+        }
+        if self
+            .findings
+            .iter()
+            .any(|g| std::ptr::eq(g.rule, f.rule) && g.message == f.message)
+        {
+            return;
+        }
+        self.findings.push(f);
+    }
+
+    fn skip(&mut self, rule: &'static Rule, need: Need) {
+        let reason = need.reason();
+        match self
+            .not_judged
+            .iter_mut()
+            .find(|n| std::ptr::eq(n.rule, rule) && n.reason == reason)
+        {
+            Some(n) => n.count += 1,
+            None => self.not_judged.push(NotJudged {
+                rule,
+                reason,
+                count: 1,
+            }),
+        }
+    }
+}
+
+/// Hands a group what it judges with: the event's place, the model before
+/// the event, and where verdicts go.
+pub struct Judge<'a> {
+    model: &'a Model,
+    at: &'a At,
+    verdicts: &'a mut Verdicts,
+}
+
+impl<'a> Judge<'a> {
+    /// The model as it was before the event.
+    pub fn model(&self) -> &'a Model {
+        self.model
+    }
+
+    /// Where and when the event happened.
+    pub fn at(&self) -> &'a At {
+        self.at
+    }
+
+    /// Judges `rule` on this event with `f`, when the capture shows what
+    /// the rule needs; else counts it not judged.
+    pub fn judge(&mut self, rule: &'static Rule, f: impl FnOnce() -> Option<Violation>) {
+        self.judge_needing(rule, rule.needs, None, f)
+    }
+
+    /// [`Judge::judge`] for a judgement about `session` (needs such as
+    /// [`Need::SessionCreated`] are about it).
+    pub fn judge_session(
+        &mut self,
+        rule: &'static Rule,
+        session: &SessionId4,
+        f: impl FnOnce() -> Option<Violation>,
+    ) {
+        self.judge_needing(rule, rule.needs, Some(session), f)
+    }
+
+    /// [`Judge::judge`] with these needs instead of the rule's own (a part
+    /// of a rule that needs less than the rest).
+    pub fn judge_needing(
+        &mut self,
+        rule: &'static Rule,
+        needs: &[Need],
+        session: Option<&SessionId4>,
+        f: impl FnOnce() -> Option<Violation>,
+    ) {
+        if let Some(n) = needs.iter().find(|n| !n.met(self.model, self.at, session)) {
+            self.verdicts.skip(rule, *n);
+            return;
+        }
+        if let Some(v) = f() {
+            self.verdicts.add(Finding {
+                rule,
+                message: v.message,
+                frames: v.frames,
+            });
+        }
+    }
+
+    /// Counts `rule` not judged for want of `need` (a need only the group
+    /// can evaluate).
+    pub fn not_judged(&mut self, rule: &'static Rule, need: Need) {
+        self.verdicts.skip(rule, need);
+    }
 }
 
 /// How a finding counts where a verdict is given.
@@ -321,29 +487,63 @@ pub struct NotJudged {
     pub count: u64,
 }
 
+/// The rules at work: every group, and their verdicts.
+#[derive(Debug)]
+struct Engine {
+    groups: Vec<Box<dyn Check>>,
+    verdicts: Verdicts,
+}
+
+impl EventSink for Engine {
+    fn event(&mut self, model: &mut Model, at: &At, ev: &Event<'_>) {
+        let mut j = Judge {
+            model: &*model,
+            at,
+            verdicts: &mut self.verdicts,
+        };
+        for g in &mut self.groups {
+            g.judge(ev, &mut j);
+        }
+        model.apply(at, ev);
+        for g in &mut self.groups {
+            g.applied(at, ev, model);
+        }
+    }
+}
+
 /// The analysis of one observation: the identity model and what the rules
 /// found in it. It is the [`MessageSink`] that `analyze`, the suite runner
 /// and the fuzz targets hand to a pipeline.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Analysis {
     model: Model,
-    not_judged: Vec<NotJudged>,
+    engine: Engine,
+}
+
+impl Default for Analysis {
+    fn default() -> Self {
+        Analysis::new(ModelLimits::default())
+    }
 }
 
 impl Analysis {
     /// An empty analysis within these bounds.
     pub fn new(limits: ModelLimits) -> Self {
-        Analysis {
-            model: Model::new(limits),
-            not_judged: Vec::new(),
-        }
+        Analysis::from_model(Model::new(limits))
     }
 
-    /// The analysis of a model built elsewhere (tests of the reports).
+    /// The analysis of a model built elsewhere (reports of a model alone).
     pub fn from_model(model: Model) -> Self {
+        let max = model.limits().max_events;
         Analysis {
             model,
-            not_judged: Vec::new(),
+            engine: Engine {
+                groups: groups(),
+                verdicts: Verdicts {
+                    max,
+                    ..Verdicts::default()
+                },
+            },
         }
     }
 
@@ -354,38 +554,154 @@ impl Analysis {
 
     /// Rules broken, in the order found.
     pub fn findings(&self) -> &[Finding] {
-        &self.model.findings
+        &self.engine.verdicts.findings
     }
 
     /// Findings beyond the bound (counted, not listed).
     pub fn findings_dropped(&self) -> u64 {
-        self.model.findings_dropped
+        self.engine.verdicts.dropped
     }
 
     /// Judgements skipped because the capture could not prove them, by rule
-    /// and reason.
+    /// and reason, in the order first met.
     pub fn not_judged(&self) -> &[NotJudged] {
-        &self.not_judged
+        &self.engine.verdicts.not_judged
     }
 
     /// Every bound of the model and the rules, with how often it was reached.
     pub fn limit_hits(&self) -> Vec<LimitHit> {
-        self.model.limit_hits()
+        let mut hits = self.model.limit_hits();
+        let findings = LimitHit {
+            name: "max_events/findings",
+            limit: self.engine.verdicts.max as u64,
+            hits: self.engine.verdicts.dropped,
+            effect: "findings counted but not listed",
+        };
+        let at = hits
+            .iter()
+            .position(|h| h.name.starts_with("max_pending"))
+            .unwrap_or(hits.len());
+        hits.insert(at, findings);
+        hits
     }
 
     /// Adds a finding made outside the rules (bounded, and once per rule and
     /// message, like the rules' own).
     pub fn add_finding(&mut self, f: Finding) {
-        self.model.finding(f.rule, f.message, f.frames);
+        self.engine.verdicts.add(f);
     }
 }
 
 impl MessageSink for Analysis {
     fn message(&mut self, m: &Message<'_>) {
-        self.model.message(m);
+        self.model.message(m, &mut self.engine);
     }
 
     fn notice(&mut self, n: &Notice) {
         self.model.notice(n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testkit::*;
+
+    #[test]
+    fn reaching_the_model_bounds_is_counted() {
+        let mut c = Conv::with_limits(ModelLimits {
+            max_pending: 1,
+            max_entities: 1,
+            max_events: 1,
+        });
+        for h in c.x.sink.limit_hits() {
+            assert_eq!(h.hits, 0, "{h:?}");
+        }
+        // A call left unanswered is forgotten when the next one comes.
+        c.unanswered_call(vec![NfsArgOp::Putrootfh(())]);
+        // Two connections, owners, client IDs and sessions: one of each kept.
+        exchange_id_at(&mut c, 1, SERVER_A, 7);
+        confirm_at(&mut c, 1, SERVER_A, 7, 1);
+        c.exchange(
+            2,
+            "127.0.0.1:901",
+            SERVER_A,
+            vec![exchange_id("d", 1, ExchgId4Flags(0))],
+            vec![exchange_id_ok(9, PNFS, "srv", 0)],
+        );
+        confirm_at(&mut c, 2, SERVER_A, 9, 2);
+        // Two recovery events: one kept.
+        for _ in 0..2 {
+            c.exchange(
+                1,
+                CLIENT,
+                SERVER_A,
+                vec![sequence()],
+                vec![NfsResOp::Sequence(NfsRes::Fail(NfsStat4::NFS4ERR_GRACE))],
+            );
+        }
+        // Four findings at once (flags on both sides, pNFS role, and the
+        // confirmed 7 back without CONFIRMED_R): one listed.
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![exchange_id("c", 1, ExchgId4Flags::CONFIRMED_R)],
+            vec![exchange_id_ok(
+                7,
+                ExchgId4Flags::SUPP_MOVED_REFER | ExchgId4Flags::UPD_CONFIRMED_REC_A,
+                "srv",
+                0,
+            )],
+        );
+        let m = c.x.sink.model();
+        assert_eq!(
+            (m.connections.len(), m.clients.len(), m.client_ids.len()),
+            (1, 1, 1)
+        );
+        assert_eq!(
+            (
+                m.sessions.len(),
+                m.recovery.len(),
+                c.x.sink.findings().len()
+            ),
+            (1, 1, 1)
+        );
+        assert_eq!(hits(&c, "max_pending/calls"), 1);
+        assert!(hits(&c, "max_entities/connections") >= 1);
+        assert!(hits(&c, "max_entities/clients") >= 1);
+        assert!(hits(&c, "max_entities/client_ids") >= 1);
+        assert!(hits(&c, "max_entities/sessions") >= 1);
+        assert_eq!(hits(&c, "max_events/recovery"), 1);
+        assert_eq!(
+            hits(&c, "max_events/findings"),
+            3,
+            "{:?}",
+            c.x.sink.findings()
+        );
+        assert_eq!(c.x.sink.findings_dropped(), 3);
+        let limit = c.x.sink.limit_hits().iter().map(|h| h.limit).max();
+        assert_eq!(limit, Some(1), "the bounds in force are reported");
+    }
+
+    /// Every rule in `ALL` is fired by some test: its id appears in an
+    /// assertion of the tests of a rules file (the tests compare the rule
+    /// ids a conversation raised).
+    #[test]
+    fn every_rule_is_fired_by_a_test() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules");
+        let mut asserted = String::new();
+        for entry in std::fs::read_dir(&dir).expect("src/rules") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("rules file");
+            if let Some(at) = text.find("#[cfg(test)]\nmod tests {") {
+                asserted.push_str(&text[at..]);
+            }
+        }
+        let unfired: Vec<&str> = super::ALL
+            .iter()
+            .map(|r| r.id)
+            .filter(|id| !asserted.contains(&format!("\"{id}\"")))
+            .collect();
+        assert!(unfired.is_empty(), "rules no test fires: {unfired:?}");
     }
 }

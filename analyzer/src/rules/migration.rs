@@ -1,0 +1,349 @@
+//! Migration and referrals (RFC 8881 §11.4, §18.35.3, §18.46.3; RFC 7931
+//! §5): NFS4ERR_MOVED only to clients that announced support,
+//! LEASE_MOVED until the client met NFS4ERR_MOVED, fs_locations of an
+//! absent file system, and one id string for a NFSv4.0 client facing
+//! migration.
+
+use super::{Check, Judge, Violation};
+use crate::model::event::{At, Event};
+use crate::model::{Client, Model, OwnerKind};
+use crate::nfs4::{Bitmap4, ExchgId4Flags, Getattr4Res, NfsRes, NfsStat4, Seq4Status, SessionId4};
+use crate::xdr::escape_bytes;
+use std::collections::HashMap;
+
+rules! {
+    EXCHID_SUPP_MOVED: "exchid.supp-moved", "RFC 8881 §18.35.3", [35, 117], Violation, Server, [],
+        "a server that returns NFS4ERR_MOVED announced SUPP_MOVED_REFER or SUPP_MOVED_MIGR to that client";
+    SEQ_LEASE_MOVED_STAYS: "seq.lease-moved-stays", "RFC 8881 §18.46.3", [81], Warning, Server, [NoLoss],
+        "SEQ4_STATUS_LEASE_MOVED stays set until the client has been answered NFS4ERR_MOVED";
+    FSLOC_GETATTR_ABSENT: "fsloc.getattr-absent", "RFC 8881 §11.4", [113], Violation, Server, [],
+        "in an absent file system, GETATTR of fs_locations / fs_locations_info (with only fsid, fs_status, rdattr_error, mounted_on_fileid besides) is answered, not NFS4ERR_MOVED";
+    CLIENT_V40_UNIFORM: "client.v40-uniform-string", "RFC 7931 §5", [108], Warning, Client, [],
+        "a client facing migration (NFS4ERR_MOVED) presents one nfs_client_id4 string to every server address";
+}
+
+/// Attributes a server returns for an absent file system: fsid (8),
+/// rdattr_error (11), fs_locations (24), mounted_on_fileid (55),
+/// fs_status (61), fs_locations_info (67).
+const ABSENT_FS_ATTRS: [u32; 6] = [8, 11, 24, 55, 61, 67];
+
+/// The migration rules, with the frame since which each session's SEQUENCE
+/// replies carry LEASE_MOVED and whether NFS4ERR_MOVED was returned on it
+/// since.
+#[derive(Debug, Default)]
+pub struct Migration {
+    lease_moved: HashMap<SessionId4, (u64, bool)>,
+}
+
+impl Check for Migration {
+    fn judge(&mut self, ev: &Event<'_>, j: &mut Judge<'_>) {
+        match *ev {
+            Event::Answered {
+                result,
+                by_status: true,
+                ..
+            } if result.status() == NfsStat4::NFS4ERR_MOVED => self.moved(j),
+            Event::Getattr { mask, result } => {
+                absent_fs(mask, result, j);
+                if matches!(result, NfsRes::Fail(NfsStat4::NFS4ERR_MOVED)) {
+                    self.moved(j);
+                }
+            }
+            Event::Sequence { result: Ok(x), .. } => {
+                if !j.model().sessions.contains_key(&x.sr_sessionid) {
+                    return;
+                }
+                let at = j.at();
+                let sid = x.sr_sessionid;
+                let set = x.sr_status_flags.contains(Seq4Status::LEASE_MOVED);
+                match (self.lease_moved.get(&sid).copied(), set) {
+                    (None, true) => {
+                        self.lease_moved.insert(sid, (at.frame, false));
+                    }
+                    (Some((since, moved)), false) => {
+                        self.lease_moved.remove(&sid);
+                        if !moved {
+                            j.judge(&SEQ_LEASE_MOVED_STAYS, || {
+                                Some(Violation::new(
+                                    format!(
+                                        "LEASE_MOVED, set on session {sid} since frame {since}, cleared before any NFS4ERR_MOVED"
+                                    ),
+                                    at.frames_after(since),
+                                ))
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Migration {
+    /// NFS4ERR_MOVED returned: announced support (row 35), LEASE_MOVED may
+    /// clear (row 81), a v4.0 client facing migration should use one id
+    /// string (row 108).
+    fn moved(&mut self, j: &mut Judge<'_>) {
+        let (m, at) = (j.model(), j.at());
+        j.judge(&EXCHID_SUPP_MOVED, || {
+            let r = m.record_for(at.server, at.compound.clientid)?;
+            let f = r.flags?;
+            (!f.intersects(ExchgId4Flags::SUPP_MOVED_REFER | ExchgId4Flags::SUPP_MOVED_MIGR))
+                .then(|| {
+                    Violation::new(
+                        format!(
+                            "{} returned NFS4ERR_MOVED to client ID {:#018x}, whose eir_flags ({f}) announce neither SUPP_MOVED_REFER nor SUPP_MOVED_MIGR",
+                            at.server, r.clientid
+                        ),
+                        at.frames(),
+                    )
+                })
+        });
+        if let Some(s) = at.compound.session {
+            if let Some((_, moved)) = self.lease_moved.get_mut(&s) {
+                *moved = true;
+            }
+        }
+        if at.minor != Some(0) {
+            return;
+        }
+        j.judge(&CLIENT_V40_UNIFORM, || v40_id_strings(m, at));
+    }
+}
+
+/// Row 113: fs_locations in an absent file system answered NFS4ERR_MOVED.
+fn absent_fs(mask: &Bitmap4, result: &Getattr4Res<'_>, j: &mut Judge<'_>) {
+    let at = j.at();
+    if !matches!(result, NfsRes::Fail(NfsStat4::NFS4ERR_MOVED))
+        || !(mask.is_set(24) || mask.is_set(67))
+        || !mask.bits().all(|b| ABSENT_FS_ATTRS.contains(&b))
+    {
+        return;
+    }
+    j.judge(&FSLOC_GETATTR_ABSENT, || {
+        let names: Vec<String> = mask.bits().map(|b| b.to_string()).collect();
+        Some(Violation::new(
+            format!(
+                "{} answered GETATTR of attributes [{}] (fs_locations) with NFS4ERR_MOVED",
+                at.server,
+                names.join(", ")
+            ),
+            at.frames(),
+        ))
+    });
+}
+
+/// A v4.0 client host that presented one id string here (where NFS4ERR_MOVED
+/// was returned) and another elsewhere.
+fn v40_id_strings(m: &Model, at: &At) -> Option<Violation> {
+    let host = at.client.ip();
+    let server = at.server;
+    let v40 = |c: &&Client| c.kind == OwnerKind::V40 && c.sources.contains(&host);
+    let here = m
+        .clients
+        .iter()
+        .filter(v40)
+        .find(|c| c.endpoints.contains(&server))?;
+    let other = m
+        .clients
+        .iter()
+        .filter(v40)
+        .find(|c| c.owner != here.owner && c.endpoints.iter().any(|e| *e != server))?;
+    Some(Violation::new(
+        format!(
+            "client {host} presented id string \"{}\" to {server}, which answers NFS4ERR_MOVED, and \"{}\" to {}",
+            escape_bytes(&here.owner),
+            escape_bytes(&other.owner),
+            other
+                .endpoints
+                .iter()
+                .filter(|e| **e != server)
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        at.frames_after(other.first_frame),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testkit::*;
+
+    #[test]
+    fn moved_needs_announced_migration_or_referral_support() {
+        for (flags, expect) in [
+            (ExchgId4Flags::USE_NON_PNFS, vec!["exchid.supp-moved"]),
+            (
+                ExchgId4Flags::USE_NON_PNFS | ExchgId4Flags::SUPP_MOVED_MIGR,
+                vec![],
+            ),
+        ] {
+            let mut c = Conv::new();
+            c.exchange(
+                1,
+                CLIENT,
+                SERVER_A,
+                vec![exchange_id("c", 1, ExchgId4Flags(0))],
+                vec![exchange_id_ok(7, flags, "srv", 0)],
+            );
+            c.exchange(
+                1,
+                CLIENT,
+                SERVER_A,
+                vec![create_session(7, 1, CreateSession4Flags(0))],
+                vec![create_session_ok(
+                    1,
+                    1,
+                    CreateSession4Flags(0),
+                    chan(1 << 20, 8, 16),
+                    chan(4096, 2, 1),
+                )],
+            );
+            c.exchange(
+                1,
+                CLIENT,
+                SERVER_A,
+                vec![seq_n(1), NfsArgOp::Putrootfh(())],
+                vec![
+                    seq_ok_n(1, Seq4Status(0)),
+                    NfsResOp::Putrootfh(NfsStat4::NFS4ERR_MOVED),
+                ],
+            );
+            assert_eq!(c.rules(), expect);
+        }
+    }
+
+    #[test]
+    fn a_v40_client_facing_migration_uses_one_id_string() {
+        for (id_b, expect) in [("b", vec!["client.v40-uniform-string"]), ("a", vec![])] {
+            let mut c = Conv::new();
+            c.minor = 0;
+            c.exchange(
+                1,
+                CLIENT,
+                SERVER_A,
+                vec![setclientid("a")],
+                vec![setclientid_ok(5, 1)],
+            );
+            c.exchange(
+                2,
+                CLIENT,
+                SERVER_B,
+                vec![setclientid(id_b)],
+                vec![setclientid_ok(9, 2)],
+            );
+            c.exchange(
+                1,
+                CLIENT,
+                SERVER_A,
+                vec![NfsArgOp::Putrootfh(())],
+                vec![NfsResOp::Putrootfh(NfsStat4::NFS4ERR_MOVED)],
+            );
+            assert_eq!(c.rules(), expect, "id at B: {id_b}");
+        }
+    }
+
+    #[test]
+    fn lease_moved_stays_until_moved_was_returned() {
+        let moved = Seq4Status::LEASE_MOVED;
+        let flags = PNFS | ExchgId4Flags::SUPP_MOVED_MIGR;
+        let mut c = Conv::new();
+        session_at(
+            &mut c,
+            1,
+            SERVER_A,
+            7,
+            1,
+            exchange_id_ok(7, flags, "srv", 0),
+        );
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![seq_n(1)],
+            vec![seq_ok_n(1, moved)],
+        );
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![seq_n(2)],
+            vec![seq_ok_n(2, Seq4Status(0))],
+        );
+        assert_eq!(c.rules(), vec!["seq.lease-moved-stays"]);
+        let mut c = Conv::new();
+        session_at(
+            &mut c,
+            1,
+            SERVER_A,
+            7,
+            1,
+            exchange_id_ok(7, flags, "srv", 0),
+        );
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![seq_n(1)],
+            vec![seq_ok_n(1, moved)],
+        );
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![seq_n(2), NfsArgOp::Putrootfh(())],
+            vec![
+                seq_ok_n(2, moved),
+                NfsResOp::Putrootfh(NfsStat4::NFS4ERR_MOVED),
+            ],
+        );
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![seq_n(3)],
+            vec![seq_ok_n(3, Seq4Status(0))],
+        );
+        assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
+    }
+
+    #[test]
+    fn fs_locations_of_an_absent_file_system_are_returned() {
+        let flags = PNFS | ExchgId4Flags::SUPP_MOVED_REFER;
+        for (attrs, expect) in [
+            (vec![24], vec!["fsloc.getattr-absent"]),
+            (vec![1, 24], vec![]),
+        ] {
+            let mut c = Conv::new();
+            session_at(
+                &mut c,
+                1,
+                SERVER_A,
+                7,
+                1,
+                exchange_id_ok(7, flags, "srv", 0),
+            );
+            c.exchange(
+                1,
+                CLIENT,
+                SERVER_A,
+                vec![
+                    seq_n(1),
+                    NfsArgOp::Putrootfh(()),
+                    NfsArgOp::Getattr(Getattr4Args {
+                        attr_request: Bitmap4::from_bits(&attrs),
+                    }),
+                ],
+                vec![
+                    seq_ok_n(1, Seq4Status(0)),
+                    NfsResOp::Putrootfh(NfsStat4::NFS4_OK),
+                    NfsResOp::Getattr(NfsRes::Fail(NfsStat4::NFS4ERR_MOVED)),
+                ],
+            );
+            assert_eq!(c.rules(), expect, "attributes {attrs:?}");
+        }
+    }
+}
