@@ -69,51 +69,13 @@ impl Model {
                 id,
                 verifier,
                 reply,
-            } => {
-                let key = self.endpoint(at.server, at.frame).server_key();
-                if let Some(rec) = self.client_id_record(key, reply.clientid.0) {
-                    rec.last_issue_frame = Some(at.frame);
-                    rec.owner.get_or_insert_with(|| id.to_vec());
-                    rec.verifier.get_or_insert(*verifier);
-                    rec.endpoints.insert(at.server);
-                    rec.issued_frame.get_or_insert(at.frame);
-                }
-                let pair = (reply.clientid.0, reply.setclientid_confirm.0);
-                if self.v40_confirms.len() < self.limits.max_entities {
-                    self.v40_confirms.push((pair, at.server, at.frame));
-                } else {
-                    self.limit_counts.v40_confirms_dropped += 1;
-                }
-            }
+            } => self.apply_setclientid(at, id, *verifier, reply),
             Event::SetClientIdConfirm {
                 clientid,
                 issued_at,
                 status,
                 ..
-            } => {
-                if let Some(b) = issued_at {
-                    if self.v40_trunking.len() < self.limits.max_events {
-                        self.v40_trunking.push(V40TrunkingTest {
-                            issued_at: *b,
-                            confirmed_at: at.server,
-                            clientid: *clientid,
-                            status: *status,
-                            frame: at.frame,
-                        });
-                    } else {
-                        self.limit_counts.v40_trunking_dropped += 1;
-                    }
-                }
-                if status.is_ok() {
-                    // The record is the issuing server's (RFC 7931 test).
-                    let home = issued_at.unwrap_or(at.server);
-                    let key = self.endpoint(home, at.frame).server_key();
-                    if let Some(rec) = self.client_id_record(key, *clientid) {
-                        rec.confirmed_frame.get_or_insert(at.frame);
-                        rec.endpoints.insert(at.server);
-                    }
-                }
-            }
+            } => self.apply_setclientid_confirm(at, *clientid, *issued_at, *status),
             Event::DestroySession { session } => {
                 if let Some(s) = self.sessions.get_mut(session) {
                     s.destroyed_frame = Some(at.frame);
@@ -143,23 +105,7 @@ impl Model {
                     },
                 );
             }
-            Event::Renew { clientid, status } => {
-                match *status {
-                    NfsStat4::NFS4_OK => {
-                        let key = self.endpoint(at.server, at.frame).server_key();
-                        if let Some(r) = self.client_id_record(key, *clientid) {
-                            r.renewed = Some((at.ts, at.conn, at.frame));
-                        }
-                    }
-                    NfsStat4::NFS4ERR_STALE_CLIENTID => {
-                        self.note_stale(at.server, *clientid, at.frame)
-                    }
-                    _ => {}
-                }
-                if is_recovery_status(*status) {
-                    self.recovery_event(at, Some(*clientid), RecoveryKind::Status(*status));
-                }
-            }
+            Event::Renew { clientid, status } => self.apply_renew(at, *clientid, *status),
             Event::Getattr { mask, result } => {
                 if let (true, crate::nfs4::NfsRes::Ok(x)) = (mask.is_set(10), result) {
                     if let Some(l) = x.obj_attributes.decode_values().lease_time() {
@@ -195,6 +141,76 @@ impl Model {
                 }
             }
             Event::CallbackCalled { .. } | Event::CallbackAnswered { .. } => {}
+        }
+    }
+
+    fn apply_setclientid(
+        &mut self,
+        at: &At,
+        id: &[u8],
+        verifier: [u8; 8],
+        reply: &crate::nfs4::Setclientid4ResOk,
+    ) {
+        let key = self.endpoint(at.server, at.frame).server_key();
+        if let Some(rec) = self.client_id_record(key, reply.clientid.0) {
+            rec.last_issue_frame = Some(at.frame);
+            rec.owner.get_or_insert_with(|| id.to_vec());
+            rec.verifier.get_or_insert(verifier);
+            rec.endpoints.insert(at.server);
+            rec.issued_frame.get_or_insert(at.frame);
+        }
+        let pair = (reply.clientid.0, reply.setclientid_confirm.0);
+        if self.v40_confirms.len() < self.limits.max_entities {
+            self.v40_confirms.push((pair, at.server, at.frame));
+        } else {
+            self.limit_counts.v40_confirms_dropped += 1;
+        }
+    }
+
+    fn apply_setclientid_confirm(
+        &mut self,
+        at: &At,
+        clientid: u64,
+        issued_at: Option<SocketAddr>,
+        status: NfsStat4,
+    ) {
+        if let Some(b) = issued_at {
+            if self.v40_trunking.len() < self.limits.max_events {
+                self.v40_trunking.push(V40TrunkingTest {
+                    issued_at: b,
+                    confirmed_at: at.server,
+                    clientid,
+                    status,
+                    frame: at.frame,
+                });
+            } else {
+                self.limit_counts.v40_trunking_dropped += 1;
+            }
+        }
+        if status.is_ok() {
+            // The record is the issuing server's (RFC 7931 test).
+            let home = issued_at.unwrap_or(at.server);
+            let key = self.endpoint(home, at.frame).server_key();
+            if let Some(rec) = self.client_id_record(key, clientid) {
+                rec.confirmed_frame.get_or_insert(at.frame);
+                rec.endpoints.insert(at.server);
+            }
+        }
+    }
+
+    fn apply_renew(&mut self, at: &At, clientid: u64, status: NfsStat4) {
+        match status {
+            NfsStat4::NFS4_OK => {
+                let key = self.endpoint(at.server, at.frame).server_key();
+                if let Some(r) = self.client_id_record(key, clientid) {
+                    r.renewed = Some((at.ts, at.conn, at.frame));
+                }
+            }
+            NfsStat4::NFS4ERR_STALE_CLIENTID => self.note_stale(at.server, clientid, at.frame),
+            _ => {}
+        }
+        if is_recovery_status(status) {
+            self.recovery_event(at, Some(clientid), RecoveryKind::Status(status));
         }
     }
 
