@@ -148,6 +148,11 @@ pub struct Message<'a> {
     /// The error that stopped decoding the body early (what was decoded
     /// before it is kept in `body`).
     pub error: Option<XdrError>,
+    /// Size of the RPC message in bytes (the record, without its marks).
+    pub len: usize,
+    /// The capture holds the connection's TCP handshake (it shows the
+    /// connection from its start).
+    pub conn_start_seen: bool,
 }
 
 impl Message<'_> {
@@ -219,6 +224,8 @@ pub trait MessageSink {
     fn message(&mut self, m: &Message<'_>);
     /// A problem, with its frame.
     fn notice(&mut self, n: &Notice);
+    /// The end of the capture: nothing follows.
+    fn finish(&mut self) {}
 }
 
 /// Counters of the RPC/NFS layer.
@@ -336,6 +343,7 @@ impl<M: MessageSink> Exchanges<M> {
         self.pending.clear();
         self.per_conn.clear();
         self.order.clear();
+        self.sink.finish();
     }
 
     fn classify(&self, prog: u32, vers: u32) -> Program {
@@ -440,6 +448,8 @@ impl<M: MessageSink> Exchanges<M> {
         };
         let (body_payload, encrypted) = unwrap_gss(payload, gss.as_ref());
         let mut m = Message {
+            len: rec.bytes.len(),
+            conn_start_seen: rec.info.handshake_seen,
             conn: rec.conn,
             dir: rec.dir,
             src: src_of(rec),
@@ -539,6 +549,8 @@ impl<M: MessageSink> Exchanges<M> {
             ReplyBody::Denied(RejectedReply::AuthError(s)) => ReplyStatus::AuthError(*s),
         });
         let mut m = Message {
+            len: rec.bytes.len(),
+            conn_start_seen: rec.info.handshake_seen,
             conn: rec.conn,
             dir: rec.dir,
             src: src_of(rec),

@@ -67,6 +67,12 @@ struct AnalyzeArgs {
     /// Also write a JUnit XML report (a test case per rule per capture).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    /// The capture is complete: it holds every connection of every client
+    /// in it, with nothing lost, so that rules resting on something not
+    /// happening (no RECLAIM_COMPLETE, no earlier request on a slot) may
+    /// judge. Without it they are reported as not judged.
+    #[arg(long)]
+    complete: bool,
 }
 
 #[derive(Args)]
@@ -247,7 +253,10 @@ fn run_analyze(args: &AnalyzeArgs) -> Result<u8> {
     let names: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
     if args.merge {
         let paths: Vec<&std::path::Path> = args.files.iter().map(|p| p.as_path()).collect();
-        let analysis = analyzer::rules::Analysis::new(Default::default());
+        let mut analysis = analyzer::rules::Analysis::new(Default::default());
+        if args.complete {
+            analysis = analysis.complete();
+        }
         match analyzer::pipeline::merge::decode_files_merged(&paths, Default::default(), analysis) {
             Ok((analysis, stats, map)) => {
                 let name = names.join(" + ");
@@ -267,7 +276,10 @@ fn run_analyze(args: &AnalyzeArgs) -> Result<u8> {
     }
     for (idx, path) in args.files.iter().enumerate().filter(|_| !args.merge) {
         let name = path.display().to_string();
-        let analysis = analyzer::rules::Analysis::new(Default::default());
+        let mut analysis = analyzer::rules::Analysis::new(Default::default());
+        if args.complete {
+            analysis = analysis.complete();
+        }
         match decode_with_progress(path, analysis) {
             Ok((analysis, stats)) => {
                 let obs = Observation {

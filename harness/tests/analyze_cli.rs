@@ -160,9 +160,69 @@ fn graph_draws_identities_sessions_and_connections() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Every capture in `captures/` has a `.expected` file listing the rule ids
-/// `analyze` must find in it, one per line (empty: none), and finds exactly
-/// those.
+/// A capture's expected verdict (`.expected` files): one rule id per line
+/// that `analyze` must report (and no other), `not-judged: ID` for a rule
+/// the capture must leave not judged, `options: ...` for analyze's options
+/// (e.g. `--complete` for a capture that holds all its clients' traffic),
+/// `#` comments.
+struct Expected {
+    rules: Vec<String>,
+    not_judged: Vec<String>,
+    options: Vec<String>,
+}
+
+impl Expected {
+    fn read(path: &Path) -> Expected {
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|_| panic!("no {}", path.display()));
+        let mut e = Expected {
+            rules: Vec::new(),
+            not_judged: Vec::new(),
+            options: Vec::new(),
+        };
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(o) = line.strip_prefix("options:") {
+                e.options.extend(o.split_whitespace().map(str::to_string));
+            } else if let Some(r) = line.strip_prefix("not-judged:") {
+                e.not_judged.push(r.trim().to_string());
+            } else {
+                e.rules.push(line.to_string());
+            }
+        }
+        e.rules.sort_unstable();
+        e.not_judged.sort_unstable();
+        e
+    }
+
+    /// Checks an `analyze --json` document against it.
+    fn check(&self, r: &serde_json::Value, what: &str) {
+        let ids = |key: &str| {
+            let mut v: Vec<String> = r[key]
+                .as_array()
+                .unwrap_or_else(|| panic!("{key} in {what}"))
+                .iter()
+                .map(|f| f["rule"].as_str().unwrap_or_default().to_string())
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        assert_eq!(ids("findings"), self.rules, "findings of {what}");
+        let not_judged = ids("not_judged");
+        for n in &self.not_judged {
+            assert!(
+                not_judged.contains(n),
+                "{what}: {n} must be not judged, got {not_judged:?}"
+            );
+        }
+    }
+}
+
+/// Every capture in `captures/` has a `.expected` file (see [`Expected`])
+/// and `analyze` gives exactly that verdict.
 #[test]
 fn each_recorded_capture_gives_exactly_its_expected_findings() {
     let dir = repo().join("captures");
@@ -172,31 +232,16 @@ fn each_recorded_capture_gives_exactly_its_expected_findings() {
         if p.extension().is_none_or(|x| x != "pcap" && x != "pcapng") {
             continue;
         }
-        let exp_path = p.with_extension("expected");
-        let expected = std::fs::read_to_string(&exp_path)
-            .unwrap_or_else(|_| panic!("{} has no {}", p.display(), exp_path.display()));
-        let mut want: Vec<&str> = expected
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        want.sort_unstable();
+        let expected = Expected::read(&p.with_extension("expected"));
         let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
             .args(["analyze", "--json"])
+            .args(&expected.options)
             .arg(&p)
             .output()
             .expect("run trunkcheck");
         let r: serde_json::Value =
             serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("JSON");
-        let mut got: Vec<String> = r["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["rule"].as_str().unwrap().to_string())
-            .collect();
-        got.sort_unstable();
-        got.dedup();
-        assert_eq!(got, want, "{}", p.display());
+        expected.check(&r, &p.display().to_string());
         let violation = r["findings"]
             .as_array()
             .unwrap()
@@ -229,10 +274,11 @@ fn two_servers_claiming_one_identity_are_caught_with_frames() {
     assert_eq!(len(&r["client_ids"]), 2, "but hand out two client IDs");
 }
 
-/// `analyze --json` whatever the exit status.
+/// `analyze --json --complete` (a capture of the project's own, with all
+/// its traffic) whatever the exit status.
 fn analyze_any(file: &Path) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
-        .args(["analyze", "--json"])
+        .args(["analyze", "--json", "--complete"])
         .arg(file)
         .output()
         .expect("run trunkcheck");
@@ -258,15 +304,10 @@ fn merged_captures_give_their_expected_findings_with_evidence_by_file() {
             .collect();
         files.sort();
         assert!(files.len() >= 2, "{}", d.display());
-        let expected = std::fs::read_to_string(d.join("expected")).expect("expected");
-        let mut want: Vec<&str> = expected
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        want.sort_unstable();
+        let expected = Expected::read(&d.join("expected"));
         let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
             .args(["analyze", "--merge", "--json"])
+            .args(&expected.options)
             .args(&files)
             .output()
             .expect("run trunkcheck");
@@ -275,15 +316,7 @@ fn merged_captures_give_their_expected_findings_with_evidence_by_file() {
                 .expect("one JSON document");
         assert_eq!(r["merged"], true);
         assert_eq!(len(&r["files"]), files.len());
-        let mut got: Vec<String> = r["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["rule"].as_str().unwrap().to_string())
-            .collect();
-        got.sort_unstable();
-        got.dedup();
-        assert_eq!(got, want, "{}", d.display());
+        expected.check(&r, &d.display().to_string());
         for f in r["findings"].as_array().unwrap() {
             assert_eq!(len(&f["evidence"]), len(&f["frames"]));
         }
@@ -301,7 +334,7 @@ fn two_servers_captured_apart_merge_into_one_observation() {
     assert_eq!(len(&analyze(&b)["findings"]), 0);
     // Together they show the one "server" handing out two client IDs.
     let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
-        .args(["analyze", "--merge", "--json"])
+        .args(["analyze", "--merge", "--json", "--complete"])
         .args([&a, &b])
         .output()
         .expect("run trunkcheck");
@@ -326,7 +359,7 @@ fn two_servers_captured_apart_merge_into_one_observation() {
     );
     // The text report names evidence by file.
     let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
-        .args(["analyze", "--merge"])
+        .args(["analyze", "--merge", "--complete"])
         .args([&a, &b])
         .output()
         .expect("run trunkcheck");
@@ -352,7 +385,7 @@ fn a_capture_merged_with_its_copy_keeps_its_verdict() {
         std::fs::copy(&orig, &copy).unwrap();
         let alone = analyze_any(&orig);
         let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
-            .args(["analyze", "--merge", "--json"])
+            .args(["analyze", "--merge", "--json", "--complete"])
             .args([&orig, &copy])
             .output()
             .expect("run trunkcheck");

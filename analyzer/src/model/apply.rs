@@ -1,7 +1,16 @@
 //! Applying events to the model: the facts each answered operation
-//! establishes (declarations, client IDs issued, confirmed and destroyed,
-//! sessions and their connections, slots, renewals, the recovery timeline).
+//! establishes (declarations, client IDs issued, confirmed, replaced and
+//! ended, sessions and their connections, slots, renewals, restarts and the
+//! recovery timeline).
+//!
+//! A client ID or a session ends when the capture shows it did: destroyed
+//! by the client, replaced by another client ID of its owner (RFC 8881
+//! §18.35.4 cases 3, 4 and 5), forgotten by the server (it said
+//! NFS4ERR_STALE_CLIENTID / NFS4ERR_BADSESSION), or because the server
+//! behind its address restarted. An ended record is never compared with
+//! values the server gives later.
 
+use super::build::epoch;
 use super::event::{At, CallOp, Event};
 use super::*;
 use crate::nfs4::StateProtect4R;
@@ -26,19 +35,7 @@ impl Model {
     /// Applies one event's facts.
     pub fn apply(&mut self, at: &At, ev: &Event<'_>) {
         match ev {
-            Event::Called { ops } => {
-                for op in ops.iter() {
-                    match op {
-                        CallOp::ExchangeId {
-                            owner, verifier, ..
-                        } => self.note_client(owner, OwnerKind::V41, *verifier, at),
-                        CallOp::SetClientId { id, verifier } => {
-                            self.note_client(id, OwnerKind::V40, *verifier, at)
-                        }
-                        _ => {}
-                    }
-                }
-            }
+            Event::Called { ops } => self.apply_call(at, ops),
             Event::Answered {
                 result, by_status, ..
             } => {
@@ -47,10 +44,11 @@ impl Model {
                     self.recovery_event(at, at.compound.clientid, RecoveryKind::Status(status));
                 }
             }
+            Event::Restarted { why } => self.restart(at, why),
             Event::ExchangeId { call, result } => self.apply_exchange_id(at, call, result),
             Event::CreateSession { call, result } => self.apply_create_session(at, call, result),
             Event::BindConnToSession { result: Ok(x), .. } => {
-                if let Some(s) = self.session(x.bctsr_sessid, at.server, at.frame) {
+                if let Some(s) = self.session_mut(x.bctsr_sessid, at.server, at.frame) {
                     s.connections.insert(
                         at.conn,
                         Binding {
@@ -77,33 +75,28 @@ impl Model {
                 ..
             } => self.apply_setclientid_confirm(at, *clientid, *issued_at, *status),
             Event::DestroySession { session } => {
-                if let Some(s) = self.sessions.get_mut(session) {
-                    s.destroyed_frame = Some(at.frame);
-                }
-            }
-            Event::DestroyClientid { clientid } => {
-                let key = self.endpoint(at.server, at.frame).server_key();
-                if let Some(rec) = self.client_id_record(key, *clientid) {
-                    rec.destroyed_frame = Some(at.frame);
-                }
-            }
-            Event::ReclaimComplete { one_fs, status } => {
-                if status.is_ok() && !one_fs {
-                    let key = self.endpoint(at.server, at.frame).server_key();
-                    if let Some(cid) = at.compound.clientid {
-                        if let Some(rec) = self.client_id_record(key, cid) {
-                            rec.reclaim_complete_frame.get_or_insert(at.frame);
-                        }
+                if let Some(k) = self.session_key_at(at.server, session) {
+                    if let Some(s) = self.sessions.get_mut(&k) {
+                        s.destroyed_frame = Some(at.frame);
+                        s.ended.get_or_insert(End {
+                            frame: at.frame,
+                            kind: EndKind::Destroyed,
+                        });
                     }
                 }
-                self.recovery_event(
-                    at,
-                    at.compound.clientid,
-                    RecoveryKind::ReclaimComplete {
-                        one_fs: *one_fs,
-                        status: *status,
-                    },
-                );
+            }
+            Event::DestroyClientid { clientid, status } => match *status {
+                NfsStat4::NFS4_OK => {
+                    if let Some(i) = self.record_index(at.server, *clientid) {
+                        self.client_ids[i].destroyed_frame = Some(at.frame);
+                        self.end_record(i, at.frame, EndKind::Destroyed);
+                    }
+                }
+                NfsStat4::NFS4ERR_STALE_CLIENTID => self.note_stale(at, *clientid),
+                _ => {}
+            },
+            Event::ReclaimComplete { one_fs, status } => {
+                self.apply_reclaim_complete(at, *one_fs, *status)
             }
             Event::Renew { clientid, status } => self.apply_renew(at, *clientid, *status),
             Event::Getattr { mask, result } => {
@@ -125,22 +118,320 @@ impl Model {
             ),
             Event::Locked { .. } => {}
             Event::BackchannelCtl { cb_program } => {
-                if let Some(s) = at
+                let key = at
                     .compound
                     .session
-                    .and_then(|id| self.sessions.get_mut(&id))
-                {
+                    .and_then(|id| self.session_key_at(at.server, &id));
+                if let Some(s) = key.and_then(|k| self.sessions.get_mut(&k)) {
                     s.cb_program = Some(*cb_program);
                 }
             }
             Event::CallbackCalled {
                 session: Some(sid), ..
             } => {
-                if let Some(s) = self.sessions.get_mut(sid) {
+                if let Some(s) = self
+                    .session_key_at(at.server, sid)
+                    .and_then(|k| self.sessions.get_mut(&k))
+                {
                     s.callbacks.insert(at.conn, at.frame);
                 }
             }
             Event::CallbackCalled { .. } | Event::CallbackAnswered { .. } => {}
+        }
+    }
+
+    /// A call: the client owners it presents, and the global
+    /// RECLAIM_COMPLETE it sends for its session's client ID.
+    fn apply_call(&mut self, at: &At, ops: &[CallOp]) {
+        for op in ops {
+            match op {
+                CallOp::ExchangeId {
+                    owner, verifier, ..
+                } => self.note_client(owner, OwnerKind::V41, *verifier, at),
+                CallOp::SetClientId { id, verifier } => {
+                    self.note_client(id, OwnerKind::V40, *verifier, at)
+                }
+                CallOp::ReclaimComplete { one_fs: false } => {
+                    let Some(CallOp::Sequence { session }) = ops.first() else {
+                        continue;
+                    };
+                    let rec = self
+                        .session_at(at.server, session)
+                        .and_then(|s| self.session_record_index(s));
+                    if let Some(i) = rec {
+                        self.client_ids[i]
+                            .reclaim_complete_sent
+                            .get_or_insert(at.frame);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The server behind `at.server` restarted: what it gave there before
+    /// ends.
+    fn restart(&mut self, at: &At, why: &'static str) {
+        let ep = self.endpoint(at.server, at.frame);
+        ep.restarts.push(Restart {
+            frame: at.frame,
+            why,
+        });
+        ep.last_epoch = None;
+        for i in 0..self.client_ids.len() {
+            if self.client_ids[i].live() && self.client_ids[i].endpoints.contains(&at.server) {
+                self.end_record(i, at.frame, EndKind::Restarted);
+            }
+        }
+        for s in self.sessions.values_mut() {
+            if s.ended.is_none() && s.endpoint == at.server {
+                s.ended = Some(End {
+                    frame: at.frame,
+                    kind: EndKind::Restarted,
+                });
+            }
+        }
+    }
+
+    /// Ends client ID record `i` and its sessions.
+    fn end_record(&mut self, i: usize, frame: u64, kind: EndKind) {
+        let Some(r) = self.client_ids.get_mut(i) else {
+            return;
+        };
+        if r.ended.is_some() {
+            return;
+        }
+        r.ended = Some(End { frame, kind });
+        let (key, cid, endpoints) = (r.server.clone(), r.clientid, r.endpoints.clone());
+        for s in self.sessions.values_mut() {
+            let belongs =
+                s.clientid == Some(cid) && (s.server == key || endpoints.contains(&s.endpoint));
+            if belongs && s.ended.is_none() {
+                s.ended = Some(End {
+                    frame,
+                    kind: EndKind::ClientIdEnded,
+                });
+            }
+        }
+    }
+
+    fn apply_exchange_id(
+        &mut self,
+        at: &At,
+        call: &CallOp,
+        result: &Result<&crate::nfs4::ExchangeId4ResOk<'_>, NfsStat4>,
+    ) {
+        let (
+            CallOp::ExchangeId {
+                owner, verifier, ..
+            },
+            Ok(x),
+        ) = (call, result)
+        else {
+            return;
+        };
+        self.declare(at.server, at.frame, x);
+        let cid = x.eir_clientid.0;
+        self.endpoint(at.server, at.frame).last_epoch = Some(epoch(cid));
+        let key = ServerKey::declared_by(x);
+        let must = match &x.eir_state_protect {
+            StateProtect4R::MachCred(o) => Some(o.spo_must_enforce.clone()),
+            StateProtect4R::Ssv(i) => Some(i.spi_ops.spo_must_enforce.clone()),
+            StateProtect4R::None => None,
+        };
+        let principal = at.principal.clone();
+        let confirmed_r = x.eir_flags.contains(ExchgId4Flags::CONFIRMED_R);
+        if !confirmed_r {
+            // Case 4: a new unconfirmed record replaces the owner's older
+            // unconfirmed one.
+            let older: Vec<usize> = self
+                .client_ids
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    r.server == key
+                        && r.clientid != cid
+                        && r.live()
+                        && r.confirmed_frame.is_none()
+                        && r.owner.as_deref() == Some(owner.as_slice())
+                })
+                .map(|(i, _)| i)
+                .collect();
+            for i in older {
+                self.end_record(i, at.frame, EndKind::Replaced);
+            }
+        }
+        let (ts, frame) = (at.ts, at.frame);
+        if let Some(rec) = self.live_record_mut(key, cid) {
+            rec.owner.get_or_insert_with(|| owner.clone());
+            rec.verifier.get_or_insert(*verifier);
+            if rec.principal.is_none() {
+                rec.principal = principal;
+            }
+            rec.endpoints.insert(at.server);
+            rec.issued_frame.get_or_insert(frame);
+            rec.flags = Some(x.eir_flags);
+            rec.state_protect = Some(match x.eir_state_protect {
+                StateProtect4R::None => StateProtectHow4::SP4_NONE,
+                StateProtect4R::MachCred(_) => StateProtectHow4::SP4_MACH_CRED,
+                StateProtect4R::Ssv(_) => StateProtectHow4::SP4_SSV,
+            });
+            rec.last_issue_frame = Some(frame);
+            rec.must_enforce = must;
+            rec.alive = Some((ts, frame));
+        }
+    }
+
+    fn apply_create_session(
+        &mut self,
+        at: &At,
+        call: &CallOp,
+        result: &Result<&crate::nfs4::CreateSession4ResOk, NfsStat4>,
+    ) {
+        let CallOp::CreateSession {
+            clientid,
+            cb_program,
+            ..
+        } = call
+        else {
+            return;
+        };
+        let x = match result {
+            Ok(x) => x,
+            Err(st) => {
+                if *st == NfsStat4::NFS4ERR_STALE_CLIENTID {
+                    self.note_stale(at, *clientid);
+                }
+                if is_recovery_status(*st) {
+                    self.recovery_event(at, Some(*clientid), RecoveryKind::Status(*st));
+                }
+                return;
+            }
+        };
+        let key = self.endpoint(at.server, at.frame).server_key();
+        let (ts, frame) = (at.ts, at.frame);
+        let mut newly_confirmed = None;
+        if let Some(rec) = self.live_record_mut(key.clone(), *clientid) {
+            if rec.confirmed_frame.is_none() {
+                newly_confirmed = rec.owner.clone();
+            }
+            rec.confirmed_frame.get_or_insert(frame);
+            rec.endpoints.insert(at.server);
+            rec.alive = Some((ts, frame));
+        }
+        // Cases 3 and 5: confirming a new client ID of an owner ends the
+        // owner's older confirmed one, and its sessions.
+        if let Some(owner) = newly_confirmed {
+            let older: Vec<usize> = self
+                .client_ids
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    r.server == key
+                        && r.clientid != *clientid
+                        && r.live()
+                        && r.confirmed_frame.is_some()
+                        && r.owner.as_deref() == Some(owner.as_slice())
+                })
+                .map(|(i, _)| i)
+                .collect();
+            for i in older {
+                self.end_record(i, frame, EndKind::Replaced);
+            }
+        }
+        // A replay of the last CREATE_SESSION returns the session it made.
+        if self
+            .live_session(at.server, &x.csr_sessionid)
+            .is_some_and(|s| s.clientid == Some(*clientid))
+        {
+            return;
+        }
+        let back = x.csr_flags.contains(CreateSession4Flags::CONN_BACK_CHAN);
+        if let Some(s) = self.new_session(x.csr_sessionid, at.server, frame) {
+            s.clientid = Some(*clientid);
+            s.created_frame = Some(frame);
+            s.flags = Some(x.csr_flags);
+            s.fore = Some(x.csr_fore_chan_attrs.clone());
+            s.back = Some(x.csr_back_chan_attrs.clone());
+            s.cb_program = Some(*cb_program);
+            s.connections.insert(
+                at.conn,
+                Binding {
+                    how: BindHow::CreateSession,
+                    dir: if back {
+                        ChannelDirFromServer4::CDFS4_BOTH
+                    } else {
+                        ChannelDirFromServer4::CDFS4_FORE
+                    },
+                    frame,
+                },
+            );
+        }
+    }
+
+    fn apply_sequence(
+        &mut self,
+        at: &At,
+        session: SessionId4,
+        result: &Result<&crate::nfs4::Sequence4ResOk, NfsStat4>,
+    ) {
+        let x = match result {
+            Ok(x) => x,
+            Err(st) => {
+                if *st == NfsStat4::NFS4ERR_BADSESSION {
+                    let k = self
+                        .session_key_at(at.server, &session)
+                        .filter(|k| self.sessions.get(k).is_some_and(|s| s.ended.is_none()));
+                    if let Some(s) = k.and_then(|k| self.sessions.get_mut(&k)) {
+                        s.ended = Some(End {
+                            frame: at.frame,
+                            kind: EndKind::Forgotten,
+                        });
+                    }
+                }
+                if *st != NfsStat4::NFS4ERR_CONN_NOT_BOUND_TO_SESSION && is_recovery_status(*st) {
+                    self.recovery_event(at, at.compound.clientid, RecoveryKind::Status(*st));
+                }
+                return;
+            }
+        };
+        // A renewal of a session the model knows (one first seen here has
+        // no client ID yet).
+        if let Some(i) = self
+            .live_session(at.server, &x.sr_sessionid)
+            .and_then(|s| self.session_record_index(s))
+        {
+            let r = &mut self.client_ids[i];
+            r.alive = Some((at.ts, at.frame));
+            if !x
+                .sr_status_flags
+                .contains(Seq4Status::EXPIRED_ALL_STATE_REVOKED)
+            {
+                r.renewed = Some((at.ts, at.conn, at.frame));
+            }
+        }
+        let mut newly_reclaim = None;
+        if let Some(s) = self.session_mut(x.sr_sessionid, at.server, at.frame) {
+            s.connections.entry(at.conn).or_insert(Binding {
+                how: BindHow::Sequence,
+                dir: ChannelDirFromServer4::CDFS4_FORE,
+                frame: at.frame,
+            });
+            s.slots.insert(
+                x.sr_slotid,
+                SlotState {
+                    seqid: x.sr_sequenceid,
+                    frame: at.frame,
+                },
+            );
+            let bit = Seq4Status::RESTART_RECLAIM_NEEDED;
+            if x.sr_status_flags.contains(bit) && !s.status_flags.contains(bit) {
+                newly_reclaim = Some(s.clientid);
+            }
+            s.status_flags = s.status_flags | x.sr_status_flags;
+        }
+        if let Some(cid) = newly_reclaim {
+            self.recovery_event(at, cid, RecoveryKind::ReclaimNeeded);
         }
     }
 
@@ -151,13 +442,17 @@ impl Model {
         verifier: [u8; 8],
         reply: &crate::nfs4::Setclientid4ResOk,
     ) {
-        let key = self.endpoint(at.server, at.frame).server_key();
-        if let Some(rec) = self.client_id_record(key, reply.clientid.0) {
-            rec.last_issue_frame = Some(at.frame);
+        let ep = self.endpoint(at.server, at.frame);
+        ep.last_epoch = Some(epoch(reply.clientid.0));
+        let key = ep.server_key();
+        let (ts, frame) = (at.ts, at.frame);
+        if let Some(rec) = self.live_record_mut(key, reply.clientid.0) {
+            rec.last_issue_frame = Some(frame);
             rec.owner.get_or_insert_with(|| id.to_vec());
             rec.verifier.get_or_insert(verifier);
             rec.endpoints.insert(at.server);
-            rec.issued_frame.get_or_insert(at.frame);
+            rec.issued_frame.get_or_insert(frame);
+            rec.alive = Some((ts, frame));
         }
         let pair = (reply.clientid.0, reply.setclientid_confirm.0);
         if self.v40_confirms.len() < self.limits.max_entities {
@@ -191,172 +486,51 @@ impl Model {
             // The record is the issuing server's (RFC 7931 test).
             let home = issued_at.unwrap_or(at.server);
             let key = self.endpoint(home, at.frame).server_key();
-            if let Some(rec) = self.client_id_record(key, clientid) {
-                rec.confirmed_frame.get_or_insert(at.frame);
+            let (ts, frame) = (at.ts, at.frame);
+            if let Some(rec) = self.live_record_mut(key, clientid) {
+                rec.confirmed_frame.get_or_insert(frame);
                 rec.endpoints.insert(at.server);
+                rec.alive = Some((ts, frame));
             }
         }
+    }
+
+    fn apply_reclaim_complete(&mut self, at: &At, one_fs: bool, status: NfsStat4) {
+        if !one_fs {
+            let i = at
+                .compound
+                .clientid
+                .and_then(|cid| self.record_index(at.server, cid));
+            if let Some(r) = i.and_then(|i| self.client_ids.get_mut(i)) {
+                if status.is_ok() {
+                    r.reclaim_complete_frame.get_or_insert(at.frame);
+                } else if status != NfsStat4::NFS4ERR_COMPLETE_ALREADY {
+                    r.reclaim_complete_refused.get_or_insert((at.frame, status));
+                }
+            }
+        }
+        self.recovery_event(
+            at,
+            at.compound.clientid,
+            RecoveryKind::ReclaimComplete { one_fs, status },
+        );
     }
 
     fn apply_renew(&mut self, at: &At, clientid: u64, status: NfsStat4) {
         match status {
             NfsStat4::NFS4_OK => {
                 let key = self.endpoint(at.server, at.frame).server_key();
-                if let Some(r) = self.client_id_record(key, clientid) {
-                    r.renewed = Some((at.ts, at.conn, at.frame));
+                let (ts, conn, frame) = (at.ts, at.conn, at.frame);
+                if let Some(r) = self.live_record_mut(key, clientid) {
+                    r.renewed = Some((ts, conn, frame));
+                    r.alive = Some((ts, frame));
                 }
             }
-            NfsStat4::NFS4ERR_STALE_CLIENTID => self.note_stale(at.server, clientid, at.frame),
+            NfsStat4::NFS4ERR_STALE_CLIENTID => self.note_stale(at, clientid),
             _ => {}
         }
         if is_recovery_status(status) {
             self.recovery_event(at, Some(clientid), RecoveryKind::Status(status));
-        }
-    }
-
-    fn apply_exchange_id(
-        &mut self,
-        at: &At,
-        call: &CallOp,
-        result: &Result<&crate::nfs4::ExchangeId4ResOk<'_>, NfsStat4>,
-    ) {
-        let (
-            CallOp::ExchangeId {
-                owner, verifier, ..
-            },
-            Ok(x),
-        ) = (call, result)
-        else {
-            return;
-        };
-        self.declare(at.server, at.frame, x);
-        let key = ServerKey::declared_by(x);
-        let must = match &x.eir_state_protect {
-            StateProtect4R::MachCred(o) => Some(o.spo_must_enforce.clone()),
-            StateProtect4R::Ssv(i) => Some(i.spi_ops.spo_must_enforce.clone()),
-            StateProtect4R::None => None,
-        };
-        let principal = at.principal.clone();
-        if let Some(rec) = self.client_id_record(key, x.eir_clientid.0) {
-            rec.owner.get_or_insert_with(|| owner.clone());
-            rec.verifier.get_or_insert(*verifier);
-            if rec.principal.is_none() {
-                rec.principal = principal;
-            }
-            rec.endpoints.insert(at.server);
-            rec.issued_frame.get_or_insert(at.frame);
-            rec.flags = Some(x.eir_flags);
-            rec.state_protect = Some(match x.eir_state_protect {
-                StateProtect4R::None => StateProtectHow4::SP4_NONE,
-                StateProtect4R::MachCred(_) => StateProtectHow4::SP4_MACH_CRED,
-                StateProtect4R::Ssv(_) => StateProtectHow4::SP4_SSV,
-            });
-            rec.last_issue_frame = Some(at.frame);
-            rec.must_enforce = must;
-        }
-    }
-
-    fn apply_create_session(
-        &mut self,
-        at: &At,
-        call: &CallOp,
-        result: &Result<&crate::nfs4::CreateSession4ResOk, NfsStat4>,
-    ) {
-        let CallOp::CreateSession {
-            clientid,
-            cb_program,
-            ..
-        } = call
-        else {
-            return;
-        };
-        let x = match result {
-            Ok(x) => x,
-            Err(st) => {
-                if *st == NfsStat4::NFS4ERR_STALE_CLIENTID {
-                    self.note_stale(at.server, *clientid, at.frame);
-                }
-                if is_recovery_status(*st) {
-                    self.recovery_event(at, Some(*clientid), RecoveryKind::Status(*st));
-                }
-                return;
-            }
-        };
-        let key = self.endpoint(at.server, at.frame).server_key();
-        if let Some(rec) = self.client_id_record(key, *clientid) {
-            rec.confirmed_frame.get_or_insert(at.frame);
-            rec.endpoints.insert(at.server);
-        }
-        let back = x.csr_flags.contains(CreateSession4Flags::CONN_BACK_CHAN);
-        if let Some(s) = self.session(x.csr_sessionid, at.server, at.frame) {
-            s.clientid = Some(*clientid);
-            s.created_frame = Some(at.frame);
-            s.flags = Some(x.csr_flags);
-            s.fore = Some(x.csr_fore_chan_attrs.clone());
-            s.back = Some(x.csr_back_chan_attrs.clone());
-            s.cb_program = Some(*cb_program);
-            s.connections.insert(
-                at.conn,
-                Binding {
-                    how: BindHow::CreateSession,
-                    dir: if back {
-                        ChannelDirFromServer4::CDFS4_BOTH
-                    } else {
-                        ChannelDirFromServer4::CDFS4_FORE
-                    },
-                    frame: at.frame,
-                },
-            );
-        }
-    }
-
-    fn apply_sequence(
-        &mut self,
-        at: &At,
-        session: SessionId4,
-        result: &Result<&crate::nfs4::Sequence4ResOk, NfsStat4>,
-    ) {
-        let x = match result {
-            Ok(x) => x,
-            Err(st) => {
-                if *st != NfsStat4::NFS4ERR_CONN_NOT_BOUND_TO_SESSION && is_recovery_status(*st) {
-                    self.recovery_event(at, at.compound.clientid, RecoveryKind::Status(*st));
-                }
-                return;
-            }
-        };
-        // A renewal of a session the model knows (one first seen here has
-        // no client ID yet).
-        if self.sessions.contains_key(&x.sr_sessionid)
-            && !x
-                .sr_status_flags
-                .contains(Seq4Status::EXPIRED_ALL_STATE_REVOKED)
-        {
-            if let Some(i) = self.session_record_index(&x.sr_sessionid) {
-                self.client_ids[i].renewed = Some((at.ts, at.conn, at.frame));
-            }
-        }
-        let mut newly_reclaim = false;
-        if let Some(s) = self.session(x.sr_sessionid, at.server, at.frame) {
-            s.connections.entry(at.conn).or_insert(Binding {
-                how: BindHow::Sequence,
-                dir: ChannelDirFromServer4::CDFS4_FORE,
-                frame: at.frame,
-            });
-            s.slots.insert(
-                x.sr_slotid,
-                SlotState {
-                    seqid: x.sr_sequenceid,
-                    frame: at.frame,
-                },
-            );
-            let bit = Seq4Status::RESTART_RECLAIM_NEEDED;
-            newly_reclaim = x.sr_status_flags.contains(bit) && !s.status_flags.contains(bit);
-            s.status_flags = s.status_flags | x.sr_status_flags;
-        }
-        if newly_reclaim {
-            let cid = self.sessions.get(&session).and_then(|s| s.clientid);
-            self.recovery_event(at, cid, RecoveryKind::ReclaimNeeded);
         }
     }
 
@@ -398,9 +572,10 @@ impl Model {
         }
     }
 
-    /// The client ID record issued by `server` with value `clientid`,
-    /// created when missing (a capture that began later).
-    pub(crate) fn client_id_record(
+    /// The live client ID record issued by `server` with value `clientid`,
+    /// created when missing (a capture that began later, or the value given
+    /// again after the old record ended).
+    pub(crate) fn live_record_mut(
         &mut self,
         server: ServerKey,
         clientid: u64,
@@ -408,7 +583,7 @@ impl Model {
         let i = match self
             .client_ids
             .iter()
-            .position(|r| r.server == server && r.clientid == clientid)
+            .position(|r| r.server == server && r.clientid == clientid && r.live())
         {
             Some(i) => i,
             None if self.client_ids.len() < self.limits.max_entities => {
@@ -429,6 +604,10 @@ impl Model {
                     last_issue_frame: None,
                     must_enforce: None,
                     renewed: None,
+                    alive: None,
+                    reclaim_complete_sent: None,
+                    reclaim_complete_refused: None,
+                    ended: None,
                 });
                 self.client_ids.len() - 1
             }
@@ -440,18 +619,44 @@ impl Model {
         self.client_ids.get_mut(i)
     }
 
-    fn session(
+    /// The session a message at `endpoint` means by `id`, created when the
+    /// model does not know a live one (first seen here).
+    fn session_mut(
         &mut self,
         id: SessionId4,
         endpoint: SocketAddr,
         frame: u64,
     ) -> Option<&mut Session> {
-        if !self.sessions.contains_key(&id) && self.sessions.len() >= self.limits.max_entities {
+        let live = self
+            .session_key_at(endpoint, &id)
+            .filter(|k| self.sessions.get(k).is_some_and(|s| s.ended.is_none()));
+        match live {
+            Some(k) => self.sessions.get_mut(&k),
+            None => self.new_session(id, endpoint, frame),
+        }
+    }
+
+    /// A new session object for `id` at `endpoint`.
+    fn new_session(
+        &mut self,
+        id: SessionId4,
+        endpoint: SocketAddr,
+        frame: u64,
+    ) -> Option<&mut Session> {
+        if self.sessions.len() >= self.limits.max_entities {
             self.limit_counts.sessions_dropped += 1;
             return None;
         }
-        Some(self.sessions.entry(id).or_insert_with(|| Session {
+        let server = self.endpoint(endpoint, frame).server_key();
+        let key = SessionKey {
             id,
+            n: self.next_session,
+        };
+        self.next_session += 1;
+        Some(self.sessions.entry(key).or_insert(Session {
+            id,
+            server,
+            ended: None,
             clientid: None,
             endpoint,
             created_frame: None,
@@ -484,17 +689,22 @@ impl Model {
         }
     }
 
-    /// The server answered NFS4ERR_STALE_CLIENTID for `cid`.
-    fn note_stale(&mut self, server: SocketAddr, cid: u64, frame: u64) {
-        let key = self.endpoint(server, frame).server_key();
-        if let Some(r) = self.client_id_record(key, cid) {
-            r.stale_frame = Some(frame);
+    /// The server answered NFS4ERR_STALE_CLIENTID for `cid`: it forgot it.
+    fn note_stale(&mut self, at: &At, cid: u64) {
+        let key = self.endpoint(at.server, at.frame).server_key();
+        // A value the model never saw issued or used says nothing.
+        if let Some(i) = self.record_index_by_key(&key, cid) {
+            self.client_ids[i].stale_frame = Some(at.frame);
+            self.end_record(i, at.frame, EndKind::Forgotten);
         }
     }
 
-    /// Records an EXCHANGE_ID reply's declaration at `server`.
+    /// Records an EXCHANGE_ID reply's declaration at `server`; the first
+    /// declaration of an address gives what was known only by address there
+    /// (sessions, client IDs of a capture that began later) its identity.
     fn declare(&mut self, server: SocketAddr, frame: u64, x: &crate::nfs4::ExchangeId4ResOk<'_>) {
         let ep = self.endpoint(server, frame);
+        let first = ep.declarations.is_empty();
         let major = x.eir_server_owner.so_major_id.as_bytes();
         let scope = x.eir_server_scope.as_bytes();
         let minor = x.eir_server_owner.so_minor_id;
@@ -520,5 +730,19 @@ impl Model {
             last_frame: frame,
             replies: 1,
         });
+        if first {
+            let key = ServerKey::declared_by(x);
+            let old = ServerKey::Address(server);
+            for r in &mut self.client_ids {
+                if r.server == old {
+                    r.server = key.clone();
+                }
+            }
+            for s in self.sessions.values_mut() {
+                if s.server == old {
+                    s.server = key.clone();
+                }
+            }
+        }
     }
 }

@@ -37,6 +37,8 @@ pub(crate) struct PendingCompound {
     ops: Vec<CallOp>,
     /// Frame of the call.
     frame: u64,
+    /// Size of the call's RPC message.
+    len: usize,
     /// Who sent it.
     principal: Option<Principal>,
 }
@@ -141,6 +143,7 @@ fn call_op(op: &NfsArgOp<'_>, gss_protected: bool) -> CallOp {
             back: Box::new(a.csa_back_chan_attrs.clone()),
         },
         NfsArgOp::BindConnToSession(a) => CallOp::BindConnToSession {
+            session: a.bctsa_sessid,
             dir: a.bctsa_dir,
             gss_protected,
         },
@@ -202,13 +205,19 @@ fn op_event<'e>(
             call: op,
             result: result(res),
         },
-        (CallOp::BindConnToSession { dir, gss_protected }, NfsResOp::BindConnToSession(res)) => {
-            Event::BindConnToSession {
-                dir: *dir,
-                gss_protected: *gss_protected,
-                result: result(res),
-            }
-        }
+        (
+            CallOp::BindConnToSession {
+                session,
+                dir,
+                gss_protected,
+            },
+            NfsResOp::BindConnToSession(res),
+        ) => Event::BindConnToSession {
+            session: *session,
+            dir: *dir,
+            gss_protected: *gss_protected,
+            result: result(res),
+        },
         (CallOp::Sequence { session }, NfsResOp::Sequence(res)) => Event::Sequence {
             session: *session,
             result: result(res),
@@ -232,9 +241,10 @@ fn op_event<'e>(
         (CallOp::DestroySession { session }, NfsResOp::DestroySession(s)) if s.is_ok() => {
             Event::DestroySession { session: *session }
         }
-        (CallOp::DestroyClientid { clientid }, NfsResOp::DestroyClientid(s)) if s.is_ok() => {
+        (CallOp::DestroyClientid { clientid }, NfsResOp::DestroyClientid(s)) => {
             Event::DestroyClientid {
                 clientid: *clientid,
+                status: *s,
             }
         }
         (CallOp::ReclaimComplete { one_fs }, NfsResOp::ReclaimComplete(s)) => {
@@ -290,6 +300,29 @@ fn judged_by_status(op: &CallOp, r: &NfsResOp<'_>) -> bool {
     }
 }
 
+/// The upper half of a client ID: the boot epoch of servers that build
+/// client IDs from their start time and a counter.
+pub(crate) fn epoch(clientid: u64) -> u32 {
+    (clientid >> 32) as u32
+}
+
+/// The client and server ends of a message's connection, from the RPC
+/// itself: an NFS call goes to the server and a callback call comes from
+/// it (never from ports or a missing handshake).
+fn roles(m: &Message<'_>) -> (SocketAddr, SocketAddr) {
+    use crate::exchange::MsgKind;
+    let to_server = match (m.program, m.kind) {
+        (Program::Nfs4, MsgKind::Call) | (Program::Nfs4Callback, MsgKind::Reply) => true,
+        (Program::Nfs4, MsgKind::Reply) | (Program::Nfs4Callback, MsgKind::Call) => false,
+        _ => m.dir == Direction::ToServer,
+    };
+    if to_server {
+        (m.src, m.dst)
+    } else {
+        (m.dst, m.src)
+    }
+}
+
 fn result<T>(r: &NfsRes<T>) -> Result<&T, NfsStat4> {
     match r {
         NfsRes::Ok(x) => Ok(x),
@@ -306,14 +339,13 @@ impl Model {
             minor_versions: BTreeSet::new(),
             first_frame: frame,
             lease_time: None,
+            restarts: Vec::new(),
+            last_epoch: None,
         })
     }
 
     fn note_connection(&mut self, m: &Message<'_>) {
-        let (client, server) = match m.dir {
-            Direction::ToServer => (m.src, m.dst),
-            Direction::ToClient => (m.dst, m.src),
-        };
+        let (client, server) = roles(m);
         let known = self.connections.contains_key(&m.conn);
         if !known && self.connections.len() >= self.limits.max_entities {
             self.limit_counts.connections_dropped += 1;
@@ -326,6 +358,8 @@ impl Model {
                     server,
                     first_frame: m.frame,
                     owners: BTreeSet::new(),
+                    start_seen: m.conn_start_seen,
+                    lost_from: self.losses.get(&m.conn).copied(),
                 },
             );
         }
@@ -348,24 +382,32 @@ impl Model {
         }
     }
 
-    /// Notes what a decoding problem means for the model (bytes lost).
+    /// Notes what a decoding problem means for the model: bytes lost from
+    /// a connection.
     pub fn notice(&mut self, n: &Notice) {
-        if let Notice::Stream(s) = n {
-            if matches!(
-                s.what,
-                crate::rpc::stream::NoticeKind::Gap { .. }
-                    | crate::rpc::stream::NoticeKind::Skipped { .. }
-            ) {
-                self.gaps_seen = true;
-            }
+        let Notice::Stream(s) = n else {
+            return;
+        };
+        if !matches!(
+            s.what,
+            crate::rpc::stream::NoticeKind::Gap { .. }
+                | crate::rpc::stream::NoticeKind::Skipped { .. }
+                | crate::rpc::stream::NoticeKind::BufferLimit { .. }
+                | crate::rpc::stream::NoticeKind::OversizedRecord { .. }
+        ) {
+            return;
+        }
+        self.gaps_seen = true;
+        if let Some(c) = self.connections.get_mut(&s.conn) {
+            c.lost_from.get_or_insert(s.frame);
+        }
+        if self.losses.contains_key(&s.conn) || self.losses.len() < self.limits.max_entities {
+            self.losses.entry(s.conn).or_insert(s.frame);
         }
     }
 
     fn at(&self, m: &Message<'_>, call_frame: u64, principal: Option<Principal>) -> At {
-        let (client, server) = match m.dir {
-            Direction::ToServer => (m.src, m.dst),
-            Direction::ToClient => (m.dst, m.src),
-        };
+        let (client, server) = roles(m);
         At {
             conn: m.conn,
             client,
@@ -376,6 +418,7 @@ impl Model {
             minor: m.minorversion,
             principal,
             compound: InCompound::default(),
+            call_len: m.len,
         }
     }
 
@@ -403,6 +446,7 @@ impl Model {
             PendingCompound {
                 ops,
                 frame: m.frame,
+                len: m.len,
                 principal: who,
             },
             self.limits.max_pending,
@@ -418,6 +462,7 @@ impl Model {
         };
         let frees_state = call.ops.iter().any(|o| matches!(o, CallOp::FreeStateid));
         let mut at = self.at(m, call.frame, call.principal.clone());
+        at.call_len = call.len;
         at.compound.sequenced = matches!(call.ops.first(), Some(CallOp::Sequence { .. }));
         let other = CallOp::Other;
         for (i, r) in res.resarray.iter().enumerate() {
@@ -425,7 +470,7 @@ impl Model {
             at.compound.clientid = at
                 .compound
                 .session
-                .and_then(|s| self.sessions.get(&s))
+                .and_then(|s| self.live_session(at.server, &s))
                 .and_then(|s| s.clientid);
             sink.event(
                 self,
@@ -447,12 +492,14 @@ impl Model {
             // A SEQUENCE that repeats its slot's last sequence id is a retry.
             let retry = match (op, r) {
                 (CallOp::Sequence { .. }, NfsResOp::Sequence(NfsRes::Ok(x))) => self
-                    .sessions
-                    .get(&x.sr_sessionid)
+                    .live_session(at.server, &x.sr_sessionid)
                     .and_then(|s| s.slots.get(&x.sr_slotid))
                     .is_some_and(|p| p.seqid == x.sr_sequenceid),
                 _ => false,
             };
+            if let Some(why) = self.restart_evidence(&at, op, r) {
+                sink.event(self, &at, &Event::Restarted { why });
+            }
             if let Some(ev) = op_event(op, r, frees_state, issued_at) {
                 sink.event(self, &at, &ev);
             }
@@ -511,6 +558,51 @@ impl Model {
                 refused,
             },
         );
+    }
+
+    /// What in this answer shows that the server behind the address
+    /// restarted (or was replaced) since the model last heard from it.
+    fn restart_evidence(&self, at: &At, op: &CallOp, r: &NfsResOp<'_>) -> Option<&'static str> {
+        let ep = self.endpoints.get(&at.server)?;
+        let new_epoch = |cid: u64| ep.last_epoch.is_some_and(|e| e != epoch(cid));
+        match (op, r) {
+            (CallOp::ExchangeId { .. }, NfsResOp::ExchangeId(NfsRes::Ok(x))) => {
+                if let Some(d) = ep.current() {
+                    if d.major.as_slice() != x.eir_server_owner.so_major_id.as_bytes()
+                        || d.scope.as_slice() != x.eir_server_scope.as_bytes()
+                    {
+                        return Some("the address now declares another server owner or scope");
+                    }
+                    if d.minor != x.eir_server_owner.so_minor_id {
+                        return Some("the address now declares another minor id");
+                    }
+                }
+                new_epoch(x.eir_clientid.0).then_some("it issues client IDs of a new boot epoch")
+            }
+            (CallOp::SetClientId { .. }, NfsResOp::Setclientid(Setclientid4Res::Ok(x))) => {
+                new_epoch(x.clientid.0).then_some("it issues client IDs of a new boot epoch")
+            }
+            (CallOp::CreateSession { clientid, .. }, NfsResOp::CreateSession(NfsRes::Ok(x))) => {
+                let s = self.live_session(at.server, &x.csr_sessionid)?;
+                (s.endpoint == at.server && s.clientid.is_some_and(|c| c != *clientid))
+                    .then_some("it gave a new client ID the id of a live session")
+            }
+            (
+                CallOp::CreateSession { clientid, .. }
+                | CallOp::DestroyClientid { clientid }
+                | CallOp::Renew { clientid },
+                r,
+            ) if r.status() == NfsStat4::NFS4ERR_STALE_CLIENTID => {
+                let rec = self.live_record(at.server, *clientid)?;
+                let lease = ep.lease_time?;
+                let (t0, c0, _) = rec.renewed?;
+                (rec.confirmed_frame.is_some()
+                    && c0 != at.conn
+                    && at.ts.since(t0) < f64::from(lease))
+                .then_some("a client ID renewed within its lease is unknown after a reconnect")
+            }
+            _ => None,
+        }
     }
 
     /// The address that issued this SETCLIENTID (clientid, confirm) pair.

@@ -34,6 +34,8 @@ pub struct At {
     pub principal: Option<Principal>,
     /// What the COMPOUND's earlier operations established.
     pub compound: InCompound,
+    /// Size of the call's RPC message in bytes.
+    pub call_len: usize,
 }
 
 impl At {
@@ -116,6 +118,8 @@ pub enum CallOp {
     },
     /// BIND_CONN_TO_SESSION.
     BindConnToSession {
+        /// `bctsa_sessid`.
+        session: SessionId4,
         /// `bctsa_dir`.
         dir: ChannelDirFromClient4,
         /// Sent under RPCSEC_GSS with integrity or privacy.
@@ -226,6 +230,8 @@ pub enum Event<'e> {
     },
     /// BIND_CONN_TO_SESSION answered.
     BindConnToSession {
+        /// `bctsa_sessid`.
+        session: SessionId4,
         /// `bctsa_dir`.
         dir: ChannelDirFromClient4,
         /// Sent under RPCSEC_GSS with integrity or privacy.
@@ -268,10 +274,12 @@ pub enum Event<'e> {
         /// The session.
         session: SessionId4,
     },
-    /// DESTROY_CLIENTID answered NFS4_OK.
+    /// DESTROY_CLIENTID answered.
     DestroyClientid {
         /// The client ID.
         clientid: u64,
+        /// Its status.
+        status: NfsStat4,
     },
     /// RECLAIM_COMPLETE answered.
     ReclaimComplete {
@@ -310,6 +318,13 @@ pub enum Event<'e> {
     BackchannelCtl {
         /// `bca_cb_program`.
         cb_program: u32,
+    },
+    /// The reply shows that the server behind the address restarted (or
+    /// another server took the address over) since the model last heard
+    /// from it: values it gave before are not compared with later ones.
+    Restarted {
+        /// The evidence, in words.
+        why: &'static str,
     },
     /// A CB_COMPOUND call from the server.
     CallbackCalled {

@@ -65,9 +65,31 @@ pub struct Endpoint {
     pub first_frame: u64,
     /// `lease_time` (seconds) from a GETATTR reply, if seen.
     pub lease_time: Option<u32>,
+    /// Restarts of the server behind the address the capture proves, in
+    /// order: from each, values it gave before are not compared with the
+    /// ones it gives after.
+    pub restarts: Vec<Restart>,
+    /// The upper half of the last client ID it issued (the boot epoch of
+    /// common servers).
+    pub last_epoch: Option<u32>,
+}
+
+/// A restart of the server behind an address, and the evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restart {
+    /// Frame of the evidence.
+    pub frame: u64,
+    /// The evidence, in words.
+    pub why: &'static str,
 }
 
 impl Endpoint {
+    /// Frame from which the server behind the address is in its current
+    /// incarnation (0 when no restart was seen).
+    pub fn incarnation_since(&self) -> u64 {
+        self.restarts.last().map_or(0, |r| r.frame)
+    }
+
     /// The latest declaration.
     pub fn current(&self) -> Option<&Declaration> {
         self.declarations.last()
@@ -237,6 +259,63 @@ pub struct ClientIdRecord {
     pub must_enforce: Option<Bitmap4>,
     /// Last renewal (SEQUENCE or RENEW answered NFS4_OK): time, connection, frame.
     pub renewed: Option<(Timestamp, ConnId, u64)>,
+    /// Time and frame of the last reply that showed it alive (issued,
+    /// confirmed or renewed).
+    pub alive: Option<(Timestamp, u64)>,
+    /// Frame of a global RECLAIM_COMPLETE the client sent for it, whatever
+    /// the answer.
+    pub reclaim_complete_sent: Option<u64>,
+    /// A global RECLAIM_COMPLETE the server refused: frame and status.
+    pub reclaim_complete_refused: Option<(u64, NfsStat4)>,
+    /// When and why it stopped being the server's, if it did.
+    pub ended: Option<End>,
+}
+
+impl ClientIdRecord {
+    /// Still the server's, as far as the capture shows.
+    pub fn live(&self) -> bool {
+        self.ended.is_none()
+    }
+}
+
+/// Why a client ID or a session stopped being the server's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndKind {
+    /// The client destroyed it (DESTROY_CLIENTID, DESTROY_SESSION).
+    Destroyed,
+    /// A CREATE_SESSION confirmed another client ID of the same owner (RFC
+    /// 8881 §18.35.4 cases 3 and 5), or a new EXCHANGE_ID replaced it while
+    /// unconfirmed (case 4).
+    Replaced,
+    /// The server said it does not know it (NFS4ERR_STALE_CLIENTID,
+    /// NFS4ERR_BADSESSION).
+    Forgotten,
+    /// The server behind its address restarted.
+    Restarted,
+    /// Its client ID ended.
+    ClientIdEnded,
+}
+
+impl EndKind {
+    /// A short name (`destroyed`, `replaced`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndKind::Destroyed => "destroyed",
+            EndKind::Replaced => "replaced",
+            EndKind::Forgotten => "forgotten by the server",
+            EndKind::Restarted => "server restarted",
+            EndKind::ClientIdEnded => "client ID ended",
+        }
+    }
+}
+
+/// When and why a client ID or a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct End {
+    /// Frame of the evidence.
+    pub frame: u64,
+    /// Why.
+    pub kind: EndKind,
 }
 
 /// How a connection came to carry a session.
@@ -270,11 +349,25 @@ pub struct SlotState {
     pub frame: u64,
 }
 
+/// Where a session is kept: its id, and a number telling apart sessions
+/// that servers gave the same id (two servers, or one after a restart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SessionKey {
+    /// The session id.
+    pub id: SessionId4,
+    /// Which session of that id, in order of appearance.
+    pub n: u32,
+}
+
 /// An NFSv4.1 session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     /// The session id.
     pub id: SessionId4,
+    /// The server that created it (by what its address declared then).
+    pub server: ServerKey,
+    /// When and why it ended, if it did.
+    pub ended: Option<End>,
     /// The owning client ID (unknown for a session first seen in SEQUENCE).
     pub clientid: Option<u64>,
     /// The endpoint that created it (or where it was first seen).
@@ -316,6 +409,18 @@ pub struct Connection {
     pub first_frame: u64,
     /// Owner strings presented on it.
     pub owners: BTreeSet<Vec<u8>>,
+    /// The capture holds its TCP handshake.
+    pub start_seen: bool,
+    /// Frame where bytes were first lost from it, if any were.
+    pub lost_from: Option<u64>,
+}
+
+impl Connection {
+    /// The capture shows everything it carried up to `frame`: its start,
+    /// and no bytes lost before then.
+    pub fn whole_until(&self, frame: u64) -> bool {
+        self.start_seen && self.lost_from.is_none_or(|f| f > frame)
+    }
 }
 
 /// Something in the recovery timeline.
@@ -366,8 +471,10 @@ pub struct Model {
     pub clients: Vec<Client>,
     /// Client IDs, in order of issue (or first use).
     pub client_ids: Vec<ClientIdRecord>,
-    /// Sessions by id.
-    pub sessions: BTreeMap<SessionId4, Session>,
+    /// Sessions by id (and which of that id).
+    pub sessions: BTreeMap<SessionKey, Session>,
+    /// The number the next session gets in its [`SessionKey`].
+    pub(crate) next_session: u32,
     /// Connections by id.
     pub connections: BTreeMap<ConnId, Connection>,
     /// Recovery timeline, in frame order.
@@ -378,9 +485,15 @@ pub struct Model {
     pub v40_trunking: Vec<V40TrunkingTest>,
     /// (clientid, confirm) pairs returned by SETCLIENTID, by address.
     pub(crate) v40_confirms: Vec<((u64, [u8; 8]), SocketAddr, u64)>,
-    /// Bytes were lost somewhere in the capture (sequence checks that need
-    /// every request are then skipped).
+    /// Bytes were lost somewhere in the capture.
     pub gaps_seen: bool,
+    /// Frames where bytes were first lost, by connection (also for
+    /// connections that carried no message the model recorded).
+    pub losses: BTreeMap<ConnId, u64>,
+    /// The capture is declared complete: it holds every connection of every
+    /// client in it, so what it does not show did not happen (set by whoever
+    /// took the capture: `analyze --complete`, the suite runner).
+    pub complete: bool,
     pub(crate) pending: build::Pending,
     /// CB_COMPOUND calls waiting for their reply: (connection, xid) →
     /// (session of their CB_SEQUENCE, frame).
@@ -601,12 +714,25 @@ impl Model {
     }
 
     /// The index of the client ID record `clientid` as issued by the server
-    /// at `endpoint` (by what it declared).
+    /// at `endpoint` (by what it declared): the live one, else the latest.
     pub fn record_index(&self, endpoint: SocketAddr, clientid: u64) -> Option<usize> {
         let key = self.endpoints.get(&endpoint)?.server_key();
-        self.client_ids
-            .iter()
-            .position(|r| r.server == key && r.clientid == clientid)
+        self.record_index_by_key(&key, clientid)
+    }
+
+    /// The index of the record with this key and value: the live one, else
+    /// the latest.
+    pub fn record_index_by_key(&self, key: &ServerKey, clientid: u64) -> Option<usize> {
+        let mut found = None;
+        for (i, r) in self.client_ids.iter().enumerate() {
+            if r.server == *key && r.clientid == clientid {
+                if r.live() {
+                    return Some(i);
+                }
+                found = Some(i);
+            }
+        }
+        found
     }
 
     /// The client ID record `clientid` as issued by the server at `endpoint`.
@@ -619,17 +745,87 @@ impl Model {
             .map(|i| &self.client_ids[i])
     }
 
-    /// The index of the client ID record a session belongs to.
-    pub fn session_record_index(&self, session: &SessionId4) -> Option<usize> {
-        let s = self.sessions.get(session)?;
-        self.record_index(s.endpoint, s.clientid?)
+    /// The live client ID record `clientid` of the server at `endpoint`.
+    pub fn live_record(&self, endpoint: SocketAddr, clientid: u64) -> Option<&ClientIdRecord> {
+        self.record_for(endpoint, Some(clientid))
+            .filter(|r| r.live())
     }
 
-    /// The record with this key and value.
+    /// The record with this key and value (the live one, else the latest).
     pub fn record_by_key(&self, key: &ServerKey, clientid: u64) -> Option<&ClientIdRecord> {
-        self.client_ids
-            .iter()
-            .find(|r| r.server == *key && r.clientid == clientid)
+        self.record_index_by_key(key, clientid)
+            .map(|i| &self.client_ids[i])
+    }
+
+    /// The session with id `id` as a message at `endpoint` means it: among
+    /// the sessions of that id, a live one created at that address, else a
+    /// live one of the same server (trunked), else the latest one that
+    /// ended there.
+    pub fn session_key_at(&self, endpoint: SocketAddr, id: &SessionId4) -> Option<SessionKey> {
+        let key = self.endpoints.get(&endpoint).map(|e| e.server_key());
+        let same = |s: &Session| s.endpoint == endpoint;
+        let trunked = |s: &Session| key.as_ref() == Some(&s.server);
+        let range = SessionKey { id: *id, n: 0 }..=SessionKey {
+            id: *id,
+            n: u32::MAX,
+        };
+        let mut best: Option<(u8, SessionKey)> = None;
+        for (k, s) in self.sessions.range(range) {
+            let rank = match (s.ended.is_none(), same(s), trunked(s)) {
+                (true, true, _) => 4,
+                (true, false, true) => 3,
+                (false, true, _) => 2,
+                (false, false, true) => 1,
+                _ => continue,
+            };
+            if best.is_none_or(|(r, _)| rank >= r) {
+                best = Some((rank, *k));
+            }
+        }
+        best.map(|(_, k)| k)
+    }
+
+    /// The session with id `id` as a message at `endpoint` means it.
+    pub fn session_at(&self, endpoint: SocketAddr, id: &SessionId4) -> Option<&Session> {
+        self.sessions.get(&self.session_key_at(endpoint, id)?)
+    }
+
+    /// The live session with id `id` at `endpoint`.
+    pub fn live_session(&self, endpoint: SocketAddr, id: &SessionId4) -> Option<&Session> {
+        self.session_at(endpoint, id).filter(|s| s.ended.is_none())
+    }
+
+    /// The index of the client ID record a session belongs to.
+    pub fn session_record_index(&self, s: &Session) -> Option<usize> {
+        self.record_index_by_key(&s.server, s.clientid?)
+            .or_else(|| self.record_index(s.endpoint, s.clientid?))
+    }
+
+    /// The record a session belongs to.
+    pub fn session_record(&self, s: &Session) -> Option<&ClientIdRecord> {
+        self.session_record_index(s).map(|i| &self.client_ids[i])
+    }
+
+    /// The connection, if the model recorded it.
+    pub fn connection(&self, id: ConnId) -> Option<&Connection> {
+        self.connections.get(&id)
+    }
+
+    /// The capture shows everything connection `id` carried up to `frame`.
+    pub fn connection_whole_until(&self, id: ConnId, frame: u64) -> bool {
+        self.connections
+            .get(&id)
+            .is_some_and(|c| c.whole_until(frame))
+            && self.losses.get(&id).is_none_or(|f| *f > frame)
+    }
+
+    /// The capture shows everything every known connection of the session
+    /// carried up to `frame`, and the session's creation.
+    pub fn session_whole_until(&self, s: &Session, frame: u64) -> bool {
+        s.created_frame.is_some()
+            && s.connections
+                .keys()
+                .all(|c| self.connection_whole_until(*c, frame))
     }
 }
 

@@ -284,6 +284,10 @@ impl<M: MessageSink> MessageSink for Collector<M> {
         }
         self.inner.notice(n);
     }
+
+    fn finish(&mut self) {
+        self.inner.finish();
+    }
 }
 
 /// The pipeline for one capture (one observation).

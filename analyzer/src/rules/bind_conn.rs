@@ -4,7 +4,7 @@
 //! binding, DESTROY_SESSION on a bound connection, and a client that stops
 //! using a session where the server's owner changed.
 
-use super::{Check, Judge, Violation};
+use super::{Check, Judge, Need, Violation};
 use crate::model::event::{At, Event};
 use crate::model::{relation, Model, Relation};
 use crate::nfs4::{
@@ -20,10 +20,12 @@ rules! {
         "a server that accepts a session at another address declares the same server scope, major and minor id there";
     SEQ_IMPLICIT_BINDING: "seq.implicit-binding", "RFC 8881 §2.10.3.1", [25], Violation, Server, [],
         "with SP4_NONE, a SEQUENCE on a new connection binds it to the session's fore channel (no NFS4ERR_CONN_NOT_BOUND_TO_SESSION)";
-    DSESS_BOUND_CONNECTION: "dsess.bound-connection", "RFC 8881 §18.37.3", [83], Violation, Server, [NoLoss, SessionCreated],
+    DSESS_BOUND_CONNECTION: "dsess.bound-connection", "RFC 8881 §18.37.3", [83], Violation, Server, [ConnectionWhole],
         "DESTROY_SESSION is accepted only on a connection bound to that session";
     CLIENT_OWNER_CHANGE: "client.owner-change", "RFC 8881 §2.10.5", [21], Warning, Client, [],
         "after an address declares another server owner (or minor id), the client stops using sessions that are no longer valid there";
+    BCTS_SAME_ADDRESS: "bcts.same-address", "RFC 8881 §2.10.5", [17], Violation, Server, [Alive],
+        "a server binds a new connection to a live session at the address that created it (it supports session trunking within one address)";
 }
 
 /// The session trunking rules.
@@ -43,11 +45,38 @@ impl Check for BindConn {
             Event::Sequence { result: Ok(x), .. } => {
                 trunked(&x.sr_sessionid, "SEQUENCE", j);
                 let (m, at) = (j.model(), j.at());
-                if m.sessions.contains_key(&x.sr_sessionid) {
+                if m.session_at(at.server, &x.sr_sessionid).is_some() {
                     j.judge(&CLIENT_OWNER_CHANGE, || {
                         owner_change(m, at, &x.sr_sessionid)
                     });
                 }
+            }
+            Event::BindConnToSession {
+                session,
+                result: Err(st @ NfsStat4::NFS4ERR_BADSESSION),
+                ..
+            } => {
+                // A live session refused at the very address that created it.
+                let (m, at) = (j.model(), j.at());
+                let Some(s) = m
+                    .live_session(at.server, &session)
+                    .filter(|s| s.endpoint == at.server)
+                else {
+                    return;
+                };
+                let Some(r) = m.session_record(s) else {
+                    return;
+                };
+                j.judge_alive(&BCTS_SAME_ADDRESS, r, || {
+                    Some(Violation::new(
+                        format!(
+                            "{} refused BIND_CONN_TO_SESSION of session {session} with {st}; the session, created at this address (frame {}), is alive",
+                            at.server,
+                            s.created_frame.unwrap_or(s.first_frame)
+                        ),
+                        at.frames(),
+                    ))
+                });
             }
             Event::Sequence {
                 session,
@@ -56,8 +85,8 @@ impl Check for BindConn {
             } => {
                 let (m, at) = (j.model(), j.at());
                 j.judge(&SEQ_IMPLICIT_BINDING, || {
-                    let s = m.sessions.get(&session)?;
-                    let r = m.record_for(s.endpoint, s.clientid)?;
+                    let s = m.live_session(at.server, &session)?;
+                    let r = m.session_record(s)?;
                     (r.state_protect == Some(StateProtectHow4::SP4_NONE)).then(|| {
                         Violation::new(
                             format!(
@@ -71,11 +100,11 @@ impl Check for BindConn {
             }
             Event::DestroySession { session } if !j.at().compound.sequenced => {
                 let (m, at) = (j.model(), j.at());
-                let Some(s) = m.sessions.get(&session) else {
+                let Some(s) = m.live_session(at.server, &session) else {
                     return;
                 };
                 if !s.connections.contains_key(&at.conn) {
-                    j.judge_session(&DSESS_BOUND_CONNECTION, &session, || {
+                    j.judge(&DSESS_BOUND_CONNECTION, || {
                         Some(Violation::new(
                             format!(
                                 "DESTROY_SESSION of {session} accepted on connection {}, never bound to it",
@@ -115,12 +144,33 @@ fn direction(
 }
 
 /// A connection to this event's server joined a session created elsewhere:
-/// the two addresses must be session-trunkable by what they declared.
+/// the two addresses must be session-trunkable by what they declared. A
+/// session of the same declared server is judged on what both addresses
+/// declared; one the model knows only at another server may be this
+/// server's own of the same id, created where the capture does not show,
+/// so only a complete capture judges it.
 fn trunked(session: &SessionId4, how: &str, j: &mut Judge<'_>) {
     let (m, at) = (j.model(), j.at());
     let server = at.server;
-    let Some(home) = m.sessions.get(session).map(|s| s.endpoint) else {
-        return;
+    let (home, same_server) = match m.session_at(server, session) {
+        Some(s) if s.ended.is_none() => (s.endpoint, true),
+        Some(_) => return,
+        None => {
+            let range = crate::model::SessionKey { id: *session, n: 0 }
+                ..=crate::model::SessionKey {
+                    id: *session,
+                    n: u32::MAX,
+                };
+            let Some(s) = m
+                .sessions
+                .range(range)
+                .map(|(_, s)| s)
+                .find(|s| s.ended.is_none() && s.endpoint != server)
+            else {
+                return;
+            };
+            (s.endpoint, false)
+        }
     };
     if home == server {
         return;
@@ -136,10 +186,11 @@ fn trunked(session: &SessionId4, how: &str, j: &mut Judge<'_>) {
         "session {session} of {home} used at {server} by {how}, but the two are {}",
         rel.as_str()
     );
-    j.judge(&CLIENT_SESSION_TRUNKING, || {
+    let needs: &[Need] = if same_server { &[] } else { &[Need::Complete] };
+    j.judge_needing(&CLIENT_SESSION_TRUNKING, needs, None, || {
         Some(Violation::new(msg.clone(), at.frames()))
     });
-    j.judge(&SERVER_SESSION_TRUNKING, || {
+    j.judge_needing(&SERVER_SESSION_TRUNKING, needs, None, || {
         Some(Violation::new(
             format!("{msg}; the server accepted it"),
             at.frames(),
@@ -151,7 +202,7 @@ fn trunked(session: &SessionId4, how: &str, j: &mut Judge<'_>) {
 /// since the session was first seen.
 fn owner_change(m: &Model, at: &At, sid: &SessionId4) -> Option<Violation> {
     let server = at.server;
-    let (ep, s) = (m.endpoints.get(&server)?, m.sessions.get(sid)?);
+    let (ep, s) = (m.endpoints.get(&server)?, m.session_at(server, sid)?);
     let n = ep.declarations.len();
     if n < 2 {
         return None;
@@ -332,5 +383,38 @@ mod tests {
                 .collect();
             assert_eq!(got, expect, "major id now {major}");
         }
+    }
+
+    #[test]
+    fn a_live_session_is_bound_at_its_own_address() {
+        let refused = NfsResOp::BindConnToSession(NfsRes::Fail(NfsStat4::NFS4ERR_BADSESSION));
+        let mut c = with_session();
+        c.exchange(
+            2,
+            CLIENT,
+            SERVER_A,
+            vec![bcts(ChannelDirFromClient4::CDFC4_FORE)],
+            vec![refused.clone()],
+        );
+        assert_eq!(c.rules(), vec!["bcts.same-address"]);
+        // A destroyed session is rightly refused.
+        let mut c = with_session();
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![NfsArgOp::DestroySession(DestroySession4Args {
+                dsa_sessionid: SessionId4([1; 16]),
+            })],
+            vec![NfsResOp::DestroySession(NfsStat4::NFS4_OK)],
+        );
+        c.exchange(
+            2,
+            CLIENT,
+            SERVER_A,
+            vec![bcts(ChannelDirFromClient4::CDFC4_FORE)],
+            vec![refused],
+        );
+        assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }
 }

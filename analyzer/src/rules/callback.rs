@@ -26,7 +26,8 @@ impl Check for Callback {
                 program: Some(prog),
                 session: Some(sid),
             } => {
-                let Some(expected) = m.sessions.get(&sid).and_then(|s| s.cb_program) else {
+                let Some(expected) = m.session_at(at.server, &sid).and_then(|s| s.cb_program)
+                else {
                     return;
                 };
                 j.judge(&CB_PROGRAM, || {
@@ -68,10 +69,7 @@ fn refused_on_back_channel(
     st: NfsStat4,
 ) -> Option<Violation> {
     // A callback for a session the client destroyed is rightly refused.
-    let owner = m
-        .sessions
-        .get(sid)
-        .filter(|s| s.destroyed_frame.is_none())?;
+    let owner = m.live_session(at.server, sid)?;
     let (cid, home) = (owner.clientid, owner.endpoint);
     let back = |b: &Binding| {
         matches!(
@@ -81,7 +79,7 @@ fn refused_on_back_channel(
     };
     let key = m.endpoints.get(&home).map(|e| e.server_key());
     let via = m.sessions.values().find(|s| {
-        s.destroyed_frame.is_none()
+        s.ended.is_none()
             && (s.id == *sid
                 || (cid.is_some()
                     && s.clientid == cid
@@ -182,9 +180,10 @@ mod tests {
             c.callback_reply(conn, vec![reply]);
             assert_eq!(c.rules(), expect, "connection {conn}");
             assert_eq!(
-                c.x.sink.model().sessions[&SessionId4([1; 16])]
-                    .callbacks
-                    .len(),
+                c.x.sink
+                    .model()
+                    .session_at(SERVER_A.parse().unwrap(), &SessionId4([1; 16]))
+                    .map_or(0, |s| s.callbacks.len()),
                 1
             );
         }

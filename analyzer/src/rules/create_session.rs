@@ -20,11 +20,11 @@ rules! {
         "PERSIST, CONN_BACK_CHAN and CONN_RDMA are set in csr_flags only when requested";
     CSESS_STALE_CLIENTID: "csess.stale-clientid", "RFC 8881 §18.36.4", [62], Violation, Server, [],
         "CREATE_SESSION for a client ID the server destroyed gets NFS4ERR_STALE_CLIENTID";
-    CSESS_SEQUENCE: "csess.sequence", "RFC 8881 §18.36.4 phase 2", [63], Violation, Server, [NoLoss],
+    CSESS_SEQUENCE: "csess.sequence", "RFC 8881 §18.36.4 phase 2", [63], Violation, Server, [Complete],
         "CREATE_SESSION is accepted only with csa_sequence eir_sequenceid (first) or the last one plus 1; a replay of the last returns the cached reply, not a new session";
-    CLIENT_CSESS_CONFIRMED_R_SEQ: "client.csess-ignores-confirmed-r-sequence", "RFC 8881 §18.35.3", [34], Violation, Client, [],
+    CLIENT_CSESS_CONFIRMED_R_SEQ: "client.csess-ignores-confirmed-r-sequence", "RFC 8881 §18.35.3", [34], Violation, Client, [Complete],
         "when CONFIRMED_R is set the client ignores eir_sequenceid and keeps its own CREATE_SESSION sequence";
-    CSESS_STALE_AFTER_RESTART: "csess.stale-after-restart", "RFC 8881 §2.4, §18.36.4", [3], Violation, Server, [],
+    CSESS_STALE_AFTER_RESTART: "csess.stale-after-restart", "RFC 8881 §2.4, §18.36.4", [3], Violation, Server, [Complete],
         "once the server answered NFS4ERR_STALE_CLIENTID for a client ID (it forgot it, e.g. in a restart), neither CREATE_SESSION with it nor SEQUENCE on its older sessions succeeds until an EXCHANGE_ID returns it again";
 }
 
@@ -100,11 +100,7 @@ impl Check for CreateSession {
             return;
         };
         let key = ServerKey::declared_by(x);
-        let Some(i) = model
-            .client_ids
-            .iter()
-            .position(|r| r.server == key && r.clientid == x.eir_clientid.0)
-        else {
+        let Some(i) = model.record_index_by_key(&key, x.eir_clientid.0) else {
             return;
         };
         let t = self.tracks.entry(i).or_default();
@@ -205,10 +201,11 @@ impl CreateSession {
 fn stale_session(x: &Sequence4ResOk, j: &mut Judge<'_>) {
     let (m, at) = (j.model(), j.at());
     let sid = x.sr_sessionid;
-    let Some(first) = m.sessions.get(&sid).map(|s| s.first_frame) else {
+    let Some(s) = m.session_at(at.server, &sid) else {
         return;
     };
-    let Some(r) = m.session_record_index(&sid).map(|i| &m.client_ids[i]) else {
+    let first = s.first_frame;
+    let Some(r) = m.session_record(s) else {
         return;
     };
     let cid = r.clientid;

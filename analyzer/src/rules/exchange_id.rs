@@ -14,17 +14,17 @@ rules! {
         "CONFIRMED_R is a reply flag: the client must not set it in eia_flags";
     EXCHID_FLAG_SIDE_SERVER: "exchid.flags-side-server", "RFC 8881 §18.35.3", [32], Violation, Server, [],
         "UPD_CONFIRMED_REC_A is a request flag: the server must not set it in eir_flags";
-    EXCHID_CONFIRMED_R: "exchid.confirmed-r", "RFC 8881 §18.35.3", [33], Violation, Server, [],
+    EXCHID_CONFIRMED_R: "exchid.confirmed-r", "RFC 8881 §18.35.3", [33], Violation, Server, [Alive],
         "a client ID that was confirmed is returned with CONFIRMED_R set";
     EXCHID_PNFS_ROLE: "exchid.pnfs-role", "RFC 8881 §18.35.3, §13.1", [36], Violation, Server, [],
         "eir_flags carry at least one pNFS role bit, and not USE_NON_PNFS with USE_PNFS_MDS";
-    EXCHID_INCARNATION: "exchid.clientid-per-incarnation", "RFC 8881 §18.35.3", [28], Violation, Server, [],
+    EXCHID_INCARNATION: "exchid.clientid-per-incarnation", "RFC 8881 §18.35.3", [28], Violation, Server, [Alive],
         "one client ID is never used for two incarnations (co_verifier values) of a client owner";
     CLIENTID_REUSE: "clientid.no-reuse", "RFC 8881 §2.4", [2], Warning, Server, [],
         "a client ID value is not given to another client owner";
     EXCHID_UNDEFINED_FLAGS: "exchid.undefined-flags", "RFC 8881 §18.35.3", [31], Violation, Server, [],
         "undefined bits in eia_flags get NFS4ERR_INVAL";
-    EXCHID_CASE1_UNCONFIRMED: "exchid.case1-unconfirmed", "RFC 8881 §18.35.4 case 1", [45], Warning, Server, [NoLoss],
+    EXCHID_CASE1_UNCONFIRMED: "exchid.case1-unconfirmed", "RFC 8881 §18.35.4 case 1", [45], Warning, Server, [Complete],
         "a client ID issued new and unconfirmed comes back with CONFIRMED_R only after a CREATE_SESSION confirmed it";
     EXCHID_EMPTY_IMPL_ID: "exchid.empty-impl-id", "RFC 8881 §18.35.3", [43], Warning, Server, [],
         "an EXCHANGE_ID with an empty eia_client_impl_id (and nothing else wrong) is not refused with NFS4ERR_INVAL";
@@ -105,11 +105,7 @@ impl Check for ExchangeId {
             return;
         }
         let key = ServerKey::declared_by(x);
-        if let Some(i) = model
-            .client_ids
-            .iter()
-            .position(|r| r.server == key && r.clientid == x.eir_clientid.0)
-        {
+        if let Some(i) = model.record_index_by_key(&key, x.eir_clientid.0) {
             self.unconfirmed.entry(i).or_insert(at.frame);
         }
     }
@@ -127,17 +123,14 @@ impl ExchangeId {
         let (m, at) = (j.model(), j.at());
         let key = ServerKey::declared_by(x);
         let cid = x.eir_clientid.0;
+        // The server's live record of this value, if the model knows one.
         let record = m
-            .client_ids
-            .iter()
-            .position(|r| r.server == key && r.clientid == cid);
+            .record_index_by_key(&key, cid)
+            .filter(|i| m.client_ids[*i].live());
         // Case 1: a record seen issued unconfirmed, never confirmed since.
         let unconfirmed = record
             .filter(|_| x.eir_flags.contains(ExchgId4Flags::CONFIRMED_R))
-            .filter(|i| {
-                let r = &m.client_ids[*i];
-                r.confirmed_frame.is_none() && r.destroyed_frame.is_none()
-            })
+            .filter(|i| m.client_ids[*i].confirmed_frame.is_none())
             .and_then(|i| self.unconfirmed.get(&i).copied());
         if let Some(u) = unconfirmed {
             j.judge(&EXCHID_CASE1_UNCONFIRMED, || {
@@ -172,22 +165,26 @@ impl ExchangeId {
             })
         });
         j.judge(&EXCHID_PNFS_ROLE, || pnfs_role(f, at));
-        j.judge(&EXCHID_CONFIRMED_R, || {
-            let r = &m.client_ids[record?];
-            let cf = r.confirmed_frame.filter(|_| r.destroyed_frame.is_none())?;
-            (!f.contains(ExchgId4Flags::CONFIRMED_R)).then(|| {
-                Violation::new(
-                    format!(
-                        "{} returned client ID {cid:#018x}, confirmed in frame {cf}, without CONFIRMED_R",
-                        at.server
-                    ),
-                    at.frames_after(cf),
-                )
-            })
-        });
-        j.judge(&EXCHID_INCARNATION, || {
-            incarnation(&m.client_ids, &key, cid, owner, verifier, at)
-        });
+        if let Some(r) = record.map(|i| &m.client_ids[i]) {
+            if let (Some(cf), false) = (r.confirmed_frame, f.contains(ExchgId4Flags::CONFIRMED_R)) {
+                j.judge_alive(&EXCHID_CONFIRMED_R, r, || {
+                    Some(Violation::new(
+                        format!(
+                            "{} returned client ID {cid:#018x}, confirmed in frame {cf}, without CONFIRMED_R",
+                            at.server
+                        ),
+                        at.frames_after(cf),
+                    ))
+                });
+            }
+            if r.owner.as_deref() == Some(owner) && r.verifier.is_some_and(|v| v != verifier) {
+                j.judge_alive(&EXCHID_INCARNATION, r, || {
+                    incarnation(r, cid, owner, verifier, at)
+                });
+            }
+        }
+        // Reuse is judged across restarts too (RFC 8881 §2.4 asks for
+        // client IDs that do not collide with earlier ones).
         j.judge(&CLIENTID_REUSE, || {
             let r = m.client_ids.iter().find(|r| {
                 r.server == key && r.clientid == cid && r.owner.as_deref().is_some_and(|o| o != owner)
@@ -233,20 +230,12 @@ fn pnfs_role(f: ExchgId4Flags, at: &At) -> Option<Violation> {
 
 /// The same owner with another verifier got the client ID of the first.
 fn incarnation(
-    records: &[ClientIdRecord],
-    key: &ServerKey,
+    r: &ClientIdRecord,
     cid: u64,
     owner: &[u8],
     verifier: [u8; 8],
     at: &At,
 ) -> Option<Violation> {
-    let r = records.iter().find(|r| {
-        r.server == *key
-            && r.clientid == cid
-            && r.owner.as_deref() == Some(owner)
-            && r.verifier.is_some_and(|v| v != verifier)
-            && r.destroyed_frame.is_none()
-    })?;
     let issued = r.issued_frame.unwrap_or(0);
     Some(Violation::new(
         format!(

@@ -6,15 +6,15 @@
 
 use super::{Check, Judge, Violation};
 use crate::model::event::{At, Event};
-use crate::model::{Client, Model, OwnerKind};
-use crate::nfs4::{Bitmap4, ExchgId4Flags, Getattr4Res, NfsRes, NfsStat4, Seq4Status, SessionId4};
+use crate::model::{Client, Model, OwnerKind, SessionKey};
+use crate::nfs4::{Bitmap4, ExchgId4Flags, Getattr4Res, NfsRes, NfsStat4, Seq4Status};
 use crate::xdr::escape_bytes;
 use std::collections::HashMap;
 
 rules! {
     EXCHID_SUPP_MOVED: "exchid.supp-moved", "RFC 8881 §18.35.3", [35, 117], Violation, Server, [],
         "a server that returns NFS4ERR_MOVED announced SUPP_MOVED_REFER or SUPP_MOVED_MIGR to that client";
-    SEQ_LEASE_MOVED_STAYS: "seq.lease-moved-stays", "RFC 8881 §18.46.3", [81], Warning, Server, [NoLoss],
+    SEQ_LEASE_MOVED_STAYS: "seq.lease-moved-stays", "RFC 8881 §18.46.3", [81], Warning, Server, [Complete],
         "SEQ4_STATUS_LEASE_MOVED stays set until the client has been answered NFS4ERR_MOVED";
     FSLOC_GETATTR_ABSENT: "fsloc.getattr-absent", "RFC 8881 §11.4", [113], Violation, Server, [],
         "in an absent file system, GETATTR of fs_locations / fs_locations_info (with only fsid, fs_status, rdattr_error, mounted_on_fileid besides) is answered, not NFS4ERR_MOVED";
@@ -32,7 +32,7 @@ const ABSENT_FS_ATTRS: [u32; 6] = [8, 11, 24, 55, 61, 67];
 /// since.
 #[derive(Debug, Default)]
 pub struct Migration {
-    lease_moved: HashMap<SessionId4, (u64, bool)>,
+    lease_moved: HashMap<SessionKey, (u64, bool)>,
 }
 
 impl Check for Migration {
@@ -50,18 +50,21 @@ impl Check for Migration {
                 }
             }
             Event::Sequence { result: Ok(x), .. } => {
-                if !j.model().sessions.contains_key(&x.sr_sessionid) {
-                    return;
-                }
-                let at = j.at();
+                let (m, at) = (j.model(), j.at());
                 let sid = x.sr_sessionid;
+                let Some(key) = m
+                    .session_key_at(at.server, &sid)
+                    .filter(|k| m.sessions.get(k).is_some_and(|s| s.ended.is_none()))
+                else {
+                    return;
+                };
                 let set = x.sr_status_flags.contains(Seq4Status::LEASE_MOVED);
-                match (self.lease_moved.get(&sid).copied(), set) {
+                match (self.lease_moved.get(&key).copied(), set) {
                     (None, true) => {
-                        self.lease_moved.insert(sid, (at.frame, false));
+                        self.lease_moved.insert(key, (at.frame, false));
                     }
                     (Some((since, moved)), false) => {
-                        self.lease_moved.remove(&sid);
+                        self.lease_moved.remove(&key);
                         if !moved {
                             j.judge(&SEQ_LEASE_MOVED_STAYS, || {
                                 Some(Violation::new(
@@ -101,10 +104,12 @@ impl Migration {
                     )
                 })
         });
-        if let Some(s) = at.compound.session {
-            if let Some((_, moved)) = self.lease_moved.get_mut(&s) {
-                *moved = true;
-            }
+        let key = at
+            .compound
+            .session
+            .and_then(|s| m.session_key_at(at.server, &s));
+        if let Some((_, moved)) = key.and_then(|k| self.lease_moved.get_mut(&k)) {
+            *moved = true;
         }
         if at.minor != Some(0) {
             return;

@@ -65,41 +65,70 @@ impl Party {
 /// What a capture must show for a rule to judge an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Need {
-    /// No bytes lost from the capture (the rule needs every request).
-    NoLoss,
+    /// The event's connection, captured from its start with no bytes lost
+    /// before the event.
+    ConnectionWhole,
     /// The CREATE_SESSION of the session concerned.
     SessionCreated,
+    /// The session's CREATE_SESSION, and everything each of its known
+    /// connections carried up to the event.
+    SessionWhole,
+    /// A capture declared complete (every connection of every client in it,
+    /// nothing lost): only then does what it does not show not happen. Rules
+    /// whose evidence is an absence (no RECLAIM_COMPLETE, no FREE_STATEID,
+    /// no earlier request on a slot) need it.
+    Complete,
     /// The whole recovery timeline (no restart-revealing event dropped at
     /// the model's bound).
     Timeline,
     /// The server's lease_time (a GETATTR of it).
     LeaseTime,
+    /// An earlier client ID shown alive at the time (renewed within the
+    /// lease, or a complete capture that shows no end).
+    Alive,
 }
 
 impl Need {
     /// Why a judgement needing this was skipped, in words.
     pub fn reason(self) -> &'static str {
         match self {
-            Need::NoLoss => "bytes were lost from the capture",
+            Need::ConnectionWhole => {
+                "the connection's start or some of its bytes are not in the capture"
+            }
             Need::SessionCreated => "the session's CREATE_SESSION is not in the capture",
+            Need::SessionWhole => {
+                "the session's creation or some bytes of its connections are not in the capture"
+            }
+            Need::Complete => {
+                "it rests on something not happening, which only a complete capture shows (analyze --complete)"
+            }
             Need::Timeline => "recovery events were dropped at the model's bound",
             Need::LeaseTime => "the server's lease_time is not in the capture",
+            Need::Alive => {
+                "the earlier client ID may have ended unseen (no renewal within lease_time in the capture)"
+            }
         }
     }
 
     /// Whether the capture, as far as the model has seen it, shows it for
     /// an event at `at` about `session`.
     fn met(self, model: &Model, at: &At, session: Option<&SessionId4>) -> bool {
+        let session = || session.and_then(|s| model.session_at(at.server, s));
         match self {
-            Need::NoLoss => !model.gaps_seen,
-            Need::SessionCreated => session
-                .and_then(|s| model.sessions.get(s))
-                .is_some_and(|s| s.created_frame.is_some()),
+            Need::ConnectionWhole => model.connection_whole_until(at.conn, at.frame),
+            Need::SessionCreated => session().is_some_and(|s| s.created_frame.is_some()),
+            Need::SessionWhole => {
+                session().is_some_and(|s| model.session_whole_until(s, at.frame))
+                    && model.connection_whole_until(at.conn, at.frame)
+            }
+            Need::Complete => model.complete && !model.gaps_seen,
             Need::Timeline => model.limit_counts.first_event_dropped_frame.is_none(),
             Need::LeaseTime => model
                 .endpoints
                 .get(&at.server)
                 .is_some_and(|e| e.lease_time.is_some()),
+            // Judged by the rule itself (see `alive`).
+            Need::Alive => true,
         }
     }
 }
@@ -203,6 +232,7 @@ pub mod position;
 pub mod reclaim;
 pub mod sequence;
 pub mod state_protection;
+pub mod support;
 pub mod trunking;
 pub mod v40;
 
@@ -219,6 +249,7 @@ pub use position::*;
 pub use reclaim::*;
 pub use sequence::*;
 pub use state_protection::*;
+pub use support::*;
 pub use trunking::*;
 pub use v40::*;
 
@@ -231,6 +262,10 @@ pub trait Check: fmt::Debug + Send {
     /// Sees the event again once the model applied it (bookkeeping that
     /// needs the new facts, e.g. a client ID record just created).
     fn applied(&mut self, _at: &At, _ev: &Event<'_>, _model: &Model) {}
+
+    /// The capture ended: judges what waited for evidence that never came
+    /// (`j.at()` is the last event's place).
+    fn finish(&mut self, _j: &mut Judge<'_>) {}
 }
 
 /// Every group, in the order the engine runs them (that is the order of
@@ -249,6 +284,7 @@ fn groups() -> Vec<Box<dyn Check>> {
         Box::<v40::V40>::default(),
         Box::<callback::Callback>::default(),
         Box::<migration::Migration>::default(),
+        Box::<support::Support>::default(),
     ]
 }
 
@@ -266,6 +302,7 @@ const GROUP_RULES: &[&[&Rule]] = &[
     v40::RULES,
     callback::RULES,
     migration::RULES,
+    support::RULES,
 ];
 
 /// How many rules there are.
@@ -364,8 +401,9 @@ impl<'a> Judge<'a> {
         self.at
     }
 
-    /// Judges `rule` on this event with `f`, when the capture shows what
-    /// the rule needs; else counts it not judged.
+    /// Judges `rule` on this event with `f`: what `f` finds is reported when
+    /// the capture shows what the rule needs to prove it, and else counted
+    /// not judged (with the first need the capture does not meet).
     pub fn judge(&mut self, rule: &'static Rule, f: impl FnOnce() -> Option<Violation>) {
         self.judge_needing(rule, rule.needs, None, f)
     }
@@ -390,16 +428,34 @@ impl<'a> Judge<'a> {
         session: Option<&SessionId4>,
         f: impl FnOnce() -> Option<Violation>,
     ) {
+        let Some(v) = f() else {
+            return;
+        };
         if let Some(n) = needs.iter().find(|n| !n.met(self.model, self.at, session)) {
             self.verdicts.skip(rule, *n);
             return;
         }
-        if let Some(v) = f() {
-            self.verdicts.add(Finding {
-                rule,
-                message: v.message,
-                frames: v.frames,
-            });
+        self.verdicts.add(Finding {
+            rule,
+            message: v.message,
+            frames: v.frames,
+        });
+    }
+
+    /// [`Judge::judge`] of a comparison with client ID record `r`, which
+    /// the capture must show alive at the event (see [`alive`]).
+    pub fn judge_alive(
+        &mut self,
+        rule: &'static Rule,
+        r: &crate::model::ClientIdRecord,
+        f: impl FnOnce() -> Option<Violation>,
+    ) {
+        let Some(v) = f() else {
+            return;
+        };
+        match alive(self.model, r, self.at) {
+            Ok(()) => self.judge(rule, || Some(v)),
+            Err(n) => self.verdicts.skip(rule, n),
         }
     }
 
@@ -407,6 +463,31 @@ impl<'a> Judge<'a> {
     /// can evaluate).
     pub fn not_judged(&mut self, rule: &'static Rule, need: Need) {
         self.verdicts.skip(rule, need);
+    }
+}
+
+/// Whether the capture shows client ID record `r` alive at the event: not
+/// ended, and renewed (or issued, or confirmed) less than lease_time before
+/// it, or a complete capture that shows no end. `Err` says what is missing.
+pub fn alive(m: &Model, r: &crate::model::ClientIdRecord, at: &At) -> Result<(), Need> {
+    if !r.live() {
+        return Err(Need::Alive);
+    }
+    if m.complete && !m.gaps_seen {
+        return Ok(());
+    }
+    let lease = r
+        .endpoints
+        .iter()
+        .chain(std::iter::once(&at.server))
+        .filter_map(|e| m.endpoints.get(e).and_then(|e| e.lease_time))
+        .min()
+        .ok_or(Need::LeaseTime)?;
+    let (t, _) = r.alive.ok_or(Need::Alive)?;
+    if at.ts.since(t) < f64::from(lease) {
+        Ok(())
+    } else {
+        Err(Need::Alive)
     }
 }
 
@@ -492,6 +573,24 @@ pub struct NotJudged {
 struct Engine {
     groups: Vec<Box<dyn Check>>,
     verdicts: Verdicts,
+    /// The place of the last event (where the end of the capture is).
+    last: Option<At>,
+}
+
+impl Engine {
+    fn finish(&mut self, model: &Model) {
+        let Some(at) = self.last.take() else {
+            return;
+        };
+        let mut j = Judge {
+            model,
+            at: &at,
+            verdicts: &mut self.verdicts,
+        };
+        for g in &mut self.groups {
+            g.finish(&mut j);
+        }
+    }
 }
 
 impl EventSink for Engine {
@@ -507,6 +606,9 @@ impl EventSink for Engine {
         model.apply(at, ev);
         for g in &mut self.groups {
             g.applied(at, ev, model);
+        }
+        if self.last.as_ref().is_none_or(|l| l.frame <= at.frame) {
+            self.last = Some(at.clone());
         }
     }
 }
@@ -532,6 +634,15 @@ impl Analysis {
         Analysis::from_model(Model::new(limits))
     }
 
+    /// The same analysis of a capture declared complete: it holds every
+    /// connection of every client in it, so rules whose evidence is that
+    /// something did not happen may judge (`analyze --complete`; the suite
+    /// runner's own captures are complete).
+    pub fn complete(mut self) -> Self {
+        self.model.complete = true;
+        self
+    }
+
     /// The analysis of a model built elsewhere (reports of a model alone).
     pub fn from_model(model: Model) -> Self {
         let max = model.limits().max_events;
@@ -543,6 +654,7 @@ impl Analysis {
                     max,
                     ..Verdicts::default()
                 },
+                last: None,
             },
         }
     }
@@ -599,6 +711,10 @@ impl MessageSink for Analysis {
 
     fn notice(&mut self, n: &Notice) {
         self.model.notice(n);
+    }
+
+    fn finish(&mut self) {
+        self.engine.finish(&self.model);
     }
 }
 

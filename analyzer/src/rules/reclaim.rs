@@ -9,9 +9,9 @@ use crate::model::{key_text, Model, ServerKey};
 use crate::nfs4::NfsStat4;
 
 rules! {
-    CLIENT_RECLAIM_COMPLETE_FIRST: "client.reclaim-complete-first", "RFC 8881 §18.51.3", [89], Violation, Client, [],
+    CLIENT_RECLAIM_COMPLETE_FIRST: "client.reclaim-complete-first", "RFC 8881 §18.51.3", [89], Violation, Client, [Complete],
         "after a new client ID, a global RECLAIM_COMPLETE comes before the first non-reclaim OPEN or LOCK";
-    GRACE_BEFORE_RECLAIM_COMPLETE: "grace.before-reclaim-complete", "RFC 8881 §18.51.3, §8.4.2", [90, 95], Violation, Server, [],
+    GRACE_BEFORE_RECLAIM_COMPLETE: "grace.before-reclaim-complete", "RFC 8881 §18.51.3, §8.4.2", [90, 95], Violation, Server, [Complete],
         "a non-reclaim OPEN or LOCK before the client's global RECLAIM_COMPLETE gets NFS4ERR_GRACE";
     RECLAIM_COMPLETE_ALREADY: "rc.complete-already", "RFC 8881 §18.51.4", [92], Warning, Server, [],
         "a second global RECLAIM_COMPLETE (not a retry) gets NFS4ERR_COMPLETE_ALREADY";
@@ -44,9 +44,17 @@ impl Check for Reclaim {
             Event::Called { ops } => client_order(ops, j),
             Event::Locked { op } => {
                 let (m, at) = (j.model(), j.at());
-                let Some(r) = m.record_for(at.server, at.compound.clientid) else {
+                let Some(r) = m
+                    .record_for(at.server, at.compound.clientid)
+                    .filter(|r| r.live())
+                else {
                     return;
                 };
+                // A RECLAIM_COMPLETE the client sent but the server refused
+                // (or whose answer is missing) is judged on its own.
+                if r.reclaim_complete_sent.is_some() && r.reclaim_complete_frame.is_none() {
+                    return;
+                }
                 if let (Some(cf), None) = (r.confirmed_frame, r.reclaim_complete_frame) {
                     j.judge(&GRACE_BEFORE_RECLAIM_COMPLETE, || {
                         Some(Violation::new(
@@ -92,16 +100,21 @@ fn client_order(ops: &[CallOp], j: &mut Judge<'_>) {
     let Some(CallOp::Sequence { session }) = ops.first() else {
         return;
     };
-    let Some(s) = m.sessions.get(session) else {
+    let Some(s) = m.live_session(at.server, session) else {
         return;
     };
-    let Some(r) = m.record_for(s.endpoint, s.clientid) else {
+    let Some(r) = m.session_record(s) else {
         return;
     };
     let (confirmed, done, cid) = (r.confirmed_frame, r.reclaim_complete_frame, r.clientid);
+    // Sent is what the client is judged by, whatever the server answered.
+    let mut sent = r.reclaim_complete_sent.is_some();
     for op in ops {
+        if matches!(op, CallOp::ReclaimComplete { one_fs: false }) {
+            sent = true;
+        }
         match (op, confirmed, done) {
-            (CallOp::NonReclaimLock { op }, Some(cf), None) => {
+            (CallOp::NonReclaimLock { op }, Some(cf), None) if !sent => {
                 j.judge(&CLIENT_RECLAIM_COMPLETE_FIRST, || {
                     Some(Violation::new(
                         format!(
@@ -324,5 +337,30 @@ mod tests {
         );
         assert!(run("srv2", "scope-1", NfsStat4::NFS4ERR_NO_GRACE).is_empty());
         assert!(run("srv2", "scope-1", NfsStat4::NFS4_OK).is_empty());
+    }
+
+    #[test]
+    fn a_client_is_not_blamed_for_a_reclaim_complete_the_server_refused() {
+        let mut c = with_session();
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![sequence(), reclaim_complete()],
+            vec![
+                sequence_ok(),
+                NfsResOp::ReclaimComplete(NfsStat4::NFS4ERR_NOTSUPP),
+            ],
+        );
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![sequence(), open(OpenClaim4::Null(Opaque::from("f")))],
+            vec![sequence_ok(), open_res(NfsStat4::NFS4_OK)],
+        );
+        // The server's fault is refusing a REQUIRED operation; the client
+        // sent it and the OPEN that follows is no one's fault.
+        assert_eq!(c.rules(), vec!["op.required-notsupp"]);
     }
 }

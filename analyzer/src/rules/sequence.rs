@@ -1,20 +1,31 @@
 //! SEQUENCE (RFC 8881 §2.10.6, §18.46): slot sequence ids, and the status
 //! flags that must stay set until the client has acted on them.
+//!
+//! A capture may miss requests on a slot (bytes lost, or a connection of
+//! the session the capture does not hold, e.g. one at another address of
+//! the server): a sequence id that jumps forward, or a first one that is not
+//! 1, is judged only on a complete capture of a whole session. A sequence
+//! id that goes back is wrong whatever the capture missed.
 
-use super::{Check, Judge, Violation};
+use super::{Check, Judge, Need, Violation};
 use crate::model::event::Event;
-use crate::nfs4::{Seq4Status, Sequence4ResOk, SessionId4};
+use crate::model::SessionKey;
+use crate::nfs4::{NfsStat4, Seq4Status, Sequence4ResOk};
 use std::collections::HashMap;
 
 rules! {
-    SEQ_FIRST_SEQID: "seq.first-seqid", "RFC 8881 §18.36.3", [61], Violation, Server, [SessionCreated],
+    SEQ_FIRST_SEQID: "seq.first-seqid", "RFC 8881 §18.36.3", [61], Violation, Server, [SessionWhole, Complete],
         "the first SEQUENCE on each slot of a new session has sequence id 1";
-    SEQ_SLOT_ORDER: "seq.slot-order", "RFC 8881 §18.46.3, §2.10.6.1", [75], Violation, Server, [NoLoss],
+    SEQ_SLOT_ORDER: "seq.slot-order", "RFC 8881 §18.46.3, §2.10.6.1", [75], Violation, Server, [SessionWhole, Complete],
         "a slot accepts only its last sequence id (a retry) or the next one";
     SEQ_RECLAIM_NEEDED: "seq.reclaim-needed-flag", "RFC 8881 §18.46.3", [79], Warning, Server, [],
         "RESTART_RECLAIM_NEEDED is on every SEQUENCE reply until the client's global RECLAIM_COMPLETE, and only until then";
-    SEQ_REVOKED_FLAGS_STAY: "seq.revoked-flags-stay", "RFC 8881 §18.46.3", [80], Warning, Server, [NoLoss],
+    SEQ_REVOKED_FLAGS_STAY: "seq.revoked-flags-stay", "RFC 8881 §18.46.3", [80], Warning, Server, [Complete],
         "EXPIRED_ALL/SOME, ADMIN and RECALLABLE _STATE_REVOKED stay set until FREE_STATEID or a new client ID";
+    SEQ_REQ_TOO_BIG: "seq.req-too-big", "RFC 8881 §18.36.3, §2.10.6.4", [], Violation, Server, [],
+        "a request larger than the session's ca_maxrequestsize is refused with NFS4ERR_REQ_TOO_BIG, not executed";
+    SEQ_TOO_MANY_OPS: "seq.too-many-ops", "RFC 8881 §18.36.3", [], Violation, Server, [],
+        "a COMPOUND with more operations than the session's ca_maxoperations is refused with NFS4ERR_TOO_MANY_OPS, not executed beyond it";
 }
 
 /// The state-revoked flags: EXPIRED_ALL/SOME, ADMIN and RECALLABLE.
@@ -25,6 +36,8 @@ const REVOKED: Seq4Status = Seq4Status(0x08 | 0x10 | 0x20 | 0x40);
 struct Flags {
     /// Whether the last reply carried RESTART_RECLAIM_NEEDED.
     reclaim_needed: Option<bool>,
+    /// Frame of the first reply without RESTART_RECLAIM_NEEDED.
+    without_reclaim_needed: Option<u64>,
     /// State-revoked flags of the last reply, and its frame.
     revoked: (Seq4Status, u64),
     /// A FREE_STATEID was seen since the revoked flags were last clear.
@@ -34,28 +47,133 @@ struct Flags {
 /// The SEQUENCE rules, with what each session's replies said.
 #[derive(Debug, Default)]
 pub struct Sequence {
-    sessions: HashMap<SessionId4, Flags>,
+    sessions: HashMap<SessionKey, Flags>,
 }
 
 impl Check for Sequence {
     fn judge(&mut self, ev: &Event<'_>, j: &mut Judge<'_>) {
-        let Event::Sequence {
-            result: Ok(x),
-            frees_state,
-            ..
-        } = *ev
-        else {
-            return;
-        };
-        // Only sessions the model knows (one first seen here has no past).
-        if !j.model().sessions.contains_key(&x.sr_sessionid) {
-            return;
+        match *ev {
+            Event::Sequence {
+                result: Ok(x),
+                frees_state,
+                ..
+            } => {
+                // Only sessions the model knows (one first seen here has no past).
+                let (m, at) = (j.model(), j.at());
+                let Some(key) = m
+                    .session_key_at(at.server, &x.sr_sessionid)
+                    .filter(|k| m.sessions.get(k).is_some_and(|s| s.ended.is_none()))
+                else {
+                    return;
+                };
+                let flags = self.sessions.entry(key).or_default();
+                revoked_flags(flags, x, frees_state, j);
+                slots(x, j);
+                reclaim_needed(flags, x, j);
+                request_size(x, j);
+            }
+            Event::Answered {
+                index,
+                count,
+                result,
+                ..
+            } => too_many_ops(index, count, result.status(), j),
+            Event::Reclaim {
+                op,
+                status: NfsStat4::NFS4_OK,
+            } => {
+                // A reclaim the server accepts is one it needs: every
+                // SEQUENCE reply before the client's RECLAIM_COMPLETE should
+                // have said so.
+                let (m, at) = (j.model(), j.at());
+                let Some(sid) = at.compound.session else {
+                    return;
+                };
+                // Judged after a restart the capture shows (a reclaim at a
+                // server taking over in a failover is another story).
+                if m.endpoints
+                    .get(&at.server)
+                    .is_none_or(|e| e.restarts.is_empty())
+                {
+                    return;
+                }
+                let Some(key) = m.session_key_at(at.server, &sid) else {
+                    return;
+                };
+                let Some(f) = self.sessions.get_mut(&key) else {
+                    return;
+                };
+                let Some(without) = f.without_reclaim_needed.take() else {
+                    return;
+                };
+                j.judge(&SEQ_RECLAIM_NEEDED, || {
+                    Some(Violation::new(
+                        format!(
+                            "RESTART_RECLAIM_NEEDED missing from the SEQUENCE reply on session {sid} (frame {without}), yet {} accepts reclaim {op} before the client's RECLAIM_COMPLETE",
+                            at.server
+                        ),
+                        at.frames_after(without),
+                    ))
+                });
+            }
+            _ => {}
         }
-        let flags = self.sessions.entry(x.sr_sessionid).or_default();
-        revoked_flags(flags, x, frees_state, j);
-        slots(x, j);
-        reclaim_needed(flags, x, j);
     }
+}
+
+/// A request over the session's ca_maxrequestsize whose SEQUENCE was
+/// executed.
+fn request_size(x: &Sequence4ResOk, j: &mut Judge<'_>) {
+    let (m, at) = (j.model(), j.at());
+    let Some(max) = m
+        .live_session(at.server, &x.sr_sessionid)
+        .and_then(|s| s.fore.as_ref())
+        .map(|f| f.ca_maxrequestsize)
+    else {
+        return;
+    };
+    let len = at.call_len;
+    if len as u64 <= u64::from(max) {
+        return;
+    }
+    j.judge(&SEQ_REQ_TOO_BIG, || {
+        Some(Violation::new(
+            format!(
+                "{} executed a request of {len} bytes on session {}, whose ca_maxrequestsize is {max} (SEQUENCE NFS4_OK, not NFS4ERR_REQ_TOO_BIG)",
+                at.server, x.sr_sessionid
+            ),
+            at.frames(),
+        ))
+    });
+}
+
+/// An operation past the session's ca_maxoperations executed (judged on
+/// the first such operation of the COMPOUND).
+fn too_many_ops(index: usize, count: usize, status: NfsStat4, j: &mut Judge<'_>) {
+    let (m, at) = (j.model(), j.at());
+    let Some(sid) = at.compound.session else {
+        return;
+    };
+    let Some(max) = m
+        .live_session(at.server, &sid)
+        .and_then(|s| s.fore.as_ref())
+        .map(|f| f.ca_maxoperations as usize)
+    else {
+        return;
+    };
+    if index != max || status == NfsStat4::NFS4ERR_TOO_MANY_OPS {
+        return;
+    }
+    j.judge(&SEQ_TOO_MANY_OPS, || {
+        Some(Violation::new(
+            format!(
+                "{} executed operation {} of a {count}-operation COMPOUND on session {sid}, whose ca_maxoperations is {max} (not NFS4ERR_TOO_MANY_OPS)",
+                at.server,
+                index + 1
+            ),
+            at.frames(),
+        ))
+    });
 }
 
 /// State-revoked flags must not vanish without FREE_STATEID (in this
@@ -86,33 +204,36 @@ fn revoked_flags(f: &mut Flags, x: &Sequence4ResOk, frees_state: bool, j: &mut J
 /// The first sequence id of a slot, and its order.
 fn slots(x: &Sequence4ResOk, j: &mut Judge<'_>) {
     let (m, at) = (j.model(), j.at());
-    let Some(s) = m.sessions.get(&x.sr_sessionid) else {
+    let Some(s) = m.live_session(at.server, &x.sr_sessionid) else {
         return;
     };
+    let sid = x.sr_sessionid;
     let seq = x.sr_sequenceid;
     match s.slots.get(&x.sr_slotid) {
-        None => j.judge_session(&SEQ_FIRST_SEQID, &x.sr_sessionid, || {
+        None => j.judge_session(&SEQ_FIRST_SEQID, &sid, || {
             (seq != 1).then(|| {
                 Violation::new(
                     format!(
-                        "first SEQUENCE on slot {} of session {} accepted with sequence id {seq}",
-                        x.sr_slotid, x.sr_sessionid
+                        "first SEQUENCE on slot {} of session {sid} accepted with sequence id {seq}",
+                        x.sr_slotid
                     ),
                     at.frames(),
                 )
             })
         }),
-        Some(p) => j.judge(&SEQ_SLOT_ORDER, || {
-            (seq != p.seqid && seq != p.seqid.wrapping_add(1)).then(|| {
-                Violation::new(
-                    format!(
-                        "slot {} of session {} went from sequence id {} (frame {}) to {seq}",
-                        x.sr_slotid, x.sr_sessionid, p.seqid, p.frame
-                    ),
-                    at.frames(),
-                )
-            })
-        }),
+        Some(p) if seq == p.seqid || seq == p.seqid.wrapping_add(1) => {}
+        Some(p) => {
+            let message = format!(
+                "slot {} of session {sid} went from sequence id {} (frame {}) to {seq}",
+                x.sr_slotid, p.seqid, p.frame
+            );
+            // Back (by less than half the space): nothing missed explains it.
+            let back = p.seqid.wrapping_sub(seq) < 1 << 31;
+            let needs: &[Need] = if back { &[] } else { SEQ_SLOT_ORDER.needs };
+            j.judge_needing(&SEQ_SLOT_ORDER, needs, Some(&sid), || {
+                Some(Violation::new(message, at.frames()))
+            });
+        }
     }
 }
 
@@ -120,17 +241,21 @@ fn slots(x: &Sequence4ResOk, j: &mut Judge<'_>) {
 /// still set after it.
 fn reclaim_needed(f: &mut Flags, x: &Sequence4ResOk, j: &mut Judge<'_>) {
     let (m, at) = (j.model(), j.at());
-    let Some(s) = m.sessions.get(&x.sr_sessionid) else {
+    let Some(s) = m.live_session(at.server, &x.sr_sessionid) else {
         return;
     };
     let has = x
         .sr_status_flags
         .contains(Seq4Status::RESTART_RECLAIM_NEEDED);
-    let completed = m
-        .record_for(s.endpoint, s.clientid)
-        .and_then(|r| r.reclaim_complete_frame);
+    let record = m.session_record(s);
+    let completed = record.and_then(|r| r.reclaim_complete_frame);
+    if !has && record.is_some_and(|r| r.reclaim_complete_sent.is_none()) {
+        f.without_reclaim_needed.get_or_insert(at.frame);
+    }
     if f.reclaim_needed == Some(true) && !has && completed.is_none() {
-        j.judge(&SEQ_RECLAIM_NEEDED, || {
+        // The RECLAIM_COMPLETE may have gone over a connection the capture
+        // does not hold.
+        j.judge_needing(&SEQ_RECLAIM_NEEDED, &[Need::Complete], None, || {
             Some(Violation::new(
                 format!(
                     "RESTART_RECLAIM_NEEDED dropped from session {} before its client's RECLAIM_COMPLETE",
@@ -194,7 +319,11 @@ mod tests {
                 .collect();
         assert_eq!(
             skipped,
-            vec![("seq.slot-order", "bytes were lost from the capture", 1)]
+            vec![(
+                "seq.slot-order",
+                "the session's creation or some bytes of its connections are not in the capture",
+                1
+            )]
         );
     }
 
@@ -275,5 +404,95 @@ mod tests {
         );
         c.exchange(1, CLIENT, SERVER_A, vec![seq_n(3)], vec![seq_ok_n(3, none)]);
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
+    }
+
+    #[test]
+    fn channel_limits_are_enforced() {
+        let put = || NfsArgOp::Putrootfh(());
+        let put_ok = || NfsResOp::Putrootfh(NfsStat4::NFS4_OK);
+        // ca_maxoperations 8: a ninth operation executed.
+        let mut c = with_session();
+        let mut args = vec![sequence()];
+        let mut res = vec![sequence_ok()];
+        for _ in 0..8 {
+            args.push(put());
+            res.push(put_ok());
+        }
+        c.exchange(1, CLIENT, SERVER_A, args.clone(), res.clone());
+        assert_eq!(c.rules(), vec!["seq.too-many-ops"]);
+        // Refused at the ninth: right.
+        let mut c = with_session();
+        res.truncate(8);
+        res.push(NfsResOp::Putrootfh(NfsStat4::NFS4ERR_TOO_MANY_OPS));
+        c.exchange(1, CLIENT, SERVER_A, args, res);
+        assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
+        // ca_maxrequestsize 200: a larger request executed.
+        for (ops, expect) in [(1, vec![]), (20, vec!["seq.req-too-big"])] {
+            let mut c = Conv::new();
+            c.exchange(
+                1,
+                CLIENT,
+                SERVER_A,
+                vec![exchange_id("c", 1, ExchgId4Flags(0))],
+                vec![exchange_id_ok(7, PNFS, "srv", 0)],
+            );
+            c.exchange(
+                1,
+                CLIENT,
+                SERVER_A,
+                vec![create_session(7, 1, CreateSession4Flags(0))],
+                vec![create_session_ok(
+                    1,
+                    1,
+                    CreateSession4Flags(0),
+                    chan(200, 64, 16),
+                    chan(4096, 2, 1),
+                )],
+            );
+            let mut args = vec![sequence()];
+            let mut res = vec![sequence_ok()];
+            for _ in 0..ops {
+                args.push(NfsArgOp::Lookup(Lookup4Args {
+                    objname: Opaque::from("a-rather-long-component-name"),
+                }));
+                res.push(NfsResOp::Lookup(NfsStat4::NFS4_OK));
+            }
+            c.exchange(1, CLIENT, SERVER_A, args, res);
+            assert_eq!(c.rules(), expect, "{ops} LOOKUPs");
+        }
+    }
+
+    #[test]
+    fn a_reclaim_accepted_after_a_restart_needs_the_flag() {
+        let reclaim = || {
+            open(OpenClaim4::Previous(
+                OpenDelegationType4::OPEN_DELEGATE_NONE,
+            ))
+        };
+        for (flags, expect) in [
+            (Seq4Status(0), vec!["seq.reclaim-needed-flag"]),
+            (Seq4Status::RESTART_RECLAIM_NEEDED, vec![]),
+        ] {
+            let mut c = Conv::new();
+            exchange_id_at(&mut c, 1, SERVER_A, 0x5f00_0001_0000_0007);
+            confirm_at(&mut c, 1, SERVER_A, 0x5f00_0001_0000_0007, 1);
+            // The server restarted: a new boot epoch.
+            exchange_id_at(&mut c, 2, SERVER_A, 0x5f00_0002_0000_0001);
+            confirm_at(&mut c, 2, SERVER_A, 0x5f00_0002_0000_0001, 2);
+            c.exchange(
+                2,
+                CLIENT,
+                SERVER_A,
+                vec![seq_on(2, 1), reclaim()],
+                vec![seq_on_ok(2, 1, flags), open_res(NfsStat4::NFS4_OK)],
+            );
+            assert_eq!(c.rules(), expect);
+            assert_eq!(
+                c.x.sink.model().endpoints[&SERVER_A.parse().unwrap()]
+                    .restarts
+                    .len(),
+                1
+            );
+        }
     }
 }

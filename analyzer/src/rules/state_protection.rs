@@ -43,7 +43,8 @@ impl Check for StateProtection {
                                 .then(|| {
                                     Violation::new(
                                         format!(
-                                            "EXCHANGE_ID asks for {} without RPCSEC_GSS integrity or privacy",
+                                            "EXCHANGE_ID in frame {} asks for {} without RPCSEC_GSS integrity or privacy",
+                                            frames.last().copied().unwrap_or(0),
                                             protect.how
                                         ),
                                         frames,
@@ -119,7 +120,10 @@ fn must_enforce(p: &Protection, x: &ExchangeId4ResOk<'_>) -> Option<Vec<String>>
 /// client ID that protects it (rows 23 and 69).
 fn bind_conn_unprotected(session: &SessionId4, j: &mut Judge<'_>) {
     let (m, at) = (j.model(), j.at());
-    let Some(r) = m.session_record_index(session).map(|i| &m.client_ids[i]) else {
+    let Some(r) = m
+        .live_session(at.server, session)
+        .and_then(|s| m.session_record(s))
+    else {
         return;
     };
     let cid = r.clientid;

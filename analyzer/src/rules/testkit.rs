@@ -25,6 +25,10 @@ pub(crate) struct Conv {
     pub(crate) ts: Timestamp,
     /// COMPOUND minor version of the next calls.
     pub(crate) minor: u32,
+    /// The TCP layer took the client for the server (a capture starting
+    /// mid-stream on an unusual port): every record's direction and the
+    /// connection's roles are swapped.
+    pub(crate) mislabelled: bool,
     /// Credential of the next calls (AUTH_NONE unless set).
     pub(crate) cred: OpaqueAuth<'static>,
 }
@@ -41,12 +45,13 @@ impl Conv {
     /// A conversation whose model has these bounds.
     pub(crate) fn with_limits(limits: ModelLimits) -> Self {
         Conv {
-            x: Exchanges::new(ExchangeLimits::default(), Analysis::new(limits)),
+            x: Exchanges::new(ExchangeLimits::default(), Analysis::new(limits).complete()),
             frame: 0,
             xid: 0x1000,
             ts: Timestamp::default(),
             minor: 1,
             cred: OpaqueAuth::none(),
+            mislabelled: false,
         }
     }
 
@@ -70,6 +75,11 @@ impl Conv {
         bytes: &[u8],
     ) {
         self.frame += 1;
+        let (client, server, dir) = if self.mislabelled {
+            (server, client, dir.reverse())
+        } else {
+            (client, server, dir)
+        };
         let info = ConnInfo {
             client: client.parse::<SocketAddr>().unwrap(),
             server: server.parse::<SocketAddr>().unwrap(),
@@ -203,8 +213,22 @@ impl Conv {
         self.record(conn, CLIENT, SERVER_A, Direction::ToServer, &r);
     }
 
-    pub(crate) fn rules(&self) -> Vec<&'static str> {
+    /// The rule ids found, once the conversation ends (what waited for
+    /// evidence is judged).
+    pub(crate) fn rules(&mut self) -> Vec<&'static str> {
+        use crate::exchange::MessageSink;
+        self.x.sink.finish();
         self.x.sink.findings().iter().map(|f| f.rule.id).collect()
+    }
+
+    /// A conversation of a capture that is not declared complete.
+    pub(crate) fn partial() -> Self {
+        let mut c = Conv::new();
+        c.x = Exchanges::new(
+            ExchangeLimits::default(),
+            Analysis::new(ModelLimits::default()),
+        );
+        c
     }
 }
 

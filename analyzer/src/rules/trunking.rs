@@ -2,31 +2,81 @@
 //! declare one server owner and scope give one client owner one client ID;
 //! a client presents one owner to every address of a server, and uses a
 //! client ID only where its server is.
+//!
+//! Two client IDs for one client at two addresses that declare one server
+//! are judged once the capture tells what they are: one server that keys
+//! client records by the address it was reached at (the other address
+//! accepts the client's session: a server bug), or two servers that claim
+//! one identity (the other address refuses the session or client ID: a
+//! configuration error). Until then, and at the end of the capture when it
+//! never tells, they are a claim (see [`Claim`]).
 
-use super::{Check, Judge, Violation};
+use super::{alive, Check, Judge, Need, Violation};
 use crate::model::event::{At, CallOp, Event};
 use crate::model::{
     key_text, ClientIdRecord, Model, OwnerKind, Principal, RecoveryKind, ServerKey,
 };
-use crate::nfs4::{ExchangeId4ResOk, NfsStat4};
+use crate::nfs4::{ExchangeId4ResOk, NfsStat4, SessionId4};
 use crate::xdr::escape_bytes;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
 rules! {
-    TRUNK_SAME_CLIENTID: "trunk.same-clientid", "RFC 8881 §2.10.5, §18.35.3", [11, 27], Violation, Server, [Timeline],
+    TRUNK_SAME_CLIENTID: "trunk.same-clientid", "RFC 8881 §2.10.5, §18.35.3", [11, 27], Violation, Server, [Timeline, Alive],
         "addresses that declare the same server owner and scope return the same client ID to the same client owner and verifier";
-    EXCHID_CASE2_SAME_RESULT: "exchid.case2-same-result", "RFC 8881 §18.35.4 case 2", [46], Violation, Server, [Timeline],
+    TRUNK_IDENTITY_COLLISION: "trunk.identity-collision", "RFC 8881 §2.5, §2.10.5", [11, 12], Violation, Server, [Timeline, Alive],
+        "two servers do not declare the same server owner and scope: one refuses the session or client ID the other gave the client";
+    EXCHID_CASE2_SAME_RESULT: "exchid.case2-same-result", "RFC 8881 §18.35.4 case 2", [46], Violation, Server, [Timeline, Alive],
         "a repeated EXCHANGE_ID (same owner and verifier) for a confirmed client ID returns that client ID";
     CLIENT_OWNER_PER_SERVER: "client.same-owner-per-server", "RFC 8881 §2.4", [1], Warning, Client, [],
         "a client uses one co_ownerid for every address of a server";
-    CLIENT_CLIENTID_TRUNKING: "client.clientid-trunking", "RFC 8881 §2.10.5, §2.10.4, §11.5.2", [13, 114], Violation, Client, [],
+    CLIENT_CLIENTID_TRUNKING: "client.clientid-trunking", "RFC 8881 §2.10.5, §2.10.4, §11.5.2", [13, 114], Violation, Client, [Complete],
         "a client uses a client ID (CREATE_SESSION) only at addresses that declared the scope and major id of the server that issued it";
 }
 
-/// The client ID trunking rules.
+/// Two client IDs given to one client (owner, verifier, principal) at two
+/// addresses that declare one server, waiting for the capture to tell
+/// whether they are one server or two.
+#[derive(Debug, Clone)]
+struct Claim {
+    /// The earlier record (index into the model's client IDs).
+    first: usize,
+    /// Its value, where it was issued, and when.
+    first_cid: u64,
+    first_at: BTreeSet<SocketAddr>,
+    first_frame: u64,
+    /// The later address and the client ID it gave.
+    second: SocketAddr,
+    second_cid: u64,
+    /// The owner, and the identity both declare.
+    owner: Vec<u8>,
+    key: ServerKey,
+    /// Both client IDs have the same upper half (boot epoch).
+    same_epoch: bool,
+    /// The evidence frames: the first issue, the second call and reply.
+    frames: Vec<u64>,
+    /// The later address accepted the first client ID's session or client
+    /// ID: one server (frame, what).
+    one_server: Option<(u64, String)>,
+    /// The later address refused them: two servers (frame, what).
+    two_servers: Option<(u64, String)>,
+    /// The first client ID was renewed after the second was given.
+    first_renewed: Option<u64>,
+    /// Seconds between the last evidence that the first client ID was
+    /// alive and the second one's issue.
+    gap: f64,
+}
+
+/// No server restarts (stops, starts, listens again and answers) in less
+/// than this many seconds: two answers closer than that came from one
+/// incarnation of each server involved.
+const MIN_RESTART_SECS: f64 = 0.1;
+
+/// The client ID trunking rules, with the claims not yet judged.
 #[derive(Debug, Default)]
-pub struct Trunking;
+pub struct Trunking {
+    claims: Vec<Claim>,
+}
 
 impl Check for Trunking {
     fn judge(&mut self, ev: &Event<'_>, j: &mut Judge<'_>) {
@@ -36,18 +86,257 @@ impl Check for Trunking {
                     owner, verifier, ..
                 },
                 result: Ok(x),
-            } => exchange_id(owner, *verifier, x, j),
+            } => self.exchange_id(owner, *verifier, x, j),
             Event::CreateSession {
                 call: CallOp::CreateSession { clientid, .. },
-                result: Ok(_),
+                result,
             } => {
                 let (m, at) = (j.model(), j.at());
-                j.judge(&CLIENT_CLIENTID_TRUNKING, || {
-                    foreign_client_id(m, at, *clientid)
-                });
+                self.evidence_clientid(*clientid, result.is_ok(), result.err(), at);
+                if result.is_ok() {
+                    j.judge(&CLIENT_CLIENTID_TRUNKING, || {
+                        foreign_client_id(m, at, *clientid)
+                    });
+                }
+            }
+            Event::Sequence {
+                session,
+                result: Ok(_),
+                ..
+            } => self.evidence_session(&session, None, j),
+            Event::BindConnToSession { result: Ok(x), .. } => {
+                self.evidence_session(&x.bctsr_sessid, None, j)
+            }
+            Event::Sequence {
+                session,
+                result: Err(st @ NfsStat4::NFS4ERR_BADSESSION),
+                ..
+            } => self.evidence_session(&session, Some(st), j),
+            Event::DestroySession { session } => self.evidence_session(&session, None, j),
+            Event::DestroyClientid {
+                clientid,
+                status: NfsStat4::NFS4_OK,
+            }
+            | Event::Renew {
+                clientid,
+                status: NfsStat4::NFS4_OK,
+            } => {
+                let at = j.at();
+                for c in self.claims.iter_mut() {
+                    if c.first_cid == clientid && c.first_at.contains(&at.server) {
+                        c.first_renewed.get_or_insert(at.frame);
+                    }
+                }
             }
             _ => {}
         }
+    }
+
+    fn finish(&mut self, j: &mut Judge<'_>) {
+        for c in std::mem::take(&mut self.claims) {
+            c.judge(j);
+        }
+    }
+}
+
+impl Trunking {
+    fn exchange_id(
+        &mut self,
+        owner: &[u8],
+        verifier: [u8; 8],
+        x: &ExchangeId4ResOk<'_>,
+        j: &mut Judge<'_>,
+    ) {
+        let (m, at) = (j.model(), j.at());
+        let server = at.server;
+        let issue = Issue {
+            owner,
+            verifier,
+            principal: at.principal.as_ref(),
+            clientid: x.eir_clientid.0,
+            key: ServerKey::declared_by(x),
+        };
+        let clientid = issue.clientid;
+        // Only what the server behind this address gave in its current
+        // incarnation is comparable with what it gives now.
+        let since = m
+            .endpoints
+            .get(&server)
+            .map_or(0, |e| e.incarnation_since());
+        let candidates = || {
+            m.client_ids
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| issue.same_client(r) && r.issued_frame.unwrap_or(0) >= since)
+        };
+        // Same address, same owner and verifier, confirmed: case 2.
+        if let Some((_, r)) = candidates().find(|(_, r)| r.endpoints.contains(&server)) {
+            j.judge_alive(&EXCHID_CASE2_SAME_RESULT, r, || {
+                let issued = r.issued_frame.unwrap_or(0);
+                (!expired_between(m, issued, at.frame)).then(|| {
+                    Violation::new(
+                        format!(
+                            "{server} returned client ID {clientid:#018x} to owner \"{}\" whose confirmed client ID is {:#018x} (frame {issued})",
+                            escape_bytes(owner),
+                            r.clientid
+                        ),
+                        at.frames_after(issued),
+                    )
+                })
+            });
+        } else if let Some((i, r)) = candidates().find(|(_, r)| !r.endpoints.contains(&server)) {
+            // Another address of the same declared server.
+            let issued = r.issued_frame.unwrap_or(0);
+            if expired_between(m, issued, at.frame) {
+                return;
+            }
+            if let Err(n) = alive(m, r, at) {
+                j.not_judged(&TRUNK_SAME_CLIENTID, n);
+                return;
+            }
+            if m.limit_counts.first_event_dropped_frame.is_some() {
+                j.not_judged(&TRUNK_SAME_CLIENTID, Need::Timeline);
+                return;
+            }
+            self.claims.push(Claim {
+                first: i,
+                first_cid: r.clientid,
+                first_at: r.endpoints.clone(),
+                first_frame: issued,
+                second: server,
+                second_cid: clientid,
+                owner: owner.to_vec(),
+                key: issue.key.clone(),
+                same_epoch: r.clientid >> 32 == clientid >> 32,
+                frames: at.frames_after(issued),
+                one_server: None,
+                two_servers: None,
+                first_renewed: None,
+                gap: r.alive.map_or(f64::INFINITY, |(t, _)| at.ts.since(t)),
+            });
+        }
+        j.judge(&CLIENT_OWNER_PER_SERVER, || {
+            owner_per_server(m, at, owner, &issue.key)
+        });
+    }
+
+    /// A CREATE_SESSION at the later address with the first client ID.
+    fn evidence_clientid(&mut self, cid: u64, ok: bool, err: Option<NfsStat4>, at: &At) {
+        for c in self
+            .claims
+            .iter_mut()
+            .filter(|c| c.second == at.server && c.first_cid == cid)
+        {
+            if ok {
+                c.one_server.get_or_insert((
+                    at.frame,
+                    format!(
+                        "{} accepted CREATE_SESSION with {cid:#018x} in frame {}",
+                        at.server, at.frame
+                    ),
+                ));
+            } else if err == Some(NfsStat4::NFS4ERR_STALE_CLIENTID) {
+                c.two_servers.get_or_insert((
+                    at.frame,
+                    format!(
+                        "{} answered NFS4ERR_STALE_CLIENTID for {cid:#018x} in frame {}",
+                        at.server, at.frame
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// A SEQUENCE or BIND_CONN_TO_SESSION for a session of the first client
+    /// ID: accepted at the later address (one server), refused there (two
+    /// servers), or accepted at the first (the first still alive).
+    fn evidence_session(&mut self, session: &SessionId4, refused: Option<NfsStat4>, j: &Judge<'_>) {
+        let (m, at) = (j.model(), j.at());
+        let Some(s) = m.session_at(at.server, session) else {
+            return;
+        };
+        let Some(i) = m.session_record_index(s) else {
+            return;
+        };
+        for c in self.claims.iter_mut().filter(|c| c.first == i) {
+            match refused {
+                None if at.server == c.second => {
+                    c.one_server.get_or_insert((
+                        at.frame,
+                        format!(
+                            "{} accepted session {session} of {:#018x} in frame {}",
+                            at.server, c.first_cid, at.frame
+                        ),
+                    ));
+                }
+                None if c.first_at.contains(&at.server) => {
+                    c.first_renewed.get_or_insert(at.frame);
+                }
+                Some(st) if at.server == c.second => {
+                    c.two_servers.get_or_insert((
+                        at.frame,
+                        format!(
+                            "{} answered {st} for session {session} of {:#018x} in frame {}",
+                            at.server, c.first_cid, at.frame
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+impl Claim {
+    /// The verdict on the claim, once the capture told what it could.
+    fn judge(self, j: &mut Judge<'_>) {
+        let base = format!(
+            "{} returned client ID {:#018x} to owner \"{}\", while {} returned {:#018x} to the same owner and verifier (frame {}); both declare {}",
+            self.second,
+            self.second_cid,
+            escape_bytes(&self.owner),
+            join_addrs(&self.first_at),
+            self.first_cid,
+            self.first_frame,
+            key_text(&self.key),
+        );
+        let mut frames = self.frames.clone();
+        if let Some((f, what)) = &self.two_servers {
+            frames.push(*f);
+            j.judge(&TRUNK_IDENTITY_COLLISION, || {
+                Some(Violation::new(
+                    format!(
+                        "{base}; {what}: two servers claim one identity (give each its own server owner or scope)"
+                    ),
+                    frames,
+                ))
+            });
+            return;
+        }
+        let evidence = match (&self.one_server, self.first_renewed) {
+            (Some((f, what)), _) => {
+                frames.push(*f);
+                format!("; {what}: one server keeps client records per address")
+            }
+            (None, Some(f)) => {
+                frames.push(f);
+                format!("; both client IDs were in use (frame {f})")
+            }
+            (None, None) if self.same_epoch => String::new(),
+            (None, None) if self.gap < MIN_RESTART_SECS => format!(
+                "; {:.0} ms after the first was shown alive, too soon for a restart in between",
+                self.gap * 1000.0
+            ),
+            (None, None) => {
+                // A new boot epoch: the server may have restarted in
+                // between, which the capture neither shows nor refutes.
+                j.not_judged(&TRUNK_SAME_CLIENTID, Need::Complete);
+                return;
+            }
+        };
+        j.judge(&TRUNK_SAME_CLIENTID, || {
+            Some(Violation::new(format!("{base}{evidence}"), frames))
+        });
     }
 }
 
@@ -70,9 +359,10 @@ impl Issue<'_> {
     }
 
     /// The same owner and verifier, confirmed, still the server's record.
-    fn same_client(&self, r: &ClientIdRecord, all: &[ClientIdRecord]) -> bool {
+    fn same_client(&self, r: &ClientIdRecord) -> bool {
         r.server == self.key
             && r.clientid != self.clientid
+            && r.live()
             && r.owner.as_deref() == Some(self.owner)
             && r.verifier == Some(self.verifier)
             && r.destroyed_frame.is_none()
@@ -80,86 +370,12 @@ impl Issue<'_> {
             // (RFC 8881 §18.35.4 case 4): only a confirmed one binds.
             && r.confirmed_frame.is_some()
             && self.same_principal(r)
-            && !replaced(all, r)
-    }
-
-    /// At one address, a client ID whose upper half (the boot epoch of
-    /// common servers) changed comes from a restarted server, which has no
-    /// record to match.
-    fn same_epoch(&self, r: &ClientIdRecord) -> bool {
-        r.clientid >> 32 == self.clientid >> 32
     }
 }
 
-fn exchange_id(owner: &[u8], verifier: [u8; 8], x: &ExchangeId4ResOk<'_>, j: &mut Judge<'_>) {
-    let (m, at) = (j.model(), j.at());
-    let server = at.server;
-    let issue = Issue {
-        owner,
-        verifier,
-        principal: at.principal.as_ref(),
-        clientid: x.eir_clientid.0,
-        key: ServerKey::declared_by(x),
-    };
-    let clientid = issue.clientid;
-    let all = &m.client_ids;
-    // Same address, same owner and verifier, confirmed: case 2.
-    if let Some(r) = all
-        .iter()
-        .find(|r| issue.same_client(r, all) && r.endpoints.contains(&server) && issue.same_epoch(r))
-    {
-        j.judge(&EXCHID_CASE2_SAME_RESULT, || {
-            let issued = r.issued_frame.unwrap_or(0);
-            (!restarted(m, issued, at.frame)).then(|| {
-                Violation::new(
-                    format!(
-                        "{server} returned client ID {clientid:#018x} to owner \"{}\" whose confirmed client ID is {:#018x} (frame {issued})",
-                        escape_bytes(owner),
-                        r.clientid
-                    ),
-                    at.frames_after(issued),
-                )
-            })
-        });
-    }
-    // Across addresses an epoch change is also what two independent
-    // servers claiming one identity look like: judged, unless this address
-    // itself issued client IDs of the earlier epoch before (it restarted,
-    // and so did the server behind the other address).
-    let this_address_restarted = |r: &ClientIdRecord| {
-        !issue.same_epoch(r)
-            && all.iter().any(|o| {
-                o.server == issue.key
-                    && o.endpoints.contains(&server)
-                    && o.clientid >> 32 == r.clientid >> 32
-            })
-    };
-    if let Some(r) = all.iter().find(|r| {
-        issue.same_client(r, all) && !r.endpoints.contains(&server) && !this_address_restarted(r)
-    }) {
-        j.judge(&TRUNK_SAME_CLIENTID, || {
-            let issued = r.issued_frame.unwrap_or(0);
-            (!restarted(m, issued, at.frame)).then(|| {
-                Violation::new(
-                    format!(
-                        "{server} returned client ID {clientid:#018x} to owner \"{}\", while {} returned {:#018x} to the same owner and verifier (frame {issued}); both declare {}",
-                        escape_bytes(owner),
-                        join_addrs(&r.endpoints),
-                        r.clientid,
-                        key_text(&issue.key),
-                    ),
-                    at.frames_after(issued),
-                )
-            })
-        });
-    }
-    j.judge(&CLIENT_OWNER_PER_SERVER, || {
-        owner_per_server(m, at, owner, &issue.key)
-    });
-}
-
-/// A restart-revealing status between frames `from` and `to`.
-fn restarted(m: &Model, from: u64, to: u64) -> bool {
+/// A status between frames `from` and `to` that says a lease expired or a
+/// server lost state.
+fn expired_between(m: &Model, from: u64, to: u64) -> bool {
     m.recovery.iter().any(|e| {
         (from..=to).contains(&e.frame)
             && matches!(
@@ -213,7 +429,7 @@ fn foreign_client_id(m: &Model, at: &At, cid: u64) -> Option<Violation> {
         r.server != key
             && r.clientid == cid
             && r.issued_frame.is_some()
-            && r.destroyed_frame.is_none()
+            && r.live()
             && matches!(r.server, ServerKey::Declared { .. })
     })?;
     let issued = r.issued_frame.unwrap_or(0);
@@ -234,18 +450,6 @@ pub(crate) fn join_addrs(a: &BTreeSet<SocketAddr>) -> String {
         .map(|x| x.to_string())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// True when a later confirmation of another client ID for the same owner
-/// at the same server replaced `r` (how RFC 8881 §18.35.4 cases 3 and 5
-/// end): `r` is no longer the server's confirmed record.
-fn replaced(all: &[ClientIdRecord], r: &ClientIdRecord) -> bool {
-    all.iter().any(|n| {
-        n.server == r.server
-            && n.clientid != r.clientid
-            && n.owner == r.owner
-            && n.confirmed_frame > r.confirmed_frame
-    })
 }
 
 #[cfg(test)]
@@ -577,29 +781,63 @@ mod tests {
                 assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
             }
         }
-        // Across addresses another epoch is what two independent servers
-        // declaring one identity look like: still judged, unless the second
-        // address itself issued client IDs of the first epoch before (then it
-        // restarted).
-        for b_issued_old_epoch in [false, true] {
+        // Across addresses another epoch is a restart of one server or two
+        // servers declaring one identity: the capture tells only when the
+        // first client ID is used again after the second was given.
+        for renewed in [false, true] {
             let mut c = Conv::new();
-            if b_issued_old_epoch {
-                c.exchange(
-                    3,
-                    "127.0.0.9:901",
-                    SERVER_B,
-                    vec![exchange_id("d", 1, ExchgId4Flags(0))],
-                    vec![exchange_id_ok(0x5f00_0001_0000_0002, PNFS, "srv", 0)],
-                );
-            }
             exchange_id_at(&mut c, 1, SERVER_A, OLD);
             confirm_at(&mut c, 1, SERVER_A, OLD, 1);
+            // Long enough after for a restart in between.
+            c.ts = Timestamp { secs: 30, nanos: 0 };
             exchange_id_at(&mut c, 2, SERVER_B, 0x6100_0000_0000_0001);
-            if b_issued_old_epoch {
-                assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
-            } else {
+            if renewed {
+                c.exchange(
+                    1,
+                    CLIENT,
+                    SERVER_A,
+                    vec![seq_on(1, 1)],
+                    vec![seq_on_ok(1, 1, Seq4Status(0))],
+                );
                 assert_eq!(c.rules(), vec!["trunk.same-clientid"]);
+            } else {
+                assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
+                assert!(
+                    c.x.sink
+                        .not_judged()
+                        .iter()
+                        .any(|n| n.rule.id == "trunk.same-clientid"),
+                    "{:?}",
+                    c.x.sink.not_judged()
+                );
             }
+        }
+    }
+
+    #[test]
+    fn the_other_address_tells_one_server_from_two() {
+        // The second address accepts the first client ID's session: one
+        // server keeping records per address. It refuses it: two servers
+        // claiming one identity.
+        for (answer, expect) in [
+            (seq_on_ok(1, 1, Seq4Status(0)), "trunk.same-clientid"),
+            (
+                seq_fail(NfsStat4::NFS4ERR_BADSESSION),
+                "trunk.identity-collision",
+            ),
+        ] {
+            let mut c = Conv::new();
+            exchange_id_at(&mut c, 1, SERVER_A, 7);
+            confirm_at(&mut c, 1, SERVER_A, 7, 1);
+            exchange_id_at(&mut c, 2, SERVER_B, 8);
+            c.exchange(2, CLIENT, SERVER_B, vec![seq_on(1, 1)], vec![answer]);
+            assert_eq!(c.rules(), vec![expect]);
+            let message = &c.x.sink.findings()[0].message;
+            assert!(
+                message.contains("one server keeps client records per address")
+                    || message.contains("two servers claim one identity"),
+                "{message}"
+            );
         }
     }
 

@@ -42,7 +42,8 @@ impl MessageSink for Observer {
 /// Runs the passive rules over a capture file.
 pub fn analyze(path: &Path) -> Result<Observed, String> {
     let sink = Observer {
-        analysis: Analysis::new(Default::default()),
+        // A trial's own capture holds all of its client's traffic.
+        analysis: Analysis::new(Default::default()).complete(),
         messages: Vec::new(),
     };
     let (obs, stats) = analyzer::pipeline::decode_file(path, Default::default(), sink, |_, _| {})
