@@ -65,7 +65,8 @@ else
         dev=${TC_c2%%:*}; rest=${TC_c2#*:}; addr=${rest%%:*}; name=${rest#*:}
         # A second client identity: its own network namespace (so the kernel makes a
         # second nfs_client) and UTS namespace (so its owner string differs).
-        unshare -n -u sh -c "hostname $name; exec sleep 2147483647" </dev/null >/dev/null 2>&1 &
+        # (the holder is a shell looping over sleep: killing every "sleep" does not end it)
+        unshare -n -u sh -c "hostname $name; while :; do sleep 3600; done" </dev/null >/dev/null 2>&1 &
         echo $! > /run/c2.pid
         sleep 0.2
         ip link set "$dev" netns "$(cat /run/c2.pid)"

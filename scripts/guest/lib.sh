@@ -13,7 +13,10 @@
 #
 # Callers set LAB_NS, LAB_DIR, GUEST_CACHE, then call lab_up, and must call
 # lab_down on exit (trap); lab_down kills only the processes started here
-# (by their recorded PIDs) and deletes the namespace.
+# (by their recorded PIDs, then anything left in the lab's own namespace) and
+# deletes the namespace. QEMU, tcpdump and Ganesha also get SIGKILL when the
+# script that started them dies (setpriv --pdeathsig), even by SIGKILL; only the
+# empty namespace is then left behind (ip netns del tcguest-PID).
 
 HERE_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 : "${LAB_NS:=tcguest-$$}"
@@ -24,6 +27,8 @@ HERE_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 : "${GUEST_LEASE:=10}"
 : "${GUEST_GRACE:=10}"
 LAB_PIDS=()          # QEMU, tcpdump, Ganesha started here
+CAP_PIDS=()
+CAP_FILE=""
 LAB_UP=0
 PY=/usr/bin/python3
 [[ -x $PY ]] || PY=python3
@@ -67,6 +72,11 @@ lab_kill_pid() {   # lab_kill_pid PID [SIGNAL]: signal, wait up to 10 s, then SI
 
 lab_down() {
     local pid
+    # a capture still running: its partial files go
+    if ((${#CAP_PIDS[@]})) && [[ -n $CAP_FILE ]]; then
+        for pid in "${CAP_PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+        rm -f "$CAP_FILE.br0" "$CAP_FILE.br1" "$CAP_FILE.br0.log" "$CAP_FILE.br1.log"
+    fi
     for pid in "${LAB_PIDS[@]}"; do
         lab_kill_pid "$pid" TERM
     done
@@ -157,7 +167,7 @@ guest_boot() {
     local t0=$SECONDS t0ns
     t0ns=$(date +%s.%N)
     # ip execs QEMU: $! is QEMU's own PID (a backgrounded shell function would not be)
-    ip netns exec "$LAB_NS" qemu-system-x86_64 -name "$name" -accel tcg -cpu max -smp "$GUEST_SMP" -m "$GUEST_MEM" \
+    ip netns exec "$LAB_NS" setpriv --pdeathsig KILL qemu-system-x86_64 -name "$name" -accel tcg -cpu max -smp "$GUEST_SMP" -m "$GUEST_MEM" \
         -nodefaults -no-user-config -display none -no-reboot \
         -kernel "$GUEST_CACHE/vmlinuz" -initrd "$GUEST_CACHE/initramfs.img" \
         -append "console=ttyS0 quiet panic=-1 tc.role=$role tc.host=$host tc.net=$tcnet tc.lease=$GUEST_LEASE tc.grace=$GUEST_GRACE tc.threads=8$c2" \
@@ -219,15 +229,13 @@ link_cut() { ip -n "$LAB_NS" link set "$1" down; lab_log "link $1 cut"; }
 link_restore() { ip -n "$LAB_NS" link set "$1" up; lab_log "link $1 restored"; }
 
 # --- capture -----------------------------------------------------------------
-CAP_PIDS=()
-CAP_FILE=""
 # cap_start FILE: tcpdump on br0 and br1 (TCP over IPv4 only)
 cap_start() {
     CAP_FILE=$1
     local br pid
     CAP_PIDS=()
     for br in br0 br1; do
-        ip netns exec "$LAB_NS" tcpdump -i "$br" -n --immediate-mode -U -B 16384 -s 0 -w "$CAP_FILE.$br" 'ip and tcp' \
+        ip netns exec "$LAB_NS" setpriv --pdeathsig KILL tcpdump -Z root -i "$br" -n --immediate-mode -U -B 16384 -s 0 -w "$CAP_FILE.$br" 'ip and tcp' \
             2>"$CAP_FILE.$br.log" &
         pid=$!
         CAP_PIDS+=("$pid")
@@ -251,6 +259,11 @@ cap_stop() {
         fi
     done
     mergecap -F pcap -w "$CAP_FILE" "$CAP_FILE.br0" "$CAP_FILE.br1"
+    # CAP_KEEP_BR0=FILE keeps what br0 alone saw (a capture at 10.99.1.x only)
+    if [[ -n ${CAP_KEEP_BR0:-} ]]; then
+        mergecap -F pcap -w "$CAP_KEEP_BR0" "$CAP_FILE.br0"
+        lab_log "capture $CAP_KEEP_BR0 (br0 only): $(stat -c %s "$CAP_KEEP_BR0") bytes"
+    fi
     rm -f "$CAP_FILE.br0" "$CAP_FILE.br1" "$CAP_FILE.br0.log" "$CAP_FILE.br1.log"
     lab_log "capture $CAP_FILE: $(stat -c %s "$CAP_FILE") bytes"
 }
@@ -297,7 +310,7 @@ LOG { Default_Log_Level = EVENT; }
 CONF
     local t0ns
     t0ns=$(date +%s.%N)
-    ip netns exec "$LAB_NS" ganesha.nfsd -F -f "$g/ganesha.conf" -L "$g/ganesha.log" -p "$g/ganesha.pid" -N NIV_EVENT &
+    ip netns exec "$LAB_NS" setpriv --pdeathsig KILL ganesha.nfsd -F -f "$g/ganesha.conf" -L "$g/ganesha.log" -p "$g/ganesha.pid" -N NIV_EVENT &
     GANESHA_PID=$!
     LAB_PIDS+=("$GANESHA_PID")
     nsx "$PY" "$HERE_LIB/gx.py" nfsnull 10.99.1.1 --timeout 30 >/dev/null || { tail -n 20 "$g/ganesha.log" >&2; lab_die "Ganesha did not answer NFS NULL"; }
