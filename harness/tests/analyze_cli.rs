@@ -221,14 +221,21 @@ impl Expected {
     }
 }
 
-/// Every capture in `captures/` has a `.expected` file (see [`Expected`])
-/// and `analyze` gives exactly that verdict.
+/// Every capture in `captures/`, `captures/linux/` and
+/// `captures/precision/` has a `.expected` file (see [`Expected`]) and
+/// `analyze` gives exactly that verdict.
 #[test]
 fn each_recorded_capture_gives_exactly_its_expected_findings() {
-    let dir = repo().join("captures");
+    let mut files = Vec::new();
+    for sub in ["", "linux", "precision"] {
+        let Ok(dir) = std::fs::read_dir(repo().join("captures").join(sub)) else {
+            continue;
+        };
+        files.extend(dir.flatten().map(|e| e.path()));
+    }
+    files.sort();
     let mut checked = 0;
-    for e in std::fs::read_dir(&dir).expect("captures/").flatten() {
-        let p = e.path();
+    for p in files {
         if p.extension().is_none_or(|x| x != "pcap" && x != "pcapng") {
             continue;
         }

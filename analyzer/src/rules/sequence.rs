@@ -38,6 +38,8 @@ struct Flags {
     reclaim_needed: Option<bool>,
     /// Frame of the first reply without RESTART_RECLAIM_NEEDED.
     without_reclaim_needed: Option<u64>,
+    /// That missing flag was reported (once per session).
+    missing_flag_reported: bool,
     /// State-revoked flags of the last reply, and its frame.
     revoked: (Seq4Status, u64),
     /// A FREE_STATEID was seen since the revoked flags were last clear.
@@ -103,9 +105,11 @@ impl Check for Sequence {
                 let Some(f) = self.sessions.get_mut(&key) else {
                     return;
                 };
-                let Some(without) = f.without_reclaim_needed.take() else {
+                let Some(without) = f.without_reclaim_needed.filter(|_| !f.missing_flag_reported)
+                else {
                     return;
                 };
+                f.missing_flag_reported = true;
                 j.judge(&SEQ_RECLAIM_NEEDED, || {
                     Some(Violation::new(
                         format!(
