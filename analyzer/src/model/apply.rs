@@ -223,7 +223,10 @@ impl Model {
     ) {
         let (
             CallOp::ExchangeId {
-                owner, verifier, ..
+                owner,
+                verifier,
+                protect,
+                ..
             },
             Ok(x),
         ) = (call, result)
@@ -279,6 +282,7 @@ impl Model {
             rec.last_issue_frame = Some(frame);
             rec.must_enforce = must;
             rec.alive = Some((ts, frame));
+            rec.protection_asked = Some((protect.how, protect.gss_protected));
         }
     }
 
@@ -597,6 +601,7 @@ impl Model {
                     confirmed_frame: None,
                     flags: None,
                     state_protect: None,
+                    protection_asked: None,
                     destroyed_frame: None,
                     reclaim_complete_frame: None,
                     principal: None,

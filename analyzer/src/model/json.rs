@@ -60,6 +60,20 @@ fn principal(o: &mut JsonOut, p: &Principal) {
     o.end_object();
 }
 
+/// `"ended": {"frame", "why"}` or null.
+fn end(o: &mut JsonOut, e: &Option<super::End>) {
+    o.key("ended");
+    match e {
+        Some(e) => {
+            o.begin_object();
+            o.field("frame", &e.frame);
+            o.field("why", e.kind.as_str());
+            o.end_object();
+        }
+        None => o.null(),
+    }
+}
+
 fn channel(o: &mut JsonOut, key: &str, c: &Option<crate::nfs4::ChannelAttrs4>) {
     o.key(key);
     match c {
@@ -86,6 +100,15 @@ impl Model {
                 Some(l) => o.number(l),
                 None => o.null(),
             }
+            o.key("restarts");
+            o.begin_array();
+            for r in &e.restarts {
+                o.begin_object();
+                o.field("frame", &r.frame);
+                o.field("evidence", r.why);
+                o.end_object();
+            }
+            o.end_array();
             o.key("declarations");
             o.begin_array();
             for d in &e.declarations {
@@ -253,8 +276,19 @@ impl Model {
                 Some(s) => o.string(&s.to_string()),
                 None => o.null(),
             }
+            o.key("state_protect_requested");
+            match &r.protection_asked {
+                Some((how, gss)) => {
+                    o.begin_object();
+                    o.field("how", &how.to_string());
+                    o.field("gss_integrity_or_privacy", gss);
+                    o.end_object();
+                }
+                None => o.null(),
+            }
             opt_u64(o, "reclaim_complete_frame", r.reclaim_complete_frame);
             opt_u64(o, "destroyed_frame", r.destroyed_frame);
+            end(o, &r.ended);
             o.end_object();
         }
         o.end_array();
@@ -313,6 +347,7 @@ impl Model {
             o.field("slots_used", &(s.slots.len() as u64));
             o.field("status_flags", &s.status_flags.to_string());
             opt_u64(o, "destroyed_frame", s.destroyed_frame);
+            end(o, &s.ended);
             o.end_object();
         }
         o.end_array();

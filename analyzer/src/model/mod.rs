@@ -245,6 +245,9 @@ pub struct ClientIdRecord {
     pub flags: Option<ExchgId4Flags>,
     /// State protection granted.
     pub state_protect: Option<StateProtectHow4>,
+    /// State protection the EXCHANGE_ID asked for, and whether it was sent
+    /// under RPCSEC_GSS with integrity or privacy.
+    pub protection_asked: Option<(StateProtectHow4, bool)>,
     /// Frame of a successful DESTROY_CLIENTID.
     pub destroyed_frame: Option<u64>,
     /// Frame of its global RECLAIM_COMPLETE (rca_one_fs = false), if seen.

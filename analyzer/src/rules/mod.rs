@@ -568,6 +568,56 @@ pub struct NotJudged {
     pub count: u64,
 }
 
+/// The one-line verdict on a capture: what each party broke, and how much
+/// the capture could not prove.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// The capture holds NFSv4 traffic the model could follow.
+    pub nfs4: bool,
+    /// Server findings: violations, warnings.
+    pub server: (usize, usize),
+    /// Client findings: violations, warnings.
+    pub client: (usize, usize),
+    /// Findings for information.
+    pub info: usize,
+    /// Rules with judgements the capture could not prove, and how many.
+    pub not_judged: (usize, u64),
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.nfs4 {
+            return write!(f, "no NFSv4 traffic: nothing judged");
+        }
+        let party = |(v, w): (usize, usize)| match (v, w) {
+            (0, 0) => "no violation".to_string(),
+            _ => format!(
+                "{v} violation{}, {w} warning{}",
+                if v == 1 { "" } else { "s" },
+                if w == 1 { "" } else { "s" }
+            ),
+        };
+        write!(
+            f,
+            "server: {}; client: {}",
+            party(self.server),
+            party(self.client)
+        )?;
+        if self.info > 0 {
+            write!(f, "; {} for information", self.info)?;
+        }
+        match self.not_judged {
+            (0, _) => write!(f, "; every rule judged what the capture shows"),
+            (rules, n) => write!(
+                f,
+                "; not judged: {rules} rule{} ({n} time{}) the capture cannot prove",
+                if rules == 1 { "" } else { "s" },
+                if n == 1 { "" } else { "s" }
+            ),
+        }
+    }
+}
+
 /// The rules at work: every group, and their verdicts.
 #[derive(Debug)]
 struct Engine {
@@ -678,6 +728,30 @@ impl Analysis {
     /// and reason, in the order first met.
     pub fn not_judged(&self) -> &[NotJudged] {
         &self.engine.verdicts.not_judged
+    }
+
+    /// The one-line verdict.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary {
+            nfs4: !self.model.connections.is_empty() || !self.model.endpoints.is_empty(),
+            ..Summary::default()
+        };
+        for f in self.findings() {
+            let counts = match f.rule.party {
+                Party::Server => &mut s.server,
+                Party::Client => &mut s.client,
+            };
+            match f.rule.severity {
+                Severity::Violation => counts.0 += 1,
+                Severity::Warning => counts.1 += 1,
+                Severity::Info => s.info += 1,
+            }
+        }
+        let mut rules: Vec<&str> = self.not_judged().iter().map(|n| n.rule.id).collect();
+        rules.sort_unstable();
+        rules.dedup();
+        s.not_judged = (rules.len(), self.not_judged().iter().map(|n| n.count).sum());
+        s
     }
 
     /// Every bound of the model and the rules, with how often it was reached.
@@ -819,5 +893,69 @@ mod tests {
             .filter(|id| !asserted.contains(&format!("\"{id}\"")))
             .collect();
         assert!(unfired.is_empty(), "rules no test fires: {unfired:?}");
+    }
+
+    #[test]
+    fn the_verdict_line_counts_each_party_and_what_was_not_judged() {
+        let empty = Analysis::default();
+        assert_eq!(
+            empty.summary().to_string(),
+            "no NFSv4 traffic: nothing judged"
+        );
+        let mut c = with_session();
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![seq_n(5)],
+            vec![seq_ok_n(5, Seq4Status(0))],
+        );
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![exchange_id("c", 1, ExchgId4Flags::CONFIRMED_R)],
+            vec![exchange_id_ok(
+                7,
+                ExchgId4Flags::CONFIRMED_R | PNFS,
+                "srv",
+                0,
+            )],
+        );
+        assert_eq!(
+            c.rules(),
+            vec!["seq.first-seqid", "exchid.flags-side-client"]
+        );
+        assert_eq!(
+            c.x.sink.summary().to_string(),
+            "server: 1 violation, 0 warnings; client: 1 violation, 0 warnings; every rule judged what the capture shows"
+        );
+        let mut c = Conv::partial();
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![exchange_id("c", 1, ExchgId4Flags(0))],
+            vec![exchange_id_ok(7, PNFS, "srv", 0)],
+        );
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![create_session(7, 1, CreateSession4Flags(0))],
+            vec![csess_ok(1, 1)],
+        );
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![seq_n(5)],
+            vec![seq_ok_n(5, Seq4Status(0))],
+        );
+        assert!(c.rules().is_empty());
+        assert_eq!(
+            c.x.sink.summary().to_string(),
+            "server: no violation; client: no violation; not judged: 1 rule (1 time) the capture cannot prove"
+        );
     }
 }

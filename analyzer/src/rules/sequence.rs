@@ -105,7 +105,9 @@ impl Check for Sequence {
                 let Some(f) = self.sessions.get_mut(&key) else {
                     return;
                 };
-                let Some(without) = f.without_reclaim_needed.filter(|_| !f.missing_flag_reported)
+                let Some(without) = f
+                    .without_reclaim_needed
+                    .filter(|_| !f.missing_flag_reported)
                 else {
                     return;
                 };
