@@ -20,6 +20,7 @@ use crate::model::{Model, ModelLimits};
 use crate::nfs4::SessionId4;
 use crate::pipeline::LimitHit;
 use std::fmt;
+use std::net::SocketAddr;
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -346,6 +347,9 @@ struct Verdicts {
     dropped: u64,
     max: usize,
     not_judged: Vec<NotJudged>,
+    /// Pairs of addresses that declare one server but the capture shows
+    /// are not trunkable (with the rule that shows it).
+    refuted: Vec<(SocketAddr, SocketAddr, &'static Rule)>,
 }
 
 impl Verdicts {
@@ -456,6 +460,20 @@ impl<'a> Judge<'a> {
         match alive(self.model, r, self.at) {
             Ok(()) => self.judge(rule, || Some(v)),
             Err(n) => self.verdicts.skip(rule, n),
+        }
+    }
+
+    /// Notes that addresses `a` and `b`, though they declare one server,
+    /// are not trunkable, as the finding of `rule` shows.
+    pub fn refute_trunking(&mut self, a: SocketAddr, b: SocketAddr, rule: &'static Rule) {
+        let (a, b) = if a <= b { (a, b) } else { (b, a) };
+        if !self
+            .verdicts
+            .refuted
+            .iter()
+            .any(|(x, y, _)| (*x, *y) == (a, b))
+        {
+            self.verdicts.refuted.push((a, b, rule));
         }
     }
 
@@ -728,6 +746,12 @@ impl Analysis {
     /// and reason, in the order first met.
     pub fn not_judged(&self) -> &[NotJudged] {
         &self.engine.verdicts.not_judged
+    }
+
+    /// Pairs of addresses that declare one server but that the capture
+    /// shows are not trunkable, with the rule whose finding shows it.
+    pub fn refuted_trunking(&self) -> &[(SocketAddr, SocketAddr, &'static Rule)] {
+        &self.engine.verdicts.refuted
     }
 
     /// The one-line verdict.

@@ -303,6 +303,9 @@ impl Claim {
         let mut frames = self.frames.clone();
         if let Some((f, what)) = &self.two_servers {
             frames.push(*f);
+            for a in &self.first_at {
+                j.refute_trunking(*a, self.second, &TRUNK_IDENTITY_COLLISION);
+            }
             j.judge(&TRUNK_IDENTITY_COLLISION, || {
                 Some(Violation::new(
                     format!(
@@ -334,6 +337,9 @@ impl Claim {
                 return;
             }
         };
+        for a in &self.first_at {
+            j.refute_trunking(*a, self.second, &TRUNK_SAME_CLIENTID);
+        }
         j.judge(&TRUNK_SAME_CLIENTID, || {
             Some(Violation::new(format!("{base}{evidence}"), frames))
         });
