@@ -4,8 +4,9 @@ use anyhow::{Context, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use trunkcheck::report;
 use trunkcheck::run::env::{Env, NoControl, Sources};
-use trunkcheck::run::report::{self, Baseline, Outcome};
+use trunkcheck::run::record::{Baseline, Outcome};
 use trunkcheck::run::{lab_env, run_scenarios, RunOptions};
 use trunkcheck::scenario::{self, Suite};
 use trunkcheck::target::{Lab, Target};
@@ -204,11 +205,11 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     drop(lab);
     let records = &result.records;
     if let Some(p) = &args.junit {
-        let xml = report::junit(records).map_err(anyhow::Error::msg)?;
+        let xml = report::run::junit(records).map_err(anyhow::Error::msg)?;
         std::fs::write(p, xml).with_context(|| format!("writing {}", p.display()))?;
     }
     if let Some(p) = &args.json {
-        let doc = report::json(records, &target.name, baseline.as_ref());
+        let doc = report::run::json(records, &target.name, baseline.as_ref());
         std::fs::write(p, doc).with_context(|| format!("writing {}", p.display()))?;
     }
     let count = |o: Outcome| records.iter().filter(|r| r.outcome == o).count();

@@ -9,4 +9,5 @@ pub mod decode;
 pub mod frames;
 pub mod graph;
 pub mod junit;
+pub mod run;
 pub mod stats;

@@ -2,7 +2,7 @@
 //! target. A trial gets the servers its roles need (or is skipped with the
 //! reason), runs alone when it acts on a server (restart, failover ...) and
 //! in parallel otherwise, captures its own traffic and has the analyzer's
-//! passive rules judge it, and leaves a [`report::Record`].
+//! passive rules judge it, and leaves a [`record::Record`].
 
 // A step's `Failure` (expected/actual/rule/frames) is the cold path of a
 // network round trip; its size does not matter, its detail does.
@@ -14,7 +14,7 @@ pub mod exec;
 pub mod expect;
 pub mod lab_env;
 mod plan;
-pub mod report;
+pub mod record;
 mod settle;
 
 use crate::scenario::{roles_of, Scenario, Suite};
@@ -23,7 +23,7 @@ use env::{Action, Env};
 use exec::TrialRun;
 use expect::Failure;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
-use report::{Baseline, Outcome, Record};
+use record::{Baseline, Outcome, Record};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
