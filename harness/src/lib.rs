@@ -2,8 +2,9 @@
 //! tests and the fuzz targets share to drive live servers and to report.
 
 pub mod client;
+pub mod lab;
 pub mod netns;
 pub mod report;
 pub mod run;
 pub mod scenario;
-pub mod target;
+pub mod targets;

@@ -22,7 +22,8 @@ use trunkcheck::client::{ops, v40, ClientError};
 use trunkcheck::client::{
     CallbackListener, ClientOwner, ConnectOptions, Connection, Principal, Session,
 };
-use trunkcheck::target::{Lab, Target};
+use trunkcheck::lab::Lab;
+use trunkcheck::targets::Target;
 
 /// Whether the live tests can run here; prints the reason when not.
 fn ganesha_or_skip(test: &str) -> bool {

@@ -9,7 +9,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use trunkcheck::target::{Lab, Target};
+use trunkcheck::lab::Lab;
+use trunkcheck::targets::Target;
 
 /// Whether the live tests can run here; prints the reason when not.
 fn ganesha_or_skip(test: &str) -> bool {

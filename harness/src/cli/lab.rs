@@ -7,7 +7,8 @@ use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
-use trunkcheck::target::{Lab, Target};
+use trunkcheck::lab::Lab;
+use trunkcheck::targets::Target;
 
 /// Arguments of `trunkcheck lab`.
 #[derive(Args)]
@@ -32,7 +33,7 @@ pub fn run(args: &LabArgs) -> Result<u8> {
         (Some(path), _) => Target::load_with(path, args.allow_remote)?,
         (None, name) => Target::builtin(name.as_deref().unwrap_or("default"))?,
     };
-    trunkcheck::target::install_signal_teardown();
+    trunkcheck::lab::install_signal_teardown();
     let lab = Lab::start(&target).with_context(|| format!("starting target {}", target.name))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -4,12 +4,13 @@ use anyhow::{Context, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use trunkcheck::lab::Lab;
 use trunkcheck::report;
 use trunkcheck::run::env::{Env, NoControl, Sources};
 use trunkcheck::run::record::{Baseline, Outcome};
 use trunkcheck::run::{lab_env, run_scenarios, RunOptions};
 use trunkcheck::scenario::{self, Suite};
-use trunkcheck::target::{Lab, Target};
+use trunkcheck::targets::Target;
 
 /// Arguments of `trunkcheck run`.
 #[derive(Args)]
@@ -186,7 +187,7 @@ pub fn run(args: &RunArgs) -> Result<u8> {
              the passive rules do not judge the trials"
         );
     }
-    trunkcheck::target::install_signal_teardown();
+    trunkcheck::lab::install_signal_teardown();
     let lab =
         Arc::new(Lab::start(&target).with_context(|| format!("starting target {}", target.name))?);
     let trials: usize = suites.iter().map(|s| s.file.scenarios.len()).sum();

@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
-use trunkcheck::target::{Launch, Target};
+use trunkcheck::targets::{Launch, Target};
 
 /// Arguments of `trunkcheck targets`.
 #[derive(Args)]

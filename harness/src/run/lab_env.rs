@@ -2,7 +2,8 @@
 //! namespace, its actions.
 
 use super::env::{Action, Control, Env, EnvServer, Sources};
-use crate::target::{self, Lab, Launch};
+use crate::lab::Lab;
+use crate::targets::{self as target, Launch};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;

@@ -16,8 +16,8 @@
 //! A hook that exits non-zero, or runs longer than the target's
 //! `hook_timeout`, fails the action with its output.
 
-use super::lab::LabError;
-use super::{Action, ServerSpec};
+use super::LabError;
+use crate::targets::{Action, ServerSpec};
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,4 +1,4 @@
-//! Targets: the servers under test, described in YAML.
+//! Target files: the servers under test, described in YAML.
 //!
 //! A target file names the servers, the addresses each one answers on, the
 //! export to LOOKUP, what the operator asserts about them (which servers share
@@ -8,10 +8,10 @@
 //!   hooks: argv lists run without a shell (`restart: [ssh, node1, systemctl,
 //!   restart, nfs-ganesha]`), with `TRUNKCHECK_*` variables in their
 //!   environment. An action whose hook is missing is
-//!   [`LabError::Unsupported`], which the runner reports as a skip;
+//!   [`crate::lab::LabError::Unsupported`], which the runner reports as a skip;
 //! - **built-in Ganesha** targets (`launch: ganesha`): the harness writes one
 //!   NFS-Ganesha configuration per server and runs every instance in private
-//!   network namespaces it makes (see [`Lab`]).
+//!   network namespaces it makes (see [`crate::lab::Lab`]).
 //!
 //! The profiles shipped with trunkcheck live in `suites/targets/*.yaml` and
 //! are compiled into the binary ([`Target::builtin`]).
@@ -22,15 +22,6 @@
 //! shell string or into a Ganesha configuration without validation.
 
 #![deny(missing_docs)]
-
-mod cleanup;
-pub mod ganesha;
-mod hooks;
-mod lab;
-mod link;
-
-pub use cleanup::{install_signal_teardown, sweep_stale, teardown_all_labs};
-pub use lab::{Lab, LabError};
 
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -249,25 +240,6 @@ impl GaneshaSpec {
     pub fn grace_time(&self) -> Duration {
         Duration::from_secs(u64::from(self.grace))
     }
-}
-
-/// What the harness knows about one running server.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServerInfo {
-    /// The server's name in the target.
-    pub name: String,
-    /// Every address it answers on.
-    pub addresses: Vec<SocketAddr>,
-    /// The path to LOOKUP from the root filehandle.
-    pub export: String,
-    /// The lease the launcher configured (None: read it from the server).
-    pub lease: Option<Duration>,
-    /// The grace period the launcher configured.
-    pub grace: Option<Duration>,
-    /// The Server_Owner the launcher configured (built-in targets).
-    pub server_owner: Option<String>,
-    /// The Server_Scope the launcher configured (built-in targets).
-    pub server_scope: Option<String>,
 }
 
 /// Why a target could not be read or accepted.

@@ -38,14 +38,23 @@
 //! seconds, so the lab never starts two instances within one wall-clock
 //! second: a restart takes about a second for that reason alone.
 
-use super::cleanup::{
-    add_pid, install_signal_teardown, make_lab_dir, next_id, register, remove_lab_dir, remove_pid,
-    shutting_down, signal, sweep_stale, unregister_lab,
-};
-use super::ganesha::{self, Bind, InstanceConfig};
-use super::link::{self, Topology};
-use super::{hooks, Action, GaneshaSpec, Launch, ServerInfo, Target};
+mod cleanup;
+pub mod ganesha;
+mod hooks;
+mod link;
+#[cfg(test)]
+mod tests;
+
+pub use cleanup::{install_signal_teardown, sweep_stale, teardown_all_labs};
+
 use crate::netns::NetNs;
+use crate::targets::{Action, GaneshaSpec, Launch, Target};
+use cleanup::{
+    add_pid, make_lab_dir, next_id, register, remove_lab_dir, remove_pid, shutting_down, signal,
+    unregister_lab,
+};
+use ganesha::{Bind, InstanceConfig};
+use link::Topology;
 use std::fs;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::net::{IpAddr, SocketAddr, TcpStream};
@@ -59,6 +68,25 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Lines of the log quoted in errors.
 const LOG_LINES: usize = 15;
+
+/// What the harness knows about one running server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerInfo {
+    /// The server's name in the target.
+    pub name: String,
+    /// Every address it answers on.
+    pub addresses: Vec<SocketAddr>,
+    /// The path to LOOKUP from the root filehandle.
+    pub export: String,
+    /// The lease the launcher configured (None: read it from the server).
+    pub lease: Option<Duration>,
+    /// The grace period the launcher configured.
+    pub grace: Option<Duration>,
+    /// The Server_Owner the launcher configured (built-in targets).
+    pub server_owner: Option<String>,
+    /// The Server_Scope the launcher configured (built-in targets).
+    pub server_scope: Option<String>,
+}
 
 /// Why a lab could not start or an action failed.
 #[derive(Debug, thiserror::Error)]
