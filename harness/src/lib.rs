@@ -1,6 +1,7 @@
 //! The `trunkcheck` harness as a library: what the binary, the integration
 //! tests and the fuzz targets share to drive live servers and to report.
 
+pub mod action;
 pub mod client;
 pub mod lab;
 pub mod netns;

@@ -7,6 +7,7 @@ use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
+use trunkcheck::action::Action;
 use trunkcheck::lab::Lab;
 use trunkcheck::targets::Target;
 
@@ -69,15 +70,9 @@ pub fn run(args: &LabArgs) -> Result<u8> {
             }
             let Some(actions) = weak.upgrade() else { break };
             let started = std::time::Instant::now();
-            let result = match words.as_slice() {
-                ["start", s] => actions.start_server(s),
-                ["stop", s] => actions.stop(s),
-                ["restart", s] => actions.restart(s),
-                ["crash", s] => actions.crash(s),
-                ["cut", s] => actions.cut_link(s),
-                ["restore", s] => actions.restore_link(s),
-                ["failover", from, to] => actions.failover(from, to),
-                ["log", s] => actions.log_tail(s, 20).map(|lines| {
+            let result = match (words.as_slice(), lab_action(&words)) {
+                (_, Some((server, action))) => actions.act(server, &action),
+                (["log", s], None) => actions.log_tail(s, 20).map(|lines| {
                     for l in lines {
                         println!("{l}");
                     }
@@ -119,4 +114,21 @@ pub fn run(args: &LabArgs) -> Result<u8> {
             Err(_) => anyhow::bail!("an action on the lab did not finish; exiting"),
         }
     }
+}
+
+/// A server action typed on stdin: `WORD SERVER` (`start`, `stop`,
+/// `restart`, `crash`, `cut`, `restore`) or `failover FROM TO`.
+fn lab_action<'w>(words: &[&'w str]) -> Option<(&'w str, Action)> {
+    let (word, server, peer) = match words {
+        [w, s] => (*w, *s, None),
+        [w, s, p] => (*w, *s, Some(*p)),
+        _ => return None,
+    };
+    let key = match word {
+        "cut" => "cut_link",
+        "restore" => "restore_link",
+        "cut_link" | "restore_link" => return None,
+        w => w,
+    };
+    Action::from_key(key, peer).map(|a| (server, a))
 }

@@ -1,5 +1,6 @@
 use super::ganesha::{render, Bind, InstanceConfig};
 use super::*;
+use crate::action::{Action, Unsupported};
 use crate::targets::{Fsal, Target};
 use std::net::Ipv4Addr;
 
@@ -78,10 +79,10 @@ fn an_external_action_without_a_hook_is_unsupported_naming_target_hook_and_serve
     assert!(
         matches!(
             e,
-            LabError::Unsupported {
+            LabError::Unsupported(Unsupported {
                 action: Action::Restart,
                 ..
-            }
+            })
         ),
         "{e}"
     );

@@ -1,8 +1,9 @@
 //! Running one scenario's steps against live servers.
 
-use super::env::{Action, Env};
+use super::env::Env;
 use super::expect::{self, Failure};
 use super::plan::{self, Plan, SeqMode};
+use crate::action::Action;
 use crate::client::{
     CallbackListener, ClientOwner, ConnectOptions, Connection, Principal, Session,
 };
@@ -159,15 +160,14 @@ impl<'a> TrialRun<'a> {
             Step::Raw(r) => self.raw(n, r),
             Step::Check(c) => expect::check(n, c, &self.saved),
             Step::Wait(w) => self.wait(n, w),
-            Step::Restart(r) => self.action(n, r, Action::Restart),
-            Step::Crash(r) => self.action(n, r, Action::Crash),
-            Step::Stop(r) => self.action(n, r, Action::Stop),
-            Step::Start(r) => self.action(n, r, Action::Start),
-            Step::CutLink(r) => self.action(n, r, Action::CutLink),
-            Step::RestoreLink(r) => self.action(n, r, Action::RestoreLink),
-            Step::Failover(f) => {
-                let to = self.server_name(n, &f.to)?;
-                self.action(n, &f.from, Action::Failover(to))
+            Step::Action(a) => {
+                let action = match a.action.peer() {
+                    Some(to) => Action::Failover {
+                        to: self.server_name(n, to)?,
+                    },
+                    None => a.action.clone(),
+                };
+                self.action(n, &a.role, action)
             }
             _ => Err(Failure::at(n, "step", "this step kind is not runnable")),
         }
@@ -421,11 +421,11 @@ impl<'a> TrialRun<'a> {
 
     fn action(&mut self, n: usize, role: &str, action: Action) -> Result<(), Failure> {
         let server = self.server_name(n, role)?;
-        let what = format!("{} {server}", action.name());
+        let what = format!("{} {server}", action.key());
         self.env
             .control
             .act(&server, &action)
-            .map_err(|e| Failure::at(n, &what, e))
+            .map_err(|e| Failure::at(n, &what, e.to_string()))
     }
 }
 
@@ -506,13 +506,12 @@ pub fn describe(step: &Step) -> String {
             (_, Some(k)) => format!("wait {k} grace period(s)"),
             _ => "wait".into(),
         },
-        Step::Restart(r) => format!("restart {r}"),
-        Step::Crash(r) => format!("crash {r}"),
-        Step::Stop(r) => format!("stop {r}"),
-        Step::Start(r) => format!("start {r}"),
-        Step::CutLink(r) => format!("cut link of {r}"),
-        Step::RestoreLink(r) => format!("restore link of {r}"),
-        Step::Failover(f) => format!("failover {} -> {}", f.from, f.to),
+        Step::Action(a) => match &a.action {
+            Action::CutLink => format!("cut link of {}", a.role),
+            Action::RestoreLink => format!("restore link of {}", a.role),
+            Action::Failover { to } => format!("failover {} -> {to}", a.role),
+            other => format!("{other} {}", a.role),
+        },
         _ => "step".into(),
     }
 }
@@ -522,13 +521,7 @@ pub fn actions_of(sc: &Scenario) -> Vec<(String, Action)> {
     sc.steps
         .iter()
         .filter_map(|s| match s {
-            Step::Restart(r) => Some((r.clone(), Action::Restart)),
-            Step::Crash(r) => Some((r.clone(), Action::Crash)),
-            Step::Stop(r) => Some((r.clone(), Action::Stop)),
-            Step::Start(r) => Some((r.clone(), Action::Start)),
-            Step::CutLink(r) => Some((r.clone(), Action::CutLink)),
-            Step::RestoreLink(r) => Some((r.clone(), Action::RestoreLink)),
-            Step::Failover(f) => Some((f.from.clone(), Action::Failover(f.to.clone()))),
+            Step::Action(a) => Some((a.role.clone(), a.action.clone())),
             _ => None,
         })
         .collect()

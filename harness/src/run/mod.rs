@@ -19,7 +19,7 @@ mod settle;
 
 use crate::scenario::{roles_of, Scenario, Suite};
 use analyzer::rules::{Policy, TrialBlame};
-use env::{Action, Env};
+use env::Env;
 use exec::TrialRun;
 use expect::Failure;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
@@ -167,15 +167,13 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
         let Some(server) = roles.get(&role).map(|&i| env.servers[i].name.clone()) else {
             return Verdict::Skip(format!("role {role} has no server"));
         };
-        let action = match action {
-            Action::Failover(to) => match roles.get(&to) {
-                Some(&j) => Action::Failover(env.servers[j].name.clone()),
-                None => return Verdict::Skip(format!("role {to} has no server")),
-            },
-            a => a,
+        let named = action.with_peer(|to| roles.get(to).map(|&j| env.servers[j].name.clone()));
+        let Some(action) = named else {
+            let to = action.peer().unwrap_or_default();
+            return Verdict::Skip(format!("role {to} has no server"));
         };
-        if let Err(why) = env.control.supports(&server, &action) {
-            return Verdict::Skip(why);
+        if let Err(unsupported) = env.control.supports(&server, &action) {
+            return Verdict::Skip(unsupported.to_string());
         }
         actions.push((server, action));
     }

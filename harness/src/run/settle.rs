@@ -2,8 +2,9 @@
 //! state released, links restored, stopped servers started, and grace
 //! periods over.
 
-use super::env::{Action, Env};
+use super::env::Env;
 use super::exec::{Saved, TrialRun};
+use crate::action::Action;
 use crate::client::session::{default_back_attrs, default_fore_attrs, exchange_id};
 use crate::client::{ops, ClientOwner, ConnectOptions, Connection, Principal, Session};
 use analyzer::nfs4::{CreateSession4Flags, ExchgId4Flags, NfsStat4, StateProtect4A, NFS4_CALLBACK};
@@ -38,17 +39,11 @@ pub fn cleanup(t: &mut TrialRun<'_>) {
 pub fn settle(env: &Env, actions: &[(String, Action)]) {
     let mut touched: Vec<String> = Vec::new();
     for (server, action) in actions {
-        match action {
-            Action::CutLink => {
-                let _ = env.control.act(server, &Action::RestoreLink);
-            }
-            Action::Stop | Action::Failover(_) => {
-                let _ = env.control.act(server, &Action::Start);
-            }
-            _ => {}
+        if let Some(undo) = action.undo() {
+            let _ = env.control.act(server, &undo);
         }
-        if let Action::Failover(to) = action {
-            touched.push(to.clone());
+        if let Some(to) = action.peer() {
+            touched.push(to.to_string());
         }
         touched.push(server.clone());
     }

@@ -326,17 +326,13 @@ impl Validator<'_> {
                     _ => Err("wait: give exactly one of `leases` or `graces`".into()),
                 }
             }
-            Step::Restart(r)
-            | Step::Crash(r)
-            | Step::Stop(r)
-            | Step::Start(r)
-            | Step::CutLink(r)
-            | Step::RestoreLink(r) => self.role(r).map(|_| ()),
-            Step::Failover(f) => {
-                self.role(&f.from)?;
-                self.role(&f.to)?;
-                if f.from == f.to {
-                    return Err("failover: `from` and `to` are the same role".into());
+            Step::Action(a) => {
+                self.role(&a.role)?;
+                if let Some(to) = a.action.peer() {
+                    self.role(to)?;
+                    if a.role == to {
+                        return Err("failover: `from` and `to` are the same role".into());
+                    }
                 }
                 Ok(())
             }

@@ -46,7 +46,9 @@ fn a_well_formed_scenario_loads_with_its_steps() {
     assert_eq!(sc.steps.len(), 7);
     assert!(matches!(sc.steps[1], Step::ExchangeId(_)));
     assert!(matches!(sc.steps[4], Step::Compound(ref c) if c.ops.len() == 2));
-    assert!(matches!(sc.steps[6], Step::Restart(ref r) if r == "a"));
+    assert!(
+        matches!(sc.steps[6], Step::Action(ref a) if a.role == "a" && a.action == crate::action::Action::Restart)
+    );
 }
 
 #[test]

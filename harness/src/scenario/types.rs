@@ -1,5 +1,6 @@
 //! The scenario file format: what `suites/*.yaml` may say.
 
+use crate::action::Action;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -150,14 +151,24 @@ fn role_a() -> String {
     "a".to_string()
 }
 
-/// `failover`: `from`'s service moves to its cluster peer `to`.
+/// `failover`: `from`'s service moves to its cluster peer `to` (as the
+/// file spells it; a step holds it as an [`ActionStep`]).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Failover {
+#[serde(deny_unknown_fields, rename = "Failover")]
+struct FailoverSpelled {
     /// The role that fails.
-    pub from: String,
+    from: String,
     /// The cluster peer taking over.
-    pub to: String,
+    to: String,
+}
+
+/// A server action step: `restart: a`, `failover: {from: a, to: b}` ...
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionStep {
+    /// The role acted on.
+    pub role: String,
+    /// The action (a failover's peer is a role too).
+    pub action: Action,
 }
 
 /// `wait`: a multiple of the server's lease period or grace period.
@@ -353,7 +364,7 @@ macro_rules! op_steps {
 
         /// One step of a scenario.
         #[derive(Debug, Clone, Deserialize)]
-        #[serde(rename_all = "snake_case")]
+        #[serde(from = "StepSpelled")]
         pub enum Step {
             $( $(#[$m])* $variant($name), )*
             /// Open a connection.
@@ -368,20 +379,50 @@ macro_rules! op_steps {
             Check(Check),
             /// Wait a number of the server's lease or grace periods.
             Wait(Wait),
-            /// Restart a server cleanly.
+            /// An action on a server (restart, crash, failover ...).
+            Action(ActionStep),
+        }
+
+        /// A step as the file spells it: one keyword per server action.
+        #[derive(Deserialize)]
+        #[serde(rename_all = "snake_case", rename = "Step")]
+        enum StepSpelled {
+            $( $variant($name), )*
+            Connect(Connect),
+            Disconnect(String),
+            Compound(CompoundStep),
+            Raw(RawStep),
+            Check(Check),
+            Wait(Wait),
             Restart(String),
-            /// Crash a server (kill it) and start it again.
             Crash(String),
-            /// Stop a server.
             Stop(String),
-            /// Start a stopped server.
             Start(String),
-            /// Cut a server's network link (packets dropped, no reset).
             CutLink(String),
-            /// Restore a cut link.
             RestoreLink(String),
-            /// Fail a server over to a cluster peer.
-            Failover(Failover),
+            Failover(FailoverSpelled),
+        }
+
+        impl From<StepSpelled> for Step {
+            fn from(s: StepSpelled) -> Step {
+                let act = |role: String, action: Action| Step::Action(ActionStep { role, action });
+                match s {
+                    $( StepSpelled::$variant(a) => Step::$variant(a), )*
+                    StepSpelled::Connect(c) => Step::Connect(c),
+                    StepSpelled::Disconnect(c) => Step::Disconnect(c),
+                    StepSpelled::Compound(c) => Step::Compound(c),
+                    StepSpelled::Raw(r) => Step::Raw(r),
+                    StepSpelled::Check(c) => Step::Check(c),
+                    StepSpelled::Wait(w) => Step::Wait(w),
+                    StepSpelled::Restart(r) => act(r, Action::Restart),
+                    StepSpelled::Crash(r) => act(r, Action::Crash),
+                    StepSpelled::Stop(r) => act(r, Action::Stop),
+                    StepSpelled::Start(r) => act(r, Action::Start),
+                    StepSpelled::CutLink(r) => act(r, Action::CutLink),
+                    StepSpelled::RestoreLink(r) => act(r, Action::RestoreLink),
+                    StepSpelled::Failover(f) => act(f.from, Action::Failover { to: f.to }),
+                }
+            }
         }
 
         impl Step {

@@ -23,9 +23,9 @@
 
 #![deny(missing_docs)]
 
+use crate::action::{Action, Unsupported};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -125,71 +125,31 @@ pub struct Hooks {
     pub restore_link: Option<Vec<String>>,
 }
 
-/// The actions a target may support.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// Start a stopped server.
-    Start,
-    /// Stop a server cleanly.
-    Stop,
-    /// Clean restart.
-    Restart,
-    /// Crash and start again.
-    Crash,
-    /// Fail over to a peer.
-    Failover,
-    /// Cut the server's link.
-    CutLink,
-    /// Restore the server's link.
-    RestoreLink,
-}
-
-impl Action {
-    /// The hook's key in a target file.
-    pub fn key(self) -> &'static str {
-        match self {
-            Action::Start => "start",
-            Action::Stop => "stop",
-            Action::Restart => "restart",
-            Action::Crash => "crash",
-            Action::Failover => "failover",
-            Action::CutLink => "cut_link",
-            Action::RestoreLink => "restore_link",
-        }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
-    }
-}
-
 impl Hooks {
     /// The argv of the hook for `action`, if the target has one.
-    pub fn get(&self, action: Action) -> Option<&[String]> {
+    pub fn get(&self, action: &Action) -> Option<&[String]> {
         match action {
             Action::Start => self.start.as_deref(),
             Action::Stop => self.stop.as_deref(),
             Action::Restart => self.restart.as_deref(),
             Action::Crash => self.crash.as_deref(),
-            Action::Failover => self.failover.as_deref(),
+            Action::Failover { .. } => self.failover.as_deref(),
             Action::CutLink => self.cut_link.as_deref(),
             Action::RestoreLink => self.restore_link.as_deref(),
         }
     }
 
-    fn all(&self) -> [(Action, Option<&[String]>); 7] {
+    /// Every hook by its key in the file.
+    fn all(&self) -> [(&'static str, Option<&[String]>); 7] {
         [
-            Action::Start,
-            Action::Stop,
-            Action::Restart,
-            Action::Crash,
-            Action::Failover,
-            Action::CutLink,
-            Action::RestoreLink,
+            ("start", self.start.as_deref()),
+            ("stop", self.stop.as_deref()),
+            ("restart", self.restart.as_deref()),
+            ("crash", self.crash.as_deref()),
+            ("failover", self.failover.as_deref()),
+            ("cut_link", self.cut_link.as_deref()),
+            ("restore_link", self.restore_link.as_deref()),
         ]
-        .map(|a| (a, self.get(a)))
     }
 
     fn is_empty(&self) -> bool {
@@ -715,13 +675,24 @@ impl Target {
         self.servers.iter().find(|s| s.name == name)
     }
 
-    /// Whether the target can perform `action` on `server` at all.
-    pub fn supports(&self, server: &str, action: Action) -> bool {
-        match self.launch {
+    /// Whether the target can perform `action` on `server` at all: the
+    /// built-in launcher does every action, an external server those it
+    /// has a hook for.
+    pub fn supports(&self, server: &str, action: &Action) -> Result<(), Unsupported> {
+        let can = match self.launch {
             Launch::Ganesha => self.server(server).is_some(),
             Launch::External => self
                 .server(server)
                 .is_some_and(|s| s.hooks.get(action).is_some()),
+        };
+        if can {
+            Ok(())
+        } else {
+            Err(Unsupported {
+                target: self.name.clone(),
+                action: action.clone(),
+                server: server.to_string(),
+            })
         }
     }
 }

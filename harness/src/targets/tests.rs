@@ -1,4 +1,5 @@
 use super::*;
+use crate::action::Action;
 
 #[test]
 fn every_builtin_profile_parses_and_is_local() {
@@ -91,12 +92,18 @@ fn an_external_target_with_hooks_parses() {
     assert_eq!(n1.addresses[0].port(), 2049);
     assert_eq!(n1.export, "/data");
     assert_eq!(
-        n1.hooks.get(Action::Restart).map(|a| a.join(" ")),
+        n1.hooks.get(&Action::Restart).map(|a| a.join(" ")),
         Some("ssh node1 systemctl restart nfs-ganesha".to_string())
     );
-    assert!(t.supports("node1", Action::Restart));
-    assert!(!t.supports("node1", Action::Crash));
-    assert!(!t.supports("node2", Action::Restart));
+    assert!(t.supports("node1", &Action::Restart).is_ok());
+    let no = t
+        .supports("node1", &Action::Crash)
+        .expect_err("no crash hook");
+    assert_eq!(
+        no.to_string(),
+        "target lab-nodes has no `crash` hook for server node1"
+    );
+    assert!(t.supports("node2", &Action::Restart).is_err());
     assert_eq!(t.server("node2").expect("node2").export, "/export");
 }
 
