@@ -14,7 +14,7 @@ use analyzer::nfs4::{
     CreateSession4Flags, CreateSession4ResOk, DestroyClientid4Args, DestroySession4Args,
     ExchangeId4Args, ExchangeId4ResOk, ExchgId4Flags, NfsArgOp, NfsImplId4, NfsRes, NfsResOp,
     NfsStat4, Nfstime4, ReclaimComplete4Args, Sequence4Args, Sequence4ResOk, SessionId4,
-    StateProtect4A, Verifier4,
+    StateProtect4A, Verifier4, NFS4_CALLBACK,
 };
 use analyzer::xdr::Opaque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -306,6 +306,38 @@ impl Session {
             principal.clone(),
             minor,
         )))
+    }
+
+    /// A new client ID for `owner` (SP4_NONE) and a session of it with the
+    /// usual channel attributes: what a throw-away probe client needs.
+    pub fn fresh(
+        conn: &Connection,
+        principal: &Principal,
+        owner: &ClientOwner,
+    ) -> Result<Session, String> {
+        let eid = exchange_id(
+            conn,
+            principal,
+            owner,
+            ExchgId4Flags(0),
+            StateProtect4A::None,
+        )
+        .map_err(|e| e.to_string())?;
+        let ok = eid
+            .ok()
+            .ok_or_else(|| format!("EXCHANGE_ID: {:?}", eid.status()))?;
+        Session::create(
+            conn,
+            principal,
+            ok.eir_clientid,
+            ok.eir_sequenceid,
+            CreateSession4Flags(0),
+            default_fore_attrs(),
+            default_back_attrs(),
+            NFS4_CALLBACK,
+        )
+        .map_err(|e| e.to_string())?
+        .map_err(|s| format!("CREATE_SESSION: {s:?}"))
     }
 
     /// A session from a CREATE_SESSION result (e.g. one a test sent itself).

@@ -12,16 +12,18 @@ pub mod capture;
 pub mod env;
 pub mod exec;
 pub mod expect;
+pub mod failure;
 pub mod lab_env;
 mod plan;
 pub mod record;
+mod save;
 mod settle;
+pub mod trial;
 
 use crate::scenario::{roles_of, Scenario, Suite};
 use analyzer::rules::{Policy, TrialBlame};
 use env::Env;
-use exec::TrialRun;
-use expect::Failure;
+use failure::Failure;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use record::{Baseline, Outcome, Record};
 use std::collections::BTreeMap;
@@ -29,6 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use trial::{StepLog, TrialRun};
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -261,7 +264,7 @@ fn unexpected_findings(sc: &Scenario, findings: &[analyzer::rules::Finding]) -> 
 }
 
 /// The frames of the failing step's messages.
-fn add_frames(f: &mut Failure, log: &[exec::StepLog], messages: &[(u64, f64)]) {
+fn add_frames(f: &mut Failure, log: &[StepLog], messages: &[(u64, f64)]) {
     let Some(step) = f.step.and_then(|n| log.iter().find(|l| l.step == n)) else {
         return;
     };
