@@ -4,18 +4,13 @@
 use super::failure::Failure;
 use super::trial::{Conn, Saved, TrialRun};
 use crate::client::ops::{self, Claim, Create, Range};
-use crate::client::session::{callback_sec, default_back_attrs, default_fore_attrs};
+use crate::client::session::{default_back_attrs, default_fore_attrs};
 use crate::client::{CallbackListener, Principal, Session};
 use crate::scenario::*;
 use analyzer::nfs4::{
-    BindConnToSession4Args, Bitmap4, ChannelDirFromClient4, ClientOwner4, CreateSession4Args,
-    CreateSession4Flags, DestroyClientid4Args, DestroySession4Args, ExchangeId4Args, ExchgId4Flags,
-    NfsArgOp, NfsImplId4, NfsLockType4, Nfstime4, OpenDelegationType4, ReclaimComplete4Args,
-    Setclientid4Args, ShareAccess4, ShareDeny4, StateOwner4, StateProtect4A, StateProtectOps4,
-    Verifier4, NFS4_CALLBACK,
+    ChannelDirFromClient4, CreateSession4Flags, ExchgId4Flags, NfsArgOp, NfsLockType4,
+    OpenDelegationType4, ShareAccess4, ShareDeny4, StateOwner4, StateProtect4A, NFS4_CALLBACK,
 };
-use analyzer::nfs4::{CbClient4, Netaddr4, NfsClientId4};
-use analyzer::xdr::Opaque;
 use std::net::SocketAddr;
 
 /// How a session's SEQUENCE is chosen.
@@ -127,13 +122,13 @@ pub fn sequence_op(
     let s = t.session(n, &a.session)?;
     let slot = a.slot.unwrap_or(0);
     let next = s.next_seqid(slot).unwrap_or(1);
-    Ok(NfsArgOp::Sequence(analyzer::nfs4::Sequence4Args {
-        sa_sessionid: s.id(),
-        sa_sequenceid: seq_choice(&a.seqid, next),
-        sa_slotid: slot,
-        sa_highest_slotid: slot,
-        sa_cachethis: a.cachethis,
-    }))
+    Ok(ops::sequence(
+        s.id(),
+        seq_choice(&a.seqid, next),
+        slot,
+        slot,
+        a.cachethis,
+    ))
 }
 
 /// The operations one step sends.
@@ -154,33 +149,18 @@ pub fn plan(
                 ExchgId4Flags(0),
             );
             let sp = match a.state_protect.as_deref() {
-                Some("mach_cred") => StateProtect4A::MachCred(StateProtectOps4 {
-                    spo_must_enforce: Bitmap4::from_bits(&[41, 42, 43, 44, 57]),
-                    spo_must_allow: Bitmap4::default(),
-                }),
+                Some("mach_cred") => ops::mach_cred(),
                 _ => StateProtect4A::None,
             };
-            let args = ExchangeId4Args {
-                eia_clientowner: ClientOwner4 {
-                    co_verifier: Verifier4(owner.verifier),
-                    co_ownerid: Opaque::from(owner.owner),
-                },
-                eia_flags: ExchgId4Flags(f.0 | a.raw_flags),
-                eia_state_protect: sp,
-                eia_client_impl_id: if a.empty_impl_id {
-                    vec![]
-                } else {
-                    vec![NfsImplId4 {
-                        nii_domain: Opaque::from("trunkcheck.invalid"),
-                        nii_name: Opaque::from(format!("trunkcheck {}", env!("CARGO_PKG_VERSION"))),
-                        nii_date: Nfstime4 {
-                            seconds: 0,
-                            nseconds: 0,
-                        },
-                    }]
-                },
-            };
-            Plan::new(t, None, vec![NfsArgOp::ExchangeId(args)])
+            let eia_flags = ExchgId4Flags(f.0 | a.raw_flags);
+            let op = ops::exchange_id(
+                &owner.owner,
+                owner.verifier,
+                eia_flags,
+                sp,
+                !a.empty_impl_id,
+            );
+            Plan::new(t, None, vec![op])
         }
         Op::CreateSession(a) => {
             let (clientid, next) = t.exchange(n, &a.client)?;
@@ -198,15 +178,15 @@ pub fn plan(
                 CreateSession4Flags(0),
             );
             conn.conn.callbacks().set_program(NFS4_CALLBACK);
-            let args = CreateSession4Args {
-                csa_clientid: clientid,
-                csa_sequence: seq_choice(&a.sequence, next),
-                csa_flags: f,
-                csa_fore_chan_attrs: fore,
-                csa_back_chan_attrs: default_back_attrs(),
-                csa_cb_program: NFS4_CALLBACK,
-                csa_sec_parms: callback_sec(principal),
-            };
+            let args = ops::create_session_args(
+                clientid,
+                seq_choice(&a.sequence, next),
+                f,
+                fore,
+                default_back_attrs(),
+                NFS4_CALLBACK,
+                principal,
+            );
             Plan::new(t, None, vec![NfsArgOp::CreateSession(args)])
         }
         Op::BindConnToSession(a) => {
@@ -216,15 +196,8 @@ pub fn plan(
                 a.dir.as_deref().unwrap_or("FORE_OR_BOTH")
             ))
             .unwrap_or(ChannelDirFromClient4::CDFC4_FORE_OR_BOTH);
-            let mut p = Plan::new(
-                t,
-                None,
-                vec![NfsArgOp::BindConnToSession(BindConnToSession4Args {
-                    bctsa_sessid: s.id(),
-                    bctsa_dir: dir,
-                    bctsa_use_conn_in_rdma_mode: a.rdma,
-                })],
-            );
+            let op = ops::bind_conn_to_session(s.id(), dir, a.rdma);
+            let mut p = Plan::new(t, None, vec![op]);
             p.minor = s.minor();
             p
         }
@@ -244,9 +217,7 @@ pub fn plan(
         }
         Op::DestroySession(a) => {
             let s = t.session(n, &a.session)?;
-            let op = NfsArgOp::DestroySession(DestroySession4Args {
-                dsa_sessionid: s.id(),
-            });
+            let op = ops::destroy_session(s.id());
             let mut p = Plan::new(t, a.with_sequence.then(|| s.clone()), vec![op]);
             p.minor = s.minor();
             p
@@ -254,16 +225,12 @@ pub fn plan(
         Op::DestroyClientid(a) => {
             let (clientid, _) = t.exchange(n, &a.client)?;
             let s = t.opt_session(n, &a.session)?;
-            let op = NfsArgOp::DestroyClientid(DestroyClientid4Args {
-                dca_clientid: clientid,
-            });
+            let op = ops::destroy_clientid(clientid);
             Plan::new(t, s, vec![op])
         }
         Op::ReclaimComplete(a) => {
             let s = t.session(n, &a.session)?;
-            let op = NfsArgOp::ReclaimComplete(ReclaimComplete4Args {
-                rca_one_fs: a.one_fs,
-            });
+            let op = ops::reclaim_complete(a.one_fs);
             Plan::new(t, Some(s), vec![op])
         }
         Op::Putrootfh(a) => {
@@ -371,20 +338,13 @@ pub fn plan(
             let owner = t.owner(&a.owner, a.verifier.as_deref());
             let listener = callback_listener(t, n, conn)?;
             listener.service().set_program(NFS4_CALLBACK);
-            let op = NfsArgOp::Setclientid(Setclientid4Args {
-                client: NfsClientId4 {
-                    verifier: Verifier4(owner.verifier),
-                    id: Opaque::from(owner.owner),
-                },
-                callback: CbClient4 {
-                    cb_program: NFS4_CALLBACK,
-                    cb_location: Netaddr4 {
-                        na_r_netid: Opaque::from(listener.netid()),
-                        na_r_addr: Opaque::from(listener.uaddr()),
-                    },
-                },
-                callback_ident: a.callback_ident.unwrap_or(1),
-            });
+            let op = ops::setclientid(
+                &owner.owner,
+                owner.verifier,
+                listener.location(),
+                NFS4_CALLBACK,
+                a.callback_ident.unwrap_or(1),
+            );
             Plan::new(t, None, vec![op])
         }
         Op::SetclientidConfirm(a) => {
@@ -392,17 +352,14 @@ pub fn plan(
             if let Some(other) = &a.confirm_from {
                 confirm = t.setclientid(n, other)?.1;
             }
-            let op = NfsArgOp::SetclientidConfirm(analyzer::nfs4::SetclientidConfirm4Args {
-                clientid,
-                setclientid_confirm: confirm,
-            });
+            let op = ops::setclientid_confirm(clientid, confirm);
             Plan::new(t, None, vec![op])
         }
         Op::Renew(a) => {
             let (clientid, _) = t.setclientid(n, &a.client)?;
             Plan::new(t, None, vec![ops::renew(clientid)])
         }
-        Op::Illegal(_) => Plan::new(t, None, vec![NfsArgOp::Illegal(())]),
+        Op::Illegal(_) => Plan::new(t, None, vec![ops::illegal()]),
     };
     Ok(p)
 }
