@@ -63,8 +63,8 @@ pub(crate) fn expect(
         );
     }
     for (path, fe) in fields.into_iter().flatten() {
-        let value = lookup(json, path);
-        field(path, fe, value, saved).map_err(|(e, a)| {
+        let value = lookup(json, path.as_str());
+        field(path.as_str(), fe, value, saved).map_err(|(e, a)| {
             Failure::mismatch(n, what, format!("reply field {path}"), e, a).with_rule(rule, why)
         })?;
     }

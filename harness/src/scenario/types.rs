@@ -205,13 +205,82 @@ pub struct Check {
 }
 
 /// What a reply must say.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum Expect {
     /// A status name, or a list of acceptable ones (`any`: whatever).
     Status(StatusSet),
     /// Status and reply fields.
     Full(ExpectFull),
+}
+
+/// The message of an `expect` that is none of its forms (the load error
+/// adds what the forms are).
+const NOT_AN_EXPECT: &str = "data did not match any variant of untagged enum Expect";
+
+/// `expect` is a status, a list of statuses, or a map: told apart by the
+/// YAML node's kind rather than by trying each form on a buffered copy
+/// (serde's `untagged`), so that the field names inside keep where the
+/// file wrote them.
+impl<'de> Deserialize<'de> for Expect {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{self, value, Error as _};
+        struct Forms;
+        impl<'de> de::Visitor<'de> for Forms {
+            type Value = Expect;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a status, a list of statuses, or {status, fields, rule, why}")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Expect, E> {
+                Ok(Expect::Status(StatusSet::One(s.to_string())))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Expect, A::Error> {
+                Vec::<StatusName>::deserialize(value::SeqAccessDeserializer::new(seq))
+                    .map(|v| Expect::Status(StatusSet::AnyOf(v.into_iter().map(|n| n.0).collect())))
+                    .map_err(|_| A::Error::custom(NOT_AN_EXPECT))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Expect, A::Error> {
+                ExpectFull::deserialize(value::MapAccessDeserializer::new(map))
+                    .map(Expect::Full)
+                    .map_err(|_| A::Error::custom(NOT_AN_EXPECT))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Expect, E> {
+                Err(E::custom(NOT_AN_EXPECT))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Expect, E> {
+                Err(E::custom(NOT_AN_EXPECT))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Expect, E> {
+                Err(E::custom(NOT_AN_EXPECT))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Expect, E> {
+                Err(E::custom(NOT_AN_EXPECT))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Expect, E> {
+                Err(E::custom(NOT_AN_EXPECT))
+            }
+        }
+        d.deserialize_any(Forms)
+    }
+}
+
+/// A status name in an `expect` list: text only (an unquoted number is
+/// not a status name).
+struct StatusName(String);
+
+impl<'de> Deserialize<'de> for StatusName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = StatusName;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a status name")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<StatusName, E> {
+                Ok(StatusName(s.to_string()))
+            }
+        }
+        d.deserialize_any(Text)
+    }
 }
 
 /// One acceptable status or several.
@@ -243,13 +312,75 @@ pub struct ExpectFull {
     pub status: Option<StatusSet>,
     /// Reply fields by path (RFC field names, e.g. `eir_flags`).
     #[serde(default)]
-    pub fields: BTreeMap<String, FieldExpect>,
+    pub fields: BTreeMap<FieldPath, FieldExpect>,
     /// The RFC section named when the expectation fails.
     #[serde(default)]
     pub rule: Option<String>,
     /// Why it matters (shown when it fails).
     #[serde(default)]
     pub why: Option<String>,
+}
+
+/// A reply field path in `expect.fields` (`eir_flags`,
+/// `eir_server_owner.so_major_id`) and where the file wrote it. Paths
+/// compare by their text alone.
+#[derive(Debug, Clone)]
+pub struct FieldPath {
+    /// The dotted path.
+    pub path: String,
+    /// 1-based line of the path in its file (0 when unknown).
+    pub line: u64,
+    /// 1-based column of the path in its file (0 when unknown).
+    pub column: u64,
+}
+
+impl FieldPath {
+    /// The path's text.
+    pub fn as_str(&self) -> &str {
+        &self.path
+    }
+
+    /// The field of the reply itself the path starts at.
+    pub fn field(&self) -> &str {
+        self.path.split('.').next().unwrap_or("")
+    }
+}
+
+impl PartialEq for FieldPath {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path
+    }
+}
+
+impl Eq for FieldPath {}
+
+impl PartialOrd for FieldPath {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for FieldPath {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.path.cmp(&other.path)
+    }
+}
+
+impl std::fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.path)
+    }
+}
+
+impl<'de> Deserialize<'de> for FieldPath {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = serde_saphyr::Spanned::<String>::deserialize(d)?;
+        Ok(FieldPath {
+            line: s.referenced.line(),
+            column: s.referenced.column(),
+            path: s.value,
+        })
+    }
 }
 
 /// An expectation on one reply field.
