@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Weak;
 use std::time::Duration;
 use trunkcheck::action::Action;
 use trunkcheck::lab::Lab;
@@ -62,32 +63,7 @@ pub fn run(args: &LabArgs) -> Result<u8> {
     let weak = std::sync::Arc::downgrade(&lab);
     // Detached: it ends at end of input, or with the process. It holds the
     // lab only while an action runs.
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lines().map_while(Result::ok) {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            if words.is_empty() {
-                continue;
-            }
-            let Some(actions) = weak.upgrade() else { break };
-            let started = std::time::Instant::now();
-            let result = match (words.as_slice(), lab_action(&words)) {
-                (_, Some((server, action))) => actions.act(server, &action),
-                (["log", s], None) => actions.log_tail(s, 20).map(|lines| {
-                    for l in lines {
-                        println!("{l}");
-                    }
-                }),
-                _ => {
-                    println!("? {line}");
-                    continue;
-                }
-            };
-            match result {
-                Ok(()) => println!("ok: {line} ({:.2?})", started.elapsed()),
-                Err(e) => println!("error: {line}: {e}"),
-            }
-        }
-    });
+    std::thread::spawn(move || serve_stdin(&weak));
     match args.for_secs {
         Some(s) if s.is_finite() && s >= 0.0 => {
             std::thread::sleep(Duration::from_secs_f64(s.min(1e9)));
@@ -131,4 +107,33 @@ fn lab_action<'w>(words: &[&'w str]) -> Option<(&'w str, Action)> {
         w => w,
     };
     Action::from_key(key, peer).map(|a| (server, a))
+}
+
+/// Carries out the actions typed on stdin, one per line, while the lab
+/// lives (it is held only while an action runs); ends at end of input.
+fn serve_stdin(weak: &Weak<Lab>) {
+    for line in std::io::stdin().lines().map_while(Result::ok) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.is_empty() {
+            continue;
+        }
+        let Some(actions) = weak.upgrade() else { break };
+        let started = std::time::Instant::now();
+        let result = match (words.as_slice(), lab_action(&words)) {
+            (_, Some((server, action))) => actions.act(server, &action),
+            (["log", s], None) => actions.log_tail(s, 20).map(|lines| {
+                for l in lines {
+                    println!("{l}");
+                }
+            }),
+            _ => {
+                println!("? {line}");
+                continue;
+            }
+        };
+        match result {
+            Ok(()) => println!("ok: {line} ({:.2?})", started.elapsed()),
+            Err(e) => println!("error: {line}: {e}"),
+        }
+    }
 }

@@ -112,15 +112,18 @@ impl<'a> TrialRun<'a> {
         let res = self.send(n, what, &conn, &principal, &plan)?;
         let (status, json) = main_result(&res, plan.main);
         expect::expect(n, what, common.expect.as_ref(), status, &json, &self.saved)?;
+        let reply = save::Reply {
+            res: &res,
+            status,
+            json,
+        };
         save::after(
             self,
             n,
             op,
             &conn,
             &principal,
-            &res,
-            status,
-            json,
+            reply,
             common.save.as_deref(),
         )
     }

@@ -140,55 +140,8 @@ pub fn plan(
     principal: &Principal,
 ) -> Result<Plan, Failure> {
     let p = match op {
-        Op::ExchangeId(a) => {
-            let owner = t.owner(&a.owner, a.verifier.as_deref());
-            let f = flags(
-                &a.flags,
-                ExchgId4Flags::KNOWN,
-                |x, y| x | y,
-                ExchgId4Flags(0),
-            );
-            let sp = match a.state_protect.as_deref() {
-                Some("mach_cred") => ops::mach_cred(),
-                _ => StateProtect4A::None,
-            };
-            let eia_flags = ExchgId4Flags(f.0 | a.raw_flags);
-            let op = ops::exchange_id(
-                &owner.owner,
-                owner.verifier,
-                eia_flags,
-                sp,
-                !a.empty_impl_id,
-            );
-            Plan::new(t, None, vec![op])
-        }
-        Op::CreateSession(a) => {
-            let (clientid, next) = t.exchange(n, &a.client)?;
-            let mut fore = default_fore_attrs();
-            if let Some(s) = a.fore_slots {
-                fore.ca_maxrequests = s;
-            }
-            if let Some(m) = a.max_response {
-                fore.ca_maxresponsesize = m;
-            }
-            let f = flags(
-                &a.flags,
-                CreateSession4Flags::KNOWN,
-                |x, y| x | y,
-                CreateSession4Flags(0),
-            );
-            conn.conn.callbacks().set_program(NFS4_CALLBACK);
-            let args = ops::create_session_args(
-                clientid,
-                seq_choice(&a.sequence, next),
-                f,
-                fore,
-                default_back_attrs(),
-                NFS4_CALLBACK,
-                principal,
-            );
-            Plan::new(t, None, vec![NfsArgOp::CreateSession(args)])
-        }
+        Op::ExchangeId(a) => exchange_id(t, a),
+        Op::CreateSession(a) => create_session(t, n, a, conn, principal)?,
         Op::BindConnToSession(a) => {
             let s = t.session(n, &a.session)?;
             let dir = ChannelDirFromClient4::from_name(&format!(
@@ -261,30 +214,7 @@ pub fn plan(
                 vec![ops::putfh(&o.fh), ops::open_confirm(o.stateid, sq)],
             )
         }
-        Op::Lock(a) => {
-            let o = t.open_state(n, &a.open)?;
-            let s = t.opt_session(n, &a.session)?;
-            let lock_owner = format!("lo-{}", o.owner);
-            let r = range(&a.kind, a.offset, a.length);
-            let existing = t.saved.values().find_map(|v| match v {
-                Saved::Lock(l) if l.owner == lock_owner && l.clientid == o.clientid => {
-                    Some(l.stateid.clone())
-                }
-                _ => None,
-            });
-            let op = match existing {
-                Some(st) => ops::lock_existing(r, a.reclaim, st, t.seqid(&lock_owner)),
-                None => ops::lock_new(
-                    r,
-                    a.reclaim,
-                    t.seqid(&o.owner),
-                    o.stateid,
-                    0,
-                    ops::state_owner(o.clientid, lock_owner.as_bytes()),
-                ),
-            };
-            Plan::new(t, s, vec![ops::putfh(&o.fh), op])
-        }
+        Op::Lock(a) => lock(t, n, a)?,
         Op::Locku(a) => {
             let l = t.lock_state(n, &a.lock)?;
             let s = t.opt_session(n, &a.session)?;
@@ -334,19 +264,7 @@ pub fn plan(
                 vec![ops::putfh(&o.fh), ops::write(o.stateid, 0, data.as_bytes())],
             )
         }
-        Op::Setclientid(a) => {
-            let owner = t.owner(&a.owner, a.verifier.as_deref());
-            let listener = callback_listener(t, n, conn)?;
-            listener.service().set_program(NFS4_CALLBACK);
-            let op = ops::setclientid(
-                &owner.owner,
-                owner.verifier,
-                listener.location(),
-                NFS4_CALLBACK,
-                a.callback_ident.unwrap_or(1),
-            );
-            Plan::new(t, None, vec![op])
-        }
+        Op::Setclientid(a) => setclientid(t, n, a, conn)?,
         Op::SetclientidConfirm(a) => {
             let (clientid, mut confirm) = t.setclientid(n, &a.client)?;
             if let Some(other) = &a.confirm_from {
@@ -362,6 +280,113 @@ pub fn plan(
         Op::Illegal(_) => Plan::new(t, None, vec![ops::illegal()]),
     };
     Ok(p)
+}
+
+/// EXCHANGE_ID of the step's client owner, flags and state protection.
+fn exchange_id(t: &mut TrialRun<'_>, a: &ExchangeIdStep) -> Plan {
+    let owner = t.owner(&a.owner, a.verifier.as_deref());
+    let f = flags(
+        &a.flags,
+        ExchgId4Flags::KNOWN,
+        |x, y| x | y,
+        ExchgId4Flags(0),
+    );
+    let sp = match a.state_protect.as_deref() {
+        Some("mach_cred") => ops::mach_cred(),
+        _ => StateProtect4A::None,
+    };
+    let eia_flags = ExchgId4Flags(f.0 | a.raw_flags);
+    let op = ops::exchange_id(
+        &owner.owner,
+        owner.verifier,
+        eia_flags,
+        sp,
+        !a.empty_impl_id,
+    );
+    Plan::new(t, None, vec![op])
+}
+
+/// CREATE_SESSION for a saved client ID (its next csa_sequence unless the
+/// step says otherwise), with the callback program on the connection.
+fn create_session(
+    t: &TrialRun<'_>,
+    n: usize,
+    a: &CreateSessionStep,
+    conn: &Conn,
+    principal: &Principal,
+) -> Result<Plan, Failure> {
+    let (clientid, next) = t.exchange(n, &a.client)?;
+    let mut fore = default_fore_attrs();
+    if let Some(s) = a.fore_slots {
+        fore.ca_maxrequests = s;
+    }
+    if let Some(m) = a.max_response {
+        fore.ca_maxresponsesize = m;
+    }
+    let f = flags(
+        &a.flags,
+        CreateSession4Flags::KNOWN,
+        |x, y| x | y,
+        CreateSession4Flags(0),
+    );
+    conn.conn.callbacks().set_program(NFS4_CALLBACK);
+    let args = ops::create_session_args(
+        clientid,
+        seq_choice(&a.sequence, next),
+        f,
+        fore,
+        default_back_attrs(),
+        NFS4_CALLBACK,
+        principal,
+    );
+    Ok(Plan::new(t, None, vec![NfsArgOp::CreateSession(args)]))
+}
+
+/// LOCK of a saved open's file: a new lock owner's first lock (open_to_lock_owner4),
+/// or a further lock of an owner that holds one.
+fn lock(t: &TrialRun<'_>, n: usize, a: &LockStep) -> Result<Plan, Failure> {
+    let o = t.open_state(n, &a.open)?;
+    let s = t.opt_session(n, &a.session)?;
+    let lock_owner = format!("lo-{}", o.owner);
+    let r = range(&a.kind, a.offset, a.length);
+    let existing = t.saved.values().find_map(|v| match v {
+        Saved::Lock(l) if l.owner == lock_owner && l.clientid == o.clientid => {
+            Some(l.stateid.clone())
+        }
+        _ => None,
+    });
+    let op = match existing {
+        Some(st) => ops::lock_existing(r, a.reclaim, st, t.seqid(&lock_owner)),
+        None => ops::lock_new(
+            r,
+            a.reclaim,
+            t.seqid(&o.owner),
+            o.stateid,
+            0,
+            ops::state_owner(o.clientid, lock_owner.as_bytes()),
+        ),
+    };
+    Ok(Plan::new(t, s, vec![ops::putfh(&o.fh), op]))
+}
+
+/// SETCLIENTID (v4.0) with the callback at the trial's own listener.
+fn setclientid(
+    t: &mut TrialRun<'_>,
+    n: usize,
+    a: &SetclientidStep,
+    conn: &Conn,
+) -> Result<Plan, Failure> {
+    let owner = t.owner(&a.owner, a.verifier.as_deref());
+    let listener = callback_listener(t, n, conn)?;
+    listener.service().set_program(NFS4_CALLBACK);
+    let op = ops::setclientid(
+        &owner.owner,
+        owner.verifier,
+        listener.location(),
+        NFS4_CALLBACK,
+        a.callback_ident.unwrap_or(1),
+    );
+    Ok(Plan::new(t, None, vec![op]))
 }
 
 fn plan_open(t: &mut TrialRun<'_>, n: usize, a: &OpenStep, conn: &Conn) -> Result<Plan, Failure> {
