@@ -224,8 +224,9 @@ pub trait MessageSink {
     fn message(&mut self, m: &Message<'_>);
     /// A problem, with its frame.
     fn notice(&mut self, n: &Notice);
-    /// The end of the capture: nothing follows.
-    fn finish(&mut self) {}
+    /// The end of the capture: nothing follows (a sink that wraps another
+    /// passes it on: rules judge what waited for evidence then).
+    fn finish(&mut self);
 }
 
 /// Counters of the RPC/NFS layer.

@@ -41,6 +41,7 @@ impl MessageSink for Collect {
     fn notice(&mut self, _: &Notice) {
         self.notices += 1;
     }
+    fn finish(&mut self) {}
 }
 
 fn load(name: &str) -> Vec<u8> {

@@ -58,6 +58,10 @@ impl MessageSink for Observer {
     fn notice(&mut self, n: &Notice) {
         self.analysis.notice(n);
     }
+
+    fn finish(&mut self) {
+        self.analysis.finish();
+    }
 }
 
 /// Everything measured on one file, as `key = value` pairs.

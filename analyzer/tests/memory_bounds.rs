@@ -50,6 +50,7 @@ impl MessageSink for Count {
         self.messages += 1;
     }
     fn notice(&mut self, _n: &Notice) {}
+    fn finish(&mut self) {}
 }
 
 /// Feeds frames to a pipeline, as a capture file would.

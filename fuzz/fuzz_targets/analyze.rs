@@ -1,13 +1,16 @@
 //! A whole capture file through the pipeline into the identity model and
 //! its rules (what `trunkcheck analyze` does), with the default limits, then
-//! the model's derived views and its JSON.
+//! the model's derived views and its JSON, and the reports `analyze` writes
+//! (text, JSON, JUnit, DOT).
 #![no_main]
 
 use analyzer::capture::FileSource;
-use analyzer::rules::Analysis;
+use analyzer::rules::{Analysis, Policy};
 use analyzer::pipeline::Pipeline;
 use analyzer::xdr::JsonOut;
 use libfuzzer_sys::fuzz_target;
+use trunkcheck::report::frames::Frames;
+use trunkcheck::report::{analyze_json, analyze_text, graph, junit};
 
 fuzz_target!(|data: &[u8]| {
     let len = data.len() as u64;
@@ -16,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     else {
         return;
     };
-    let (analysis, _stats) =
+    let (analysis, stats) =
         Pipeline::new(Default::default(), Analysis::new(Default::default())).run(&mut src, |_, _| {});
     let model = analysis.model();
     let _ = model.server_identities();
@@ -28,4 +31,11 @@ fuzz_target!(|data: &[u8]| {
     out.begin_object();
     model.write_json_members(&mut out);
     out.end_object();
+    // The reports users read, as `analyze` writes them.
+    let _ = analyze_text::text_report("fuzz", &analysis, &stats, &Frames::Single);
+    let _ = analyze_json::json_report("fuzz", &["fuzz".into()], &analysis, &stats, &Frames::Single);
+    let _ = graph::dot("fuzz", &analysis);
+    let mut report = junit::report();
+    junit::add_suite(&mut report, "fuzz", &analysis, &Frames::Single, &Policy::default());
+    let _ = report.to_string();
 });

@@ -27,6 +27,7 @@ impl MessageSink for Discard {
     }
 
     fn notice(&mut self, _: &Notice) {}
+    fn finish(&mut self) {}
 }
 
 fuzz_target!(|data: &[u8]| {

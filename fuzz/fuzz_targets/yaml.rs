@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(e) => assert!(e.to_string().starts_with("t.yaml"), "{e}"),
     }
-    if let Err(e) = trunkcheck::target::Target::parse(text, "t.yaml", false) {
+    if let Err(e) = trunkcheck::targets::Target::parse(text, "t.yaml", false) {
         let _ = e.to_string();
     }
 });

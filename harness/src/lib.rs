@@ -1,8 +1,11 @@
-//! The `trunkcheck` harness as a library: what the binary and the
-//! integration tests share to drive live servers.
+//! The `trunkcheck` harness as a library: what the binary, the integration
+//! tests and the fuzz targets share to drive live servers and to report.
 
+pub mod action;
 pub mod client;
+pub mod lab;
 pub mod netns;
+pub mod report;
 pub mod run;
 pub mod scenario;
-pub mod target;
+pub mod targets;

@@ -1,25 +1,13 @@
 //! `trunkcheck analyze`: the identity model rebuilt from real captures.
 
+mod common;
+
+use common::{repo, shared_capture, trunkcheck};
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn shared(name: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("TRUNKCHECK_SHARED_CAPTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/captures"));
-    let p = dir.join(name);
-    p.exists().then_some(p).or_else(|| {
-        eprintln!("{name} not found: skipped");
-        None
-    })
-}
 
 fn analyze(file: &Path) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+    let out = trunkcheck()
         .args(["analyze", "--json"])
         .arg(file)
         .output()
@@ -38,7 +26,7 @@ fn len(v: &serde_json::Value) -> usize {
 
 #[test]
 fn a_whole_linux_client_lifetime_is_one_client_one_server_one_session() {
-    let Some(file) = shared("nfstrace__eth-ipv4-tcp-nfsv41.pcap") else {
+    let Some(file) = shared_capture("nfstrace__eth-ipv4-tcp-nfsv41.pcap") else {
         return;
     };
     let r = analyze(&file);
@@ -98,7 +86,7 @@ fn a_session_trunked_over_two_connections() {
 
 #[test]
 fn a_capture_starting_mid_session_models_what_it_can() {
-    let Some(file) = shared("pnfs-lattice__0003__phase_a_linux_default.pcap") else {
+    let Some(file) = shared_capture("pnfs-lattice__0003__phase_a_linux_default.pcap") else {
         return;
     };
     let r = analyze(&file);
@@ -138,7 +126,7 @@ fn graph_draws_identities_sessions_and_connections() {
     let dir = std::env::temp_dir().join(format!("trunkcheck-graph-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let dot = dir.join("model.dot");
-    let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+    let out = trunkcheck()
         .args(["analyze", "--graph"])
         .arg(&dot)
         .arg(repo().join("captures/ganesha-v41-session.pcap"))
@@ -240,7 +228,7 @@ fn each_recorded_capture_gives_exactly_its_expected_findings() {
             continue;
         }
         let expected = Expected::read(&p.with_extension("expected"));
-        let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+        let out = trunkcheck()
             .args(["analyze", "--json"])
             .args(&expected.options)
             .arg(&p)
@@ -284,7 +272,7 @@ fn two_servers_claiming_one_identity_are_caught_with_frames() {
 /// `analyze --json --complete` (a capture of the project's own, with all
 /// its traffic) whatever the exit status.
 fn analyze_any(file: &Path) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+    let out = trunkcheck()
         .args(["analyze", "--json", "--complete"])
         .arg(file)
         .output()
@@ -312,7 +300,7 @@ fn merged_captures_give_their_expected_findings_with_evidence_by_file() {
         files.sort();
         assert!(files.len() >= 2, "{}", d.display());
         let expected = Expected::read(&d.join("expected"));
-        let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+        let out = trunkcheck()
             .args(["analyze", "--merge", "--json"])
             .args(&expected.options)
             .args(&files)
@@ -340,7 +328,7 @@ fn two_servers_captured_apart_merge_into_one_observation() {
     assert_eq!(len(&analyze(&a)["findings"]), 0);
     assert_eq!(len(&analyze(&b)["findings"]), 0);
     // Together they show the one "server" handing out two client IDs.
-    let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+    let out = trunkcheck()
         .args(["analyze", "--merge", "--json", "--complete"])
         .args([&a, &b])
         .output()
@@ -365,7 +353,7 @@ fn two_servers_captured_apart_merge_into_one_observation() {
         serde_json::json!([[1, 0, 1], [12, 1, 1], [23, 0, 12], [26, 1, 12]])
     );
     // The text report names evidence by file.
-    let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+    let out = trunkcheck()
         .args(["analyze", "--merge", "--complete"])
         .args([&a, &b])
         .output()
@@ -391,7 +379,7 @@ fn a_capture_merged_with_its_copy_keeps_its_verdict() {
         let copy = dir.join(format!("{name}-copy.pcap"));
         std::fs::copy(&orig, &copy).unwrap();
         let alone = analyze_any(&orig);
-        let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+        let out = trunkcheck()
             .args(["analyze", "--merge", "--json", "--complete"])
             .args([&orig, &copy])
             .output()
@@ -422,7 +410,7 @@ fn a_capture_merged_with_its_copy_keeps_its_verdict() {
 
 #[test]
 fn model_bounds_are_listed_and_quiet_when_not_reached() {
-    let Some(file) = shared("nfstrace__eth-ipv4-tcp-nfsv41.pcap") else {
+    let Some(file) = shared_capture("nfstrace__eth-ipv4-tcp-nfsv41.pcap") else {
         return;
     };
     let r = analyze(&file);
@@ -444,7 +432,7 @@ fn model_bounds_are_listed_and_quiet_when_not_reached() {
         assert_eq!(h["hits"], 0, "{h}");
         assert!(h["limit"].as_u64().is_some_and(|l| l > 0), "{h}");
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+    let out = trunkcheck()
         .arg("analyze")
         .arg(&file)
         .output()

@@ -9,12 +9,15 @@
 //! Needs root and `ganesha.nfsd`; without them each test prints why it is
 //! skipped and passes, unless `TRUNKCHECK_REQUIRE_GANESHA=1` (set by CI).
 
+mod common;
+
 use analyzer::nfs4::attr::Fattr4Num;
 use analyzer::nfs4::{
     ChannelDirFromClient4, ChannelDirFromServer4, Clientid4, Compound4Res, CreateSession4Flags,
     ExchgId4Flags, NfsArgOp, NfsLockType4, NfsOpnum4, NfsRes, NfsResOp, NfsStat4, Open4ResultFlags,
     Setclientid4Res, ShareAccess4, ShareDeny4, StateProtect4A, Stateid4, NFS4_CALLBACK,
 };
+use common::{can_run, start_lab, LAB};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 use trunkcheck::client::session::{self, default_back_attrs, default_fore_attrs};
@@ -22,28 +25,7 @@ use trunkcheck::client::{ops, v40, ClientError};
 use trunkcheck::client::{
     CallbackListener, ClientOwner, ConnectOptions, Connection, Principal, Session,
 };
-use trunkcheck::target::{Lab, Target};
-
-/// Whether the live tests can run here; prints the reason when not.
-fn ganesha_or_skip(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    let installed = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join("ganesha.nfsd").is_file()))
-        .unwrap_or(false);
-    let reason = match (root, installed) {
-        (true, true) => return true,
-        (false, _) => "not root",
-        (true, false) => {
-            "ganesha.nfsd is not installed (apt-get install nfs-ganesha nfs-ganesha-vfs)"
-        }
-    };
-    if std::env::var_os("TRUNKCHECK_REQUIRE_GANESHA").is_some_and(|v| v == "1") {
-        panic!("{test}: TRUNKCHECK_REQUIRE_GANESHA=1 but {reason}");
-    }
-    eprintln!("{test}: skipped: {reason}");
-    false
-}
+use trunkcheck::lab::Lab;
 
 /// A running `two-addresses` lab and what the tests need to reach it.
 struct Live {
@@ -67,11 +49,10 @@ impl Live {
 
     /// A lab of the built-in profile `profile` (server `a`, two clients).
     fn start_profile(test: &str, profile: &str) -> Option<Live> {
-        if !ganesha_or_skip(test) {
+        if !can_run(test, LAB) {
             return None;
         }
-        let target = Target::builtin(profile).expect("profile");
-        let lab = Lab::start(&target).expect("lab starts");
+        let lab = start_lab(profile);
         let info = lab.server("a").expect("server a").clone();
         let clients = lab.client_addresses();
         assert!(!info.addresses.is_empty() && clients.len() >= 2);

@@ -1,29 +1,16 @@
 //! `trunkcheck decode` as a user runs it: on the project's own Ganesha
-//! captures, on hostile third-party captures, and with unusable inputs.
+//! captures, on hostile third-party captures, with unusable inputs, and with
+//! its bounds set on the command line.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use common::{repo, shared_capture, shared_captures, trunkcheck};
 
-/// The third-party captures (skipped with a note when absent).
-fn shared(name: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("TRUNKCHECK_SHARED_CAPTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/captures"));
-    let p = dir.join(name);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("{} not found: skipped", p.display());
-        None
-    }
-}
+use std::path::Path;
+use std::process::Output;
 
 fn decode(args: &[&str], files: &[&Path]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+    trunkcheck()
         .arg("decode")
         .args(args)
         .args(files)
@@ -163,7 +150,9 @@ fn hostile_captures_give_problems_with_frames_and_a_normal_exit() {
         ("tcpdump__nfs-seg-fault-1.pcapng", "truncated-record", 1),
     ];
     for (name, kind, frame) in cases {
-        let Some(file) = shared(name) else { continue };
+        let Some(file) = shared_capture(name) else {
+            continue;
+        };
         let out = decode(&["--json"], &[&file]);
         assert_eq!(out.status.code(), Some(0), "{name}");
         let summary = json_lines(&out).pop().expect("summary");
@@ -176,9 +165,7 @@ fn hostile_captures_give_problems_with_frames_and_a_normal_exit() {
         );
     }
     // Every fuzzer crasher and overwritten capture: no crash, exit 0.
-    let dir = std::env::var_os("TRUNKCHECK_SHARED_CAPTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/captures"));
+    let dir = shared_captures();
     let Ok(rd) = std::fs::read_dir(&dir) else {
         return;
     };
@@ -204,4 +191,81 @@ fn unusable_files_are_named_and_the_others_still_decoded() {
     assert!(stderr.contains("Cargo.toml"), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.lines().count(), 32, "the good file was decoded");
+}
+
+// `trunkcheck decode` with its bounds set on the command line: the limits
+// in force and how often each was reached appear in the summary, in text
+// and in JSON.
+
+/// `decode ARGS` on the project's v4.1 session capture (the limit tests).
+fn decode_session(args: &[&str]) -> Output {
+    decode(args, &[&repo().join("captures/ganesha-v41-session.pcap")])
+}
+
+/// The JSON summary object (the last line).
+fn summary(out: &Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text.lines().last().expect("a summary line");
+    let v: serde_json::Value = serde_json::from_str(last).expect("JSON summary");
+    assert_eq!(v["type"], "summary");
+    v
+}
+
+fn limit(v: &serde_json::Value, name: &str) -> (u64, u64) {
+    let l = v["limits"]
+        .as_array()
+        .expect("limits array")
+        .iter()
+        .find(|l| l["name"] == name)
+        .unwrap_or_else(|| panic!("no limit {name}"));
+    (
+        l["limit"].as_u64().expect("limit"),
+        l["hits"].as_u64().expect("hits"),
+    )
+}
+
+#[test]
+fn default_limits_are_not_reached_on_a_normal_capture() {
+    let out = decode_session(&["--json"]);
+    assert!(out.status.success());
+    let v = summary(&out);
+    for l in v["limits"].as_array().expect("limits") {
+        assert_eq!(l["hits"], 0, "{l}");
+    }
+    assert_eq!(limit(&v, "max_connections").0, 16_384);
+    assert_eq!(v["peak_connections"], 2);
+    assert_eq!(v["peak_pending_calls"], 1);
+    let err = String::from_utf8_lossy(&decode_session(&[]).stderr).into_owned();
+    assert!(!err.contains("limits reached"), "{err}");
+}
+
+#[test]
+fn limits_set_on_the_command_line_are_reported_when_reached() {
+    // The capture has two connections open at once and records up to a
+    // few hundred bytes.
+    let args = ["--json", "--max-connections", "1", "--max-record", "100"];
+    let out = decode_session(&args);
+    assert!(out.status.success());
+    let v = summary(&out);
+    let (max, evictions) = limit(&v, "max_connections");
+    assert_eq!(max, 1);
+    assert!(evictions >= 1, "{v}");
+    let (max, oversized) = limit(&v, "max_record");
+    assert_eq!(max, 100);
+    assert!(oversized >= 1, "{v}");
+    assert_eq!(v["peak_connections"], 1);
+    let kinds: Vec<&str> = v["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .filter_map(|p| p["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"oversized-record"), "{kinds:?}");
+
+    let out = decode_session(&["--max-connections", "1"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        err.contains("limits reached: max_connections (1) reached"),
+        "{err}"
+    );
 }

@@ -4,33 +4,16 @@
 //! Needs root and `ganesha.nfsd`; without them each test prints why it is
 //! skipped and passes, unless `TRUNKCHECK_REQUIRE_GANESHA=1` (set by CI).
 
+mod common;
+
+use common::{can_run, start_lab, LAB};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use trunkcheck::target::{Lab, Target};
-
-/// Whether the live tests can run here; prints the reason when not.
-fn ganesha_or_skip(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    let installed = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join("ganesha.nfsd").is_file()))
-        .unwrap_or(false);
-    let reason = match (root, installed) {
-        (true, true) => return true,
-        (false, _) => "not root",
-        (true, false) => {
-            "ganesha.nfsd is not installed (apt-get install nfs-ganesha nfs-ganesha-vfs)"
-        }
-    };
-    if std::env::var_os("TRUNKCHECK_REQUIRE_GANESHA").is_some_and(|v| v == "1") {
-        panic!("{test}: TRUNKCHECK_REQUIRE_GANESHA=1 but {reason}");
-    }
-    eprintln!("{test}: skipped: {reason}");
-    false
-}
+use trunkcheck::lab::Lab;
+use trunkcheck::targets::Target;
 
 /// The 44-byte RPC NULL call to NFS version 4 (record mark + 40 bytes).
 fn null_call(xid: u32) -> Vec<u8> {
@@ -108,7 +91,7 @@ fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
 
 #[test]
 fn default_lab_starts_answers_on_every_address_and_leaves_nothing_behind() {
-    if !ganesha_or_skip("default_lab") {
+    if !can_run("default_lab", LAB) {
         return;
     }
     let target = Target::builtin("default").expect("default profile");
@@ -345,10 +328,10 @@ fn identity_at(lab: &Lab, addr: SocketAddr) -> (String, String) {
 
 #[test]
 fn restart_crash_cut_link_and_failover_on_the_default_lab() {
-    if !ganesha_or_skip("lab_actions") {
+    if !can_run("lab_actions", LAB) {
         return;
     }
-    let lab = Lab::start(&Target::builtin("default").expect("default")).expect("lab starts");
+    let lab = start_lab("default");
     let a0 = lab.server("a").expect("a").addresses[0];
     let a1 = lab.server("a").expect("a").addresses[1];
     let b0 = lab.server("b").expect("b").addresses[0];
@@ -499,7 +482,7 @@ fn wait_exit(child: &mut std::process::Child, timeout: Duration) -> std::process
 
 #[test]
 fn interrupted_lab_command_tears_everything_down_on_sigint_and_sigterm() {
-    if !ganesha_or_skip("interrupted_lab") {
+    if !can_run("interrupted_lab", LAB) {
         return;
     }
     for sig in [libc::SIGINT, libc::SIGTERM] {
@@ -549,7 +532,7 @@ fn net_namespace(pid: u32) -> Option<u64> {
 
 #[test]
 fn killed_lab_command_takes_its_servers_along_and_the_next_start_sweeps_its_directory() {
-    if !ganesha_or_skip("killed_lab") {
+    if !can_run("killed_lab", LAB) {
         return;
     }
     let (mut child, dir) = spawn_lab_cli();
@@ -574,14 +557,14 @@ fn killed_lab_command_takes_its_servers_along_and_the_next_start_sweeps_its_dire
         "what remains carries the marker the sweep looks for"
     );
     // The next start removes the dead process's directory.
-    let lab = Lab::start(&Target::builtin("two-addresses").expect("profile")).expect("lab starts");
+    let lab = start_lab("two-addresses");
     assert!(!dir.exists(), "stale lab directory swept at the next start");
     drop(lab);
 }
 
 #[test]
 fn a_lab_never_reuses_a_directory_it_did_not_create() {
-    if !ganesha_or_skip("no_reuse") {
+    if !can_run("no_reuse", LAB) {
         return;
     }
     // Occupy the next few names this process would use.
@@ -593,7 +576,7 @@ fn a_lab_never_reuses_a_directory_it_did_not_create() {
             squatted.push(p);
         }
     }
-    let lab = Lab::start(&Target::builtin("restartable").expect("profile")).expect("lab starts");
+    let lab = start_lab("restartable");
     let dir = lab.dir().expect("dir").to_path_buf();
     assert!(!squatted.contains(&dir), "a fresh directory");
     drop(lab);
@@ -605,10 +588,10 @@ fn a_lab_never_reuses_a_directory_it_did_not_create() {
 
 #[test]
 fn failover_serves_the_failed_nodes_clients_in_grace_under_the_peers_identity() {
-    if !ganesha_or_skip("failover_grace") {
+    if !can_run("failover_grace", LAB) {
         return;
     }
-    let lab = Lab::start(&Target::builtin("cluster").expect("cluster")).expect("lab starts");
+    let lab = start_lab("cluster");
     let a = lab.server("a").expect("a").addresses[0];
     let src = lab.client_addresses()[0];
     let mut s = lab
@@ -681,7 +664,7 @@ fn connect_from(src: std::net::IpAddr, dst: SocketAddr) -> std::io::Result<TcpSt
 
 #[test]
 fn a_server_that_fails_to_start_is_reported_with_its_log_and_nothing_is_left() {
-    if !ganesha_or_skip("failing_start") {
+    if !can_run("failing_start", LAB) {
         return;
     }
     let mut target = Target::builtin("restartable").expect("profile");
@@ -732,7 +715,7 @@ fn lab_dirs() -> Vec<PathBuf> {
 
 #[test]
 fn lab_command_runs_actions_typed_on_its_input() {
-    if !ganesha_or_skip("lab_actions_stdin") {
+    if !can_run("lab_actions_stdin", LAB) {
         return;
     }
     let mut child = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))

@@ -8,37 +8,14 @@
 //! (with the reason printed) otherwise, unless TRUNKCHECK_REQUIRE_GANESHA=1
 //! (set by `.ci/run`) demands it.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use common::{can_run, repo, trunkcheck, Need};
 
-fn usable() -> bool {
-    let why = if Command::new("ganesha.nfsd").arg("-v").output().is_err() {
-        Some("ganesha.nfsd is not installed")
-    } else if unsafe { libc::geteuid() } != 0 {
-        Some("not root")
-    } else if !cfg!(feature = "live") {
-        Some("built without --features live (no per-trial capture)")
-    } else {
-        None
-    };
-    match why {
-        None => true,
-        Some(w) if std::env::var_os("TRUNKCHECK_REQUIRE_GANESHA").is_some() => {
-            panic!("TRUNKCHECK_REQUIRE_GANESHA is set but {w}")
-        }
-        Some(w) => {
-            eprintln!("skipped: {w}");
-            false
-        }
-    }
-}
+use std::path::Path;
 
 fn run(args: &[&str], json: &Path) -> (i32, serde_json::Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+    let out = trunkcheck()
         .current_dir(repo())
         .arg("run")
         .args(args)
@@ -57,7 +34,10 @@ fn run(args: &[&str], json: &Path) -> (i32, serde_json::Value, String) {
 
 #[test]
 fn the_suite_against_ganesha_matches_the_baseline_and_a_liar_is_caught() {
-    if !usable() {
+    if !can_run(
+        "suite_live",
+        &[Need::Root, Need::Ganesha, Need::LiveCapture],
+    ) {
         return;
     }
     let dir = std::env::temp_dir().join(format!("trunkcheck-suite-{}", std::process::id()));

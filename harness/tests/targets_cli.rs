@@ -1,9 +1,10 @@
 //! `trunkcheck targets`: the built-in profiles and checking target files.
 
-use std::process::Command;
+mod common;
 
-fn trunkcheck(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+/// Runs `trunkcheck ARGS`: (exit status, stdout, stderr).
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = common::trunkcheck()
         .args(args)
         .output()
         .expect("trunkcheck runs");
@@ -16,7 +17,7 @@ fn trunkcheck(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn targets_lists_every_builtin_profile_with_addresses_owner_and_scope() {
-    let (code, out, _) = trunkcheck(&["targets"]);
+    let (code, out, _) = run(&["targets"]);
     assert_eq!(code, 0);
     for name in [
         "default",
@@ -48,7 +49,7 @@ fn targets_check_accepts_a_good_file_and_rejects_a_bad_one_with_its_location() {
         "name: mine\nservers:\n  - name: s1\n    addresses: [127.0.0.2]\n    hooks:\n      restart: [systemctl, restart, nfs-ganesha]\n",
     )
     .expect("write");
-    let (code, out, err) = trunkcheck(&["targets", "--check", good.to_str().expect("utf-8")]);
+    let (code, out, err) = run(&["targets", "--check", good.to_str().expect("utf-8")]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("good.yaml: ok") && out.contains("server s1"),
@@ -61,7 +62,7 @@ fn targets_check_accepts_a_good_file_and_rejects_a_bad_one_with_its_location() {
         "name: mine\nservers:\n  - name: s1\n    adresses: [127.0.0.2]\n",
     )
     .expect("write");
-    let (code, _, err) = trunkcheck(&["targets", "--check", bad.to_str().expect("utf-8")]);
+    let (code, _, err) = run(&["targets", "--check", bad.to_str().expect("utf-8")]);
     assert_eq!(code, 2);
     assert!(
         err.contains("bad.yaml:4:5: unknown field `adresses`"),
@@ -75,10 +76,10 @@ fn targets_check_accepts_a_good_file_and_rejects_a_bad_one_with_its_location() {
     )
     .expect("write");
     let path = remote.to_str().expect("utf-8");
-    let (code, _, err) = trunkcheck(&["targets", "--check", path]);
+    let (code, _, err) = run(&["targets", "--check", path]);
     assert_eq!(code, 2);
     assert!(err.contains("--allow-remote"), "{err}");
-    let (code, _, err) = trunkcheck(&["targets", "--check", path, "--allow-remote"]);
+    let (code, _, err) = run(&["targets", "--check", path, "--allow-remote"]);
     assert_eq!(code, 0, "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -766,6 +766,11 @@ impl Model {
     /// ended there.
     pub fn session_key_at(&self, endpoint: SocketAddr, id: &SessionId4) -> Option<SessionKey> {
         let key = self.endpoints.get(&endpoint).map(|e| e.server_key());
+        // An address that declared nothing may be any server's: a session
+        // id used there can only be matched by value.
+        let undeclared = key
+            .as_ref()
+            .is_none_or(|k| matches!(k, ServerKey::Address(_)));
         let same = |s: &Session| s.endpoint == endpoint;
         let trunked = |s: &Session| key.as_ref() == Some(&s.server);
         let range = SessionKey { id: *id, n: 0 }..=SessionKey {
@@ -775,8 +780,9 @@ impl Model {
         let mut best: Option<(u8, SessionKey)> = None;
         for (k, s) in self.sessions.range(range) {
             let rank = match (s.ended.is_none(), same(s), trunked(s)) {
-                (true, true, _) => 4,
-                (true, false, true) => 3,
+                (true, true, _) => 5,
+                (true, false, true) => 4,
+                (true, false, false) if undeclared => 3,
                 (false, true, _) => 2,
                 (false, false, true) => 1,
                 _ => continue,

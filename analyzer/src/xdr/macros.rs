@@ -307,6 +307,10 @@ macro_rules! xdr_struct {
             }
         }
 
+        impl<$lt> $crate::xdr::XdrFields for $name $($g)* {
+            const FIELDS: &'static [&'static str] = &[$( stringify!($f) ),*];
+        }
+
         xdr_struct!(@json [$json] $name [$($g)*] $lt [$($f)*]);
 
         #[cfg(any(test, feature = "arbitrary"))]

@@ -337,6 +337,13 @@ pub trait IntoStatic {
     fn into_static(self) -> Self::Static;
 }
 
+/// An XDR struct's field names, as its JSON rendering names them (what a
+/// scenario's `expect.fields` may say); written by `xdr_struct!`.
+pub trait XdrFields {
+    /// Every field's name, in declaration order.
+    const FIELDS: &'static [&'static str];
+}
+
 /// Decodes one `T` from the start of `buf` (trailing bytes are left alone).
 pub fn from_bytes<'a, T: Xdr<'a>>(buf: &'a [u8]) -> XdrResult<T> {
     T::decode(&mut Reader::new(buf))

@@ -15,7 +15,7 @@
 //!   SEQUENCE, BIND_CONN_TO_SESSION, lease renewal.
 //! - [`v40`]: NFSv4.0 SETCLIENTID/SETCLIENTID_CONFIRM/RENEW and the callback
 //!   listener the server connects to.
-//! - [`ops`]: builders of file operations and readers of their results.
+//! - [`ops`]: builders of the operations sent and readers of their results.
 //!
 //! Each connection answers the server's calls with its own
 //! [`CallbackService`]; to see the callbacks of every connection of a

@@ -1,10 +1,19 @@
-//! File operations: builders of the operations a test needs to hold state
-//! (and reclaim it), and readers of their results in a COMPOUND reply.
+//! Operations: builders of every operation the client sends (file
+//! operations to hold state and reclaim it; client ID and session
+//! operations), and readers of their results in a COMPOUND reply.
 //!
 //! Builders return owned [`NfsArgOp`] values to put in a vector; readers
 //! take the [`Compound4Res`] and find the first result of their operation.
 
+use super::rpc::Principal;
 use analyzer::nfs4::attr::{AttrValue, Fattr4Num};
+use analyzer::nfs4::{
+    BindConnToSession4Args, CallbackSecParms4, CbClient4, ChannelAttrs4, ChannelDirFromClient4,
+    ClientOwner4, CreateSession4Args, CreateSession4Flags, DestroyClientid4Args,
+    DestroySession4Args, ExchangeId4Args, ExchgId4Flags, Netaddr4, NfsClientId4, NfsImplId4,
+    Nfstime4, ReclaimComplete4Args, Sequence4Args, SessionId4, Setclientid4Args,
+    SetclientidConfirm4Args, StateProtect4A, StateProtectOps4,
+};
 use analyzer::nfs4::{
     Bitmap4, Clientid4, Close4Args, Compound4Res, Createhow4, Creatverfattr, Delegreturn4Args,
     ExistLockOwner4, Fattr4, FsLocations4, FsLocationsInfo4, Getattr4Args, Lock4Args, Lock4Res,
@@ -377,6 +386,173 @@ pub fn anonymous_stateid() -> Stateid4 {
     }
 }
 
+// ---- client ID and session operations (RFC 8881 §18.33-18.37, §18.46,
+// §18.50-18.51; RFC 7530 §16.33-16.34) ----
+
+/// The implementation id the client sends in EXCHANGE_ID.
+pub fn impl_id() -> NfsImplId4<'static> {
+    NfsImplId4 {
+        nii_domain: Opaque::from("trunkcheck.invalid"),
+        nii_name: Opaque::from(format!("trunkcheck {}", env!("CARGO_PKG_VERSION"))),
+        nii_date: Nfstime4 {
+            seconds: 0,
+            nseconds: 0,
+        },
+    }
+}
+
+/// SP4_MACH_CRED enforcing the machine credential on the operations that
+/// manage the client ID and its sessions (RFC 8881 §18.35.4).
+pub fn mach_cred() -> StateProtect4A<'static> {
+    let enforced = [
+        NfsOpnum4::OP_BIND_CONN_TO_SESSION,
+        NfsOpnum4::OP_EXCHANGE_ID,
+        NfsOpnum4::OP_CREATE_SESSION,
+        NfsOpnum4::OP_DESTROY_SESSION,
+        NfsOpnum4::OP_DESTROY_CLIENTID,
+    ];
+    StateProtect4A::MachCred(StateProtectOps4 {
+        spo_must_enforce: Bitmap4::from_bits(&enforced.map(|op| op.0)),
+        spo_must_allow: Bitmap4::default(),
+    })
+}
+
+/// EXCHANGE_ID of client owner `ownerid` at incarnation `verifier`; the
+/// client's [`impl_id`] unless `impl_id` is false (then none is sent).
+pub fn exchange_id<'a>(
+    ownerid: &[u8],
+    verifier: [u8; 8],
+    flags: ExchgId4Flags,
+    state_protect: StateProtect4A<'a>,
+    impl_id: bool,
+) -> NfsArgOp<'a> {
+    NfsArgOp::ExchangeId(ExchangeId4Args {
+        eia_clientowner: ClientOwner4 {
+            co_verifier: Verifier4(verifier),
+            co_ownerid: Opaque::from(ownerid.to_vec()),
+        },
+        eia_flags: flags,
+        eia_state_protect: state_protect,
+        eia_client_impl_id: if impl_id {
+            vec![self::impl_id()]
+        } else {
+            vec![]
+        },
+    })
+}
+
+/// CREATE_SESSION arguments for `clientid` (csa_sequence `sequence`), with
+/// the callback security of `principal` (see [`callback_sec`]).
+pub fn create_session_args(
+    clientid: Clientid4,
+    sequence: u32,
+    flags: CreateSession4Flags,
+    fore: ChannelAttrs4,
+    back: ChannelAttrs4,
+    cb_program: u32,
+    principal: &Principal,
+) -> CreateSession4Args<'static> {
+    CreateSession4Args {
+        csa_clientid: clientid,
+        csa_sequence: sequence,
+        csa_flags: flags,
+        csa_fore_chan_attrs: fore,
+        csa_back_chan_attrs: back,
+        csa_cb_program: cb_program,
+        csa_sec_parms: callback_sec(principal),
+    }
+}
+
+/// The callback security the client offers: its own AUTH_SYS identity, or AUTH_NONE.
+pub fn callback_sec(principal: &Principal) -> Vec<CallbackSecParms4<'static>> {
+    match principal.auth_sys_parms() {
+        Some(p) => vec![CallbackSecParms4::AuthSys(p), CallbackSecParms4::AuthNone],
+        None => vec![CallbackSecParms4::AuthNone],
+    }
+}
+
+/// SEQUENCE on session `id`, slot `slot` with sequence id `seqid`.
+pub fn sequence(
+    id: SessionId4,
+    seqid: u32,
+    slot: u32,
+    highest_slot: u32,
+    cachethis: bool,
+) -> NfsArgOp<'static> {
+    NfsArgOp::Sequence(Sequence4Args {
+        sa_sessionid: id,
+        sa_sequenceid: seqid,
+        sa_slotid: slot,
+        sa_highest_slotid: highest_slot,
+        sa_cachethis: cachethis,
+    })
+}
+
+/// BIND_CONN_TO_SESSION of the connection it is sent on to session `id`.
+pub fn bind_conn_to_session(
+    id: SessionId4,
+    dir: ChannelDirFromClient4,
+    rdma: bool,
+) -> NfsArgOp<'static> {
+    NfsArgOp::BindConnToSession(BindConnToSession4Args {
+        bctsa_sessid: id,
+        bctsa_dir: dir,
+        bctsa_use_conn_in_rdma_mode: rdma,
+    })
+}
+
+/// DESTROY_SESSION of session `id`.
+pub fn destroy_session(id: SessionId4) -> NfsArgOp<'static> {
+    NfsArgOp::DestroySession(DestroySession4Args { dsa_sessionid: id })
+}
+
+/// DESTROY_CLIENTID of `clientid`.
+pub fn destroy_clientid(clientid: Clientid4) -> NfsArgOp<'static> {
+    NfsArgOp::DestroyClientid(DestroyClientid4Args {
+        dca_clientid: clientid,
+    })
+}
+
+/// RECLAIM_COMPLETE (of every file system, or only the current one).
+pub fn reclaim_complete(one_fs: bool) -> NfsArgOp<'static> {
+    NfsArgOp::ReclaimComplete(ReclaimComplete4Args { rca_one_fs: one_fs })
+}
+
+/// SETCLIENTID (4.0) of client `id` at incarnation `verifier`, with the
+/// callback program `cb_program` at `location`.
+pub fn setclientid<'a>(
+    id: &[u8],
+    verifier: [u8; 8],
+    location: Netaddr4<'a>,
+    cb_program: u32,
+    callback_ident: u32,
+) -> NfsArgOp<'a> {
+    NfsArgOp::Setclientid(Setclientid4Args {
+        client: NfsClientId4 {
+            verifier: Verifier4(verifier),
+            id: Opaque::from(id.to_vec()),
+        },
+        callback: CbClient4 {
+            cb_program,
+            cb_location: location,
+        },
+        callback_ident,
+    })
+}
+
+/// SETCLIENTID_CONFIRM (4.0) of `clientid` with the `confirm` verifier.
+pub fn setclientid_confirm(clientid: Clientid4, confirm: Verifier4) -> NfsArgOp<'static> {
+    NfsArgOp::SetclientidConfirm(SetclientidConfirm4Args {
+        clientid,
+        setclientid_confirm: confirm,
+    })
+}
+
+/// OP_ILLEGAL.
+pub fn illegal() -> NfsArgOp<'static> {
+    NfsArgOp::Illegal(())
+}
+
 // ---- reading results ----
 
 /// The first result of operation `op`.
@@ -517,5 +693,67 @@ mod tests {
             assert_eq!(back, op);
         }
         assert_eq!(lookup_path("/a//b/").len(), 2);
+    }
+
+    #[test]
+    fn client_id_builders_encode_what_the_codec_decodes_and_mach_cred_names_its_ops() {
+        let p = Principal::sys(0, 0, "t");
+        let ops = vec![
+            exchange_id(b"o", [1; 8], ExchgId4Flags(0), mach_cred(), true),
+            exchange_id(b"o", [1; 8], ExchgId4Flags(0), StateProtect4A::None, false),
+            NfsArgOp::CreateSession(create_session_args(
+                Clientid4(7),
+                1,
+                CreateSession4Flags(0),
+                crate::client::session::default_fore_attrs(),
+                crate::client::session::default_back_attrs(),
+                0x4000_0000,
+                &p,
+            )),
+            sequence(SessionId4([2; 16]), 1, 0, 0, false),
+            bind_conn_to_session(
+                SessionId4([2; 16]),
+                ChannelDirFromClient4::CDFC4_FORE,
+                false,
+            ),
+            destroy_session(SessionId4([2; 16])),
+            destroy_clientid(Clientid4(7)),
+            reclaim_complete(false),
+            setclientid(
+                b"o",
+                [1; 8],
+                Netaddr4 {
+                    na_r_netid: Opaque::from("tcp"),
+                    na_r_addr: Opaque::from("127.0.0.1.8.1"),
+                },
+                0x4000_0000,
+                1,
+            ),
+            setclientid_confirm(Clientid4(7), Verifier4([3; 8])),
+            illegal(),
+        ];
+        for op in ops {
+            let bytes = to_bytes(&op);
+            let back: NfsArgOp<'_> = from_bytes(&bytes).expect("decodes");
+            assert_eq!(back, op);
+        }
+        let StateProtect4A::MachCred(m) = mach_cred() else {
+            panic!("SP4_MACH_CRED")
+        };
+        let names: Vec<&str> = m
+            .spo_must_enforce
+            .bits()
+            .filter_map(|b| NfsOpnum4(b).op_name())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "BIND_CONN_TO_SESSION",
+                "EXCHANGE_ID",
+                "CREATE_SESSION",
+                "DESTROY_SESSION",
+                "DESTROY_CLIENTID"
+            ]
+        );
     }
 }

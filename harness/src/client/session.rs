@@ -9,14 +9,11 @@
 use super::ops;
 use super::{ClientError, Connection, Principal};
 use analyzer::nfs4::{
-    BindConnToSession4Args, BindConnToSession4ResOk, CallbackSecParms4, ChannelAttrs4,
-    ChannelDirFromClient4, ClientOwner4, Clientid4, Compound4Res, CreateSession4Args,
-    CreateSession4Flags, CreateSession4ResOk, DestroyClientid4Args, DestroySession4Args,
-    ExchangeId4Args, ExchangeId4ResOk, ExchgId4Flags, NfsArgOp, NfsImplId4, NfsRes, NfsResOp,
-    NfsStat4, Nfstime4, ReclaimComplete4Args, Sequence4Args, Sequence4ResOk, SessionId4,
-    StateProtect4A, Verifier4,
+    BindConnToSession4ResOk, ChannelAttrs4, ChannelDirFromClient4, Clientid4, Compound4Res,
+    CreateSession4Args, CreateSession4Flags, CreateSession4ResOk, ExchangeId4ResOk, ExchgId4Flags,
+    NfsArgOp, NfsRes, NfsResOp, NfsStat4, Sequence4ResOk, SessionId4, StateProtect4A,
+    NFS4_CALLBACK,
 };
-use analyzer::xdr::Opaque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -56,18 +53,6 @@ impl ClientOwner {
             owner: self.owner.clone(),
             verifier: v.to_be_bytes(),
         }
-    }
-}
-
-/// The implementation id the client sends in EXCHANGE_ID.
-fn impl_id() -> NfsImplId4<'static> {
-    NfsImplId4 {
-        nii_domain: Opaque::from("trunkcheck.invalid"),
-        nii_name: Opaque::from(format!("trunkcheck {}", env!("CARGO_PKG_VERSION"))),
-        nii_date: Nfstime4 {
-            seconds: 0,
-            nseconds: 0,
-        },
     }
 }
 
@@ -127,15 +112,7 @@ pub fn exchange_id_minor(
     flags: ExchgId4Flags,
     state_protect: StateProtect4A<'_>,
 ) -> Result<NfsRes<ExchangeId4ResOk<'static>>, ClientError> {
-    let op = NfsArgOp::ExchangeId(ExchangeId4Args {
-        eia_clientowner: ClientOwner4 {
-            co_verifier: Verifier4(owner.verifier),
-            co_ownerid: Opaque::from(owner.owner.clone()),
-        },
-        eia_flags: flags,
-        eia_state_protect: state_protect,
-        eia_client_impl_id: vec![impl_id()],
-    });
+    let op = ops::exchange_id(&owner.owner, owner.verifier, flags, state_protect, true);
     match single_op(conn, principal, minor, op)? {
         Ok(NfsResOp::ExchangeId(r)) => Ok(r),
         Ok(other) => Err(mismatched(conn, "EXCHANGE_ID", &other)),
@@ -149,9 +126,7 @@ pub fn destroy_clientid(
     principal: &Principal,
     clientid: Clientid4,
 ) -> Result<NfsStat4, ClientError> {
-    let op = NfsArgOp::DestroyClientid(DestroyClientid4Args {
-        dca_clientid: clientid,
-    });
+    let op = ops::destroy_clientid(clientid);
     Ok(match single_op(conn, principal, 1, op)? {
         Ok(r) => r.status(),
         Err(s) => s,
@@ -181,14 +156,6 @@ pub fn default_back_attrs() -> ChannelAttrs4 {
         ca_maxoperations: 4,
         ca_maxrequests: 2,
         ca_rdma_ird: Vec::new(),
-    }
-}
-
-/// The callback security the client offers: its own AUTH_SYS identity, or AUTH_NONE.
-pub fn callback_sec(principal: &Principal) -> Vec<CallbackSecParms4<'static>> {
-    match principal.auth_sys_parms() {
-        Some(p) => vec![CallbackSecParms4::AuthSys(p), CallbackSecParms4::AuthNone],
-        None => vec![CallbackSecParms4::AuthNone],
     }
 }
 
@@ -256,7 +223,7 @@ impl std::fmt::Debug for Session {
 
 impl Session {
     /// CREATE_SESSION with the given parameters; the callback security is
-    /// the principal's (see [`callback_sec`]). `Ok(Err(status))` when the
+    /// the principal's (see [`ops::callback_sec`]). `Ok(Err(status))` when the
     /// server refused.
     #[allow(clippy::too_many_arguments)]
     pub fn create(
@@ -269,15 +236,8 @@ impl Session {
         back: ChannelAttrs4,
         cb_program: u32,
     ) -> Result<Result<Session, NfsStat4>, ClientError> {
-        let args = CreateSession4Args {
-            csa_clientid: clientid,
-            csa_sequence: sequence,
-            csa_flags: flags,
-            csa_fore_chan_attrs: fore,
-            csa_back_chan_attrs: back,
-            csa_cb_program: cb_program,
-            csa_sec_parms: callback_sec(principal),
-        };
+        let args =
+            ops::create_session_args(clientid, sequence, flags, fore, back, cb_program, principal);
         Self::create_with(conn, principal, 1, args)
     }
 
@@ -306,6 +266,38 @@ impl Session {
             principal.clone(),
             minor,
         )))
+    }
+
+    /// A new client ID for `owner` (SP4_NONE) and a session of it with the
+    /// usual channel attributes: what a throw-away probe client needs.
+    pub fn fresh(
+        conn: &Connection,
+        principal: &Principal,
+        owner: &ClientOwner,
+    ) -> Result<Session, String> {
+        let eid = exchange_id(
+            conn,
+            principal,
+            owner,
+            ExchgId4Flags(0),
+            StateProtect4A::None,
+        )
+        .map_err(|e| e.to_string())?;
+        let ok = eid
+            .ok()
+            .ok_or_else(|| format!("EXCHANGE_ID: {:?}", eid.status()))?;
+        Session::create(
+            conn,
+            principal,
+            ok.eir_clientid,
+            ok.eir_sequenceid,
+            CreateSession4Flags(0),
+            default_fore_attrs(),
+            default_back_attrs(),
+            NFS4_CALLBACK,
+        )
+        .map_err(|e| e.to_string())?
+        .map_err(|s| format!("CREATE_SESSION: {s:?}"))
     }
 
     /// A session from a CREATE_SESSION result (e.g. one a test sent itself).
@@ -467,13 +459,13 @@ impl Session {
         ops: Vec<NfsArgOp<'_>>,
     ) -> Result<Compound4Res<'static>, ClientError> {
         let mut all = Vec::with_capacity(ops.len() + 1);
-        all.push(NfsArgOp::Sequence(Sequence4Args {
-            sa_sessionid: self.inner.id,
-            sa_sequenceid: seqid,
-            sa_slotid: slot,
-            sa_highest_slotid: highest,
-            sa_cachethis: cachethis,
-        }));
+        all.push(ops::sequence(
+            self.inner.id,
+            seqid,
+            slot,
+            highest,
+            cachethis,
+        ));
         all.extend(ops);
         conn.compound(&self.inner.principal, self.inner.minor, "", all)
     }
@@ -495,11 +487,7 @@ impl Session {
         dir: ChannelDirFromClient4,
         rdma: bool,
     ) -> Result<NfsRes<BindConnToSession4ResOk>, ClientError> {
-        let op = NfsArgOp::BindConnToSession(BindConnToSession4Args {
-            bctsa_sessid: self.inner.id,
-            bctsa_dir: dir,
-            bctsa_use_conn_in_rdma_mode: rdma,
-        });
+        let op = ops::bind_conn_to_session(self.inner.id, dir, rdma);
         match single_op(conn, &self.inner.principal, self.inner.minor, op)? {
             Ok(NfsResOp::BindConnToSession(r)) => Ok(r),
             Ok(other) => Err(mismatched(conn, "BIND_CONN_TO_SESSION", &other)),
@@ -509,9 +497,7 @@ impl Session {
 
     /// DESTROY_SESSION as the only operation.
     pub fn destroy_session(&self, conn: &Connection) -> Result<NfsStat4, ClientError> {
-        let op = NfsArgOp::DestroySession(DestroySession4Args {
-            dsa_sessionid: self.inner.id,
-        });
+        let op = ops::destroy_session(self.inner.id);
         Ok(
             match single_op(conn, &self.inner.principal, self.inner.minor, op)? {
                 Ok(r) => r.status(),
@@ -531,12 +517,7 @@ impl Session {
         conn: &Connection,
         one_fs: bool,
     ) -> Result<NfsStat4, ClientError> {
-        let res = self.compound(
-            conn,
-            vec![NfsArgOp::ReclaimComplete(ReclaimComplete4Args {
-                rca_one_fs: one_fs,
-            })],
-        )?;
+        let res = self.compound(conn, vec![ops::reclaim_complete(one_fs)])?;
         Ok(last_status(&res))
     }
 

@@ -8,10 +8,7 @@ use super::conn::{ConnectOptions, Connection};
 use super::session::{single_op, KeepAlive};
 use super::{ops, ClientError, Principal};
 use crate::netns::NetNs;
-use analyzer::nfs4::{
-    CbClient4, Clientid4, Netaddr4, NfsArgOp, NfsClientId4, NfsResOp, NfsStat4, Setclientid4Args,
-    Setclientid4Res, SetclientidConfirm4Args, Verifier4,
-};
+use analyzer::nfs4::{Clientid4, Netaddr4, NfsResOp, NfsStat4, Setclientid4Res, Verifier4};
 use analyzer::xdr::Opaque;
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener};
@@ -106,6 +103,15 @@ impl CallbackListener {
     pub fn uaddr(&self) -> String {
         uaddr(self.addr)
     }
+
+    /// The listener as a SETCLIENTID callback location (netid and
+    /// universal address).
+    pub fn location(&self) -> Netaddr4<'static> {
+        Netaddr4 {
+            na_r_netid: Opaque::from(self.netid()),
+            na_r_addr: Opaque::from(self.uaddr()),
+        }
+    }
 }
 
 impl Drop for CallbackListener {
@@ -168,10 +174,7 @@ pub fn setclientid(
     cb_ident: u32,
 ) -> Result<Setclientid4Res<'static>, ClientError> {
     callback.service().set_program(cb_program);
-    let location = Netaddr4 {
-        na_r_netid: Opaque::from(callback.netid()),
-        na_r_addr: Opaque::from(callback.uaddr()),
-    };
+    let location = callback.location();
     setclientid_to(
         conn, principal, id, verifier, location, cb_program, cb_ident,
     )
@@ -187,17 +190,8 @@ pub fn setclientid_to(
     cb_program: u32,
     cb_ident: u32,
 ) -> Result<Setclientid4Res<'static>, ClientError> {
-    let op = NfsArgOp::Setclientid(Setclientid4Args {
-        client: NfsClientId4 {
-            verifier: Verifier4(verifier),
-            id: Opaque::from(id.to_vec()),
-        },
-        callback: CbClient4 {
-            cb_program,
-            cb_location: location,
-        },
-        callback_ident: cb_ident,
-    });
+    let op = ops::setclientid(id, verifier, location, cb_program, cb_ident);
+
     match single_op(conn, principal, 0, op)? {
         Ok(NfsResOp::Setclientid(r)) => Ok(r),
         Ok(other) => Err(ClientError::Protocol {
@@ -218,10 +212,8 @@ pub fn setclientid_confirm(
     clientid: Clientid4,
     confirm: Verifier4,
 ) -> Result<NfsStat4, ClientError> {
-    let op = NfsArgOp::SetclientidConfirm(SetclientidConfirm4Args {
-        clientid,
-        setclientid_confirm: confirm,
-    });
+    let op = ops::setclientid_confirm(clientid, confirm);
+
     Ok(match single_op(conn, principal, 0, op)? {
         Ok(r) => r.status(),
         Err(s) => s,

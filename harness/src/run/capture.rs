@@ -37,6 +37,10 @@ impl MessageSink for Observer {
     fn notice(&mut self, n: &Notice) {
         self.analysis.notice(n);
     }
+
+    fn finish(&mut self) {
+        self.analysis.finish();
+    }
 }
 
 /// Runs the passive rules over a capture file.

@@ -1,6 +1,8 @@
 //! What a run works against: the servers, how to reach and control them,
 //! and which client addresses each trial may use.
 
+use crate::action::{Action, Unsupported};
+use crate::lab::LabError;
 use crate::netns::NetNs;
 use crate::scenario::{Role, RoleRelation};
 use std::collections::BTreeMap;
@@ -8,62 +10,29 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A server action a scenario may ask for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// A clean restart.
-    Restart,
-    /// Kill and start again.
-    Crash,
-    /// Stop.
-    Stop,
-    /// Start after a stop.
-    Start,
-    /// Drop every packet to and from the server.
-    CutLink,
-    /// Undo `CutLink`.
-    RestoreLink,
-    /// Hand the server's addresses over to this cluster peer.
-    Failover(String),
-}
-
-impl Action {
-    /// The action's name as scenarios and target hooks spell it.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Action::Restart => "restart",
-            Action::Crash => "crash",
-            Action::Stop => "stop",
-            Action::Start => "start",
-            Action::CutLink => "cut_link",
-            Action::RestoreLink => "restore_link",
-            Action::Failover(_) => "failover",
-        }
-    }
-}
-
 /// Carries out server actions (the built-in launcher, or a target's hooks).
 pub trait Control: Send + Sync {
-    /// `Err(reason)` when `server` cannot do `action` (the scenario is
-    /// skipped with that reason).
-    fn supports(&self, server: &str, action: &Action) -> Result<(), String>;
+    /// Whether `server` can do `action` at all (a scenario that needs what
+    /// the target cannot do is skipped, naming it).
+    fn supports(&self, server: &str, action: &Action) -> Result<(), Unsupported>;
     /// Does it; returns when the server is ready again (or the link is cut).
-    fn act(&self, server: &str, action: &Action) -> Result<(), String>;
+    fn act(&self, server: &str, action: &Action) -> Result<(), LabError>;
 }
 
-/// A control that can do nothing (a target without hooks).
+/// A control that can do nothing (a run that only lists scenarios).
 pub struct NoControl;
 
 impl Control for NoControl {
-    fn supports(&self, server: &str, action: &Action) -> Result<(), String> {
-        Err(format!(
-            "the target has no `{}` hook for server {server}",
-            action.name()
-        ))
+    fn supports(&self, server: &str, action: &Action) -> Result<(), Unsupported> {
+        Err(Unsupported {
+            target: "(none)".into(),
+            action: action.clone(),
+            server: server.to_string(),
+        })
     }
 
-    fn act(&self, server: &str, action: &Action) -> Result<(), String> {
-        self.supports(server, action)
+    fn act(&self, server: &str, action: &Action) -> Result<(), LabError> {
+        self.supports(server, action).map_err(LabError::Unsupported)
     }
 }
 

@@ -1,130 +1,21 @@
-//! Running one scenario's steps against live servers.
+//! Running one scenario's steps against live servers: connections, the
+//! operations planned and sent, replies judged and saved, waits and server
+//! actions.
 
-use super::env::{Action, Env};
-use super::expect::{self, Failure};
+use super::expect::{self, result_json};
+use super::failure::Failure;
 use super::plan::{self, Plan, SeqMode};
-use crate::client::{
-    CallbackListener, ClientOwner, ConnectOptions, Connection, Principal, Session,
-};
+use super::save;
+use super::trial::{Conn, Saved, StepLog, TrialRun};
+use crate::action::Action;
+use crate::client::ops;
+use crate::client::{ConnectOptions, Connection, Principal, Session};
 use crate::scenario::*;
-use analyzer::nfs4::{Clientid4, Compound4Res, NfsResOp, NfsStat4, Verifier4, NFS4_PROGRAM};
-use analyzer::xdr::json::ToJson;
+use analyzer::nfs4::{Compound4Res, NfsStat4, NFS4_PROGRAM};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// What a saved name holds.
-pub(crate) enum Saved {
-    /// Any reply (its result fields).
-    Reply(Value),
-    /// An EXCHANGE_ID result and the CREATE_SESSION sequence bookkeeping.
-    ExchangeId {
-        json: Value,
-        /// The connection it was sent on (for the cleanup).
-        conn: String,
-        clientid: Clientid4,
-        /// csa_sequence the next CREATE_SESSION uses.
-        next_seq: u32,
-    },
-    /// A session (and the connection that created it).
-    Session {
-        json: Value,
-        conn: String,
-        session: Session,
-    },
-    /// A SETCLIENTID result.
-    Setclientid {
-        json: Value,
-        clientid: Clientid4,
-        confirm: Verifier4,
-    },
-    /// An open file.
-    Open(plan::OpenState),
-    /// A lock.
-    Lock(plan::LockState),
-}
-
-impl Saved {
-    /// The reply fields, for checks and expectations.
-    pub(crate) fn json(&self) -> &Value {
-        match self {
-            Saved::Reply(j)
-            | Saved::ExchangeId { json: j, .. }
-            | Saved::Session { json: j, .. }
-            | Saved::Setclientid { json: j, .. } => j,
-            Saved::Open(o) => &o.json,
-            Saved::Lock(l) => &l.json,
-        }
-    }
-}
-
-/// A connection the scenario opened.
-#[derive(Clone)]
-pub(crate) struct Conn {
-    pub name: String,
-    pub conn: Connection,
-    pub role: String,
-    pub principal: Principal,
-}
-
-/// One step's record, for failure reports and frame lookup.
-#[derive(Debug, Clone)]
-pub struct StepLog {
-    /// 1-based step number.
-    pub step: usize,
-    /// What the step did, in one line.
-    pub what: String,
-    /// When it started and ended (wall clock).
-    pub start: std::time::SystemTime,
-    /// Duration.
-    pub took: Duration,
-}
-
-/// The state of one running scenario.
-pub struct TrialRun<'a> {
-    pub(crate) env: &'a Env,
-    pub(crate) sc: &'a Scenario,
-    /// The trial's number (its client source addresses).
-    pub(crate) index: usize,
-    pub(crate) minor: u32,
-    pub(crate) roles: BTreeMap<String, usize>,
-    pub(crate) conns: BTreeMap<String, Conn>,
-    pub(crate) last_conn: Option<String>,
-    pub(crate) saved: BTreeMap<String, Saved>,
-    owners: BTreeMap<String, ClientOwner>,
-    pub(crate) listener: Option<CallbackListener>,
-    /// NFSv4.0 seqids per state owner name.
-    pub(crate) seqids: BTreeMap<String, u32>,
-    leases: BTreeMap<String, Duration>,
-    /// What each step did.
-    pub log: Vec<StepLog>,
-}
-
 impl<'a> TrialRun<'a> {
-    /// A trial of `sc` with roles already assigned to servers.
-    pub fn new(
-        env: &'a Env,
-        sc: &'a Scenario,
-        index: usize,
-        roles: BTreeMap<String, usize>,
-    ) -> Self {
-        TrialRun {
-            env,
-            sc,
-            index,
-            minor: sc.requires.minor.unwrap_or(1),
-            roles,
-            conns: BTreeMap::new(),
-            last_conn: None,
-            saved: BTreeMap::new(),
-            owners: BTreeMap::new(),
-            listener: None,
-            seqids: BTreeMap::new(),
-            leases: BTreeMap::new(),
-            log: Vec::new(),
-        }
-    }
-
     /// Runs every step; the first failure ends the trial.
     pub fn run(&mut self) -> Result<(), Failure> {
         for (i, step) in self.sc.steps.iter().enumerate() {
@@ -159,26 +50,17 @@ impl<'a> TrialRun<'a> {
             Step::Raw(r) => self.raw(n, r),
             Step::Check(c) => expect::check(n, c, &self.saved),
             Step::Wait(w) => self.wait(n, w),
-            Step::Restart(r) => self.action(n, r, Action::Restart),
-            Step::Crash(r) => self.action(n, r, Action::Crash),
-            Step::Stop(r) => self.action(n, r, Action::Stop),
-            Step::Start(r) => self.action(n, r, Action::Start),
-            Step::CutLink(r) => self.action(n, r, Action::CutLink),
-            Step::RestoreLink(r) => self.action(n, r, Action::RestoreLink),
-            Step::Failover(f) => {
-                let to = self.server_name(n, &f.to)?;
-                self.action(n, &f.from, Action::Failover(to))
+            Step::Action(a) => {
+                let action = match a.action.peer() {
+                    Some(to) => Action::Failover {
+                        to: self.server_name(n, to)?,
+                    },
+                    None => a.action.clone(),
+                };
+                self.action(n, &a.role, action)
             }
             _ => Err(Failure::at(n, "step", "this step kind is not runnable")),
         }
-    }
-
-    pub(crate) fn server_name(&self, n: usize, role: &str) -> Result<String, Failure> {
-        self.roles
-            .get(role)
-            .and_then(|&i| self.env.servers.get(i))
-            .map(|s| s.name.clone())
-            .ok_or_else(|| Failure::at(n, "role", format!("role {role} has no server")))
     }
 
     fn connect(&mut self, n: usize, c: &Connect) -> Result<(), Failure> {
@@ -218,68 +100,6 @@ impl<'a> TrialRun<'a> {
         Ok(())
     }
 
-    /// The principal named (`root` and the scenario's own).
-    pub(crate) fn principal(&self, n: usize, name: Option<&str>) -> Result<Principal, Failure> {
-        let root = || Principal::Sys {
-            uid: 0,
-            gid: 0,
-            gids: vec![],
-            machine: "trunkcheck".into(),
-        };
-        match name {
-            None | Some("root") => Ok(root()),
-            Some(p) => {
-                let spec = self
-                    .sc
-                    .principals
-                    .get(p)
-                    .ok_or_else(|| Failure::at(n, "principal", format!("no principal {p}")))?;
-                Ok(if spec.none {
-                    Principal::None
-                } else {
-                    Principal::Sys {
-                        uid: spec.uid,
-                        gid: spec.gid,
-                        gids: spec.gids.clone(),
-                        machine: spec.machine.clone().unwrap_or_else(|| "trunkcheck".into()),
-                    }
-                })
-            }
-        }
-    }
-
-    /// The connection named, or the last one opened.
-    pub(crate) fn conn(&self, n: usize, on: &Option<String>) -> Result<Conn, Failure> {
-        let name = on.as_ref().or(self.last_conn.as_ref());
-        name.and_then(|c| self.conns.get(c))
-            .cloned()
-            .ok_or_else(|| Failure::at(n, "connection", "no such connection (closed?)"))
-    }
-
-    /// The client owner named in this trial (fresh per trial), at the
-    /// incarnation named by `verifier` (`v1` by default).
-    pub(crate) fn owner(&mut self, name: &str, verifier: Option<&str>) -> ClientOwner {
-        let label = format!("{}-{name}", self.sc.id);
-        let base = self
-            .owners
-            .entry(name.to_string())
-            .or_insert_with(|| ClientOwner::unique(&label))
-            .clone();
-        match verifier {
-            None | Some("v1") => base,
-            Some(v) => {
-                let mut h: u64 = u64::from_be_bytes(base.verifier);
-                for b in v.bytes() {
-                    h = h.rotate_left(7) ^ u64::from(b).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                }
-                ClientOwner {
-                    owner: base.owner,
-                    verifier: h.to_be_bytes(),
-                }
-            }
-        }
-    }
-
     fn op_step(&mut self, n: usize, op: &Op) -> Result<(), Failure> {
         let common = op.common();
         let conn = self.conn(n, &common.on)?;
@@ -292,15 +112,18 @@ impl<'a> TrialRun<'a> {
         let res = self.send(n, what, &conn, &principal, &plan)?;
         let (status, json) = main_result(&res, plan.main);
         expect::expect(n, what, common.expect.as_ref(), status, &json, &self.saved)?;
-        plan::after(
+        let reply = save::Reply {
+            res: &res,
+            status,
+            json,
+        };
+        save::after(
             self,
             n,
             op,
             &conn,
             &principal,
-            &res,
-            status,
-            json,
+            reply,
             common.save.as_deref(),
         )
     }
@@ -319,7 +142,7 @@ impl<'a> TrialRun<'a> {
             minor: self.minor,
         };
         if let Some(s) = &c.session {
-            all.session = Some(plan::session(self, n, s)?);
+            all.session = Some(self.session(n, s)?);
         }
         for op in &c.ops {
             if let Op::Sequence(a) = op {
@@ -414,18 +237,52 @@ impl<'a> TrialRun<'a> {
                     format!("no connection to role {role} to read its lease from"),
                 )
             })?;
-        let lease = plan::read_lease(self, n, &conn)?;
+        let lease = self.read_lease(n, &conn)?;
         self.leases.insert(role.to_string(), lease);
         Ok(lease)
     }
 
+    /// Reads a server's lease period: GETATTR lease_time, in a session when
+    /// the scenario speaks v4.1 (a throw-away client ID), else v4.0.
+    fn read_lease(&mut self, n: usize, conn: &Conn) -> Result<Duration, Failure> {
+        let fail = |e: String| Failure::at(n, "wait", format!("cannot read the lease time: {e}"));
+        let list = vec![ops::putrootfh(), ops::getattr_lease_time()];
+        if self.minor == 0 {
+            let res = conn
+                .conn
+                .compound(&conn.principal, 0, "lease", list)
+                .map_err(|e| fail(e.to_string()))?;
+            return ops::lease_time(&res)
+                .map(|s| Duration::from_secs(s.into()))
+                .ok_or_else(|| fail("no lease_time in the reply".into()));
+        }
+        // Any session of the trial will do; make one if there is none.
+        let existing = self.saved.values().find_map(|v| match v {
+            Saved::Session { session, .. } => Some(session.clone()),
+            _ => None,
+        });
+        let s = match existing {
+            Some(s) => s,
+            None => {
+                let owner = self.owner("lease-probe", None);
+                Session::fresh(&conn.conn, &conn.principal, &owner).map_err(fail)?
+            }
+        };
+        let res = s
+            .compound(&conn.conn, list)
+            .map_err(|e| fail(e.to_string()))?;
+        ops::lease_time(&res)
+            .map(|s| Duration::from_secs(s.into()))
+            .ok_or_else(|| fail("no lease_time in the reply".into()))
+    }
+
     fn action(&mut self, n: usize, role: &str, action: Action) -> Result<(), Failure> {
         let server = self.server_name(n, role)?;
-        let what = format!("{} {server}", action.name());
+        let what = format!("{} {server}", action.key());
         self.env
             .control
             .act(&server, &action)
-            .map_err(|e| Failure::at(n, &what, e))
+            .map_err(|e| Failure::at(n, &what, e.to_string()))
     }
 }
 
@@ -436,36 +293,6 @@ fn main_result(res: &Compound4Res<'static>, main: usize) -> (NfsStat4, Value) {
         Some(r) => (r.status(), result_json(r)),
         None => (res.status, Value::Object(Default::default())),
     }
-}
-
-/// An operation result as JSON: its result fields plus `status` and `op`.
-pub(crate) fn result_json(r: &NfsResOp<'static>) -> Value {
-    let v: Value = serde_json::from_str(&r.to_json_string()).unwrap_or(Value::Null);
-    let mut out = serde_json::Map::new();
-    if let Value::Object(top) = v {
-        for (k, val) in top {
-            match (k.as_str(), val) {
-                ("res", Value::Object(fields)) => out.extend(unwrap_arm(fields)),
-                (_, val) => {
-                    out.insert(k, val);
-                }
-            }
-        }
-    }
-    Value::Object(out)
-}
-
-/// A union result rendered as `{"NFS4_OK": {...}}` (its arm's name) is
-/// unwrapped, so that paths name the RFC fields directly.
-fn unwrap_arm(fields: serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
-    if fields.len() == 1 {
-        if let Some((k, Value::Object(inner))) = fields.iter().next() {
-            if k.starts_with("NFS4") {
-                return inner.clone();
-            }
-        }
-    }
-    fields
 }
 
 /// Bytes from hex digits (`None` if not hex or odd).
@@ -506,13 +333,12 @@ pub fn describe(step: &Step) -> String {
             (_, Some(k)) => format!("wait {k} grace period(s)"),
             _ => "wait".into(),
         },
-        Step::Restart(r) => format!("restart {r}"),
-        Step::Crash(r) => format!("crash {r}"),
-        Step::Stop(r) => format!("stop {r}"),
-        Step::Start(r) => format!("start {r}"),
-        Step::CutLink(r) => format!("cut link of {r}"),
-        Step::RestoreLink(r) => format!("restore link of {r}"),
-        Step::Failover(f) => format!("failover {} -> {}", f.from, f.to),
+        Step::Action(a) => match &a.action {
+            Action::CutLink => format!("cut link of {}", a.role),
+            Action::RestoreLink => format!("restore link of {}", a.role),
+            Action::Failover { to } => format!("failover {} -> {to}", a.role),
+            other => format!("{other} {}", a.role),
+        },
         _ => "step".into(),
     }
 }
@@ -522,13 +348,7 @@ pub fn actions_of(sc: &Scenario) -> Vec<(String, Action)> {
     sc.steps
         .iter()
         .filter_map(|s| match s {
-            Step::Restart(r) => Some((r.clone(), Action::Restart)),
-            Step::Crash(r) => Some((r.clone(), Action::Crash)),
-            Step::Stop(r) => Some((r.clone(), Action::Stop)),
-            Step::Start(r) => Some((r.clone(), Action::Start)),
-            Step::CutLink(r) => Some((r.clone(), Action::CutLink)),
-            Step::RestoreLink(r) => Some((r.clone(), Action::RestoreLink)),
-            Step::Failover(f) => Some((f.from.clone(), Action::Failover(f.to.clone()))),
+            Step::Action(a) => Some((a.role.clone(), a.action.clone())),
             _ => None,
         })
         .collect()

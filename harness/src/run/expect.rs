@@ -1,95 +1,44 @@
 //! Judging replies: statuses, reply fields and saved values against what a
 //! scenario expects, and the failure a trial reports.
 
-use super::exec::Saved;
+use super::failure::Failure;
+use super::trial::Saved;
 use crate::client::ClientError;
 use crate::scenario::{Check, Expect, FieldExpect, FieldTest, Scalar, StatusSet};
-use analyzer::nfs4::{Compound4Res, NfsStat4};
+use analyzer::nfs4::{Compound4Res, NfsResOp, NfsStat4};
+use analyzer::xdr::json::ToJson;
 use analyzer::xdr::{Reader, Xdr};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::fmt;
 
-/// Why a trial failed: the step, what was expected and what came.
-#[derive(Debug, Clone, Default)]
-pub struct Failure {
-    /// 1-based step number (none: before the steps, e.g. setup).
-    pub step: Option<usize>,
-    /// What the step did.
-    pub what: String,
-    /// The problem in one line.
-    pub message: String,
-    /// The expected value, when there is one.
-    pub expected: Option<String>,
-    /// The value that came.
-    pub actual: Option<String>,
-    /// The RFC section the expectation comes from.
-    pub rule: Option<String>,
-    /// Why it matters.
-    pub why: Option<String>,
-    /// Frames of the trial's capture that show it.
-    pub frames: Vec<u64>,
+/// An operation result as JSON: its result fields plus `status` and `op`.
+pub(crate) fn result_json(r: &NfsResOp<'static>) -> Value {
+    let v: Value = serde_json::from_str(&r.to_json_string()).unwrap_or(Value::Null);
+    let mut out = serde_json::Map::new();
+    if let Value::Object(top) = v {
+        for (k, val) in top {
+            match (k.as_str(), val) {
+                ("res", Value::Object(fields)) => out.extend(unwrap_arm(fields)),
+                (_, val) => {
+                    out.insert(k, val);
+                }
+            }
+        }
+    }
+    Value::Object(out)
 }
 
-impl Failure {
-    /// A failure at step `n` with a message.
-    pub fn at(n: usize, what: impl Into<String>, message: impl Into<String>) -> Failure {
-        Failure {
-            step: Some(n),
-            what: what.into(),
-            message: message.into(),
-            ..Failure::default()
+/// A union result rendered as `{"NFS4_OK": {...}}` (its arm's name) is
+/// unwrapped, so that paths name the RFC fields directly.
+fn unwrap_arm(fields: serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
+    if fields.len() == 1 {
+        if let Some((k, Value::Object(inner))) = fields.iter().next() {
+            if k.starts_with("NFS4") {
+                return inner.clone();
+            }
         }
     }
-
-    fn mismatch(
-        n: usize,
-        what: &str,
-        message: String,
-        expected: String,
-        actual: String,
-    ) -> Failure {
-        Failure {
-            step: Some(n),
-            what: what.into(),
-            message,
-            expected: Some(expected),
-            actual: Some(actual),
-            ..Failure::default()
-        }
-    }
-
-    fn with_rule(mut self, rule: &Option<String>, why: &Option<String>) -> Failure {
-        self.rule = rule.clone();
-        self.why = why.clone();
-        self
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.step {
-            Some(n) => write!(f, "step {n} ({}): {}", self.what, self.message)?,
-            None => write!(f, "{}: {}", self.what, self.message)?,
-        }
-        if let Some(e) = &self.expected {
-            write!(f, "\n  expected: {e}")?;
-        }
-        if let Some(a) = &self.actual {
-            write!(f, "\n  actual:   {a}")?;
-        }
-        if let Some(r) = &self.rule {
-            write!(f, "\n  rule:     {r}")?;
-        }
-        if let Some(w) = &self.why {
-            write!(f, "\n  why:      {w}")?;
-        }
-        if !self.frames.is_empty() {
-            let frames: Vec<String> = self.frames.iter().map(u64::to_string).collect();
-            write!(f, "\n  frames:   {}", frames.join(", "))?;
-        }
-        Ok(())
-    }
+    fields
 }
 
 /// Checks an operation's status and fields.
@@ -114,8 +63,8 @@ pub(crate) fn expect(
         );
     }
     for (path, fe) in fields.into_iter().flatten() {
-        let value = lookup(json, path);
-        field(path, fe, value, saved).map_err(|(e, a)| {
+        let value = lookup(json, path.as_str());
+        field(path.as_str(), fe, value, saved).map_err(|(e, a)| {
             Failure::mismatch(n, what, format!("reply field {path}"), e, a).with_rule(rule, why)
         })?;
     }

@@ -1,8 +1,10 @@
 //! A run's environment from a running [`Lab`]: its servers, its client
 //! namespace, its actions.
 
-use super::env::{Action, Control, Env, EnvServer, Sources};
-use crate::target::{self, Lab, Launch};
+use super::env::{Control, Env, EnvServer, Sources};
+use crate::action::{Action, Unsupported};
+use crate::lab::{Lab, LabError};
+use crate::targets::Launch;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,43 +12,13 @@ use std::time::Duration;
 /// Server actions carried out by a lab (built-in launcher or hooks).
 pub struct LabControl(pub Arc<Lab>);
 
-fn target_action(a: &Action) -> target::Action {
-    match a {
-        Action::Restart => target::Action::Restart,
-        Action::Crash => target::Action::Crash,
-        Action::Stop => target::Action::Stop,
-        Action::Start => target::Action::Start,
-        Action::CutLink => target::Action::CutLink,
-        Action::RestoreLink => target::Action::RestoreLink,
-        Action::Failover(_) => target::Action::Failover,
-    }
-}
-
 impl Control for LabControl {
-    fn supports(&self, server: &str, action: &Action) -> Result<(), String> {
-        if self.0.target().supports(server, target_action(action)) {
-            Ok(())
-        } else {
-            Err(format!(
-                "target {} has no `{}` hook for server {server}",
-                self.0.target().name,
-                action.name()
-            ))
-        }
+    fn supports(&self, server: &str, action: &Action) -> Result<(), Unsupported> {
+        self.0.target().supports(server, action)
     }
 
-    fn act(&self, server: &str, action: &Action) -> Result<(), String> {
-        let lab = &self.0;
-        let r = match action {
-            Action::Restart => lab.restart(server),
-            Action::Crash => lab.crash(server),
-            Action::Stop => lab.stop(server),
-            Action::Start => lab.start_server(server),
-            Action::CutLink => lab.cut_link(server),
-            Action::RestoreLink => lab.restore_link(server),
-            Action::Failover(to) => lab.failover(server, to),
-        };
-        r.map_err(|e| e.to_string())
+    fn act(&self, server: &str, action: &Action) -> Result<(), LabError> {
+        self.0.act(server, action)
     }
 }
 

@@ -2,7 +2,7 @@
 //! target. A trial gets the servers its roles need (or is skipped with the
 //! reason), runs alone when it acts on a server (restart, failover ...) and
 //! in parallel otherwise, captures its own traffic and has the analyzer's
-//! passive rules judge it, and leaves a [`report::Record`].
+//! passive rules judge it, and leaves a [`record::Record`].
 
 // A step's `Failure` (expected/actual/rule/frames) is the cold path of a
 // network round trip; its size does not matter, its detail does.
@@ -12,23 +12,26 @@ pub mod capture;
 pub mod env;
 pub mod exec;
 pub mod expect;
+pub mod failure;
 pub mod lab_env;
 mod plan;
-pub mod report;
+pub mod record;
+mod save;
 mod settle;
+pub mod trial;
 
 use crate::scenario::{roles_of, Scenario, Suite};
 use analyzer::rules::{Policy, TrialBlame};
-use env::{Action, Env};
-use exec::TrialRun;
-use expect::Failure;
+use env::Env;
+use failure::Failure;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
-use report::{Baseline, Outcome, Record};
+use record::{Baseline, Outcome, Record};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use trial::{StepLog, TrialRun};
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -167,15 +170,13 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
         let Some(server) = roles.get(&role).map(|&i| env.servers[i].name.clone()) else {
             return Verdict::Skip(format!("role {role} has no server"));
         };
-        let action = match action {
-            Action::Failover(to) => match roles.get(&to) {
-                Some(&j) => Action::Failover(env.servers[j].name.clone()),
-                None => return Verdict::Skip(format!("role {to} has no server")),
-            },
-            a => a,
+        let named = action.with_peer(|to| roles.get(to).map(|&j| env.servers[j].name.clone()));
+        let Some(action) = named else {
+            let to = action.peer().unwrap_or_default();
+            return Verdict::Skip(format!("role {to} has no server"));
         };
-        if let Err(why) = env.control.supports(&server, &action) {
-            return Verdict::Skip(why);
+        if let Err(unsupported) = env.control.supports(&server, &action) {
+            return Verdict::Skip(unsupported.to_string());
         }
         actions.push((server, action));
     }
@@ -263,7 +264,7 @@ fn unexpected_findings(sc: &Scenario, findings: &[analyzer::rules::Finding]) -> 
 }
 
 /// The frames of the failing step's messages.
-fn add_frames(f: &mut Failure, log: &[exec::StepLog], messages: &[(u64, f64)]) {
+fn add_frames(f: &mut Failure, log: &[StepLog], messages: &[(u64, f64)]) {
     let Some(step) = f.step.and_then(|n| log.iter().find(|l| l.step == n)) else {
         return;
     };

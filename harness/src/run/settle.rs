@@ -2,11 +2,11 @@
 //! state released, links restored, stopped servers started, and grace
 //! periods over.
 
-use super::env::{Action, Env};
-use super::exec::{Saved, TrialRun};
-use crate::client::session::{default_back_attrs, default_fore_attrs, exchange_id};
+use super::env::Env;
+use super::trial::{Saved, TrialRun};
+use crate::action::Action;
 use crate::client::{ops, ClientOwner, ConnectOptions, Connection, Principal, Session};
-use analyzer::nfs4::{CreateSession4Flags, ExchgId4Flags, NfsStat4, StateProtect4A, NFS4_CALLBACK};
+use analyzer::nfs4::NfsStat4;
 use std::time::{Duration, Instant};
 
 /// Releases what the trial's clients still hold (best effort): sessions,
@@ -38,17 +38,11 @@ pub fn cleanup(t: &mut TrialRun<'_>) {
 pub fn settle(env: &Env, actions: &[(String, Action)]) {
     let mut touched: Vec<String> = Vec::new();
     for (server, action) in actions {
-        match action {
-            Action::CutLink => {
-                let _ = env.control.act(server, &Action::RestoreLink);
-            }
-            Action::Stop | Action::Failover(_) => {
-                let _ = env.control.act(server, &Action::Start);
-            }
-            _ => {}
+        if let Some(undo) = action.undo() {
+            let _ = env.control.act(server, &undo);
         }
-        if let Action::Failover(to) = action {
-            touched.push(to.clone());
+        if let Some(to) = action.peer() {
+            touched.push(to.to_string());
         }
         touched.push(server.clone());
     }
@@ -89,7 +83,7 @@ fn wait_out_of_grace(env: &Env, addr: std::net::SocketAddr, limit: Duration) -> 
             Err(_) => std::thread::sleep(Duration::from_millis(200)),
         }
     };
-    let session = fresh_session(&conn, &principal, &ClientOwner::unique("settle"))?;
+    let session = Session::fresh(&conn, &principal, &ClientOwner::unique("settle"))?;
     let clientid = session.clientid();
     let _ = session.reclaim_complete(&conn, false);
     let name = format!("tc-settle-{}", std::process::id());
@@ -125,36 +119,4 @@ fn wait_out_of_grace(env: &Env, addr: std::net::SocketAddr, limit: Duration) -> 
     let _ = session.destroy_session(&conn);
     let _ = crate::client::session::destroy_clientid(&conn, &principal, clientid);
     result
-}
-
-/// A new client ID for `owner` (SP4_NONE) and a session of it with the
-/// usual channel attributes: what a throw-away probe client needs.
-pub(super) fn fresh_session(
-    conn: &Connection,
-    principal: &Principal,
-    owner: &ClientOwner,
-) -> Result<Session, String> {
-    let eid = exchange_id(
-        conn,
-        principal,
-        owner,
-        ExchgId4Flags(0),
-        StateProtect4A::None,
-    )
-    .map_err(|e| e.to_string())?;
-    let ok = eid
-        .ok()
-        .ok_or_else(|| format!("EXCHANGE_ID: {:?}", eid.status()))?;
-    Session::create(
-        conn,
-        principal,
-        ok.eir_clientid,
-        ok.eir_sequenceid,
-        CreateSession4Flags(0),
-        default_fore_attrs(),
-        default_back_attrs(),
-        NFS4_CALLBACK,
-    )
-    .map_err(|e| e.to_string())?
-    .map_err(|s| format!("CREATE_SESSION: {s:?}"))
 }

@@ -1,5 +1,6 @@
 //! Reading suite files and refusing bad ones before anything runs.
 
+use super::reply::reply_fields;
 use super::types::*;
 use analyzer::nfs4::consts::{ChannelDirFromClient4, CreateSession4Flags, ExchgId4Flags, NfsStat4};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -44,6 +45,8 @@ pub enum LoadError {
         scenario: String,
         /// 1-based step number, when the problem is in a step.
         step: Option<usize>,
+        /// 1-based line and column of what is wrong, when known.
+        at: Option<(u64, u64)>,
         /// What is wrong.
         message: String,
     },
@@ -72,9 +75,14 @@ impl fmt::Display for LoadError {
                 path,
                 scenario,
                 step,
+                at,
                 message,
             } => {
-                write!(f, "{}: scenario {scenario}", path.display())?;
+                write!(f, "{}", path.display())?;
+                if let Some((line, column)) = at {
+                    write!(f, ":{line}:{column}")?;
+                }
+                write!(f, ": scenario {scenario}")?;
                 if let Some(s) = step {
                     write!(f, ", step {s}")?;
                 }
@@ -107,10 +115,11 @@ pub fn load_str(path: &Path, text: &str) -> Result<Suite, LoadError> {
         }
     })?;
     for s in &file.scenarios {
-        validate(s).map_err(|(step, message)| LoadError::Invalid {
+        validate(s).map_err(|(step, at, message)| LoadError::Invalid {
             path: path.to_path_buf(),
             scenario: s.id.clone(),
             step,
+            at,
             message,
         })?;
     }
@@ -159,6 +168,7 @@ pub fn load_files(paths: &[PathBuf]) -> Result<Vec<Suite>, Vec<LoadError>> {
                     path: suite.path.clone(),
                     scenario: s.id.clone(),
                     step: None,
+                    at: None,
                     message: format!("id already used in {}", first.display()),
                 });
             }
@@ -222,35 +232,46 @@ impl Saved {
     }
 }
 
-/// Checks one scenario; the error is (1-based step, message).
-fn validate(s: &Scenario) -> Result<(), (Option<usize>, String)> {
-    check_id(&s.id).map_err(|m| (None, m))?;
+/// Why a scenario is refused: (1-based step, line and column, message).
+type Refusal = (Option<usize>, Option<(u64, u64)>, String);
+
+/// Checks one scenario.
+fn validate(s: &Scenario) -> Result<(), Refusal> {
+    check_id(&s.id).map_err(|m| (None, None, m))?;
     if s.rfc.is_empty() {
-        return Err((None, "names no RFC section (`rfc:`)".into()));
+        return Err((None, None, "names no RFC section (`rfc:`)".into()));
     }
     if s.steps.is_empty() {
-        return Err((None, "has no steps".into()));
+        return Err((None, None, "has no steps".into()));
     }
     for f in &s.findings {
         if analyzer::rules::by_id(f).is_none() {
-            return Err((None, format!("findings: no passive rule `{f}`")));
+            return Err((None, None, format!("findings: no passive rule `{f}`")));
         }
     }
     let roles = roles_of(s);
     for (name, role) in &roles {
         match (&role.relation, &role.of) {
             (Some(_), Some(of)) if !roles.contains_key(of) => {
-                return Err((None, format!("role {name} relates to unknown role {of}")))
+                return Err((
+                    None,
+                    None,
+                    format!("role {name} relates to unknown role {of}"),
+                ))
             }
             (Some(_), None) => {
-                return Err((None, format!("role {name} has a relation but no `of`")))
+                return Err((
+                    None,
+                    None,
+                    format!("role {name} has a relation but no `of`"),
+                ))
             }
             _ => {}
         }
     }
     if let Some(m) = s.requires.minor {
         if m > 2 {
-            return Err((None, format!("minor version {m} does not exist")));
+            return Err((None, None, format!("minor version {m} does not exist")));
         }
     }
     let mut v = Validator {
@@ -260,7 +281,8 @@ fn validate(s: &Scenario) -> Result<(), (Option<usize>, String)> {
         saved: BTreeMap::new(),
     };
     for (i, step) in s.steps.iter().enumerate() {
-        v.step(step).map_err(|m| (Some(i + 1), m))?;
+        v.step(step).map_err(|m| (Some(i + 1), None, m))?;
+        check_fields(step).map_err(|(at, m)| (Some(i + 1), Some(at), m))?;
     }
     Ok(())
 }
@@ -326,17 +348,13 @@ impl Validator<'_> {
                     _ => Err("wait: give exactly one of `leases` or `graces`".into()),
                 }
             }
-            Step::Restart(r)
-            | Step::Crash(r)
-            | Step::Stop(r)
-            | Step::Start(r)
-            | Step::CutLink(r)
-            | Step::RestoreLink(r) => self.role(r).map(|_| ()),
-            Step::Failover(f) => {
-                self.role(&f.from)?;
-                self.role(&f.to)?;
-                if f.from == f.to {
-                    return Err("failover: `from` and `to` are the same role".into());
+            Step::Action(a) => {
+                self.role(&a.role)?;
+                if let Some(to) = a.action.peer() {
+                    self.role(to)?;
+                    if a.role == to {
+                        return Err("failover: `from` and `to` are the same role".into());
+                    }
                 }
                 Ok(())
             }
@@ -676,4 +694,62 @@ fn one_of(field: &str, value: &Option<String>, allowed: &[&str]) -> Result<(), S
         }
         _ => Ok(()),
     }
+}
+
+/// Refuses a field in `expect.fields` that the step's reply does not have
+/// (a typo would otherwise fail only when the step runs, as an absent
+/// field), with the line and column the file wrote it at.
+fn check_fields(step: &Step) -> Result<(), ((u64, u64), String)> {
+    let (expect, op, whose) = match step {
+        Step::Compound(c) => (
+            c.expect.clone(),
+            c.ops.last().cloned(),
+            "the compound's last operation",
+        ),
+        _ => match step.op() {
+            Some(op) => (op.common().expect, Some(op), "the step's operation"),
+            None => return Ok(()),
+        },
+    };
+    let Some(Expect::Full(full)) = expect else {
+        return Ok(());
+    };
+    let known = reply_fields(op.as_ref());
+    for path in full.fields.keys() {
+        if known.contains(&path.field()) {
+            continue;
+        }
+        let op_name = op.as_ref().map_or("none", |o| o.keyword());
+        let near = known
+            .iter()
+            .filter(|k| edits(k, path.field()) <= 2)
+            .map(|k| format!("; did you mean `{k}`?"))
+            .next()
+            .unwrap_or_default();
+        return Err((
+            (path.line, path.column),
+            format!(
+                "expect.fields: `{}` is not a field of the reply to {whose} ({op_name}: {}){near}",
+                path.field(),
+                known.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The edit distance between two names (insertions, deletions, changes).
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }

@@ -23,9 +23,12 @@
 //! [`load`] reads and validates files before anything runs: a malformed
 //! file is refused with its path, line and column, and a scenario that
 //! refers to a connection, saved value, role or principal it never made is
-//! refused with the scenario id and step number.
+//! refused with the scenario id and step number. A reply field named in
+//! `expect.fields` that the step's reply does not have (see [`reply`]) is
+//! refused with its line and column too.
 
 pub mod load;
+pub mod reply;
 mod types;
 
 pub use load::{load_dir, load_file, load_files, load_str, roles_of, LoadError, Suite};

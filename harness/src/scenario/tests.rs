@@ -46,7 +46,9 @@ fn a_well_formed_scenario_loads_with_its_steps() {
     assert_eq!(sc.steps.len(), 7);
     assert!(matches!(sc.steps[1], Step::ExchangeId(_)));
     assert!(matches!(sc.steps[4], Step::Compound(ref c) if c.ops.len() == 2));
-    assert!(matches!(sc.steps[6], Step::Restart(ref r) if r == "a"));
+    assert!(
+        matches!(sc.steps[6], Step::Action(ref a) if a.role == "a" && a.action == crate::action::Action::Restart)
+    );
 }
 
 #[test]
@@ -134,4 +136,34 @@ fn syntax_errors_name_the_place_once() {
     assert!(text.starts_with("t.yaml:14:9: "), "{text}");
     assert!(text.contains("unknown variant `snooze`"), "{text}");
     assert!(!text.contains("line 14"), "location said twice: {text}");
+}
+
+#[test]
+fn a_typo_in_a_reply_field_is_refused_with_line_and_column() {
+    let bad = GOOD.replace("fields: {eir_flags:", "fields: {eir_flagz:");
+    assert_ne!(bad, GOOD);
+    let e = load(&bad).expect_err("refused");
+    let text = e.to_string();
+    assert!(
+        text.starts_with("t.yaml:10:79: scenario T-ONE-01, step 2: "),
+        "{text}"
+    );
+    assert!(text.contains("`eir_flagz` is not a field"), "{text}");
+    assert!(text.contains("did you mean `eir_flags`?"), "{text}");
+}
+
+#[test]
+fn a_compound_names_the_fields_of_its_last_operation() {
+    let ok = GOOD.replace(
+        "{getattr: {attrs: [lease_time]}}]}",
+        "{getattr: {attrs: [lease_time]}}], expect: {fields: {obj_attributes.lease_time: 90}}}",
+    );
+    assert_ne!(ok, GOOD);
+    load(&ok).expect("GETATTR's reply has obj_attributes");
+    let bad = ok.replace("obj_attributes.lease_time", "eir_flags");
+    let text = load(&bad).expect_err("refused").to_string();
+    assert!(
+        text.contains("step 5: expect.fields: `eir_flags` is not a field of the reply to the compound's last operation (getattr"),
+        "{text}"
+    );
 }

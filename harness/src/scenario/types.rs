@@ -1,5 +1,6 @@
 //! The scenario file format: what `suites/*.yaml` may say.
 
+use crate::action::Action;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -150,14 +151,24 @@ fn role_a() -> String {
     "a".to_string()
 }
 
-/// `failover`: `from`'s service moves to its cluster peer `to`.
+/// `failover`: `from`'s service moves to its cluster peer `to` (as the
+/// file spells it; a step holds it as an [`ActionStep`]).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Failover {
+#[serde(deny_unknown_fields, rename = "Failover")]
+struct FailoverSpelled {
     /// The role that fails.
-    pub from: String,
+    from: String,
     /// The cluster peer taking over.
-    pub to: String,
+    to: String,
+}
+
+/// A server action step: `restart: a`, `failover: {from: a, to: b}` ...
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionStep {
+    /// The role acted on.
+    pub role: String,
+    /// The action (a failover's peer is a role too).
+    pub action: Action,
 }
 
 /// `wait`: a multiple of the server's lease period or grace period.
@@ -194,13 +205,82 @@ pub struct Check {
 }
 
 /// What a reply must say.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum Expect {
     /// A status name, or a list of acceptable ones (`any`: whatever).
     Status(StatusSet),
     /// Status and reply fields.
     Full(ExpectFull),
+}
+
+/// The message of an `expect` that is none of its forms (the load error
+/// adds what the forms are).
+const NOT_AN_EXPECT: &str = "data did not match any variant of untagged enum Expect";
+
+/// `expect` is a status, a list of statuses, or a map: told apart by the
+/// YAML node's kind rather than by trying each form on a buffered copy
+/// (serde's `untagged`), so that the field names inside keep where the
+/// file wrote them.
+impl<'de> Deserialize<'de> for Expect {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{self, value, Error as _};
+        struct Forms;
+        impl<'de> de::Visitor<'de> for Forms {
+            type Value = Expect;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a status, a list of statuses, or {status, fields, rule, why}")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Expect, E> {
+                Ok(Expect::Status(StatusSet::One(s.to_string())))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Expect, A::Error> {
+                Vec::<StatusName>::deserialize(value::SeqAccessDeserializer::new(seq))
+                    .map(|v| Expect::Status(StatusSet::AnyOf(v.into_iter().map(|n| n.0).collect())))
+                    .map_err(|_| A::Error::custom(NOT_AN_EXPECT))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Expect, A::Error> {
+                ExpectFull::deserialize(value::MapAccessDeserializer::new(map))
+                    .map(Expect::Full)
+                    .map_err(|_| A::Error::custom(NOT_AN_EXPECT))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Expect, E> {
+                Err(E::custom(NOT_AN_EXPECT))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Expect, E> {
+                Err(E::custom(NOT_AN_EXPECT))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Expect, E> {
+                Err(E::custom(NOT_AN_EXPECT))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Expect, E> {
+                Err(E::custom(NOT_AN_EXPECT))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Expect, E> {
+                Err(E::custom(NOT_AN_EXPECT))
+            }
+        }
+        d.deserialize_any(Forms)
+    }
+}
+
+/// A status name in an `expect` list: text only (an unquoted number is
+/// not a status name).
+struct StatusName(String);
+
+impl<'de> Deserialize<'de> for StatusName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = StatusName;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a status name")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<StatusName, E> {
+                Ok(StatusName(s.to_string()))
+            }
+        }
+        d.deserialize_any(Text)
+    }
 }
 
 /// One acceptable status or several.
@@ -232,13 +312,75 @@ pub struct ExpectFull {
     pub status: Option<StatusSet>,
     /// Reply fields by path (RFC field names, e.g. `eir_flags`).
     #[serde(default)]
-    pub fields: BTreeMap<String, FieldExpect>,
+    pub fields: BTreeMap<FieldPath, FieldExpect>,
     /// The RFC section named when the expectation fails.
     #[serde(default)]
     pub rule: Option<String>,
     /// Why it matters (shown when it fails).
     #[serde(default)]
     pub why: Option<String>,
+}
+
+/// A reply field path in `expect.fields` (`eir_flags`,
+/// `eir_server_owner.so_major_id`) and where the file wrote it. Paths
+/// compare by their text alone.
+#[derive(Debug, Clone)]
+pub struct FieldPath {
+    /// The dotted path.
+    pub path: String,
+    /// 1-based line of the path in its file (0 when unknown).
+    pub line: u64,
+    /// 1-based column of the path in its file (0 when unknown).
+    pub column: u64,
+}
+
+impl FieldPath {
+    /// The path's text.
+    pub fn as_str(&self) -> &str {
+        &self.path
+    }
+
+    /// The field of the reply itself the path starts at.
+    pub fn field(&self) -> &str {
+        self.path.split('.').next().unwrap_or("")
+    }
+}
+
+impl PartialEq for FieldPath {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path
+    }
+}
+
+impl Eq for FieldPath {}
+
+impl PartialOrd for FieldPath {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for FieldPath {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.path.cmp(&other.path)
+    }
+}
+
+impl std::fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.path)
+    }
+}
+
+impl<'de> Deserialize<'de> for FieldPath {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = serde_saphyr::Spanned::<String>::deserialize(d)?;
+        Ok(FieldPath {
+            line: s.referenced.line(),
+            column: s.referenced.column(),
+            path: s.value,
+        })
+    }
 }
 
 /// An expectation on one reply field.
@@ -353,7 +495,7 @@ macro_rules! op_steps {
 
         /// One step of a scenario.
         #[derive(Debug, Clone, Deserialize)]
-        #[serde(rename_all = "snake_case")]
+        #[serde(from = "StepSpelled")]
         pub enum Step {
             $( $(#[$m])* $variant($name), )*
             /// Open a connection.
@@ -368,20 +510,50 @@ macro_rules! op_steps {
             Check(Check),
             /// Wait a number of the server's lease or grace periods.
             Wait(Wait),
-            /// Restart a server cleanly.
+            /// An action on a server (restart, crash, failover ...).
+            Action(ActionStep),
+        }
+
+        /// A step as the file spells it: one keyword per server action.
+        #[derive(Deserialize)]
+        #[serde(rename_all = "snake_case", rename = "Step")]
+        enum StepSpelled {
+            $( $variant($name), )*
+            Connect(Connect),
+            Disconnect(String),
+            Compound(CompoundStep),
+            Raw(RawStep),
+            Check(Check),
+            Wait(Wait),
             Restart(String),
-            /// Crash a server (kill it) and start it again.
             Crash(String),
-            /// Stop a server.
             Stop(String),
-            /// Start a stopped server.
             Start(String),
-            /// Cut a server's network link (packets dropped, no reset).
             CutLink(String),
-            /// Restore a cut link.
             RestoreLink(String),
-            /// Fail a server over to a cluster peer.
-            Failover(Failover),
+            Failover(FailoverSpelled),
+        }
+
+        impl From<StepSpelled> for Step {
+            fn from(s: StepSpelled) -> Step {
+                let act = |role: String, action: Action| Step::Action(ActionStep { role, action });
+                match s {
+                    $( StepSpelled::$variant(a) => Step::$variant(a), )*
+                    StepSpelled::Connect(c) => Step::Connect(c),
+                    StepSpelled::Disconnect(c) => Step::Disconnect(c),
+                    StepSpelled::Compound(c) => Step::Compound(c),
+                    StepSpelled::Raw(r) => Step::Raw(r),
+                    StepSpelled::Check(c) => Step::Check(c),
+                    StepSpelled::Wait(w) => Step::Wait(w),
+                    StepSpelled::Restart(r) => act(r, Action::Restart),
+                    StepSpelled::Crash(r) => act(r, Action::Crash),
+                    StepSpelled::Stop(r) => act(r, Action::Stop),
+                    StepSpelled::Start(r) => act(r, Action::Start),
+                    StepSpelled::CutLink(r) => act(r, Action::CutLink),
+                    StepSpelled::RestoreLink(r) => act(r, Action::RestoreLink),
+                    StepSpelled::Failover(f) => act(f.from, Action::Failover { to: f.to }),
+                }
+            }
         }
 
         impl Step {

@@ -16,8 +16,9 @@
 //! A hook that exits non-zero, or runs longer than the target's
 //! `hook_timeout`, fails the action with its output.
 
-use super::lab::LabError;
-use super::{Action, ServerSpec};
+use super::LabError;
+use crate::action::Action;
+use crate::targets::ServerSpec;
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -33,7 +34,7 @@ fn join_addresses(s: &ServerSpec) -> String {
 /// Runs `argv` for `action` on `server` (and `peer` for failover).
 pub(crate) fn run(
     target: &str,
-    action: Action,
+    action: &Action,
     argv: &[String],
     server: &ServerSpec,
     peer: Option<&ServerSpec>,
@@ -41,7 +42,7 @@ pub(crate) fn run(
 ) -> Result<(), LabError> {
     let fail = |detail: String| LabError::Hook {
         server: server.name.clone(),
-        action,
+        action: action.clone(),
         argv: format!("{argv:?}"),
         detail,
     };

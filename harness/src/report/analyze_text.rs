@@ -1,108 +1,15 @@
-//! `trunkcheck analyze`: the identity report of a capture: server
+//! `trunkcheck analyze`: the identity report of a capture as text: server
 //! endpoints and what they declared, server identities and how endpoints
 //! relate, clients and their client IDs, sessions and their connections, and
-//! the recovery timeline.
-//!
-//! JSON (`--json`, format `trunkcheck-analyze`, version 2): one document per
-//! observation with `file`, `files` (the capture files, in command-line
-//! order; several with `--merge`), `merged`, the model's members (`servers`,
-//! `server_identities`, `same_scope`, `v40_trunking_tests`, `clients`,
-//! `client_ids`, `sessions`, `connections`, `recovery`), `findings` (each with
-//! `rule`, `severity`, `party`, `rfc`, `catalogue_rows`, `frames`,
-//! `evidence`, `message`), `findings_not_listed`, `model_limits` (each bound
-//! of the identity model as `{"name", "limit", "hits"}`, like the pipeline's
-//! `stats.limits`; what reached a bound was not recorded, nor judged),
-//! `frame_map` and `stats`.
-//! `evidence` names each frame by file: `{"file": 1, "frame": 12}` (index
-//! into `files`, frame number within that file). Every other frame number
-//! (`frames` and the model's `*_frame` members) counts frames of the
-//! observation: in a merged one, in merged (timestamp) order; `frame_map`
-//! lists the runs `[first merged frame, file, its frame in that file]` to
-//! turn them back (empty for one file, where they are the file's own).
-//! Version 1 had no `files`, `merged`, `evidence` nor `frame_map`.
+//! the recovery timeline, then the findings.
 
+use super::frames::{finding_line, join, Frames};
+use super::stats::limits_reached;
 use analyzer::model::{BindHow, OwnerKind, Principal, RecoveryKind, ServerKey};
-use analyzer::pipeline::merge::FrameMap;
 use analyzer::pipeline::PipelineStats;
-use analyzer::rules::{Analysis, Policy, Severity};
-use analyzer::xdr::{escape_bytes, hex, JsonOut};
+use analyzer::rules::{Analysis, Severity};
+use analyzer::xdr::{escape_bytes, hex};
 use std::fmt::Write as _;
-
-/// Version of the JSON document `analyze --json` writes.
-pub const JSON_VERSION: u32 = 2;
-
-/// How a report names frames: a file's own numbers, or, for several files
-/// merged into one observation, `file#frame`.
-#[derive(Debug, Clone, Copy)]
-pub enum Frames<'a> {
-    /// One file: frame numbers are that file's.
-    Single,
-    /// Merged files: frame numbers count the merged stream.
-    Merged(&'a FrameMap),
-}
-
-impl Frames<'_> {
-    /// A frame as the report shows it (`12`, or `b.pcap#12` when merged).
-    pub fn label(&self, n: u64) -> String {
-        match self {
-            Frames::Single => n.to_string(),
-            Frames::Merged(m) => m.label(n),
-        }
-    }
-
-    /// (file index, frame in that file).
-    pub fn locate(&self, n: u64) -> (usize, u64) {
-        match self {
-            Frames::Single => (0, n),
-            Frames::Merged(m) => m.locate(n).map_or((0, n), |r| (r.file, r.frame)),
-        }
-    }
-
-    /// A finding's message with each "frame N" it mentions relabelled.
-    pub fn message(&self, msg: &str) -> String {
-        match self {
-            Frames::Single => msg.to_string(),
-            Frames::Merged(_) => relabel(msg, |n| self.label(n)),
-        }
-    }
-
-    /// A finding's frames, comma separated.
-    pub fn list(&self, frames: &[u64]) -> String {
-        join(frames.iter().map(|f| self.label(*f)))
-    }
-}
-
-/// Replaces the number after each "frame " in `msg` with `label(number)`.
-fn relabel(msg: &str, label: impl Fn(u64) -> String) -> String {
-    const WORD: &str = "frame ";
-    let mut out = String::with_capacity(msg.len() + 16);
-    let mut rest = msg;
-    while let Some(i) = rest.find(WORD) {
-        let (head, tail) = rest.split_at(i + WORD.len());
-        out.push_str(head);
-        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
-        match tail[..digits].parse::<u64>() {
-            Ok(n) => out.push_str(&label(n)),
-            Err(_) => out.push_str(&tail[..digits]),
-        }
-        rest = &tail[digits..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// One finding as a report line: `id [severity party, rfc] message (frames ...)`.
-pub fn finding_line(f: &analyzer::rules::Finding, fr: &Frames<'_>) -> String {
-    format!(
-        "{} [{} {}, {}] {} (frames {})",
-        f.rule.id,
-        f.rule.severity.as_str(),
-        f.rule.party.as_str(),
-        f.rule.rfc,
-        fr.message(&f.message),
-        fr.list(&f.frames)
-    )
-}
 
 fn q(b: &[u8]) -> String {
     format!("\"{}\"", escape_bytes(b))
@@ -134,13 +41,6 @@ fn principal_text(p: &Principal) -> String {
         Principal::Gss { handle } => format!("RPCSEC_GSS handle {}", hex(handle)),
         Principal::Other(f) => format!("flavor {f}"),
     }
-}
-
-fn join<T: ToString>(it: impl IntoIterator<Item = T>) -> String {
-    it.into_iter()
-        .map(|x| x.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The text report.
@@ -380,94 +280,17 @@ pub fn text_report(file: &str, a: &Analysis, stats: &PipelineStats, fr: &Frames<
         stats.gaps,
         stats.malformed_records()
     );
-    let hits = crate::decode::limits_reached(&a.limit_hits());
+    let hits = limits_reached(&a.limit_hits());
     if !hits.is_empty() {
         let _ = writeln!(s, "model limits reached: {}", hits.join("; "));
     }
     s
 }
 
-/// The JSON document (see the module documentation for its members).
-pub fn json_report(
-    file: &str,
-    files: &[String],
-    a: &Analysis,
-    stats: &PipelineStats,
-    fr: &Frames<'_>,
-) -> String {
-    let m = a.model();
-    let mut o = JsonOut::new();
-    o.begin_object();
-    o.field("format", "trunkcheck-analyze");
-    o.field("version", &JSON_VERSION);
-    o.field("file", file);
-    o.field("files", &files.to_vec());
-    o.field("merged", &matches!(fr, Frames::Merged(_)));
-    m.write_json_members(&mut o);
-    o.key("findings");
-    o.begin_array();
-    for f in a.findings() {
-        o.begin_object();
-        o.field("rule", f.rule.id);
-        o.field("severity", f.rule.severity.as_str());
-        o.field("party", f.rule.party.as_str());
-        o.field("rfc", f.rule.rfc);
-        o.field("catalogue_rows", &f.rule.rows.to_vec());
-        o.field("frames", &f.frames);
-        o.key("evidence");
-        o.begin_array();
-        for n in &f.frames {
-            let (file, frame) = fr.locate(*n);
-            o.begin_object();
-            o.field("file", &(file as u64));
-            o.field("frame", &frame);
-            o.end_object();
-        }
-        o.end_array();
-        o.field("message", fr.message(&f.message).as_str());
-        o.end_object();
-    }
-    o.end_array();
-    o.field("findings_not_listed", &a.findings_dropped());
-    o.key("not_judged");
-    o.begin_array();
-    for n in a.not_judged() {
-        o.begin_object();
-        o.field("rule", n.rule.id);
-        o.field("reason", n.reason);
-        o.field("count", &n.count);
-        o.end_object();
-    }
-    o.end_array();
-    o.key("model_limits");
-    crate::decode::limits_json(&mut o, &a.limit_hits());
-    o.key("frame_map");
-    o.begin_array();
-    if let Frames::Merged(map) = fr {
-        for (start, file, local) in map.runs_list() {
-            o.begin_array();
-            o.number(start);
-            o.number(file as u64);
-            o.number(local);
-            o.end_array();
-        }
-    }
-    o.end_array();
-    o.key("stats");
-    crate::decode::stats_json_object(&mut o, stats);
-    o.end_object();
-    o.into_string()
-}
-
-/// True when the analysis fails by the verdict policy (exit status 1).
-pub fn fails(a: &Analysis, policy: &Policy) -> bool {
-    policy.capture_fails(a.findings())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use analyzer::rules::{Finding, CSESS_ATTRS};
+    use crate::report::analyze_json::json_report;
 
     #[test]
     fn model_limits_reached_are_reported_in_text_and_json() {
@@ -511,27 +334,5 @@ mod tests {
         assert!(limits
             .iter()
             .any(|h| h["name"] == "max_events/recovery" && h["hits"] == 0));
-    }
-
-    #[test]
-    fn merged_frames_are_named_by_file_in_lines_and_messages() {
-        let mut map = FrameMap::new(vec!["a.pcap".into(), "b.pcap".into()]);
-        for (file, local) in [(0, 1), (1, 1), (1, 2), (0, 2)] {
-            map.push(file, local);
-        }
-        let fr = Frames::Merged(&map);
-        let f = Finding {
-            rule: &CSESS_ATTRS,
-            message: "first in frame 2, then frame 4; frames 1-2 untouched".into(),
-            frames: vec![3, 4],
-        };
-        let line = finding_line(&f, &fr);
-        assert!(
-            line.ends_with("first in frame b.pcap#1, then frame a.pcap#2; frames 1-2 untouched (frames b.pcap#2, a.pcap#2)"),
-            "{line}"
-        );
-        assert_eq!(fr.locate(4), (0, 2));
-        assert_eq!(Frames::Single.message(&f.message), f.message);
-        assert!(finding_line(&f, &Frames::Single).ends_with("(frames 3, 4)"));
     }
 }

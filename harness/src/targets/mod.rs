@@ -1,4 +1,4 @@
-//! Targets: the servers under test, described in YAML.
+//! Target files: the servers under test, described in YAML.
 //!
 //! A target file names the servers, the addresses each one answers on, the
 //! export to LOOKUP, what the operator asserts about them (which servers share
@@ -8,10 +8,10 @@
 //!   hooks: argv lists run without a shell (`restart: [ssh, node1, systemctl,
 //!   restart, nfs-ganesha]`), with `TRUNKCHECK_*` variables in their
 //!   environment. An action whose hook is missing is
-//!   [`LabError::Unsupported`], which the runner reports as a skip;
+//!   [`crate::lab::LabError::Unsupported`], which the runner reports as a skip;
 //! - **built-in Ganesha** targets (`launch: ganesha`): the harness writes one
 //!   NFS-Ganesha configuration per server and runs every instance in private
-//!   network namespaces it makes (see [`Lab`]).
+//!   network namespaces it makes (see [`crate::lab::Lab`]).
 //!
 //! The profiles shipped with trunkcheck live in `suites/targets/*.yaml` and
 //! are compiled into the binary ([`Target::builtin`]).
@@ -23,18 +23,9 @@
 
 #![deny(missing_docs)]
 
-mod cleanup;
-pub mod ganesha;
-mod hooks;
-mod lab;
-mod link;
-
-pub use cleanup::{install_signal_teardown, sweep_stale, teardown_all_labs};
-pub use lab::{Lab, LabError};
-
+use crate::action::{Action, Unsupported};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -134,71 +125,31 @@ pub struct Hooks {
     pub restore_link: Option<Vec<String>>,
 }
 
-/// The actions a target may support.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// Start a stopped server.
-    Start,
-    /// Stop a server cleanly.
-    Stop,
-    /// Clean restart.
-    Restart,
-    /// Crash and start again.
-    Crash,
-    /// Fail over to a peer.
-    Failover,
-    /// Cut the server's link.
-    CutLink,
-    /// Restore the server's link.
-    RestoreLink,
-}
-
-impl Action {
-    /// The hook's key in a target file.
-    pub fn key(self) -> &'static str {
-        match self {
-            Action::Start => "start",
-            Action::Stop => "stop",
-            Action::Restart => "restart",
-            Action::Crash => "crash",
-            Action::Failover => "failover",
-            Action::CutLink => "cut_link",
-            Action::RestoreLink => "restore_link",
-        }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
-    }
-}
-
 impl Hooks {
     /// The argv of the hook for `action`, if the target has one.
-    pub fn get(&self, action: Action) -> Option<&[String]> {
+    pub fn get(&self, action: &Action) -> Option<&[String]> {
         match action {
             Action::Start => self.start.as_deref(),
             Action::Stop => self.stop.as_deref(),
             Action::Restart => self.restart.as_deref(),
             Action::Crash => self.crash.as_deref(),
-            Action::Failover => self.failover.as_deref(),
+            Action::Failover { .. } => self.failover.as_deref(),
             Action::CutLink => self.cut_link.as_deref(),
             Action::RestoreLink => self.restore_link.as_deref(),
         }
     }
 
-    fn all(&self) -> [(Action, Option<&[String]>); 7] {
+    /// Every hook by its key in the file.
+    fn all(&self) -> [(&'static str, Option<&[String]>); 7] {
         [
-            Action::Start,
-            Action::Stop,
-            Action::Restart,
-            Action::Crash,
-            Action::Failover,
-            Action::CutLink,
-            Action::RestoreLink,
+            ("start", self.start.as_deref()),
+            ("stop", self.stop.as_deref()),
+            ("restart", self.restart.as_deref()),
+            ("crash", self.crash.as_deref()),
+            ("failover", self.failover.as_deref()),
+            ("cut_link", self.cut_link.as_deref()),
+            ("restore_link", self.restore_link.as_deref()),
         ]
-        .map(|a| (a, self.get(a)))
     }
 
     fn is_empty(&self) -> bool {
@@ -249,25 +200,6 @@ impl GaneshaSpec {
     pub fn grace_time(&self) -> Duration {
         Duration::from_secs(u64::from(self.grace))
     }
-}
-
-/// What the harness knows about one running server.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServerInfo {
-    /// The server's name in the target.
-    pub name: String,
-    /// Every address it answers on.
-    pub addresses: Vec<SocketAddr>,
-    /// The path to LOOKUP from the root filehandle.
-    pub export: String,
-    /// The lease the launcher configured (None: read it from the server).
-    pub lease: Option<Duration>,
-    /// The grace period the launcher configured.
-    pub grace: Option<Duration>,
-    /// The Server_Owner the launcher configured (built-in targets).
-    pub server_owner: Option<String>,
-    /// The Server_Scope the launcher configured (built-in targets).
-    pub server_scope: Option<String>,
 }
 
 /// Why a target could not be read or accepted.
@@ -743,13 +675,24 @@ impl Target {
         self.servers.iter().find(|s| s.name == name)
     }
 
-    /// Whether the target can perform `action` on `server` at all.
-    pub fn supports(&self, server: &str, action: Action) -> bool {
-        match self.launch {
+    /// Whether the target can perform `action` on `server` at all: the
+    /// built-in launcher does every action, an external server those it
+    /// has a hook for.
+    pub fn supports(&self, server: &str, action: &Action) -> Result<(), Unsupported> {
+        let can = match self.launch {
             Launch::Ganesha => self.server(server).is_some(),
             Launch::External => self
                 .server(server)
                 .is_some_and(|s| s.hooks.get(action).is_some()),
+        };
+        if can {
+            Ok(())
+        } else {
+            Err(Unsupported {
+                target: self.name.clone(),
+                action: action.clone(),
+                server: server.to_string(),
+            })
         }
     }
 }

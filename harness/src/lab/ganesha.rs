@@ -7,7 +7,7 @@
 //! Ganesha turns into `[::]`) inside a namespace that holds only that
 //! server's addresses. `Server_Scope` gets a trailing NUL on the wire.
 
-use super::{Fsal, GaneshaSpec};
+use crate::targets::{Fsal, GaneshaSpec};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 

@@ -4,11 +4,13 @@ use anyhow::{Context, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use trunkcheck::lab::Lab;
+use trunkcheck::report;
 use trunkcheck::run::env::{Env, NoControl, Sources};
-use trunkcheck::run::report::{self, Baseline, Outcome};
+use trunkcheck::run::record::{Baseline, Outcome, Record};
 use trunkcheck::run::{lab_env, run_scenarios, RunOptions};
 use trunkcheck::scenario::{self, Suite};
-use trunkcheck::target::{Lab, Target};
+use trunkcheck::targets::Target;
 
 /// Arguments of `trunkcheck run`.
 #[derive(Args)]
@@ -185,7 +187,7 @@ pub fn run(args: &RunArgs) -> Result<u8> {
              the passive rules do not judge the trials"
         );
     }
-    trunkcheck::target::install_signal_teardown();
+    trunkcheck::lab::install_signal_teardown();
     let lab =
         Arc::new(Lab::start(&target).with_context(|| format!("starting target {}", target.name))?);
     let trials: usize = suites.iter().map(|s| s.file.scenarios.len()).sum();
@@ -202,26 +204,38 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     let result = run_scenarios(env, &suites, opts);
     let wall = started.elapsed();
     drop(lab);
-    let records = &result.records;
+    write_reports(args, &result.records, &target.name, baseline.as_ref(), wall)?;
+    Ok(if result.conclusion.has_failed() { 1 } else { 0 })
+}
+
+/// The run's JUnit and JSON reports (when asked for), its summary line and
+/// the baseline entries to remove, on stderr.
+fn write_reports(
+    args: &RunArgs,
+    records: &[Record],
+    target: &str,
+    baseline: Option<&Baseline>,
+    wall: std::time::Duration,
+) -> Result<()> {
     if let Some(p) = &args.junit {
-        let xml = report::junit(records).map_err(anyhow::Error::msg)?;
+        let xml = report::run::junit(records).map_err(anyhow::Error::msg)?;
         std::fs::write(p, xml).with_context(|| format!("writing {}", p.display()))?;
     }
     if let Some(p) = &args.json {
-        let doc = report::json(records, &target.name, baseline.as_ref());
+        let doc = report::run::json(records, target, baseline);
         std::fs::write(p, doc).with_context(|| format!("writing {}", p.display()))?;
     }
     let count = |o: Outcome| records.iter().filter(|r| r.outcome == o).count();
     eprintln!(
         "trunkcheck: target {}: {} passed, {} failed, {} known failures, {} skipped in {:.1} s",
-        target.name,
+        target,
         count(Outcome::Passed),
         count(Outcome::Failed),
         count(Outcome::KnownFailure),
         count(Outcome::Skipped),
         wall.as_secs_f64()
     );
-    if let (Some(b), Some(path)) = (&baseline, &args.baseline) {
+    if let (Some(b), Some(path)) = (baseline, &args.baseline) {
         for (id, why) in b.stale(records) {
             if why == "now passes" || records.iter().any(|r| r.id == id) {
                 eprintln!(
@@ -231,5 +245,5 @@ pub fn run(args: &RunArgs) -> Result<u8> {
             }
         }
     }
-    Ok(if result.conclusion.has_failed() { 1 } else { 0 })
+    Ok(())
 }

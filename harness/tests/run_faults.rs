@@ -4,10 +4,13 @@
 //! these faults). Each trial must fail with a clear message within the
 //! configured timeout, and the run must go on to the next trial.
 
+mod common;
+
+use common::trunkcheck;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Accepts connections forever; `answer` decides what each one gets.
@@ -75,7 +78,7 @@ fn hostile_servers_fail_their_trials_in_time_and_the_run_goes_on() {
     std::fs::write(&suite, SUITE).expect("suite");
     let json = dir.join("out.json");
     let t0 = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+    let out = trunkcheck()
         .args([
             "run",
             "--no-passive",

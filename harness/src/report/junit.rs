@@ -2,7 +2,7 @@
 //! rule: a rule with a violation fails (its findings and frames in the
 //! message), warnings and notes are kept in the case's output.
 
-use crate::analyze::Frames;
+use super::frames::Frames;
 use analyzer::rules::{self, Analysis, Policy};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 

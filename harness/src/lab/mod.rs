@@ -38,14 +38,24 @@
 //! seconds, so the lab never starts two instances within one wall-clock
 //! second: a restart takes about a second for that reason alone.
 
-use super::cleanup::{
-    add_pid, install_signal_teardown, make_lab_dir, next_id, register, remove_lab_dir, remove_pid,
-    shutting_down, signal, sweep_stale, unregister_lab,
-};
-use super::ganesha::{self, Bind, InstanceConfig};
-use super::link::{self, Topology};
-use super::{hooks, Action, GaneshaSpec, Launch, ServerInfo, Target};
+mod cleanup;
+pub mod ganesha;
+mod hooks;
+mod link;
+#[cfg(test)]
+mod tests;
+
+pub use cleanup::{install_signal_teardown, sweep_stale, teardown_all_labs};
+
+use crate::action::{Action, Unsupported};
 use crate::netns::NetNs;
+use crate::targets::{GaneshaSpec, Launch, Target};
+use cleanup::{
+    add_pid, make_lab_dir, next_id, register, remove_lab_dir, remove_pid, shutting_down, signal,
+    unregister_lab,
+};
+use ganesha::{Bind, InstanceConfig};
+use link::Topology;
 use std::fs;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::net::{IpAddr, SocketAddr, TcpStream};
@@ -60,19 +70,31 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Lines of the log quoted in errors.
 const LOG_LINES: usize = 15;
 
+/// What the harness knows about one running server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerInfo {
+    /// The server's name in the target.
+    pub name: String,
+    /// Every address it answers on.
+    pub addresses: Vec<SocketAddr>,
+    /// The path to LOOKUP from the root filehandle.
+    pub export: String,
+    /// The lease the launcher configured (None: read it from the server).
+    pub lease: Option<Duration>,
+    /// The grace period the launcher configured.
+    pub grace: Option<Duration>,
+    /// The Server_Owner the launcher configured (built-in targets).
+    pub server_owner: Option<String>,
+    /// The Server_Scope the launcher configured (built-in targets).
+    pub server_scope: Option<String>,
+}
+
 /// Why a lab could not start or an action failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
     /// The target cannot do this (no hook): the runner skips the scenario.
-    #[error("unsupported: target {target} has no `{action}` hook for server {server}")]
-    Unsupported {
-        /// Target name.
-        target: String,
-        /// The action asked for.
-        action: Action,
-        /// The server it was asked of.
-        server: String,
-    },
+    #[error("unsupported: {0}")]
+    Unsupported(Unsupported),
     /// No server of that name in the target.
     #[error("target {target} has no server named {server:?}")]
     UnknownServer {
@@ -734,34 +756,47 @@ impl Lab {
 
     // --- actions ----------------------------------------------------------
 
-    fn external(&self, action: Action, name: &str, peer: Option<&str>) -> Result<(), LabError> {
+    /// Does `action` on `server`, whichever way the target is controlled.
+    pub fn act(&self, server: &str, action: &Action) -> Result<(), LabError> {
+        match action {
+            Action::Start => self.start_server(server),
+            Action::Stop => self.stop(server),
+            Action::Restart => self.restart(server),
+            Action::Crash => self.crash(server),
+            Action::CutLink => self.cut_link(server),
+            Action::RestoreLink => self.restore_link(server),
+            Action::Failover { to } => self.failover(server, to),
+        }
+    }
+
+    /// An external target's action: its hook, then (for actions that
+    /// bring a server up) the wait until it accepts connections.
+    fn external(&self, name: &str, action: Action) -> Result<(), LabError> {
         let i = self.index(name)?;
         let server = &self.target.servers[i];
-        let peer_spec = match peer {
+        let peer_spec = match action.peer() {
             Some(p) => Some(&self.target.servers[self.index(p)?]),
             None => None,
         };
-        let argv = server
-            .hooks
-            .get(action)
-            .ok_or_else(|| LabError::Unsupported {
+        let argv = server.hooks.get(&action).ok_or_else(|| {
+            LabError::Unsupported(Unsupported {
                 target: self.target.name.clone(),
-                action,
+                action: action.clone(),
                 server: name.to_string(),
-            })?;
+            })
+        })?;
         hooks::run(
             &self.target.name,
-            action,
+            &action,
             argv,
             server,
             peer_spec,
             self.target.hook_timeout,
         )?;
         match action {
-            Action::Start | Action::Restart | Action::Crash => {
+            Action::Start | Action::Restart | Action::Crash | Action::Failover { .. } => {
                 self.wait_external(name, &server.addresses)
             }
-            Action::Failover => self.wait_external(name, &server.addresses),
             _ => Ok(()),
         }
     }
@@ -788,7 +823,7 @@ impl Lab {
     /// same instance role (own or takeover) comes back.
     pub fn restart(&self, name: &str) -> Result<(), LabError> {
         if self.ganesha().is_none() {
-            return self.external(Action::Restart, name, None);
+            return self.external(name, Action::Restart);
         }
         let i = self.index(name)?;
         let role = self.halt(i, false)?.unwrap_or(Role::Own);
@@ -798,7 +833,7 @@ impl Lab {
     /// Crash: SIGKILL (no clean shutdown), then start again and wait ready.
     pub fn crash(&self, name: &str) -> Result<(), LabError> {
         if self.ganesha().is_none() {
-            return self.external(Action::Crash, name, None);
+            return self.external(name, Action::Crash);
         }
         let i = self.index(name)?;
         let role = self.halt(i, true)?.unwrap_or(Role::Own);
@@ -808,7 +843,7 @@ impl Lab {
     /// Stops the server cleanly (no-op if stopped).
     pub fn stop(&self, name: &str) -> Result<(), LabError> {
         if self.ganesha().is_none() {
-            return self.external(Action::Stop, name, None);
+            return self.external(name, Action::Stop);
         }
         let i = self.index(name)?;
         self.halt(i, false).map(|_| ())
@@ -819,7 +854,7 @@ impl Lab {
     /// because `Lab::start` starts the whole lab.)
     pub fn start_server(&self, name: &str) -> Result<(), LabError> {
         let Some(g) = self.ganesha() else {
-            return self.external(Action::Start, name, None);
+            return self.external(name, Action::Start);
         };
         let i = self.index(name)?;
         let role = lock(&g.slots[i]).running.as_ref().map(|r| r.role);
@@ -838,7 +873,7 @@ impl Lab {
     /// Server_Owner and Server_Scope, in grace with `from`'s records.
     pub fn failover(&self, from: &str, to: &str) -> Result<(), LabError> {
         if self.ganesha().is_none() {
-            return self.external(Action::Failover, from, Some(to));
+            return self.external(from, Action::Failover { to: to.to_string() });
         }
         let i = self.index(from)?;
         let j = self.index(to)?;
@@ -855,7 +890,7 @@ impl Lab {
     /// Drops every packet to and from the server's addresses, silently.
     pub fn cut_link(&self, name: &str) -> Result<(), LabError> {
         let Some(g) = self.ganesha() else {
-            return self.external(Action::CutLink, name, None);
+            return self.external(name, Action::CutLink);
         };
         let i = self.index(name)?;
         let mut slot = lock(&g.slots[i]);
@@ -869,7 +904,7 @@ impl Lab {
     /// Lets packets through again after [`Lab::cut_link`].
     pub fn restore_link(&self, name: &str) -> Result<(), LabError> {
         let Some(g) = self.ganesha() else {
-            return self.external(Action::RestoreLink, name, None);
+            return self.external(name, Action::RestoreLink);
         };
         let i = self.index(name)?;
         let mut slot = lock(&g.slots[i]);

@@ -17,7 +17,7 @@
 //! retransmit; new connects time out; removing the qdisc lets the
 //! retransmissions through again.
 
-use super::lab::LabError;
+use super::LabError;
 use crate::netns::NetNs;
 use std::fs::File;
 use std::io::{Read, Write};

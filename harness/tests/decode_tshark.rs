@@ -10,6 +10,10 @@
 //! Frames where tshark is known to be wrong are listed in `TSHARK_WRONG`
 //! with the reason; everything else must agree exactly.
 
+mod common;
+
+use common::{can_run, repo, shared_captures, trunkcheck, Need};
+
 use analyzer::nfs4::{CbOpnum4, NfsOpnum4, NfsStat4};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -23,9 +27,8 @@ const TSHARK_WRONG: &[(&str, u64, &str)] = &[];
 type FrameView = Vec<(u32, u32, Vec<u32>, Vec<u32>)>;
 
 fn captures() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut files = Vec::new();
-    for dir in [root.join("../shared/captures"), root.join("captures")] {
+    for dir in [shared_captures(), repo().join("captures")] {
         let Ok(rd) = std::fs::read_dir(&dir) else {
             continue;
         };
@@ -39,13 +42,6 @@ fn captures() -> Vec<PathBuf> {
     }
     files.sort();
     files
-}
-
-fn tshark_available() -> bool {
-    Command::new("tshark")
-        .arg("-v")
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 fn opnum(name: &str) -> u32 {
@@ -69,7 +65,7 @@ fn status_num(v: &serde_json::Value) -> u32 {
 /// every connection that carried RPC (tshark needs them to find RPC on
 /// ports it does not know).
 fn ours(file: &Path) -> (BTreeMap<u64, FrameView>, BTreeSet<u16>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+    let out = trunkcheck()
         .arg("decode")
         .arg("--json")
         .arg(file)
@@ -255,11 +251,7 @@ fn is_subsequence(small: &[u32], big: &[u32]) -> bool {
 
 #[test]
 fn decode_agrees_with_tshark_on_every_capture() {
-    if !tshark_available() {
-        if std::env::var("TRUNKCHECK_REQUIRE_TSHARK").as_deref() == Ok("1") {
-            panic!("tshark is required (TRUNKCHECK_REQUIRE_TSHARK=1) but not installed");
-        }
-        eprintln!("tshark not installed: skipping the agreement test");
+    if !can_run("decode_agrees_with_tshark", &[Need::Tshark]) {
         return;
     }
     let files = captures();

@@ -7,7 +7,7 @@
 //! a process that died anyway (SIGKILL) carry a marker file with its pid
 //! and are swept by the next lab that starts.
 
-use super::lab::{io_err, LabError};
+use super::{io_err, LabError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;

@@ -1,66 +1,17 @@
 //! `trunkcheck decode`: one line (or one JSON object) per RPC message, with
 //! the identity fields of identity operations, and a summary at the end.
 
+use super::stats::{stats_json, stats_text};
 use analyzer::capture::packet::Timestamp;
 use analyzer::exchange::{Body, Message, MessageSink, Notice, Program, ReplyStatus};
 use analyzer::nfs4::describe::{describe_arg_into, describe_cb_arg_into, describe_res_into};
 use analyzer::nfs4::NfsStat4;
-use analyzer::pipeline::{LimitHit, PipelineLimits, PipelineStats, Problem};
+use analyzer::pipeline::PipelineStats;
 use analyzer::rpc::Credential;
 use analyzer::xdr::JsonOut;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::net::SocketAddr;
-
-/// The pipeline's bounds as command-line options (each unset option keeps
-/// its default); one struct for every subcommand that decodes captures.
-#[derive(clap::Args, Debug, Clone, Default)]
-pub struct LimitArgs {
-    /// Most TCP connections tracked at once (least recently active evicted).
-    #[arg(long, value_name = "N")]
-    pub max_connections: Option<usize>,
-    /// Most unanswered calls remembered in all (oldest forgotten).
-    #[arg(long, value_name = "N")]
-    pub max_pending_calls: Option<usize>,
-    /// Most unanswered calls remembered per connection.
-    #[arg(long, value_name = "N")]
-    pub max_pending_per_conn: Option<usize>,
-    /// Largest RPC record accepted, in bytes.
-    #[arg(long, value_name = "BYTES")]
-    pub max_record: Option<usize>,
-    /// Most bytes buffered out of order per connection direction.
-    #[arg(long, value_name = "BYTES")]
-    pub max_ooo_bytes: Option<usize>,
-    /// Most bytes buffered out of order in all.
-    #[arg(long, value_name = "BYTES")]
-    pub max_total_ooo_bytes: Option<usize>,
-    /// Most bytes of records in progress held in all.
-    #[arg(long, value_name = "BYTES")]
-    pub max_stream_buffer: Option<usize>,
-}
-
-impl LimitArgs {
-    /// The pipeline limits: the defaults with the options given.
-    pub fn limits(&self) -> PipelineLimits {
-        let mut l = PipelineLimits::default();
-        let set = |v: Option<usize>, field: &mut usize| {
-            if let Some(v) = v {
-                *field = v.max(1);
-            }
-        };
-        set(self.max_connections, &mut l.tcp.max_connections);
-        set(self.max_pending_calls, &mut l.exchange.max_pending_total);
-        set(
-            self.max_pending_per_conn,
-            &mut l.exchange.max_pending_per_conn,
-        );
-        set(self.max_record, &mut l.stream.max_record);
-        set(self.max_ooo_bytes, &mut l.tcp.max_ooo_bytes);
-        set(self.max_total_ooo_bytes, &mut l.tcp.max_total_bytes);
-        set(self.max_stream_buffer, &mut l.stream.max_buffered_bytes);
-        l
-    }
-}
 
 /// Writes decoded messages as text lines or JSON Lines.
 pub struct DecodeOutput<W: Write> {
@@ -413,92 +364,6 @@ fn credential_json(o: &mut JsonOut, c: &Credential<'_>) {
     o.end_object();
 }
 
-/// The counters as a JSON object.
-pub fn stats_json_object(o: &mut JsonOut, s: &PipelineStats) {
-    o.begin_object();
-    stats_json(o, s);
-    o.end_object();
-}
-
-fn stats_json(o: &mut JsonOut, s: &PipelineStats) {
-    o.field("frames", &s.frames);
-    o.field("bytes", &s.bytes);
-    o.field("connections", &s.connections);
-    o.field("calls", &s.exchange.calls);
-    o.field("replies", &s.exchange.replies);
-    o.field("unmatched_replies", &s.exchange.unmatched_replies);
-    o.field("unanswered_calls", &s.exchange.unanswered_calls);
-    o.field("gaps", &s.gaps);
-    o.field("gap_bytes", &s.gap_bytes);
-    o.field("malformed_records", &s.malformed_records());
-    o.field(
-        "nfs4_compounds_by_minor",
-        &s.exchange.compounds_by_minor.to_vec(),
-    );
-    o.field("cb_compounds", &s.exchange.cb_compounds);
-    o.field("nfs_v2v3_calls", &s.exchange.nfs_v2v3_calls);
-    o.field("other_rpc_calls", &s.exchange.other_program_calls);
-    o.field("non_ip_frames", &s.non_ip_frames);
-    o.field("malformed_frames", &s.malformed_frames);
-    o.field("udp_datagrams", &s.udp_datagrams);
-    o.field("non_rpc_directions", &s.stream.non_rpc_directions);
-    o.field("skipped_bytes", &s.stream.skipped_bytes);
-    o.field("evicted_calls", &s.exchange.evicted_calls);
-    o.field("peak_connections", &s.tcp.peak_connections);
-    o.field("peak_pending_calls", &s.exchange.peak_pending_calls);
-    o.field("peak_ooo_bytes", &s.tcp.peak_buffered_bytes);
-    o.field("peak_stream_buffer_bytes", &s.stream.peak_buffered_bytes);
-    o.key("limits");
-    limits_json(o, &s.limit_hits());
-    o.key("problems");
-    o.begin_array();
-    for p in &s.problems {
-        problem_json(o, p);
-    }
-    o.end_array();
-    o.field("problems_not_listed", &s.problems_dropped);
-}
-
-fn stats_text(s: &PipelineStats) -> String {
-    let mut text = format!(
-        "{} frames, {} bytes, {} connections, {} calls, {} replies, {} unmatched replies, \
-         {} unanswered calls, {} gaps ({} bytes), {} malformed records, \
-         NFSv4 COMPOUNDs by minor version {:?}, {} CB_COMPOUNDs, {} other RPC calls",
-        s.frames,
-        s.bytes,
-        s.connections,
-        s.exchange.calls,
-        s.exchange.replies,
-        s.exchange.unmatched_replies,
-        s.exchange.unanswered_calls,
-        s.gaps,
-        s.gap_bytes,
-        s.malformed_records(),
-        &s.exchange.compounds_by_minor[..3],
-        s.exchange.cb_compounds,
-        s.exchange.other_program_calls + s.exchange.nfs_v2v3_calls,
-    );
-    let hits = limits_reached(&s.limit_hits());
-    if !hits.is_empty() {
-        text.push_str("; limits reached: ");
-        text.push_str(&hits.join("; "));
-    }
-    text
-}
-
-/// A problem as one line of text, naming its frame.
-pub fn problem_text(p: &Problem) -> String {
-    format!("frame {}: {}", p.frame, p.message)
-}
-
-fn problem_json(o: &mut JsonOut, p: &Problem) {
-    o.begin_object();
-    o.field("frame", &p.frame);
-    o.field("kind", p.kind);
-    o.field("message", p.message.as_str());
-    o.end_object();
-}
-
 impl<W: Write> MessageSink for DecodeOutput<W> {
     fn message(&mut self, m: &Message<'_>) {
         if self.json {
@@ -512,33 +377,8 @@ impl<W: Write> MessageSink for DecodeOutput<W> {
     fn notice(&mut self, _n: &Notice) {
         // Problems are collected by the pipeline and listed in the summary.
     }
-}
 
-/// The bounds that input reached, one phrase each ("NAME (LIMIT) reached N
-/// times: EFFECT"), for the pipeline's and the model's limits alike.
-pub fn limits_reached(hits: &[LimitHit]) -> Vec<String> {
-    hits.iter()
-        .filter(|h| h.hits > 0)
-        .map(|h| {
-            format!(
-                "{} ({}) reached {} times: {}",
-                h.name, h.limit, h.hits, h.effect
-            )
-        })
-        .collect()
-}
-
-/// Every bound as a JSON array of `{"name", "limit", "hits"}`.
-pub fn limits_json(o: &mut JsonOut, hits: &[LimitHit]) {
-    o.begin_array();
-    for h in hits {
-        o.begin_object();
-        o.field("name", h.name);
-        o.field("limit", &h.limit);
-        o.field("hits", &h.hits);
-        o.end_object();
-    }
-    o.end_array();
+    fn finish(&mut self) {}
 }
 
 #[cfg(test)]

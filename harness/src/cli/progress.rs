@@ -1,0 +1,49 @@
+//! Running the pipeline over one capture file with a progress bar on
+//! stderr when that helps (a large file, on a terminal).
+
+use analyzer::capture::CaptureError;
+use analyzer::exchange::MessageSink;
+use analyzer::pipeline::{PipelineLimits, PipelineStats};
+use std::io::IsTerminal;
+use std::path::Path;
+
+/// Runs the pipeline over `path` into `sink` within `limits`, with a
+/// progress bar when that helps.
+pub fn decode_file<M: MessageSink>(
+    path: &Path,
+    limits: PipelineLimits,
+    sink: M,
+) -> Result<(M, PipelineStats), CaptureError> {
+    let bar = progress_bar(path);
+    let result = analyzer::pipeline::decode_file(path, limits, sink, |done, total| {
+        if let (Some(b), Some(t)) = (&bar, total) {
+            b.set_length(t);
+            b.set_position(done);
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    result
+}
+
+/// A progress bar on stderr for files over 16 MiB, when stderr is a terminal.
+fn progress_bar(path: &Path) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let len = std::fs::metadata(path).ok()?.len();
+    if len < 16 << 20 {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    Some(bar)
+}

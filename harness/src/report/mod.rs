@@ -1,0 +1,13 @@
+//! Reports: what `decode`, `analyze` and `run` write, as text, JSON, JUnit
+//! XML and Graphviz DOT. Each takes what the analyzer (or the runner)
+//! produced and renders it; whether a finding fails something is asked of
+//! [`analyzer::rules::Policy`], never decided here.
+
+pub mod analyze_json;
+pub mod analyze_text;
+pub mod decode;
+pub mod frames;
+pub mod graph;
+pub mod junit;
+pub mod run;
+pub mod stats;

@@ -1,0 +1,120 @@
+//! What the integration tests share: where the repository and the
+//! third-party captures are, the `trunkcheck` binary, whether a test can run
+//! on this machine (root, NFS-Ganesha, live capture, tshark), and starting a
+//! built-in lab. A test file says `mod common;` and uses what it needs.
+
+// Each test binary compiles this module and uses only part of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use trunkcheck::lab::Lab;
+use trunkcheck::targets::Target;
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The folder of third-party captures: `$TRUNKCHECK_SHARED_CAPTURES`, else
+/// `../shared/captures` beside the repository.
+pub fn shared_captures() -> PathBuf {
+    std::env::var_os("TRUNKCHECK_SHARED_CAPTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/captures"))
+}
+
+/// One third-party capture; `None` (with a note) when it is not there.
+pub fn shared_capture(name: &str) -> Option<PathBuf> {
+    let p = shared_captures().join(name);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("{} not found: skipped", p.display());
+        None
+    }
+}
+
+/// The `trunkcheck` binary under test.
+pub fn trunkcheck() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_trunkcheck"))
+}
+
+/// What a test needs of the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Root (network namespaces, FSAL VFS).
+    Root,
+    /// `ganesha.nfsd` on the PATH.
+    Ganesha,
+    /// A build with `--features live` (per-trial capture).
+    LiveCapture,
+    /// `tshark` installed.
+    Tshark,
+}
+
+impl Need {
+    /// Why the machine falls short, or `None` when it has it.
+    fn missing(self) -> Option<&'static str> {
+        let ok = match self {
+            // SAFETY: geteuid has no preconditions.
+            Need::Root => (unsafe { libc::geteuid() }) == 0,
+            Need::Ganesha => on_path("ganesha.nfsd"),
+            Need::LiveCapture => cfg!(feature = "live"),
+            Need::Tshark => Command::new("tshark")
+                .arg("-v")
+                .output()
+                .is_ok_and(|o| o.status.success()),
+        };
+        (!ok).then_some(match self {
+            Need::Root => "not root",
+            Need::Ganesha => {
+                "ganesha.nfsd is not installed (apt-get install nfs-ganesha nfs-ganesha-vfs)"
+            }
+            Need::LiveCapture => "built without --features live (no per-trial capture)",
+            Need::Tshark => "tshark is not installed (apt-get install tshark)",
+        })
+    }
+
+    /// The variable that, set to 1, turns the skip into a failure (CI).
+    fn required_by(self) -> &'static str {
+        match self {
+            Need::Tshark => "TRUNKCHECK_REQUIRE_TSHARK",
+            Need::Root | Need::Ganesha | Need::LiveCapture => "TRUNKCHECK_REQUIRE_GANESHA",
+        }
+    }
+}
+
+/// Whether `program` is a file in a directory of the PATH.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+        .unwrap_or(false)
+}
+
+/// Whether `test` can run here. When it cannot, it says why on stderr and
+/// returns false (the test then passes without running), unless the
+/// matching `TRUNKCHECK_REQUIRE_*` variable is 1: then it fails.
+pub fn can_run(test: &str, needs: &[Need]) -> bool {
+    for need in needs {
+        if let Some(reason) = need.missing() {
+            let var = need.required_by();
+            if std::env::var_os(var).is_some_and(|v| v == "1") {
+                panic!("{test}: {var}=1 but {reason}");
+            }
+            eprintln!("{test}: skipped: {reason}");
+            return false;
+        }
+    }
+    true
+}
+
+/// What the built-in lab needs: root and NFS-Ganesha.
+pub const LAB: &[Need] = &[Need::Root, Need::Ganesha];
+
+/// A running lab of the built-in profile `profile`.
+pub fn start_lab(profile: &str) -> Lab {
+    let target =
+        Target::builtin(profile).unwrap_or_else(|e| panic!("built-in profile {profile}: {e}"));
+    Lab::start(&target).unwrap_or_else(|e| panic!("lab {profile} starts: {e}"))
+}
