@@ -530,7 +530,7 @@ pub fn parse_secs(s: &str) -> Result<i128> {
     };
     let (int, frac) = t.split_once('.').unwrap_or((t, ""));
     let bad = || format!("bad number of seconds {s:?}");
-    if int.is_empty() && frac.is_empty()
+    if (int.is_empty() && frac.is_empty())
         || !int.chars().all(|c| c.is_ascii_digit())
         || !frac.chars().all(|c| c.is_ascii_digit())
         || frac.len() > 9
@@ -810,8 +810,7 @@ pub fn splice(
     // frame on (an earlier connection on the same 5-tuple is left alone).
     let start_idx = run.segments[0].0;
     let mut seen_syn_after = false;
-    for i in start_idx..cap.frames.len() {
-        let f = &mut cap.frames[i];
+    for (i, f) in cap.frames.iter_mut().enumerate().skip(start_idx) {
         let Some(l) = layout(lt, &f.data).filter(|l| l.proto == TCP) else {
             continue;
         };
