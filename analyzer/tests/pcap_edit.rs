@@ -7,7 +7,6 @@
 #[path = "../examples/pcap_edit.rs"]
 mod pcap_edit;
 
-#[allow(dead_code)]
 #[path = "../examples/common/pcapgen.rs"]
 mod pcapgen;
 
