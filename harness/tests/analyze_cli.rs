@@ -148,8 +148,8 @@ fn graph_draws_identities_sessions_and_connections() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A capture's expected verdict (`.expected` files): one rule id per line
-/// that `analyze` must report (and no other), `not-judged: ID` for a rule
+/// A capture's expected verdict (`.expected` files): one line per finding
+/// `analyze` must report, its rule id (and no other finding), `not-judged: ID` for a rule
 /// the capture must leave not judged, `options: ...` for analyze's options
 /// (e.g. `--complete` for a capture that holds all its clients' traffic),
 /// `#` comments.
@@ -195,11 +195,11 @@ impl Expected {
                 .map(|f| f["rule"].as_str().unwrap_or_default().to_string())
                 .collect();
             v.sort_unstable();
-            v.dedup();
             v
         };
         assert_eq!(ids("findings"), self.rules, "findings of {what}");
-        let not_judged = ids("not_judged");
+        let mut not_judged = ids("not_judged");
+        not_judged.dedup();
         for n in &self.not_judged {
             assert!(
                 not_judged.contains(n),

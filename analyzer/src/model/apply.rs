@@ -245,6 +245,14 @@ impl Model {
         let principal = at.principal.clone();
         let confirmed_r = x.eir_flags.contains(ExchgId4Flags::CONFIRMED_R);
         if !confirmed_r {
+            // A confirmed client ID given back unconfirmed: the server no
+            // longer has it confirmed (it forgot it, e.g. in a restart that
+            // reissues values): a new record from here.
+            if let Some(i) = self.record_index_by_key(&key, cid).filter(|i| {
+                self.client_ids[*i].live() && self.client_ids[*i].confirmed_frame.is_some()
+            }) {
+                self.end_record(i, at.frame, EndKind::Forgotten);
+            }
             // Case 4: a new unconfirmed record replaces the owner's older
             // unconfirmed one.
             let older: Vec<usize> = self
@@ -264,7 +272,7 @@ impl Model {
                 self.end_record(i, at.frame, EndKind::Replaced);
             }
         }
-        let (ts, frame) = (at.ts, at.frame);
+        let (ts, frame, conn) = (at.ts, at.frame, at.conn);
         if let Some(rec) = self.live_record_mut(key, cid) {
             rec.owner.get_or_insert_with(|| owner.clone());
             rec.verifier.get_or_insert(*verifier);
@@ -281,7 +289,7 @@ impl Model {
             });
             rec.last_issue_frame = Some(frame);
             rec.must_enforce = must;
-            rec.alive = Some((ts, frame));
+            rec.alive = Some((ts, frame, conn));
             rec.protection_asked = Some((protect.how, protect.gss_protected));
         }
     }
@@ -313,7 +321,7 @@ impl Model {
             }
         };
         let key = self.endpoint(at.server, at.frame).server_key();
-        let (ts, frame) = (at.ts, at.frame);
+        let (ts, frame, conn) = (at.ts, at.frame, at.conn);
         let mut newly_confirmed = None;
         if let Some(rec) = self.live_record_mut(key.clone(), *clientid) {
             if rec.confirmed_frame.is_none() {
@@ -321,7 +329,7 @@ impl Model {
             }
             rec.confirmed_frame.get_or_insert(frame);
             rec.endpoints.insert(at.server);
-            rec.alive = Some((ts, frame));
+            rec.alive = Some((ts, frame, conn));
         }
         // Cases 3 and 5: confirming a new client ID of an owner ends the
         // owner's older confirmed one, and its sessions.
@@ -406,7 +414,7 @@ impl Model {
             .and_then(|s| self.session_record_index(s))
         {
             let r = &mut self.client_ids[i];
-            r.alive = Some((at.ts, at.frame));
+            r.alive = Some((at.ts, at.frame, at.conn));
             if !x
                 .sr_status_flags
                 .contains(Seq4Status::EXPIRED_ALL_STATE_REVOKED)
@@ -449,14 +457,14 @@ impl Model {
         let ep = self.endpoint(at.server, at.frame);
         ep.last_epoch = Some(epoch(reply.clientid.0));
         let key = ep.server_key();
-        let (ts, frame) = (at.ts, at.frame);
+        let (ts, frame, conn) = (at.ts, at.frame, at.conn);
         if let Some(rec) = self.live_record_mut(key, reply.clientid.0) {
             rec.last_issue_frame = Some(frame);
             rec.owner.get_or_insert_with(|| id.to_vec());
             rec.verifier.get_or_insert(verifier);
             rec.endpoints.insert(at.server);
             rec.issued_frame.get_or_insert(frame);
-            rec.alive = Some((ts, frame));
+            rec.alive = Some((ts, frame, conn));
         }
         let pair = (reply.clientid.0, reply.setclientid_confirm.0);
         if self.v40_confirms.len() < self.limits.max_entities {
@@ -490,11 +498,11 @@ impl Model {
             // The record is the issuing server's (RFC 7931 test).
             let home = issued_at.unwrap_or(at.server);
             let key = self.endpoint(home, at.frame).server_key();
-            let (ts, frame) = (at.ts, at.frame);
+            let (ts, frame, conn) = (at.ts, at.frame, at.conn);
             if let Some(rec) = self.live_record_mut(key, clientid) {
                 rec.confirmed_frame.get_or_insert(frame);
                 rec.endpoints.insert(at.server);
-                rec.alive = Some((ts, frame));
+                rec.alive = Some((ts, frame, conn));
             }
         }
     }
@@ -527,7 +535,7 @@ impl Model {
                 let (ts, conn, frame) = (at.ts, at.conn, at.frame);
                 if let Some(r) = self.live_record_mut(key, clientid) {
                     r.renewed = Some((ts, conn, frame));
-                    r.alive = Some((ts, frame));
+                    r.alive = Some((ts, frame, conn));
                 }
             }
             NfsStat4::NFS4ERR_STALE_CLIENTID => self.note_stale(at, clientid),

@@ -262,9 +262,9 @@ pub struct ClientIdRecord {
     pub must_enforce: Option<Bitmap4>,
     /// Last renewal (SEQUENCE or RENEW answered NFS4_OK): time, connection, frame.
     pub renewed: Option<(Timestamp, ConnId, u64)>,
-    /// Time and frame of the last reply that showed it alive (issued,
-    /// confirmed or renewed).
-    pub alive: Option<(Timestamp, u64)>,
+    /// Time, frame and connection of the last reply that showed it alive
+    /// (issued, confirmed or renewed).
+    pub alive: Option<(Timestamp, u64, ConnId)>,
     /// Frame of a global RECLAIM_COMPLETE the client sent for it, whatever
     /// the answer.
     pub reclaim_complete_sent: Option<u64>,

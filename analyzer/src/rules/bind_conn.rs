@@ -53,7 +53,12 @@ impl Check for BindConn {
             }
             Event::BindConnToSession {
                 session,
-                result: Err(st @ NfsStat4::NFS4ERR_BADSESSION),
+                result:
+                    Err(
+                        st @ (NfsStat4::NFS4ERR_BADSESSION
+                        | NfsStat4::NFS4ERR_NOTSUPP
+                        | NfsStat4::NFS4ERR_SERVERFAULT),
+                    ),
                 ..
             } => {
                 // A live session refused at the very address that created it.

@@ -9,7 +9,7 @@
 
 use super::{Check, Judge, Need, Violation};
 use crate::model::event::Event;
-use crate::model::SessionKey;
+use crate::model::{EndKind, SessionKey};
 use crate::nfs4::{NfsStat4, Seq4Status, Sequence4ResOk};
 use std::collections::HashMap;
 
@@ -22,9 +22,9 @@ rules! {
         "RESTART_RECLAIM_NEEDED is on every SEQUENCE reply until the client's global RECLAIM_COMPLETE, and only until then";
     SEQ_REVOKED_FLAGS_STAY: "seq.revoked-flags-stay", "RFC 8881 §18.46.3", [80], Warning, Server, [Complete],
         "EXPIRED_ALL/SOME, ADMIN and RECALLABLE _STATE_REVOKED stay set until FREE_STATEID or a new client ID";
-    SEQ_REQ_TOO_BIG: "seq.req-too-big", "RFC 8881 §18.36.3, §2.10.6.4", [], Violation, Server, [],
+    SEQ_REQ_TOO_BIG: "chan.request-too-big", "RFC 8881 §18.36.3, §2.10.6.4", [], Violation, Server, [],
         "a request larger than the session's ca_maxrequestsize is refused with NFS4ERR_REQ_TOO_BIG, not executed";
-    SEQ_TOO_MANY_OPS: "seq.too-many-ops", "RFC 8881 §18.36.3", [], Violation, Server, [],
+    SEQ_TOO_MANY_OPS: "chan.too-many-ops", "RFC 8881 §18.36.3", [], Violation, Server, [],
         "a COMPOUND with more operations than the session's ca_maxoperations is refused with NFS4ERR_TOO_MANY_OPS, not executed beyond it";
 }
 
@@ -91,12 +91,20 @@ impl Check for Sequence {
                 let Some(sid) = at.compound.session else {
                     return;
                 };
-                // Judged after a restart the capture shows (a reclaim at a
-                // server taking over in a failover is another story).
-                if m.endpoints
+                // Judged where the capture shows the server lost state (a
+                // restart, or a client ID it forgot): a reclaim at a server
+                // taking over in a failover is another story.
+                let restarted = m
+                    .endpoints
                     .get(&at.server)
-                    .is_none_or(|e| e.restarts.is_empty())
-                {
+                    .is_some_and(|e| !e.restarts.is_empty());
+                let forgot = m.client_ids.iter().any(|r| {
+                    r.endpoints.contains(&at.server)
+                        && r.ended.is_some_and(|e| {
+                            matches!(e.kind, EndKind::Forgotten | EndKind::Restarted)
+                        })
+                });
+                if !restarted && !forgot {
                     return;
                 }
                 let Some(key) = m.session_key_at(at.server, &sid) else {
@@ -425,7 +433,7 @@ mod tests {
             res.push(put_ok());
         }
         c.exchange(1, CLIENT, SERVER_A, args.clone(), res.clone());
-        assert_eq!(c.rules(), vec!["seq.too-many-ops"]);
+        assert_eq!(c.rules(), vec!["chan.too-many-ops"]);
         // Refused at the ninth: right.
         let mut c = with_session();
         res.truncate(8);
@@ -433,7 +441,7 @@ mod tests {
         c.exchange(1, CLIENT, SERVER_A, args, res);
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
         // ca_maxrequestsize 200: a larger request executed.
-        for (ops, expect) in [(1, vec![]), (20, vec!["seq.req-too-big"])] {
+        for (ops, expect) in [(1, vec![]), (20, vec!["chan.request-too-big"])] {
             let mut c = Conv::new();
             c.exchange(
                 1,

@@ -11,7 +11,7 @@
 //! configuration error). Until then, and at the end of the capture when it
 //! never tells, they are a claim (see [`Claim`]).
 
-use super::{alive, Check, Judge, Need, Violation};
+use super::{alive, Check, Judge, Need, Violation, MIN_RESTART_SECS};
 use crate::model::event::{At, CallOp, Event};
 use crate::model::{
     key_text, ClientIdRecord, Model, OwnerKind, Principal, RecoveryKind, ServerKey,
@@ -65,12 +65,10 @@ struct Claim {
     /// Seconds between the last evidence that the first client ID was
     /// alive and the second one's issue.
     gap: f64,
+    /// Whether the capture shows the first client ID alive when the second
+    /// was given (else only its later use shows it).
+    alive: Result<(), Need>,
 }
-
-/// No server restarts (stops, starts, listens again and answers) in less
-/// than this many seconds: two answers closer than that came from one
-/// incarnation of each server involved.
-const MIN_RESTART_SECS: f64 = 0.1;
 
 /// The client ID trunking rules, with the claims not yet judged.
 #[derive(Debug, Default)]
@@ -190,10 +188,6 @@ impl Trunking {
             if expired_between(m, issued, at.frame) {
                 return;
             }
-            if let Err(n) = alive(m, r, at) {
-                j.not_judged(&TRUNK_SAME_CLIENTID, n);
-                return;
-            }
             if m.limit_counts.first_event_dropped_frame.is_some() {
                 j.not_judged(&TRUNK_SAME_CLIENTID, Need::Timeline);
                 return;
@@ -212,7 +206,8 @@ impl Trunking {
                 one_server: None,
                 two_servers: None,
                 first_renewed: None,
-                gap: r.alive.map_or(f64::INFINITY, |(t, _)| at.ts.since(t)),
+                gap: r.alive.map_or(f64::INFINITY, |(t, _, _)| at.ts.since(t)),
+                alive: alive(m, r, at),
             });
         }
         j.judge(&CLIENT_OWNER_PER_SERVER, || {
@@ -301,6 +296,23 @@ impl Claim {
             key_text(&self.key),
         );
         let mut frames = self.frames.clone();
+        // Alive then, or used again since (so alive then too).
+        let alive = match (
+            self.alive,
+            self.first_renewed.or(self.one_server.as_ref().map(|o| o.0)),
+        ) {
+            (Ok(()), _) | (_, Some(_)) => Ok(()),
+            (Err(n), None) => Err(n),
+        };
+        if let Err(n) = alive {
+            let rule = if self.two_servers.is_some() {
+                &TRUNK_IDENTITY_COLLISION
+            } else {
+                &TRUNK_SAME_CLIENTID
+            };
+            j.not_judged(rule, n);
+            return;
+        }
         if let Some((f, what)) = &self.two_servers {
             frames.push(*f);
             for a in &self.first_at {
