@@ -59,6 +59,8 @@ impl MessageSink for Collect {
     fn notice(&mut self, _: &Notice) {
         self.1 += 1;
     }
+
+    fn finish(&mut self) {}
 }
 
 fn decode(path: &Path) -> (Vec<Seen>, PipelineStats) {
