@@ -8,6 +8,19 @@
 //! within a few milliseconds. (libpcap's own read timeout is not enough: on
 //! Linux with TPACKET_V3 a blocking read waits forever on an idle
 //! interface, whatever the timeout.)
+//!
+//! **The ring must hold a burst.** In immediate mode libpcap uses
+//! TPACKET_V2, whose ring has one fixed slot per frame sized for the snap
+//! length (capped at the MTU only on Ethernet devices). With the old
+//! settings (262,144-byte snap length, 8 MiB buffer) the ring of the `any`
+//! device held 16 frames (one per 512 KiB block): while the reading thread
+//! slept or waited for a core, the kernel dropped everything after that, and
+//! the capture ended short with no gap to show for it. [`DEFAULT_SNAPLEN`]
+//! sizes slots for the largest segment the stack hands out (64 KiB plus
+//! headers), [`DEFAULT_BUFFER`] gives the ring hundreds of them, a stopped
+//! source still returns what is in the ring, and [`LiveSource::stats`]
+//! reports what was dropped anyway, so that a caller never takes a short
+//! capture for a whole one.
 
 use super::error::{CaptureError, CaptureErrorKind as K};
 use super::{Frame, LinkType};
@@ -19,17 +32,46 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Sleep between two looks at an idle interface.
-pub const IDLE_MS: u64 = 10;
+pub const IDLE_MS: u64 = 5;
 /// libpcap's buffer timeout (TPACKET_V3 block retire time).
 const TIMEOUT_MS: i32 = 20;
+
+/// The default snap length: an IPv4 or IPv6 packet of 64 KiB (what GSO and
+/// GRO hand to a capture at most) plus any link header.
+pub const DEFAULT_SNAPLEN: i32 = 65_535 + 64;
+/// The default ring: 64 MiB, hundreds of frames of [`DEFAULT_SNAPLEN`].
+pub const DEFAULT_BUFFER: i32 = 64 << 20;
+
+/// What libpcap counted for a [`LiveSource`] (`pcap_stats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiveStats {
+    /// Frames the socket saw (on `any`, loopback frames count twice: libpcap
+    /// skips the outgoing copy after counting it).
+    pub received: u64,
+    /// Frames the kernel dropped because the ring was full.
+    pub dropped: u64,
+    /// Frames the interface or its driver dropped (on a real NIC this
+    /// counts every frame it dropped, not only those the filter wanted).
+    pub if_dropped: u64,
+    /// Frames returned by [`LiveSource::next_frame`].
+    pub read: u64,
+}
+
+impl LiveStats {
+    /// Frames that may belong to the capture but never reached the reader.
+    pub fn lost(&self) -> u64 {
+        self.dropped + self.if_dropped
+    }
+}
 
 /// Stops a [`LiveSource`] from another thread.
 #[derive(Debug, Clone)]
 pub struct StopHandle(Arc<AtomicBool>);
 
 impl StopHandle {
-    /// Asks the source to stop: its `next_frame` returns `Ok(None)` within
-    /// about [`IDLE_MS`] milliseconds.
+    /// Asks the source to stop: its `next_frame` returns the frames already
+    /// in the ring, then `Ok(None)` (within about [`IDLE_MS`] milliseconds
+    /// once the ring is empty).
     pub fn stop(&self) {
         self.0.store(true, Ordering::SeqCst);
     }
@@ -85,17 +127,33 @@ fn live_err(name: &str, e: pcap::Error) -> CaptureError {
 impl LiveSource {
     /// Opens `interface` (e.g. `"lo"`, `"eth0"`, `"any"`) with the BPF
     /// filter `bpf_filter` (empty for none), capturing at most `snaplen`
-    /// bytes of each frame (0 or less for the whole frame), not
-    /// promiscuous, with nanosecond timestamps where the system has them.
+    /// bytes of each frame (0 or less for [`DEFAULT_SNAPLEN`]), not
+    /// promiscuous, with nanosecond timestamps where the system has them,
+    /// and a ring of [`DEFAULT_BUFFER`] bytes.
     pub fn open(interface: &str, bpf_filter: &str, snaplen: i32) -> Result<Self, CaptureError> {
-        let snaplen = if snaplen <= 0 { 262_144 } else { snaplen };
+        LiveSource::open_with(interface, bpf_filter, snaplen, DEFAULT_BUFFER)
+    }
+
+    /// Opens `interface` like [`LiveSource::open`], with a kernel ring of
+    /// `buffer_bytes` (libpcap's buffer size; at least 64 KiB).
+    pub fn open_with(
+        interface: &str,
+        bpf_filter: &str,
+        snaplen: i32,
+        buffer_bytes: i32,
+    ) -> Result<Self, CaptureError> {
+        let snaplen = if snaplen <= 0 {
+            DEFAULT_SNAPLEN
+        } else {
+            snaplen.max(64)
+        };
         let inactive = Capture::from_device(interface).map_err(|e| live_err(interface, e))?;
         let mut capture = inactive
             .snaplen(snaplen)
             .promisc(false)
             .immediate_mode(true)
             .timeout(TIMEOUT_MS)
-            .buffer_size(8 << 20)
+            .buffer_size(buffer_bytes.max(1 << 16))
             .precision(pcap::Precision::Nano)
             .open()
             .and_then(|c| c.setnonblock())
@@ -152,18 +210,28 @@ impl LiveSource {
         self.frames
     }
 
-    /// The next frame; `Ok(None)` once stopped. Blocks until a frame
-    /// arrives or the stop flag is set.
+    /// libpcap's counters so far, with the frames read. Ask after the
+    /// source stopped to learn whether the capture is whole
+    /// ([`LiveStats::lost`] is 0).
+    pub fn stats(&mut self) -> Result<LiveStats, CaptureError> {
+        let s = self.capture.stats().map_err(|e| live_err(&self.name, e))?;
+        Ok(LiveStats {
+            received: u64::from(s.received),
+            dropped: u64::from(s.dropped),
+            if_dropped: u64::from(s.if_dropped),
+            read: self.frames,
+        })
+    }
+
+    /// The next frame; `Ok(None)` once stopped and every frame already in
+    /// the ring was returned. Blocks until a frame arrives or the stop flag
+    /// is set.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
         loop {
-            if self.done || self.stop.load(Ordering::SeqCst) {
-                self.done = true;
-                if let Some(s) = &mut self.savefile {
-                    // Best effort: the frames were written as they came.
-                    let _ = s.flush();
-                }
+            if self.done {
                 return Ok(None);
             }
+            let stopping = self.stop.load(Ordering::SeqCst);
             let header = match self.capture.next_packet() {
                 Ok(packet) => {
                     if let Some(s) = &mut self.savefile {
@@ -174,6 +242,16 @@ impl LiveSource {
                     self.buf.clear();
                     self.buf.extend_from_slice(packet.data);
                     *packet.header
+                }
+                // The ring is empty: a stopped source ends here, having
+                // returned what arrived before the stop.
+                Err(pcap::Error::TimeoutExpired) if stopping => {
+                    self.done = true;
+                    if let Some(s) = &mut self.savefile {
+                        // Best effort: the frames were written as they came.
+                        let _ = s.flush();
+                    }
+                    return Ok(None);
                 }
                 Err(pcap::Error::TimeoutExpired) => {
                     std::thread::sleep(Duration::from_millis(IDLE_MS));

@@ -1,6 +1,12 @@
 //! Each trial's own traffic, captured live, and the analyzer's passive
 //! rules run on it: a server violation the steps did not look for still
 //! fails the trial, with the frames that show it.
+//!
+//! A trial's capture is judged as *complete* (rules whose evidence is that
+//! something did not happen may judge) only when libpcap says it lost
+//! nothing: no frame dropped by the kernel or the interface, none left
+//! unread. Otherwise the rules judge it as a partial capture and the
+//! trial's record says why ([`Observed::note`]).
 
 use super::env::Env;
 use analyzer::exchange::{Message, MessageSink, Notice};
@@ -18,6 +24,10 @@ pub struct Observed {
     pub messages: Vec<(u64, f64)>,
     /// Frames captured.
     pub frames: u64,
+    /// Whether the rules judged the capture as complete.
+    pub complete: bool,
+    /// Why the capture is not complete (frames lost), for the trial's record.
+    pub note: Option<String>,
 }
 
 /// The analysis plus the time of every message (to find a step's frames).
@@ -43,11 +53,16 @@ impl MessageSink for Observer {
     }
 }
 
-/// Runs the passive rules over a capture file.
-pub fn analyze(path: &Path) -> Result<Observed, String> {
+/// Runs the passive rules over a capture file; `complete` declares that
+/// it holds every frame of the trial (see the module documentation).
+pub fn analyze(path: &Path, complete: bool) -> Result<Observed, String> {
+    let analysis = Analysis::new(Default::default());
     let sink = Observer {
-        // A trial's own capture holds all of its client's traffic.
-        analysis: Analysis::new(Default::default()).complete(),
+        analysis: if complete {
+            analysis.complete()
+        } else {
+            analysis
+        },
         messages: Vec::new(),
     };
     let (obs, stats) = analyzer::pipeline::decode_file(path, Default::default(), sink, |_, _| {})
@@ -57,6 +72,8 @@ pub fn analyze(path: &Path) -> Result<Observed, String> {
         findings: obs.analysis.findings().to_vec(),
         messages: obs.messages,
         frames: stats.frames,
+        complete,
+        note: None,
     })
 }
 
@@ -66,21 +83,46 @@ pub struct TrialCapture {
     #[cfg(feature = "live")]
     stop: analyzer::capture::StopHandle,
     #[cfg(feature = "live")]
-    thread: std::thread::JoinHandle<Result<(), String>>,
+    thread: std::thread::JoinHandle<Result<Health, String>>,
 }
+
+/// What libpcap said about a finished capture.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Health {
+    /// Frames written to the file.
+    pub frames: u64,
+    /// Frames the kernel dropped (ring full) or the interface dropped.
+    pub lost: u64,
+}
+
+/// The kernel ring of a trial's capture (`analyzer::capture::LiveSource`'s
+/// default: hundreds of frames of 64 KiB, where 8 MiB held 16).
+pub const RING_BYTES: i32 = 64 << 20;
 
 /// Whether this build can capture (the `live` feature, libpcap).
 pub const CAN_CAPTURE: bool = cfg!(feature = "live");
 
 impl TrialCapture {
     /// Starts capturing trial `index`'s traffic into `dir/ID.pcap`.
-    #[cfg(feature = "live")]
     pub fn start(env: &Env, index: usize, dir: &Path, id: &str) -> Result<TrialCapture, String> {
+        TrialCapture::start_with_ring(env, index, dir, id, RING_BYTES)
+    }
+
+    /// [`TrialCapture::start`] with a kernel ring of `ring_bytes` (tests
+    /// use a small one to make the kernel drop frames).
+    #[cfg(feature = "live")]
+    pub fn start_with_ring(
+        env: &Env,
+        index: usize,
+        dir: &Path,
+        id: &str,
+        ring_bytes: i32,
+    ) -> Result<TrialCapture, String> {
         use analyzer::capture::LiveSource;
         let iface = env.capture_interface.clone().unwrap_or_else(|| "lo".into());
         let filter = env.trial_filter(index, 4);
         let path = dir.join(format!("{id}.pcap"));
-        let open = || LiveSource::open(&iface, &filter, 262_144);
+        let open = || LiveSource::open_with(&iface, &filter, 0, ring_bytes);
         let src = match &env.netns {
             Some(ns) => ns.run(open).map_err(|e| e.to_string())?,
             None => open(),
@@ -96,36 +138,63 @@ impl TrialCapture {
                     Err(e) => return Err(e.to_string()),
                 }
             }
-            src.flush().map_err(|e| e.to_string())
+            src.flush().map_err(|e| e.to_string())?;
+            let stats = src
+                .stats()
+                .map_err(|e| format!("no capture statistics: {e}"))?;
+            Ok(Health {
+                frames: stats.read,
+                lost: stats.lost(),
+            })
         });
         Ok(TrialCapture { path, stop, thread })
     }
 
     /// Without libpcap there is no live capture.
     #[cfg(not(feature = "live"))]
-    pub fn start(
+    pub fn start_with_ring(
         _env: &Env,
         _index: usize,
         _dir: &Path,
         _id: &str,
+        _ring_bytes: i32,
     ) -> Result<TrialCapture, String> {
         Err("this build has no live capture (build with --features live)".into())
     }
 
     /// Stops the capture (after the last packets had time to arrive) and
-    /// returns the file.
-    pub fn finish(self) -> Result<PathBuf, String> {
+    /// returns the file and what libpcap said about it.
+    pub fn stop(self) -> Result<(PathBuf, Health), String> {
         #[cfg(feature = "live")]
         {
             // Packets already sent reach the capture within a few
-            // milliseconds on loopback (immediate mode).
+            // milliseconds (immediate mode); what is in the ring when the
+            // stop comes is still read.
             std::thread::sleep(std::time::Duration::from_millis(150));
             self.stop.stop();
-            self.thread
+            let health = self
+                .thread
                 .join()
                 .map_err(|_| "the capture thread panicked".to_string())??;
+            Ok((self.path, health))
         }
-        Ok(self.path)
+        #[cfg(not(feature = "live"))]
+        Ok((self.path, Health::default()))
+    }
+
+    /// Stops the capture and runs the passive rules on it: as a complete
+    /// capture when nothing was lost, else as a partial one, saying so.
+    pub fn finish(self) -> Result<Observed, String> {
+        let (path, health) = self.stop()?;
+        let mut observed = analyze(&path, health.lost == 0)?;
+        if health.lost > 0 {
+            observed.note = Some(format!(
+                "the trial's capture lost {} frames (libpcap counted them dropped; {} \
+                 captured); the passive rules judged it as a partial capture",
+                health.lost, health.frames
+            ));
+        }
+        Ok(observed)
     }
 }
 
@@ -146,7 +215,7 @@ mod tests {
     #[test]
     fn a_real_capture_is_analysed_with_message_times() {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../captures/ganesha-v41-session.pcap");
-        let o = analyze(&p).expect("reads");
+        let o = analyze(&p, true).expect("reads");
         assert!(o.frames > 0 && !o.messages.is_empty());
         let (f0, t0) = o.messages[0];
         let near = frames_between(&o.messages, t0, t0);

@@ -202,7 +202,7 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
     settle::cleanup(&mut trial);
     let log = std::mem::take(&mut trial.log);
     drop(trial);
-    let observed = capture.map(|c| c.finish().and_then(|p| capture::analyze(&p)));
+    let observed = capture.map(capture::TrialCapture::finish);
     if exclusive {
         settle::settle(env, &actions);
     }
@@ -214,9 +214,15 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
         }
     }
     let mut passive = Vec::new();
+    let mut capture_note = None;
     match observed {
         Some(Ok(obs)) => {
             record.findings = obs.findings.iter().map(|f| f.to_string()).collect();
+            if let Some(note) = &obs.note {
+                // Said in the record (its message) and on the console.
+                eprintln!("trunkcheck: {}: {note}", sc.id);
+                capture_note = Some(format!("capture: {note}"));
+            }
             if let Some(f) = failure.as_mut() {
                 add_frames(f, &log, &obs.messages);
             }
@@ -232,7 +238,7 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
         Some(Err(e)) => passive.push(format!("the trial's capture could not be read: {e}")),
         None => {}
     }
-    match (failure, passive.is_empty()) {
+    let verdict = match (failure, passive.is_empty()) {
         (None, true) => Verdict::Pass,
         (None, false) => Verdict::Fail(format!(
             "every step held, but the passive rules found:\n  {}",
@@ -243,6 +249,14 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
             "{f}\n  passive rules also found:\n  {}",
             passive.join("\n  ")
         )),
+    };
+    match (verdict, capture_note) {
+        (Verdict::Fail(text), Some(note)) => Verdict::Fail(format!("{text}\n  {note}")),
+        (verdict, Some(note)) => {
+            record.message = Some(note);
+            verdict
+        }
+        (verdict, None) => verdict,
     }
 }
 
