@@ -73,6 +73,11 @@ pub struct RunArgs {
     /// Do not capture trials nor run the passive rules on them.
     #[arg(long)]
     pub no_passive: bool,
+    /// Do not wait, at the start, until the target's servers are out of
+    /// their grace period (by default a non-reclaim OPEN is tried until it
+    /// is no longer refused with NFS4ERR_GRACE).
+    #[arg(long)]
+    pub no_grace_wait: bool,
 }
 
 /// The default suite directory: `./suites`, else the one in the source
@@ -200,6 +205,11 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     }
     env.reply_timeout = std::time::Duration::from_secs_f64(args.reply_timeout.min(3600.0));
     let started = std::time::Instant::now();
+    if !args.no_grace_wait {
+        for line in trunkcheck::run::settle::out_of_grace_at_start(&env) {
+            eprintln!("trunkcheck: {line}");
+        }
+    }
     let baseline = opts.baseline.clone();
     let result = run_scenarios(env, &suites, opts);
     let wall = started.elapsed();
@@ -226,6 +236,8 @@ fn write_reports(
         std::fs::write(p, doc).with_context(|| format!("writing {}", p.display()))?;
     }
     let count = |o: Outcome| records.iter().filter(|r| r.outcome == o).count();
+    // libtest's summary counts known failures and skips together as
+    // "ignored"; each such line says which ("ignored (skipped: …)").
     eprintln!(
         "trunkcheck: target {}: {} passed, {} failed, {} known failures, {} skipped in {:.1} s",
         target,

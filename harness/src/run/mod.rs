@@ -17,7 +17,7 @@ pub mod lab_env;
 mod plan;
 pub mod record;
 mod save;
-mod settle;
+pub mod settle;
 pub mod trial;
 
 use crate::scenario::{roles_of, Scenario, Suite};
@@ -125,7 +125,8 @@ fn run_trial(ctx: &Ctx, sc: &Scenario, file: &Path) -> Result<Completion, Failed
         Verdict::Skip(reason) => {
             record.outcome = Outcome::Skipped;
             record.message = Some(reason.clone());
-            Ok(Completion::ignored_with(reason))
+            // libtest-mimic prints every such trial as "ignored (REASON)".
+            Ok(Completion::ignored_with(format!("skipped: {reason}")))
         }
         Verdict::Fail(text) => {
             let known = ctx.opts.baseline.as_ref().and_then(|b| b.known.get(&sc.id));

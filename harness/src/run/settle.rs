@@ -2,32 +2,51 @@
 //! state released, links restored, stopped servers started, and grace
 //! periods over.
 
-use super::env::Env;
+use super::env::{Env, EnvServer};
 use super::trial::{Saved, TrialRun};
 use crate::action::Action;
 use crate::client::{ops, ClientOwner, ConnectOptions, Connection, Principal, Session};
-use analyzer::nfs4::NfsStat4;
+use analyzer::nfs4::{Clientid4, NfsStat4};
 use std::time::{Duration, Instant};
 
-/// Releases what the trial's clients still hold (best effort): sessions,
-/// then client IDs, each on the connection that made it.
+/// Releases what the trial's clients still hold (best effort): every
+/// session once, then every client ID once (several saved names may hold
+/// one client ID, e.g. after trunking; a second DESTROY_CLIENTID would only
+/// earn NFS4ERR_STALE_CLIENTID), each on a live connection that used it.
 pub fn cleanup(t: &mut TrialRun<'_>) {
-    let mut sessions = Vec::new();
-    let mut clients = Vec::new();
+    let mut sessions: Vec<(Vec<String>, Session)> = Vec::new();
+    let mut clients: Vec<(Vec<String>, Clientid4)> = Vec::new();
     for s in t.saved.values() {
         match s {
-            Saved::Session { conn, session, .. } => sessions.push((conn.clone(), session.clone())),
-            Saved::ExchangeId { conn, clientid, .. } => clients.push((conn.clone(), *clientid)),
+            Saved::Session { conn, session, .. } => {
+                match sessions.iter_mut().find(|(_, x)| x.id() == session.id()) {
+                    Some((conns, _)) => conns.push(conn.clone()),
+                    None => sessions.push((vec![conn.clone()], session.clone())),
+                }
+            }
+            Saved::ExchangeId { conn, clientid, .. } => {
+                match clients.iter_mut().find(|(_, x)| x == clientid) {
+                    Some((conns, _)) => conns.push(conn.clone()),
+                    None => clients.push((vec![conn.clone()], *clientid)),
+                }
+            }
             _ => {}
         }
     }
-    for (name, session) in sessions {
-        if let Some(c) = t.conns.get(&name).filter(|c| c.conn.failure().is_none()) {
+    let live = |names: &[String]| {
+        names
+            .iter()
+            .filter_map(|n| t.conns.get(n))
+            .find(|c| c.conn.failure().is_none())
+            .cloned()
+    };
+    for (names, session) in sessions {
+        if let Some(c) = live(&names) {
             let _ = session.destroy_session(&c.conn);
         }
     }
-    for (name, clientid) in clients {
-        if let Some(c) = t.conns.get(&name).filter(|c| c.conn.failure().is_none()) {
+    for (names, clientid) in clients {
+        if let Some(c) = live(&names) {
             let _ = crate::client::session::destroy_clientid(&c.conn, &c.principal, clientid);
         }
     }
@@ -50,19 +69,55 @@ pub fn settle(env: &Env, actions: &[(String, Action)]) {
     touched.dedup();
     for name in touched {
         if let Some(s) = env.servers.iter().find(|s| s.name == name) {
-            let limit = s.grace.map_or(Duration::from_secs(90), |g| {
-                (g * 3).max(Duration::from_secs(15))
-            });
-            if let Some(addr) = s.addresses.first() {
-                let _ = wait_out_of_grace(env, *addr, limit);
-            }
+            let _ = server_out_of_grace(env, s);
         }
     }
 }
 
+/// At the start of a run: waits until every server of the target is out of
+/// its grace period (a freshly started server answers non-reclaim OPENs
+/// with NFS4ERR_GRACE, which would fail the first trials). One line per
+/// server that was in grace, or that could not be asked, for the console.
+pub fn out_of_grace_at_start(env: &Env) -> Vec<String> {
+    let mut lines = Vec::new();
+    for s in &env.servers {
+        let started = Instant::now();
+        match server_out_of_grace(env, s) {
+            Ok(true) => lines.push(format!(
+                "server {}: in its grace period at the start; waited {:.1} s",
+                s.name,
+                started.elapsed().as_secs_f64()
+            )),
+            Ok(false) => {}
+            Err(e) => lines.push(format!(
+                "server {}: could not tell whether it is in its grace period ({e}); not waiting",
+                s.name
+            )),
+        }
+    }
+    lines
+}
+
+/// Waits (up to three grace periods, or 90 s when the grace is unknown)
+/// until the server's first address takes a non-reclaim OPEN; true when it
+/// had to wait.
+fn server_out_of_grace(env: &Env, s: &EnvServer) -> Result<bool, String> {
+    let limit = s.grace.map_or(Duration::from_secs(90), |g| {
+        (g * 3).max(Duration::from_secs(15))
+    });
+    match s.addresses.first() {
+        Some(addr) => wait_out_of_grace(env, *addr, limit),
+        None => Ok(false),
+    }
+}
+
 /// Polls with a fresh client until a non-reclaim OPEN is no longer refused
-/// with NFS4ERR_GRACE (or `limit` passes).
-fn wait_out_of_grace(env: &Env, addr: std::net::SocketAddr, limit: Duration) -> Result<(), String> {
+/// with NFS4ERR_GRACE (or `limit` passes); true when one was.
+fn wait_out_of_grace(
+    env: &Env,
+    addr: std::net::SocketAddr,
+    limit: Duration,
+) -> Result<bool, String> {
     let deadline = Instant::now() + limit;
     let opts = ConnectOptions {
         from: env.source(62_499, None)?,
@@ -93,6 +148,7 @@ fn wait_out_of_grace(env: &Env, addr: std::net::SocketAddr, limit: Duration) -> 
         .find(|s| s.addresses.contains(&addr))
         .map(|s| ops::root_path(&s.export))
         .unwrap_or_else(|| vec![ops::putrootfh()]);
+    let mut waited = false;
     let result = loop {
         let mut list = root.clone();
         let owner = ops::state_owner(clientid, b"settle");
@@ -108,9 +164,10 @@ fn wait_out_of_grace(env: &Env, addr: std::net::SocketAddr, limit: Duration) -> 
                 }
                 close.push(ops::close(0, stateid));
                 let _ = session.compound(&conn, close);
-                break Ok(());
+                break Ok(waited);
             }
             None if res.status == NfsStat4::NFS4ERR_GRACE && Instant::now() < deadline => {
+                waited = true;
                 std::thread::sleep(Duration::from_millis(500));
             }
             None => break Err(format!("OPEN: {:?}", res.status)),
