@@ -12,22 +12,17 @@ use analyzer::capture::{for_each_frame, packet::Transport, slice};
 use common::{can_run, Need};
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::time::Duration;
 use trunkcheck::netns::NetNs;
 use trunkcheck::run::capture::{analyze, Health, TrialCapture};
-use trunkcheck::run::env::{Env, NoControl, Sources};
+use trunkcheck::run::env::{Env, Sources};
 
 /// The environment of a run whose clients live in `ns` and are captured on
 /// its `any` device, as in the built-in lab.
 fn env_in(ns: &NetNs) -> Env {
     Env {
-        servers: Vec::new(),
         netns: Some(ns.clone()),
-        control: Arc::new(NoControl),
-        sources: Sources::PerTrial,
-        reply_timeout: Duration::from_secs(5),
-        capture_interface: Some("any".into()),
+        sources: Sources::PerTrial { first_octet: 127 },
+        ..Env::listing()
     }
 }
 
@@ -118,7 +113,7 @@ fn a_fast_burst_is_captured_whole() {
     let ns = lab_namespace();
     let dir = std::env::temp_dir().join(format!("trunkcheck-burst-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
-    let capture = TrialCapture::start(&env_in(&ns), 0, &dir, "BURST").expect("capture starts");
+    let capture = TrialCapture::start(&env_in(&ns), 0, &[], &dir, "BURST").expect("capture starts");
     let (health, path, bytes) = burst(&ns, capture);
     assert_eq!(health.lost, 0, "{health:?}");
     assert_eq!(bytes, (RECORDS * SIZE) as u64, "{health:?}");
@@ -137,7 +132,7 @@ fn a_capture_that_lost_frames_says_so_and_is_not_complete() {
     let dir = std::env::temp_dir().join(format!("trunkcheck-drops-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     // A ring of 4 slots: a burst overflows it whatever the scheduler does.
-    let capture = TrialCapture::start_with_ring(&env_in(&ns), 0, &dir, "DROPS", 1 << 18)
+    let capture = TrialCapture::start_with_ring(&env_in(&ns), 0, &[], &dir, "DROPS", 1 << 18)
         .expect("capture starts");
     let (health, _, bytes) = burst(&ns, capture);
     assert!(bytes < (RECORDS * SIZE) as u64, "{health:?}");
@@ -147,7 +142,7 @@ fn a_capture_that_lost_frames_says_so_and_is_not_complete() {
     );
     // The runner's whole path: a capture that lost frames is analysed as
     // partial, and the trial's record says why.
-    let capture = TrialCapture::start_with_ring(&env_in(&ns), 0, &dir, "DROPS2", 1 << 18)
+    let capture = TrialCapture::start_with_ring(&env_in(&ns), 0, &[], &dir, "DROPS2", 1 << 18)
         .expect("capture starts");
     let listener = ns
         .run(|| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use trunkcheck::lab::Lab;
 use trunkcheck::report;
-use trunkcheck::run::env::{Env, NoControl, Sources};
+use trunkcheck::run::env::Env;
 use trunkcheck::run::record::{Baseline, Outcome, Record};
 use trunkcheck::run::{lab_env, run_scenarios, RunOptions};
 use trunkcheck::scenario::{self, Suite};
@@ -174,14 +174,7 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         passive: !args.no_passive && trunkcheck::run::capture::CAN_CAPTURE,
     };
     if args.list {
-        let env = Env {
-            servers: Vec::new(),
-            netns: None,
-            control: Arc::new(NoControl),
-            sources: Sources::Fixed(Vec::new()),
-            reply_timeout: std::time::Duration::from_secs(1),
-            capture_interface: None,
-        };
+        let env = Env::listing();
         opts.passive = false;
         let _ = run_scenarios(env, &suites, opts);
         return Ok(0);

@@ -7,18 +7,27 @@
 //! | variable | value |
 //! | --- | --- |
 //! | `TRUNKCHECK_TARGET` | the target's name |
+//! | `TRUNKCHECK_TARGET_DIR` | the directory of the target file |
 //! | `TRUNKCHECK_ACTION` | `start`, `stop`, `restart`, `crash`, `failover`, `cut_link`, `restore_link` |
 //! | `TRUNKCHECK_SERVER` | the server's name |
 //! | `TRUNKCHECK_ADDRESSES` | its addresses, space-separated `IP:PORT` |
 //! | `TRUNKCHECK_PEER` | failover only: the server taking over |
 //! | `TRUNKCHECK_PEER_ADDRESSES` | failover only: the peer's addresses |
 //!
+//! The same values can be written into the argv as `${target}`,
+//! `${target_dir}` (the directory of the target file), `${action}`,
+//! `${server}`, `${address}` (its first IP address), `${addresses}` (as
+//! above), `${port}` (of its first address), and in a failover hook
+//! `${peer}`, `${peer_address}`, `${peer_addresses}`; `$$` is a `$`. So one
+//! hook in the target's `hooks:` serves every server:
+//! `restart: [ssh, "root@${address}", systemctl, restart, nfs-server]`.
+//!
 //! A hook that exits non-zero, or runs longer than the target's
 //! `hook_timeout`, fails the action with its output.
 
 use super::LabError;
 use crate::action::Action;
-use crate::targets::ServerSpec;
+use crate::targets::{hook_arg_parts, HookPart, ServerSpec, Target};
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -31,14 +40,60 @@ fn join_addresses(s: &ServerSpec) -> String {
         .join(" ")
 }
 
+/// The value of hook variable `name` (see the module documentation).
+fn variable(
+    name: &str,
+    target: &Target,
+    action: &Action,
+    server: &ServerSpec,
+    peer: Option<&ServerSpec>,
+) -> Result<String, String> {
+    let first_ip = |s: &ServerSpec| s.addresses.first().map(|a| a.ip().to_string());
+    let value = match name {
+        "target" => Some(target.name.clone()),
+        "target_dir" => target.dir.as_ref().map(|d| d.display().to_string()),
+        "action" => Some(action.key().to_string()),
+        "server" => Some(server.name.clone()),
+        "address" => first_ip(server),
+        "addresses" => Some(join_addresses(server)),
+        "port" => server.addresses.first().map(|a| a.port().to_string()),
+        "peer" => peer.map(|p| p.name.clone()),
+        "peer_address" => peer.and_then(first_ip),
+        "peer_addresses" => peer.map(join_addresses),
+        _ => None,
+    };
+    value.ok_or_else(|| format!("${{{name}}} has no value here"))
+}
+
+/// `argv` with every `${NAME}` replaced by its value.
+pub(crate) fn expand(
+    argv: &[String],
+    target: &Target,
+    action: &Action,
+    server: &ServerSpec,
+    peer: Option<&ServerSpec>,
+) -> Result<Vec<String>, String> {
+    argv.iter()
+        .map(|arg| {
+            let mut out = String::new();
+            for part in hook_arg_parts(arg)? {
+                match part {
+                    HookPart::Text(t) => out.push_str(t),
+                    HookPart::Var(v) => out.push_str(&variable(v, target, action, server, peer)?),
+                }
+            }
+            Ok(out)
+        })
+        .collect()
+}
+
 /// Runs `argv` for `action` on `server` (and `peer` for failover).
 pub(crate) fn run(
-    target: &str,
+    target: &Target,
     action: &Action,
     argv: &[String],
     server: &ServerSpec,
     peer: Option<&ServerSpec>,
-    timeout: Duration,
 ) -> Result<(), LabError> {
     let fail = |detail: String| LabError::Hook {
         server: server.name.clone(),
@@ -46,18 +101,23 @@ pub(crate) fn run(
         argv: format!("{argv:?}"),
         detail,
     };
+    let timeout = target.hook_timeout;
+    let argv = expand(argv, target, action, server, peer).map_err(fail)?;
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| fail("empty hook".to_string()))?;
     let mut cmd = Command::new(program);
     cmd.args(args)
-        .env("TRUNKCHECK_TARGET", target)
+        .env("TRUNKCHECK_TARGET", &target.name)
         .env("TRUNKCHECK_ACTION", action.key())
         .env("TRUNKCHECK_SERVER", &server.name)
         .env("TRUNKCHECK_ADDRESSES", join_addresses(server))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    if let Some(dir) = &target.dir {
+        cmd.env("TRUNKCHECK_TARGET_DIR", dir);
+    }
     if let Some(p) = peer {
         cmd.env("TRUNKCHECK_PEER", &p.name)
             .env("TRUNKCHECK_PEER_ADDRESSES", join_addresses(p));

@@ -9,7 +9,7 @@
 //! 3. writes one `ganesha.conf` per server and starts `ganesha.nfsd` inside
 //!    the server's namespace, from one long-lived supervisor thread with
 //!    `PR_SET_PDEATHSIG(SIGKILL)`, so no instance outlives the harness;
-//! 4. waits for readiness by polling the port (never a fixed sleep).
+//! 4. waits for readiness by NFS NULL calls (never a fixed sleep).
 //!
 //! Dropping the lab stops every instance (SIGTERM, then SIGKILL), removes
 //! the directory and the namespaces. SIGINT and SIGTERM tear every live lab
@@ -42,6 +42,7 @@ mod cleanup;
 pub mod ganesha;
 mod hooks;
 mod link;
+pub mod probe;
 #[cfg(test)]
 mod tests;
 
@@ -58,7 +59,7 @@ use ganesha::{Bind, InstanceConfig};
 use link::Topology;
 use std::fs;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -136,7 +137,7 @@ pub enum LabError {
         detail: String,
     },
     /// A server did not accept connections in time.
-    #[error("server {server}: not accepting connections on {address} after {waited:?}; last log lines:\n{log}")]
+    #[error("server {server}: no NFS NULL reply from {address} after {waited:?}; last log lines:\n{log}")]
     NotReady {
         /// Server name.
         server: String,
@@ -323,16 +324,6 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-/// Polls until `addr` accepts a TCP connection, from a thread in `ns`
-/// (or the host when `ns` is None).
-fn connects(ns: Option<&NetNs>, addr: SocketAddr) -> bool {
-    let attempt = move || TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok();
-    match ns {
-        Some(ns) => ns.run(attempt).unwrap_or(false),
-        None => attempt(),
-    }
-}
-
 impl Lab {
     /// Starts `target`: launches built-in servers and waits until every
     /// address accepts connections; for an external target, checks that
@@ -488,6 +479,29 @@ impl Lab {
             Kind::Ganesha(g) => Some(g.net.lab_path()),
             Kind::External => None,
         }
+    }
+
+    /// The first octet of the per-trial client addresses of a built-in lab
+    /// (`127` in the Ganesha lab's loopback network); `None` for an
+    /// external target, whose trials use the target's client addresses.
+    pub fn client_first_octet(&self) -> Option<u8> {
+        match &self.kind {
+            Kind::Ganesha(_) => Some(127),
+            Kind::External => None,
+        }
+    }
+
+    /// The interfaces of [`Lab::netns`] that carry server `name`'s traffic,
+    /// each packet once (built-in labs: `any`, since the client namespace
+    /// holds only the links to its servers besides `lo`).
+    pub fn capture_interfaces(&self, _name: &str) -> Vec<String> {
+        vec!["any".to_string()]
+    }
+
+    /// What the target's kind of server cannot be, for the reason of a
+    /// scenario skipped for want of servers.
+    pub fn role_note(&self) -> Option<String> {
+        None
     }
 
     /// The lab's private directory (built-in targets).
@@ -673,7 +687,7 @@ impl Lab {
     }
 
     /// Polls the server's addresses from inside its own namespace (so a cut
-    /// link does not matter) until each accepts a connection.
+    /// link does not matter) until each answers an NFS NULL call.
     fn wait_ready(&self, i: usize, log: &Path) -> Result<(), LabError> {
         let Some(g) = self.ganesha() else {
             return Ok(());
@@ -705,7 +719,8 @@ impl Lab {
                         });
                     }
                 }
-                if connects(Some(&g.net.servers[i].ns), addr) {
+                let ns = Some(&g.net.servers[i].ns);
+                if probe::nfs_null(addr, None, ns, Duration::from_millis(300)).is_ok() {
                     break;
                 }
                 if started.elapsed() >= timeout {
@@ -785,14 +800,7 @@ impl Lab {
                 server: name.to_string(),
             })
         })?;
-        hooks::run(
-            &self.target.name,
-            &action,
-            argv,
-            server,
-            peer_spec,
-            self.target.hook_timeout,
-        )?;
+        hooks::run(&self.target, &action, argv, server, peer_spec)?;
         match action {
             Action::Start | Action::Restart | Action::Crash | Action::Failover { .. } => {
                 self.wait_external(name, &server.addresses)
@@ -801,20 +809,20 @@ impl Lab {
         }
     }
 
+    /// Waits until every address of an external server answers an NFS
+    /// NULL call (a TCP accept is not enough behind NAT or a proxy).
     fn wait_external(&self, name: &str, addresses: &[SocketAddr]) -> Result<(), LabError> {
         let started = Instant::now();
         for &addr in addresses {
-            while !connects(None, addr) {
-                if started.elapsed() >= self.target.ready_timeout {
-                    return Err(LabError::NotReady {
-                        server: name.to_string(),
-                        address: addr,
-                        waited: started.elapsed(),
-                        log: "(external server: see its own logs)".into(),
-                    });
+            let left = self.target.ready_timeout.saturating_sub(started.elapsed());
+            probe::wait_nfs_null(addr, None, None, left, || None).map_err(|e| {
+                LabError::NotReady {
+                    server: name.to_string(),
+                    address: addr,
+                    waited: started.elapsed(),
+                    log: format!("no NFS NULL reply: {e} (external server: see its own logs)"),
                 }
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            })?;
         }
         Ok(())
     }

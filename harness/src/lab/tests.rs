@@ -54,19 +54,62 @@ fn a_lab_can_be_shared_between_trial_threads() {
     shared::<Lab>();
 }
 
-/// An external target on two listeners of ours; `n1` has the given hooks.
-fn external(hooks: &str) -> (Vec<std::net::TcpListener>, Target) {
+/// A fake NFS server: answers every NFS NULL call on `l` with SUCCESS,
+/// until the listener's `stop` flag is set.
+fn answer_null(l: std::net::TcpListener, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::io::{Read, Write};
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                break;
+            }
+            let Ok(mut s) = s else { continue };
+            let mut call = [0u8; 44];
+            if s.read_exact(&mut call).is_ok() {
+                let mut reply = (0x8000_0000u32 | 24).to_be_bytes().to_vec();
+                reply.extend_from_slice(&call[4..8]);
+                for w in [1u32, 0, 0, 0, 0] {
+                    reply.extend_from_slice(&w.to_be_bytes());
+                }
+                let _ = s.write_all(&reply);
+            }
+        }
+    });
+}
+
+/// Stops the fake servers of [`external`] when dropped.
+struct Fakes(
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    Vec<std::net::SocketAddr>,
+);
+
+impl Drop for Fakes {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        for a in &self.1 {
+            let _ = std::net::TcpStream::connect(a);
+        }
+    }
+}
+
+/// An external target on two fake NFS servers of ours; `n1` has the given
+/// hooks.
+fn external(hooks: &str) -> (Fakes, Target) {
     let l1 = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
     let l2 = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
     let (a1, a2) = (
         l1.local_addr().expect("addr"),
         l2.local_addr().expect("addr"),
     );
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    answer_null(l1, std::sync::Arc::clone(&stop));
+    answer_null(l2, std::sync::Arc::clone(&stop));
+    let fakes = Fakes(stop, vec![a1, a2]);
     let text = format!(
         "name: ext\nready_timeout: 2\nhook_timeout: 1\nservers:\n  - name: n1\n    addresses: [\"{a1}\"]\n    hooks:\n{hooks}  - name: n2\n    addresses: [\"{a2}\"]\n"
     );
     let t = Target::parse(&text, "ext.yaml", false).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    (vec![l1, l2], t)
+    (fakes, t)
 }
 
 #[test]
@@ -101,8 +144,9 @@ fn hooks_run_without_a_shell_and_learn_the_server_from_their_environment() {
     let out = dir.join("env.txt");
     // `env` prints its environment; the argument is one argv element, and
     // shell syntax in it stays literal.
+    // Variables are expanded in the argv (`$$` is a `$`).
     let hooks = format!(
-        "      failover: [env, \"-u\", \"X;rm -rf /\"]\n      restart: [\"false\"]\n      crash: [sleep, \"30\"]\n      cut_link: [sh, \"-c\", \"env > {}\"]\n",
+        "      failover: [env, \"-u\", \"X;rm -rf /\", \"true\", \"${{peer}}\"]\n      restart: [\"false\"]\n      crash: [sleep, \"30\"]\n      cut_link: [sh, \"-c\", \"env > {0}; echo ${{server}}@${{address}}:${{port}} ${{action}} $$HOME >> {0}\"]\n",
         out.display()
     );
     let (_l, t) = external(&hooks);
@@ -118,6 +162,12 @@ fn hooks_run_without_a_shell_and_learn_the_server_from_their_environment() {
     ] {
         assert!(env.contains(want), "{want} in {env}");
     }
+    let port = t.servers[0].addresses[0].port();
+    let home = std::env::var("HOME").unwrap_or_default();
+    assert!(
+        env.contains(&format!("n1@127.0.0.1:{port} cut_link {home}\n")),
+        "variables expanded: {env}"
+    );
     let e = lab.restart("n1").expect_err("false fails");
     assert!(
         matches!(
@@ -142,8 +192,13 @@ fn hooks_run_without_a_shell_and_learn_the_server_from_their_environment() {
 
 #[test]
 fn an_external_server_that_does_not_answer_fails_the_start_in_time() {
-    let (listeners, t) = external("      stop: [\"true\"]\n");
-    drop(listeners);
+    // A port that accepts but is no NFS server is not ready either.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let text = format!(
+        "name: ext\nready_timeout: 1\nservers:\n  - name: n1\n    addresses: [\"{}\"]\n",
+        l.local_addr().expect("addr")
+    );
+    let t = Target::parse(&text, "ext.yaml", false).expect("parses");
     let t0 = std::time::Instant::now();
     let e = Lab::start(&t).err().expect("nothing listens");
     assert!(matches!(e, LabError::NotReady { .. }), "{e}");

@@ -4,10 +4,10 @@
 use crate::action::{Action, Unsupported};
 use crate::lab::LabError;
 use crate::netns::NetNs;
-use crate::scenario::{Role, RoleRelation};
-use std::collections::BTreeMap;
+use crate::scenario::{Role, RoleRelation, Scenario, Step};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// Carries out server actions (the built-in launcher, or a target's hooks).
@@ -49,17 +49,132 @@ pub struct EnvServer {
     pub scope_group: Option<usize>,
     /// The grace period, when the target states it.
     pub grace: Option<Duration>,
+    /// The interfaces a trial's capture listens on for this server.
+    pub capture: Vec<String>,
 }
 
-/// How trials get client source addresses.
+/// Client source addresses each trial of a private lab gets.
+pub const ADDRESSES_PER_TRIAL: usize = 4;
+/// The trial number whose addresses the harness's own probes use (grace
+/// waits between trials), never a real trial's.
+pub const PROBE_TRIAL: usize = 62_499;
+
+/// How trials get client source addresses: every running trial has its
+/// own, so that its capture holds its own traffic and nothing else.
 #[derive(Debug, Clone)]
 pub enum Sources {
-    /// A private namespace: trial `k` binds `127.(100+n).(k/250).(k%250+1)`
-    /// for its `n`th address, so each trial's traffic can be told apart.
-    PerTrial,
-    /// Fixed addresses from the target (`from: n` → the `n`th); no `from`:
-    /// the system picks.
-    Fixed(Vec<IpAddr>),
+    /// A private namespace the harness made: trial `k` binds
+    /// `FIRST.(100+n).(k/250).(k%250+1)` for its `n`th address (`FIRST` is
+    /// 127 in the Ganesha lab, 10 in the knfsd lab).
+    PerTrial {
+        /// The first octet of every client address.
+        first_octet: u8,
+    },
+    /// The target's client addresses, lent to running trials so that no
+    /// two of them share one (`from: n` → the trial's `n`th; no `from`:
+    /// its first). With none, trials cannot be told apart and run one at a
+    /// time, from addresses the system picks.
+    Lent(Arc<AddressPool>),
+}
+
+/// The client addresses of an external target, and which running trial
+/// holds which.
+#[derive(Debug)]
+pub struct AddressPool {
+    all: Vec<IpAddr>,
+    held: Mutex<BTreeMap<usize, Vec<IpAddr>>>,
+    freed: Condvar,
+}
+
+/// The addresses a running trial holds; they go back to the pool when it
+/// is dropped.
+#[derive(Debug)]
+pub struct Lease {
+    pool: Arc<AddressPool>,
+    trial: usize,
+}
+
+impl AddressPool {
+    /// A pool of `addresses` (in the target's order).
+    pub fn new(addresses: Vec<IpAddr>) -> Arc<AddressPool> {
+        Arc::new(AddressPool {
+            all: addresses,
+            held: Mutex::new(BTreeMap::new()),
+            freed: Condvar::new(),
+        })
+    }
+
+    /// Every address of the pool.
+    pub fn all(&self) -> &[IpAddr] {
+        &self.all
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, BTreeMap<usize, Vec<IpAddr>>> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The addresses trial `trial` holds.
+    fn of(&self, trial: usize) -> Option<Vec<IpAddr>> {
+        self.held().get(&trial).cloned()
+    }
+
+    /// Lends `width` addresses that no running trial holds to `trial`,
+    /// waiting until enough are free.
+    pub fn lend(self: &Arc<Self>, trial: usize, width: usize) -> Result<Lease, String> {
+        let width = width.max(1);
+        if width > self.all.len() {
+            return Err(format!(
+                "the scenario needs {width} client addresses at once and the target lists {}",
+                self.all.len()
+            ));
+        }
+        let mut held = self.held();
+        loop {
+            let busy: BTreeSet<IpAddr> = held.values().flatten().copied().collect();
+            let free: Vec<IpAddr> = self
+                .all
+                .iter()
+                .filter(|a| !busy.contains(a))
+                .copied()
+                .take(width)
+                .collect();
+            if free.len() == width {
+                held.insert(trial, free);
+                return Ok(Lease {
+                    pool: Arc::clone(self),
+                    trial,
+                });
+            }
+            held = self.freed.wait(held).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+impl Lease {
+    /// The lent addresses, in order.
+    pub fn addresses(&self) -> Vec<IpAddr> {
+        self.pool.of(self.trial).unwrap_or_default()
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.pool.held().remove(&self.trial);
+        self.pool.freed.notify_all();
+    }
+}
+
+/// How many client addresses a scenario binds at once: one more than the
+/// highest `from:` of its connections (at least one).
+pub fn addresses_needed(sc: &Scenario) -> usize {
+    sc.steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Connect(c) => c.from,
+            _ => None,
+        })
+        .max()
+        .map_or(1, |m| m + 1)
 }
 
 /// The environment of a run.
@@ -75,61 +190,128 @@ pub struct Env {
     pub sources: Sources,
     /// Longest wait for any reply.
     pub reply_timeout: Duration,
-    /// The interface live captures listen on (`lo` in a namespace).
-    pub capture_interface: Option<String>,
+    /// Said after "the target has no servers for these roles" (what the
+    /// target's kind of server cannot be, e.g. a knfsd cluster peer).
+    pub role_note: Option<String>,
 }
 
 impl Env {
+    /// An environment with no servers, for listing scenarios.
+    pub fn listing() -> Env {
+        Env {
+            servers: Vec::new(),
+            netns: None,
+            control: Arc::new(NoControl),
+            sources: Sources::Lent(AddressPool::new(Vec::new())),
+            reply_timeout: Duration::from_secs(1),
+            role_note: None,
+        }
+    }
+
     /// The source address a trial uses for `from: n` (`None`: the system's
     /// choice).
     pub fn source(&self, trial: usize, n: Option<usize>) -> Result<Option<IpAddr>, String> {
         match &self.sources {
-            Sources::PerTrial => {
+            Sources::PerTrial { first_octet } => {
                 let n = n.unwrap_or(0);
                 if n >= 100 {
                     return Err(format!("client address {n} is out of range"));
                 }
-                let k = trial % 62_500;
+                let k = trial % (PROBE_TRIAL + 1);
                 Ok(Some(IpAddr::V4(Ipv4Addr::new(
-                    127,
+                    *first_octet,
                     100 + n as u8,
                     (k / 250) as u8,
                     (k % 250 + 1) as u8,
                 ))))
             }
-            Sources::Fixed(list) => match n {
-                None => Ok(None),
-                Some(i) => list.get(i).copied().map(Some).ok_or_else(|| {
+            Sources::Lent(pool) => match (pool.of(trial), n) {
+                (Some(held), n) => {
+                    let i = n.unwrap_or(0);
+                    held.get(i).copied().map(Some).ok_or_else(|| {
+                        format!(
+                            "`from: {i}`: the trial holds {} client address(es)",
+                            held.len()
+                        )
+                    })
+                }
+                (None, None) => Ok(None),
+                (None, Some(i)) => pool.all.get(i).copied().map(Some).ok_or_else(|| {
                     format!(
                         "the target lists {} client address(es); `from: {i}` needs more",
-                        list.len()
+                        pool.all.len()
                     )
                 }),
             },
         }
     }
 
-    /// A BPF filter that selects one trial's traffic, when trials can be
-    /// told apart by address.
-    pub fn trial_filter(&self, trial: usize, addresses: usize) -> String {
+    /// True when trials cannot be told apart by their client addresses
+    /// (the target lists none): they must run one at a time.
+    pub fn serial(&self) -> bool {
+        matches!(&self.sources, Sources::Lent(pool) if pool.all.is_empty())
+    }
+
+    /// Gives trial `trial` the `width` client addresses it binds, waiting
+    /// until no other running trial holds them (targets that lend their
+    /// client addresses; `None` for private labs and serial targets).
+    pub fn hold_sources(&self, trial: usize, width: usize) -> Result<Option<Lease>, String> {
         match &self.sources {
-            Sources::PerTrial => {
-                let hosts: Vec<String> = (0..addresses.max(1))
-                    .filter_map(|n| self.source(trial, Some(n)).ok().flatten())
-                    .map(|a| format!("host {a}"))
-                    .collect();
-                format!("tcp and ({})", hosts.join(" or "))
-            }
-            Sources::Fixed(_) => {
-                let hosts: Vec<String> = self
-                    .servers
-                    .iter()
-                    .flat_map(|s| s.addresses.iter())
-                    .map(|a| format!("host {}", a.ip()))
-                    .collect();
-                format!("tcp and ({})", hosts.join(" or "))
+            Sources::Lent(pool) if !pool.all.is_empty() => pool.lend(trial, width).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// A BPF filter that selects one trial's traffic: its own client
+    /// addresses (and, on a shared network, the servers' addresses); with
+    /// trials that cannot be told apart, all traffic to the servers.
+    pub fn trial_filter(&self, trial: usize) -> String {
+        let hosts = |ips: Vec<IpAddr>| {
+            let list: Vec<String> = ips.iter().map(|a| format!("host {a}")).collect();
+            format!("({})", list.join(" or "))
+        };
+        let servers = hosts(
+            self.servers
+                .iter()
+                .flat_map(|s| s.addresses.iter().map(|a| a.ip()))
+                .collect(),
+        );
+        match &self.sources {
+            Sources::PerTrial { .. } => format!(
+                "tcp and {}",
+                hosts(
+                    (0..ADDRESSES_PER_TRIAL)
+                        .filter_map(|n| self.source(trial, Some(n)).ok().flatten())
+                        .collect(),
+                )
+            ),
+            Sources::Lent(pool) => match pool.of(trial) {
+                Some(own) if !own.is_empty() => format!("tcp and {} and {servers}", hosts(own)),
+                _ => format!("tcp and {servers}"),
+            },
+        }
+    }
+
+    /// The interfaces a trial's capture listens on: those of every server
+    /// it uses (each at most once).
+    pub fn capture_interfaces(&self, servers: &[usize]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for &i in servers {
+            for c in self
+                .servers
+                .get(i)
+                .map(|s| s.capture.as_slice())
+                .unwrap_or(&[])
+            {
+                if !out.contains(c) {
+                    out.push(c.clone());
+                }
             }
         }
+        if out.is_empty() {
+            out.push("any".into());
+        }
+        out
     }
 
     /// Picks a distinct server for every role, honouring address counts and
@@ -200,7 +382,7 @@ impl Env {
                 w
             })
             .collect();
-        format!(
+        let mut why = format!(
             "the target has no servers for these roles ({}); it has {}",
             wants.join("; "),
             self.servers
@@ -208,7 +390,11 @@ impl Env {
                 .map(|s| format!("{} ({} address(es))", s.name, s.addresses.len()))
                 .collect::<Vec<_>>()
                 .join(", ")
-        )
+        );
+        if let Some(note) = &self.role_note {
+            why.push_str(&format!(" ({note})"));
+        }
+        why
     }
 }
 
@@ -225,17 +411,15 @@ mod tests {
             export: "/".into(),
             scope_group: scope,
             grace: None,
+            capture: vec!["lo".into()],
         }
     }
 
     fn env(servers: Vec<EnvServer>) -> Env {
         Env {
             servers,
-            netns: None,
-            control: Arc::new(NoControl),
-            sources: Sources::PerTrial,
-            reply_timeout: Duration::from_secs(1),
-            capture_interface: None,
+            sources: Sources::PerTrial { first_octet: 127 },
+            ..Env::listing()
         }
     }
 
@@ -299,10 +483,54 @@ mod tests {
         assert_ne!(a, b);
         assert_ne!(a, a1);
         assert_eq!(a, e.source(0, Some(0)).expect("ok"));
-        let f = e.trial_filter(3, 2);
+        let f = e.trial_filter(3);
         assert!(
             f.contains("host 127.100.0.4") && f.contains("host 127.101.0.4"),
             "{f}"
         );
+    }
+
+    #[test]
+    fn running_trials_never_share_a_lent_client_address() {
+        let pool = AddressPool::new(vec![
+            IpAddr::from([127, 0, 0, 101]),
+            IpAddr::from([127, 0, 0, 102]),
+            IpAddr::from([127, 0, 0, 103]),
+        ]);
+        let e = Env {
+            sources: Sources::Lent(Arc::clone(&pool)),
+            ..env(vec![server("a", 1, None)])
+        };
+        assert!(!e.serial());
+        let l1 = e.hold_sources(1, 2).expect("fits").expect("lent");
+        let l2 = e.hold_sources(2, 1).expect("fits").expect("lent");
+        let (a1, a2) = (l1.addresses(), l2.addresses());
+        assert_eq!((a1.len(), a2.len()), (2, 1));
+        assert!(a1.iter().all(|a| !a2.contains(a)));
+        // `from: n` is the trial's own n-th address; no `from` its first.
+        assert_eq!(e.source(1, Some(1)).expect("ok"), Some(a1[1]));
+        assert_eq!(e.source(2, None).expect("ok"), Some(a2[0]));
+        let f = e.trial_filter(2);
+        assert!(f.contains(&format!("host {}", a2[0])) && f.contains("host 127.0.0.2"));
+        assert!(!f.contains(&format!("host {}", a1[0])), "{f}");
+        // A third trial waits until an address is free again.
+        let waiter = {
+            let pool = Arc::clone(&pool);
+            std::thread::spawn(move || pool.lend(3, 2).map(|l| l.addresses()))
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!waiter.is_finished());
+        drop(l1);
+        let got = waiter.join().expect("thread").expect("lent");
+        assert_eq!(got.len(), 2);
+        assert!(e.hold_sources(4, 4).is_err(), "more than the target has");
+        drop(l2);
+        // No client addresses: trials run one at a time.
+        let none = Env {
+            sources: Sources::Lent(AddressPool::new(Vec::new())),
+            ..env(vec![server("a", 1, None)])
+        };
+        assert!(none.serial() && none.hold_sources(1, 1).expect("ok").is_none());
+        assert_eq!(none.trial_filter(1), "tcp and (host 127.0.0.2)");
     }
 }

@@ -181,7 +181,9 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
         }
         actions.push((server, action));
     }
-    let exclusive = !actions.is_empty();
+    // Trials that act on servers run alone; so do all trials of a target
+    // whose trials cannot be told apart by client address.
+    let exclusive = !actions.is_empty() || env.serial();
     let _shared;
     let _alone;
     if exclusive {
@@ -190,8 +192,15 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
         _shared = ctx.servers.read().unwrap_or_else(|e| e.into_inner());
     }
     let index = ctx.counter.fetch_add(1, Ordering::SeqCst);
+    // The client addresses no other running trial uses (targets that lend
+    // theirs), held until the trial's capture and cleanup are over.
+    let _sources = match env.hold_sources(index, env::addresses_needed(sc)) {
+        Ok(lease) => lease,
+        Err(why) => return Verdict::Skip(why),
+    };
+    let servers: Vec<usize> = roles.values().copied().collect();
     let capture = if ctx.opts.passive {
-        match capture::TrialCapture::start(env, index, &ctx.capture_dir, &sc.id) {
+        match capture::TrialCapture::start(env, index, &servers, &ctx.capture_dir, &sc.id) {
             Ok(c) => Some(c),
             Err(e) => return Verdict::Fail(format!("cannot capture the trial's traffic: {e}")),
         }

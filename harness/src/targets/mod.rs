@@ -77,8 +77,13 @@ pub struct Target {
     pub ready_timeout: Duration,
     /// How long one hook may run before it is killed.
     pub hook_timeout: Duration,
+    /// Interfaces trial captures listen on for servers that name none
+    /// (empty: the interface the route to each server address uses).
+    pub capture: Vec<String>,
     /// Where the target was read from (a file, or `builtin:NAME`).
     pub origin: String,
+    /// The directory of the target file (`${target_dir}` in hooks).
+    pub dir: Option<PathBuf>,
 }
 
 /// Who starts and controls a target's servers.
@@ -99,8 +104,11 @@ pub struct ServerSpec {
     pub addresses: Vec<SocketAddr>,
     /// The path to LOOKUP from the root filehandle, e.g. `/export`.
     pub export: String,
-    /// Control hooks (external targets only).
+    /// Control hooks (external targets only): its own, else the target's.
     pub hooks: Hooks,
+    /// Interfaces a trial's capture listens on for this server (empty: the
+    /// target's `capture`, else the route's interface).
+    pub capture: Vec<String>,
     /// How the built-in launcher runs it (Ganesha targets only).
     pub ganesha: Option<GaneshaSpec>,
 }
@@ -136,6 +144,20 @@ impl Hooks {
             Action::Failover { .. } => self.failover.as_deref(),
             Action::CutLink => self.cut_link.as_deref(),
             Action::RestoreLink => self.restore_link.as_deref(),
+        }
+    }
+
+    /// These hooks, each missing one taken from `defaults`.
+    fn or(self, defaults: &Hooks) -> Hooks {
+        let pick = |own: Option<Vec<String>>, d: &Option<Vec<String>>| own.or_else(|| d.clone());
+        Hooks {
+            start: pick(self.start, &defaults.start),
+            stop: pick(self.stop, &defaults.stop),
+            restart: pick(self.restart, &defaults.restart),
+            crash: pick(self.crash, &defaults.crash),
+            failover: pick(self.failover, &defaults.failover),
+            cut_link: pick(self.cut_link, &defaults.cut_link),
+            restore_link: pick(self.restore_link, &defaults.restore_link),
         }
     }
 
@@ -275,6 +297,10 @@ struct RawTarget {
     ready_timeout: Option<u64>,
     #[serde(default)]
     hook_timeout: Option<u64>,
+    #[serde(default)]
+    hooks: Option<Hooks>,
+    #[serde(default)]
+    capture: Vec<String>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -293,6 +319,8 @@ struct RawServer {
     export: Option<String>,
     #[serde(default)]
     hooks: Option<Hooks>,
+    #[serde(default)]
+    capture: Vec<String>,
     #[serde(default)]
     ganesha: Option<RawGanesha>,
 }
@@ -366,7 +394,16 @@ impl Target {
             path: path.to_path_buf(),
             source,
         })?;
-        Target::parse(&text, &path.display().to_string(), allow_remote)
+        let mut target = Target::parse(&text, &path.display().to_string(), allow_remote)?;
+        let dir = path.parent().map(|d| {
+            if d.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                d
+            }
+        });
+        target.dir = dir.map(|d| d.canonicalize().unwrap_or_else(|_| d.to_path_buf()));
+        Ok(target)
     }
 
     /// A built-in profile by name.
@@ -431,6 +468,15 @@ impl Target {
                 "a target needs at least one server".into(),
             ));
         }
+        let default_hooks = raw.hooks.unwrap_or_default();
+        check_hooks(&default_hooks, "hooks", origin)?;
+        let capture = check_interfaces(&raw.capture, "capture", origin)?;
+        if launch != Launch::External && !(default_hooks.is_empty() && capture.is_empty()) {
+            return Err(invalid(
+                "hooks".into(),
+                "a built-in target is controlled and captured by its launcher; remove `hooks:` and `capture:`".into(),
+            ));
+        }
         let mut names = BTreeSet::new();
         let mut all_addresses: BTreeMap<SocketAddr, String> = BTreeMap::new();
         let mut node_ids: BTreeMap<(String, u32), String> = BTreeMap::new();
@@ -485,23 +531,9 @@ impl Target {
                     format!("{export:?} must be an absolute path of letters, digits, '/', '_', '-', '.'"),
                 ));
             }
-            let hooks = rs.hooks.unwrap_or_default();
-            for (action, argv) in hooks.all() {
-                if let Some(argv) = argv {
-                    if argv.is_empty() || argv[0].is_empty() {
-                        return Err(invalid(
-                            format!("server {:?}, hook {action}", rs.name),
-                            "a hook is a non-empty argv list: [program, arg, ...]".into(),
-                        ));
-                    }
-                    if argv.iter().any(|a| a.contains('\0')) {
-                        return Err(invalid(
-                            format!("server {:?}, hook {action}", rs.name),
-                            "an argument contains a NUL byte".into(),
-                        ));
-                    }
-                }
-            }
+            let own_hooks = rs.hooks.unwrap_or_default();
+            check_hooks(&own_hooks, &format!("server {:?}", rs.name), origin)?;
+            let capture = check_interfaces(&rs.capture, &format!("server {:?}", rs.name), origin)?;
             let ganesha = match (launch, rs.ganesha) {
                 (Launch::External, Some(_)) => {
                     return Err(invalid(
@@ -517,10 +549,10 @@ impl Target {
                     ))
                 }
                 (Launch::Ganesha, Some(g)) => {
-                    if !hooks.is_empty() {
+                    if !own_hooks.is_empty() || !capture.is_empty() {
                         return Err(invalid(
                             ctx,
-                            "built-in Ganesha servers are controlled by the launcher; remove `hooks:`".into(),
+                            "built-in Ganesha servers are controlled and captured by the launcher; remove `hooks:` and `capture:`".into(),
                         ));
                     }
                     let gctx = |field: &str| format!("server {:?}, ganesha.{field}", rs.name);
@@ -617,7 +649,8 @@ impl Target {
                 name: rs.name,
                 addresses,
                 export,
-                hooks,
+                hooks: own_hooks.or(&default_hooks),
+                capture,
                 ganesha,
             });
         }
@@ -666,7 +699,9 @@ impl Target {
             client_addresses,
             ready_timeout: Duration::from_secs(raw.ready_timeout.unwrap_or(30).clamp(1, 600)),
             hook_timeout: Duration::from_secs(raw.hook_timeout.unwrap_or(120).clamp(1, 3600)),
+            capture,
             origin: origin.to_string(),
+            dir: None,
         })
     }
 
@@ -695,6 +730,124 @@ impl Target {
             })
         }
     }
+}
+
+/// The variables a hook's arguments may name as `${NAME}` (`$$` is a `$`).
+pub const HOOK_VARIABLES: &[&str] = &[
+    "target",
+    "target_dir",
+    "action",
+    "server",
+    "address",
+    "addresses",
+    "port",
+    "peer",
+    "peer_address",
+    "peer_addresses",
+];
+
+/// Splits a hook argument into text and `${NAME}` parts, or says what is
+/// wrong with it.
+pub fn hook_arg_parts(arg: &str) -> Result<Vec<HookPart<'_>>, String> {
+    let mut parts = Vec::new();
+    let mut rest = arg;
+    while let Some(i) = rest.find('$') {
+        if i > 0 {
+            parts.push(HookPart::Text(&rest[..i]));
+        }
+        let after = &rest[i + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            parts.push(HookPart::Text("$"));
+            rest = tail;
+        } else if let Some(body) = after.strip_prefix('{') {
+            let end = body
+                .find('}')
+                .ok_or_else(|| format!("{arg:?}: `${{` without a closing `}}`"))?;
+            let name = &body[..end];
+            if !HOOK_VARIABLES.contains(&name) {
+                return Err(format!(
+                    "{arg:?}: unknown variable ${{{name}}} (known: {}; `$$` is a `$`)",
+                    HOOK_VARIABLES.join(", ")
+                ));
+            }
+            parts.push(HookPart::Var(name));
+            rest = &body[end + 1..];
+        } else {
+            return Err(format!("{arg:?}: a `$` starts `${{NAME}}` or `$$` (a `$`)"));
+        }
+    }
+    if !rest.is_empty() {
+        parts.push(HookPart::Text(rest));
+    }
+    Ok(parts)
+}
+
+/// A piece of a hook argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookPart<'a> {
+    /// Literal text.
+    Text(&'a str),
+    /// `${NAME}`.
+    Var(&'a str),
+}
+
+/// Checks every hook of `hooks`: a non-empty argv, no NUL, known
+/// variables, peer variables only in `failover`.
+fn check_hooks(hooks: &Hooks, context: &str, origin: &str) -> Result<(), TargetError> {
+    let invalid = |action: &str, message: String| TargetError::Invalid {
+        origin: origin.to_string(),
+        context: format!("{context}, hook {action}"),
+        message,
+    };
+    for (action, argv) in hooks.all() {
+        let Some(argv) = argv else { continue };
+        if argv.is_empty() || argv[0].is_empty() {
+            return Err(invalid(
+                action,
+                "a hook is a non-empty argv list: [program, arg, ...]".into(),
+            ));
+        }
+        for arg in argv {
+            if arg.contains('\0') {
+                return Err(invalid(action, "an argument contains a NUL byte".into()));
+            }
+            for part in hook_arg_parts(arg).map_err(|m| invalid(action, m))? {
+                if let HookPart::Var(v) = part {
+                    if v.starts_with("peer") && action != "failover" {
+                        return Err(invalid(
+                            action,
+                            format!("${{{v}}} is only known to a failover hook"),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks capture interface names (`any`, `eth0`, `br-lab.12` ...).
+fn check_interfaces(
+    names: &[String],
+    context: &str,
+    origin: &str,
+) -> Result<Vec<String>, TargetError> {
+    for n in names {
+        let ok = !n.is_empty()
+            && n.len() <= 15
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.:@".contains(c));
+        if !ok {
+            return Err(TargetError::Invalid {
+                origin: origin.to_string(),
+                context: format!("{context}, capture"),
+                message: format!("{n:?} is not an interface name"),
+            });
+        }
+    }
+    let mut out = names.to_vec();
+    out.dedup();
+    Ok(out)
 }
 
 /// The first line of a serde-saphyr error, without its source snippet

@@ -167,6 +167,11 @@ fn invalid_targets_name_the_server_and_field() {
         ("name: x\nlaunch: ganesha\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n    ganesha: {server_owner: o, server_scope: s, node_id: 1, recovery: ../etc}\n", "ganesha.recovery"),
         ("name: x\nlaunch: ganesha\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n    ganesha: {server_owner: o, server_scope: s, node_id: 1, recovery: r}\n  - name: b\n    addresses: [127.0.0.3]\n    ganesha: {server_owner: o, server_scope: s, node_id: 1, recovery: r}\n", "node id 1"),
         ("name: x\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n    export: \"/a b\"\n", "export"),
+        ("name: x\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n    hooks:\n      restart: [ssh, \"${host}\"]\n", "unknown variable ${host}"),
+        ("name: x\nhooks:\n  restart: [x, \"${peer}\"]\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n", "only known to a failover hook"),
+        ("name: x\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n    hooks:\n      stop: [x, \"$HOME\"]\n", "`$$` (a `$`)"),
+        ("name: x\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n    capture: [\"eth0; rm\"]\n", "not an interface name"),
+        ("name: x\nlaunch: ganesha\ncapture: [lo]\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n    ganesha: {server_owner: o, server_scope: s, node_id: 1}\n", "remove `hooks:` and `capture:`"),
     ];
     for (text, want) in cases {
         let e = Target::parse(text, "x.yaml", false).expect_err(want);
@@ -179,4 +184,60 @@ fn invalid_targets_name_the_server_and_field() {
 fn load_names_a_missing_file() {
     let e = Target::load(Path::new("/nonexistent/t.yaml")).expect_err("missing");
     assert!(e.to_string().contains("/nonexistent/t.yaml"), "{e}");
+}
+
+#[test]
+fn target_hooks_serve_every_server_and_captures_are_per_server() {
+    let text = "\
+name: filers
+capture: [eth1]
+hooks:
+  restart: [ssh, \"root@${address}\", systemctl, restart, nfs-server]
+  crash: [/opt/crash, \"${server}\"]
+servers:
+  - name: a
+    addresses: [127.0.0.2]
+    capture: [tap0, tap1]
+    hooks:
+      crash: [/opt/crash-a]
+  - name: b
+    addresses: [127.0.0.3]
+";
+    let t = Target::parse(text, "f.yaml", false).expect("parses");
+    let (a, b) = (t.server("a").expect("a"), t.server("b").expect("b"));
+    assert_eq!(t.capture, ["eth1"]);
+    assert_eq!(a.capture, ["tap0", "tap1"]);
+    assert!(b.capture.is_empty(), "b uses the target's");
+    assert_eq!(
+        a.hooks.crash.as_deref(),
+        Some(&["/opt/crash-a".to_string()][..])
+    );
+    assert_eq!(
+        b.hooks.crash.as_deref().map(|c| c.join(" ")).as_deref(),
+        Some("/opt/crash ${server}")
+    );
+    assert!(a.hooks.restart.is_some() && b.hooks.restart.is_some());
+    assert!(t.supports("b", &Action::Restart).is_ok());
+    assert!(t.supports("b", &Action::Stop).is_err());
+    assert_eq!(
+        hook_arg_parts("root@${address}:$$x").expect("parts"),
+        [
+            HookPart::Text("root@"),
+            HookPart::Var("address"),
+            HookPart::Text(":"),
+            HookPart::Text("$"),
+            HookPart::Text("x"),
+        ]
+    );
+}
+
+#[test]
+fn a_target_file_knows_its_directory() {
+    let dir = std::env::temp_dir().join(format!("trunkcheck-tdir-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("t.yaml");
+    std::fs::write(&file, EXTERNAL).expect("write");
+    let t = Target::load(&file).expect("loads");
+    assert_eq!(t.dir.as_deref(), dir.canonicalize().ok().as_deref());
+    let _ = std::fs::remove_dir_all(&dir);
 }

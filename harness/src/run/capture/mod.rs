@@ -8,6 +8,8 @@
 //! unread. Otherwise the rules judge it as a partial capture and the
 //! trial's record says why ([`Observed::note`]).
 
+mod merge;
+
 use super::env::Env;
 use analyzer::exchange::{Message, MessageSink, Notice};
 use analyzer::rules::Analysis;
@@ -77,12 +79,21 @@ pub fn analyze(path: &Path, complete: bool) -> Result<Observed, String> {
     })
 }
 
-/// A live capture running for one trial.
+/// A live capture running for one trial, on every interface its servers
+/// are reached by.
 pub struct TrialCapture {
     path: PathBuf,
+    started: std::time::Instant,
     #[cfg(feature = "live")]
+    parts: Vec<Part>,
+}
+
+/// One interface's capture of a trial.
+#[cfg(feature = "live")]
+struct Part {
+    iface: String,
+    path: PathBuf,
     stop: analyzer::capture::StopHandle,
-    #[cfg(feature = "live")]
     thread: std::thread::JoinHandle<Result<Health, String>>,
 }
 
@@ -103,9 +114,16 @@ pub const RING_BYTES: i32 = 64 << 20;
 pub const CAN_CAPTURE: bool = cfg!(feature = "live");
 
 impl TrialCapture {
-    /// Starts capturing trial `index`'s traffic into `dir/ID.pcap`.
-    pub fn start(env: &Env, index: usize, dir: &Path, id: &str) -> Result<TrialCapture, String> {
-        TrialCapture::start_with_ring(env, index, dir, id, RING_BYTES)
+    /// Starts capturing trial `index`'s traffic (the servers `servers` of
+    /// `env`) into `dir/ID.pcap`.
+    pub fn start(
+        env: &Env,
+        index: usize,
+        servers: &[usize],
+        dir: &Path,
+        id: &str,
+    ) -> Result<TrialCapture, String> {
+        TrialCapture::start_with_ring(env, index, servers, dir, id, RING_BYTES)
     }
 
     /// [`TrialCapture::start`] with a kernel ring of `ring_bytes` (tests
@@ -114,40 +132,54 @@ impl TrialCapture {
     pub fn start_with_ring(
         env: &Env,
         index: usize,
+        servers: &[usize],
         dir: &Path,
         id: &str,
         ring_bytes: i32,
     ) -> Result<TrialCapture, String> {
         use analyzer::capture::LiveSource;
-        let iface = env.capture_interface.clone().unwrap_or_else(|| "lo".into());
-        let filter = env.trial_filter(index, 4);
+        let filter = env.trial_filter(index);
         let path = dir.join(format!("{id}.pcap"));
-        let open = || LiveSource::open_with(&iface, &filter, 0, ring_bytes);
-        let src = match &env.netns {
-            Some(ns) => ns.run(open).map_err(|e| e.to_string())?,
-            None => open(),
-        };
-        let mut src = src.map_err(|e| format!("cannot capture on {iface}: {e}"))?;
-        src.save_to(&path).map_err(|e| e.to_string())?;
-        let stop = src.stop_handle();
-        let thread = std::thread::spawn(move || {
-            loop {
-                match src.next_frame() {
-                    Ok(Some(_)) => {}
-                    Ok(None) => break,
-                    Err(e) => return Err(e.to_string()),
+        let mut parts = Vec::new();
+        for (n, iface) in env.capture_interfaces(servers).into_iter().enumerate() {
+            let part = dir.join(format!("{id}.{n}.part.pcap"));
+            let open = || LiveSource::open_with(&iface, &filter, 0, ring_bytes);
+            let src = match &env.netns {
+                Some(ns) => ns.run(open).map_err(|e| e.to_string())?,
+                None => open(),
+            };
+            let mut src = src.map_err(|e| format!("cannot capture on {iface}: {e}"))?;
+            src.save_to(&part).map_err(|e| e.to_string())?;
+            let stop = src.stop_handle();
+            let thread = std::thread::spawn(move || {
+                loop {
+                    match src.next_frame() {
+                        Ok(Some(_)) => {}
+                        Ok(None) => break,
+                        Err(e) => return Err(e.to_string()),
+                    }
                 }
-            }
-            src.flush().map_err(|e| e.to_string())?;
-            let stats = src
-                .stats()
-                .map_err(|e| format!("no capture statistics: {e}"))?;
-            Ok(Health {
-                frames: stats.read,
-                lost: stats.lost(),
-            })
-        });
-        Ok(TrialCapture { path, stop, thread })
+                src.flush().map_err(|e| e.to_string())?;
+                let stats = src
+                    .stats()
+                    .map_err(|e| format!("no capture statistics: {e}"))?;
+                Ok(Health {
+                    frames: stats.read,
+                    lost: stats.lost(),
+                })
+            });
+            parts.push(Part {
+                iface,
+                path: part,
+                stop,
+                thread,
+            });
+        }
+        Ok(TrialCapture {
+            path,
+            started: std::time::Instant::now(),
+            parts,
+        })
     }
 
     /// Without libpcap there is no live capture.
@@ -155,6 +187,7 @@ impl TrialCapture {
     pub fn start_with_ring(
         _env: &Env,
         _index: usize,
+        _servers: &[usize],
         _dir: &Path,
         _id: &str,
         _ring_bytes: i32,
@@ -163,7 +196,8 @@ impl TrialCapture {
     }
 
     /// Stops the capture (after the last packets had time to arrive) and
-    /// returns the file and what libpcap said about it.
+    /// returns the file and what libpcap said about it. The harness's own
+    /// probe connections (readiness after a server action) are left out.
     pub fn stop(self) -> Result<(PathBuf, Health), String> {
         #[cfg(feature = "live")]
         {
@@ -171,11 +205,36 @@ impl TrialCapture {
             // milliseconds (immediate mode); what is in the ring when the
             // stop comes is still read.
             std::thread::sleep(std::time::Duration::from_millis(150));
-            self.stop.stop();
-            let health = self
-                .thread
-                .join()
-                .map_err(|_| "the capture thread panicked".to_string())??;
+            for p in &self.parts {
+                p.stop.stop();
+            }
+            let mut health = Health::default();
+            let mut files = Vec::new();
+            let mut errors = Vec::new();
+            for p in self.parts {
+                match p.thread.join() {
+                    Ok(Ok(h)) => {
+                        health.frames += h.frames;
+                        health.lost += h.lost;
+                    }
+                    Ok(Err(e)) => errors.push(format!("{}: {e}", p.iface)),
+                    Err(_) => errors.push(format!("{}: the capture thread panicked", p.iface)),
+                }
+                files.push(p.path);
+            }
+            if !errors.is_empty() {
+                return Err(errors.join("; "));
+            }
+            let own = crate::lab::probe::own_flows_since(self.started);
+            if files.len() == 1 && own.is_empty() {
+                std::fs::rename(&files[0], &self.path).map_err(|e| e.to_string())?;
+            } else {
+                let parts: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+                health.frames = merge::merge(&parts, &own, &self.path)?;
+                for f in &files {
+                    let _ = std::fs::remove_file(f);
+                }
+            }
             Ok((self.path, health))
         }
         #[cfg(not(feature = "live"))]
