@@ -25,16 +25,45 @@ fn fake_server(answer: fn(TcpStream)) -> u16 {
     port
 }
 
-/// Reads and never replies.
-fn silent(mut s: TcpStream) {
-    let mut buf = [0u8; 4096];
-    while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+/// Answers `call` when it is an NFS NULL call (the harness's readiness
+/// probe: a fake peer must look like an NFS server to be tested at all).
+fn answered_null(s: &mut TcpStream, call: &[u8]) -> bool {
+    let word = |i: usize| {
+        call.get(i..i + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    if word(16) != Some(100_003) || word(24) != Some(0) {
+        return false;
+    }
+    let mut reply = (0x8000_0000u32 | 24).to_be_bytes().to_vec();
+    reply.extend_from_slice(&call[4..8]);
+    for w in [1u32, 0, 0, 0, 0] {
+        reply.extend_from_slice(&w.to_be_bytes());
+    }
+    let _ = s.write_all(&reply);
+    true
 }
 
-/// Reads one call, sends the start of a record, then resets.
+/// Reads and never replies (except to NULL).
+fn silent(mut s: TcpStream) {
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = s.read(&mut buf) {
+        answered_null(&mut s, &buf[..n]);
+    }
+}
+
+/// Reads one call, sends the start of a record, then resets (a NULL call
+/// is answered).
 fn reset_mid_record(mut s: TcpStream) {
     let mut buf = [0u8; 4096];
-    if matches!(s.read(&mut buf), Ok(n) if n > 0) {
+    let mut n = 0;
+    while let Ok(got @ 1..) = s.read(&mut buf) {
+        if !answered_null(&mut s, &buf[..got]) {
+            n = got;
+            break;
+        }
+    }
+    if n > 0 {
         // A record mark announcing 200 bytes, then only 8 of them.
         let _ = s.write_all(&[0x80, 0, 0, 200, 0, 0, 0, 1, 0, 0, 0, 1]);
         // SO_LINGER 0: closing sends a reset, not a FIN.

@@ -15,10 +15,17 @@ use trunkcheck::targets::Target;
 /// Arguments of `trunkcheck run`.
 #[derive(Args)]
 pub struct RunArgs {
-    /// Suite files or directories (default: `suites/`), then optionally one
-    /// FILTER: only scenarios whose id contains it run.
+    /// Suite files or directories (default: the suite directory, see
+    /// `--suites`), then optionally one FILTER: only scenarios whose id
+    /// contains it run.
     #[arg(value_name = "SUITES… [FILTER]")]
     pub args: Vec<String>,
+    /// The suite directory used when no suite is named (default: `./suites`
+    /// if there is one, else the one installed with the binary:
+    /// `BIN/../share/trunkcheck/suites`, or `suites/` of the source tree
+    /// the binary was built in, `BIN/../../suites`).
+    #[arg(long, value_name = "DIR")]
+    pub suites: Option<PathBuf>,
     /// The target file (default: the built-in `default` profile).
     #[arg(long, value_name = "FILE", conflicts_with = "builtin")]
     pub target: Option<PathBuf>,
@@ -80,14 +87,66 @@ pub struct RunArgs {
     pub no_grace_wait: bool,
 }
 
-/// The default suite directory: `./suites`, else the one in the source
-/// tree this binary was built from.
-fn default_suites() -> PathBuf {
-    let here = PathBuf::from("suites");
-    if here.is_dir() {
-        return here;
+/// The suite directory: `--suites DIR`, else `./suites`, else one beside
+/// the installed binary (never a path compiled into it).
+fn default_suites(given: Option<&Path>) -> Result<PathBuf> {
+    if let Some(dir) = given {
+        anyhow::ensure!(dir.is_dir(), "--suites {}: not a directory", dir.display());
+        return Ok(dir.to_path_buf());
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites")
+    let mut tried = vec![PathBuf::from("suites")];
+    if let Some(bin) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        tried.push(bin.join("../share/trunkcheck/suites"));
+        tried.push(bin.join("../../suites"));
+    }
+    tried
+        .iter()
+        .find(|d| has_suites(d))
+        .cloned()
+        .ok_or_else(|| {
+            let list: Vec<String> = tried.iter().map(|d| d.display().to_string()).collect();
+            anyhow::anyhow!(
+                "no suite directory found (looked in {}); pass --suites DIR or suite files",
+                list.join(", ")
+            )
+        })
+}
+
+/// Whether `dir` holds suite files.
+fn has_suites(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(|e| e.ok())
+            .any(|e| e.path().extension().is_some_and(|x| x == "yaml"))
+    })
+}
+
+/// How reports name a suite file: relative to the parent of the directory
+/// it was found in (`suites/recovery.yaml`), or as given when named
+/// directly by a relative path.
+fn report_name(root: &Path, file: &Path) -> PathBuf {
+    if root == file {
+        if file.is_relative() {
+            return file.components().collect();
+        }
+        let mut name = PathBuf::new();
+        if let Some(dir) = file.parent().and_then(Path::file_name) {
+            name.push(dir);
+        }
+        if let Some(f) = file.file_name() {
+            name.push(f);
+        }
+        return name;
+    }
+    let base = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let dir = base.file_name().map(PathBuf::from).unwrap_or_default();
+    match file.strip_prefix(root) {
+        Ok(rel) => dir.join(rel),
+        Err(_) => file.to_path_buf(),
+    }
 }
 
 /// Splits the positional arguments into suite paths and a filter.
@@ -109,6 +168,7 @@ fn split_args(args: &[String]) -> Result<(Vec<PathBuf>, Option<String>)> {
 
 fn load_suites(paths: &[PathBuf]) -> Result<Vec<Suite>, Vec<scenario::LoadError>> {
     let mut files = Vec::new();
+    let mut names = Vec::new();
     for p in paths {
         if p.is_dir() {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
@@ -122,19 +182,26 @@ fn load_suites(paths: &[PathBuf]) -> Result<Vec<Suite>, Vec<scenario::LoadError>
                 .filter(|f| f.extension().is_some_and(|x| x == "yaml" || x == "yml"))
                 .collect();
             entries.sort();
+            names.extend(entries.iter().map(|f| report_name(p, f)));
             files.extend(entries);
         } else {
+            names.push(report_name(p, p));
             files.push(p.clone());
         }
     }
-    scenario::load_files(&files)
+    let mut suites = scenario::load_files(&files)?;
+    // Loaded: from here on a suite is named as reports show it.
+    for (suite, name) in suites.iter_mut().zip(names) {
+        suite.path = name;
+    }
+    Ok(suites)
 }
 
 /// `trunkcheck run …`.
 pub fn run(args: &RunArgs) -> Result<u8> {
     let (mut paths, filter) = split_args(&args.args)?;
     if paths.is_empty() {
-        paths.push(default_suites());
+        paths.push(default_suites(args.suites.as_deref())?);
     }
     let suites = match load_suites(&paths) {
         Ok(s) => s,

@@ -1,5 +1,6 @@
 //! `run --junit` and `run --json`: the records of a run as JUnit XML (a
-//! suite per suite file, a case per scenario) and as the JSON document.
+//! suite per suite file, a case per scenario: class name = the suite's
+//! area, name = the scenario id) and as the JSON document.
 
 use crate::run::record::{Baseline, Outcome, Record};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
@@ -38,7 +39,7 @@ pub fn junit(records: &[Record]) -> Result<String, String> {
                 }
             };
             let mut case = TestCase::new(r.id.clone(), status);
-            case.set_classname(r.rfc.join(", "));
+            case.set_classname(r.area.clone());
             case.set_time(r.duration);
             if !r.findings.is_empty() {
                 case.set_system_out(r.findings.join("\n"));
@@ -113,6 +114,11 @@ mod tests {
             "{xml}"
         );
         assert!(xml.contains("values differ"));
+        assert!(
+            xml.contains(r#"<testsuite name="suites/x.yaml""#)
+                && xml.contains(r#"name="A-B-02" classname="Area (NFSv4.1)""#),
+            "{xml}"
+        );
         let doc: serde_json::Value =
             serde_json::from_str(&json(&recs, "default", None)).expect("json");
         assert_eq!(doc["summary"]["failed"], 1);

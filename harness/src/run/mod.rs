@@ -85,9 +85,10 @@ pub fn run_scenarios(env: Env, suites: &[Suite], opts: RunOptions) -> RunResult 
             let ctx = Arc::clone(&ctx);
             let sc2 = sc.clone();
             let file = suite.path.clone();
+            let area = suite.file.area.clone();
             let kind = sc.tags.first().cloned().unwrap_or_default();
             trials.push(
-                Trial::ignorable_test(sc.id.clone(), move || run_trial(&ctx, &sc2, &file))
+                Trial::ignorable_test(sc.id.clone(), move || run_trial(&ctx, &sc2, &file, &area))
                     .with_kind(kind)
                     .with_ignored_flag(sc.ignore.is_some()),
             );
@@ -104,13 +105,14 @@ pub fn run_scenarios(env: Env, suites: &[Suite], opts: RunOptions) -> RunResult 
 }
 
 /// One trial, from role assignment to the record.
-fn run_trial(ctx: &Ctx, sc: &Scenario, file: &Path) -> Result<Completion, Failed> {
+fn run_trial(ctx: &Ctx, sc: &Scenario, file: &Path, area: &str) -> Result<Completion, Failed> {
     let started = Instant::now();
     let mut record = Record {
         id: sc.id.clone(),
         title: sc.title.clone(),
         rfc: sc.rfc.clone(),
         file: file.to_path_buf(),
+        area: area.to_string(),
         outcome: Outcome::Passed,
         duration: Default::default(),
         message: None,

@@ -40,8 +40,10 @@ pub struct Record {
     pub title: String,
     /// RFC sections.
     pub rfc: Vec<String>,
-    /// The suite file.
+    /// The suite file, as reports name it (`suites/recovery.yaml`).
     pub file: PathBuf,
+    /// The suite file's `area` (the JUnit class name).
+    pub area: String,
     /// How it ended.
     pub outcome: Outcome,
     /// Wall time.
@@ -130,6 +132,7 @@ pub(crate) mod tests {
             title: "t".into(),
             rfc: vec!["RFC 8881 §2.10.5".into()],
             file: "suites/x.yaml".into(),
+            area: "Area (NFSv4.1)".into(),
             outcome,
             duration: Duration::from_millis(5),
             message: (outcome != Outcome::Passed).then(|| "step 2 (check): values differ".into()),
