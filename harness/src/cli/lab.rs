@@ -1,10 +1,14 @@
 //! `trunkcheck lab`: start a target's servers and keep them up, with
-//! actions read from stdin, until Ctrl-C or `--for SECS`.
+//! actions read from stdin (and, with `--control SOCK`, from a unix
+//! socket), until Ctrl-C or `--for SECS`; `trunkcheck lab --send SOCK
+//! ACTION SERVER [PEER]` sends one action to such a lab, so that the lab
+//! can be tested as an external target whose hooks are that command.
 
 use super::targets::describe;
 use anyhow::{Context, Result};
 use clap::Args;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::Weak;
 use std::time::Duration;
@@ -27,10 +31,23 @@ pub struct LabArgs {
     /// Accept addresses outside loopback in the target file.
     #[arg(long)]
     pub allow_remote: bool,
+    /// Also take actions from this unix socket: one line per connection
+    /// (`restart a`), answered with one line (`ok: …` or `error: …`).
+    #[arg(long, value_name = "SOCK")]
+    pub control: Option<PathBuf>,
+    /// Send one action to the lab listening on SOCK and exit (0 when it
+    /// was done): `--send SOCK restart a`, `--send SOCK failover a b`.
+    #[arg(long, num_args = 3..=4, value_names = ["SOCK", "ACTION", "SERVER", "PEER"],
+          conflicts_with_all = ["name", "target", "control", "for_secs"])]
+    pub send: Option<Vec<String>>,
 }
 
-/// `trunkcheck lab [NAME|--target FILE] [--for SECS]`.
+/// `trunkcheck lab [NAME|--target FILE] [--for SECS] [--control SOCK]`, or
+/// `trunkcheck lab --send SOCK ACTION SERVER [PEER]`.
 pub fn run(args: &LabArgs) -> Result<u8> {
+    if let Some([sock, words @ ..]) = args.send.as_deref() {
+        return send(std::path::Path::new(sock), words);
+    }
     let target = match (&args.target, &args.name) {
         (Some(path), _) => Target::load_with(path, args.allow_remote)?,
         (None, name) => Target::builtin(name.as_deref().unwrap_or("default"))?,
@@ -61,6 +78,14 @@ pub fn run(args: &LabArgs) -> Result<u8> {
     drop(out);
     let lab = std::sync::Arc::new(lab);
     let weak = std::sync::Arc::downgrade(&lab);
+    if let Some(path) = &args.control {
+        let _ = std::fs::remove_file(path);
+        let listener =
+            UnixListener::bind(path).with_context(|| format!("--control {}", path.display()))?;
+        let weak = weak.clone();
+        // Detached, like the stdin reader; the socket file goes with the lab.
+        std::thread::spawn(move || serve_socket(&listener, &weak));
+    }
     // Detached: it ends at end of input, or with the process. It holds the
     // lab only while an action runs.
     std::thread::spawn(move || serve_stdin(&weak));
@@ -103,37 +128,70 @@ fn lab_action<'w>(words: &[&'w str]) -> Option<(&'w str, Action)> {
     let key = match word {
         "cut" => "cut_link",
         "restore" => "restore_link",
-        "cut_link" | "restore_link" => return None,
+        // The hook keys too (`${action}` of a hook).
         w => w,
     };
     Action::from_key(key, peer).map(|a| (server, a))
+}
+
+/// Carries out one command line on the lab: the answer (`ok: …`,
+/// `error: …`, `? …`, log lines); `None` once the lab is gone.
+fn command(weak: &Weak<Lab>, line: &str) -> Option<String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let actions = weak.upgrade()?;
+    let started = std::time::Instant::now();
+    let result = match (words.as_slice(), lab_action(&words)) {
+        (_, Some((server, action))) => actions.act(server, &action).map(|()| None),
+        (["log", s], None) => actions.log_tail(s, 20).map(|lines| Some(lines.join("\n"))),
+        _ => return Some(format!("? {line}")),
+    };
+    Some(match result {
+        Ok(Some(text)) => text,
+        Ok(None) => format!("ok: {line} ({:.2?})", started.elapsed()),
+        Err(e) => format!("error: {line}: {e}"),
+    })
 }
 
 /// Carries out the actions typed on stdin, one per line, while the lab
 /// lives (it is held only while an action runs); ends at end of input.
 fn serve_stdin(weak: &Weak<Lab>) {
     for line in std::io::stdin().lines().map_while(Result::ok) {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if words.is_empty() {
+        if line.trim().is_empty() {
             continue;
         }
-        let Some(actions) = weak.upgrade() else { break };
-        let started = std::time::Instant::now();
-        let result = match (words.as_slice(), lab_action(&words)) {
-            (_, Some((server, action))) => actions.act(server, &action),
-            (["log", s], None) => actions.log_tail(s, 20).map(|lines| {
-                for l in lines {
-                    println!("{l}");
-                }
-            }),
-            _ => {
-                println!("? {line}");
-                continue;
-            }
-        };
-        match result {
-            Ok(()) => println!("ok: {line} ({:.2?})", started.elapsed()),
-            Err(e) => println!("error: {line}: {e}"),
+        match command(weak, &line) {
+            Some(answer) => println!("{answer}"),
+            None => break,
         }
     }
+}
+
+/// Carries out one action per connection on the control socket.
+fn serve_socket(listener: &UnixListener, weak: &Weak<Lab>) {
+    for conn in listener.incoming() {
+        let Ok(mut conn) = conn else { continue };
+        let mut line = String::new();
+        if BufReader::new(&conn).read_line(&mut line).is_err() {
+            continue;
+        }
+        let answer = command(weak, line.trim()).unwrap_or_else(|| "error: the lab is gone".into());
+        let _ = writeln!(conn, "{}", answer.replace('\n', " | "));
+    }
+}
+
+/// `--send SOCK WORDS…`: one action to a running lab; 0 when it was done.
+fn send(sock: &std::path::Path, words: &[String]) -> Result<u8> {
+    anyhow::ensure!(
+        !words.is_empty(),
+        "--send {}: which action?",
+        sock.display()
+    );
+    let mut conn = UnixStream::connect(sock)
+        .with_context(|| format!("--send {}: no lab listens there", sock.display()))?;
+    writeln!(conn, "{}", words.join(" "))?;
+    let mut answer = String::new();
+    BufReader::new(&conn).read_line(&mut answer)?;
+    let answer = answer.trim();
+    println!("{answer}");
+    Ok(if answer.starts_with("ok:") { 0 } else { 1 })
 }
