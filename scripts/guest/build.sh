@@ -55,6 +55,9 @@ key="$( {
     sha256sum "${GUEST_FILES[@]}" | awk '{print $1}'
 } )"
 mkdir -p "$CACHE"
+# One build at a time per cache (two runs starting together wait here).
+exec 9>"$CACHE/.lock"
+flock 9
 if ((!FORCE)) && [[ -f $CACHE/key && -f $CACHE/initramfs.img && -f $CACHE/vmlinuz ]] && [[ "$(cat "$CACHE/key")" == "$key" ]]; then
     log "up to date: $CACHE"
     echo "$CACHE"
@@ -89,7 +92,7 @@ for m in "${MODULES[@]}"; do
 done
 
 # nfs-utils and iproute2 binaries with the shared libraries ldd lists.
-BINS=(/usr/sbin/rpc.nfsd /usr/sbin/rpc.mountd /usr/sbin/exportfs /sbin/mount.nfs /usr/sbin/nfsdcld /bin/ip /usr/bin/flock)
+BINS=(/usr/sbin/rpc.nfsd /usr/sbin/rpc.mountd /usr/sbin/exportfs /sbin/mount.nfs /usr/sbin/nfsdcld /bin/ip /sbin/tc /usr/bin/flock)
 copy_lib() {
     local f=$1
     [[ -e $ROOT$f ]] && return 0
@@ -100,6 +103,7 @@ for b in "${BINS[@]}"; do
     [[ -x $b ]] || die "missing $b"
     dest=/usr/sbin/$(basename "$b")
     [[ $b == /bin/ip ]] && dest=/usr/local/sbin/ip   # iproute2 ip (netns), ahead of busybox's ip in PATH
+    [[ $b == /sbin/tc ]] && dest=/usr/local/sbin/tc  # iproute2 tc (a cut link), ahead of busybox's tc
     cp -L "$b" "$ROOT$dest"
     ldd "$b" | awk '/=> \//{print $3} /^\t\/lib/{print $1}' | while read -r lib; do copy_lib "$lib"; done
 done

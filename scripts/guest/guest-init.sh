@@ -6,6 +6,10 @@
 #   tc.net=eth0:ADDR/LEN,...   addresses of the NICs (in PCI order)
 #   tc.lease=S tc.grace=S      knfsd lease and grace time
 #   tc.threads=N               knfsd threads
+#   tc.route=onlink            every NIC routes everything on-link: a default route via
+#                              eth0, and replies from another NIC's address leave by that
+#                              NIC (policy routing); for trunkcheck's knfsd lab, where the
+#                              clients' addresses are routed to the guest, not on its links
 #   tc.c2=ethN:ADDR/LEN:NAME   client only: a second NFS client identity: ethN moves into
 #                              its own network and UTS namespace with host name NAME
 #                              (run commands there with `gt c2 CMD...`)
@@ -26,6 +30,7 @@ done
 {
     echo "TC_role=$TC_role"; echo "TC_host=$TC_host"; echo "TC_lease=$TC_lease"
     echo "TC_grace=$TC_grace"; echo "TC_threads=$TC_threads"; echo "TC_net=${TC_net:-}"; echo "TC_c2=${TC_c2:-}"
+    echo "TC_route=${TC_route:-}"
 } > /etc/tc.conf
 
 KVER=$(uname -r)
@@ -37,11 +42,24 @@ hostname "$TC_host"
 echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6
 echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6
 ip link set lo up
+if [ "${TC_route:-}" = onlink ]; then
+    for f in /proc/sys/net/ipv4/conf/*/rp_filter; do echo 0 > "$f"; done
+fi
 IFS=,
+k=0
 for n in ${TC_net:-}; do
     dev=${n%%:*}; addr=${n#*:}
     ip link set "$dev" up
     ip addr add "$addr" dev "$dev"
+    if [ "${TC_route:-}" = onlink ]; then
+        if [ $k -eq 0 ]; then
+            /usr/local/sbin/ip route add default dev "$dev"
+        else
+            /usr/local/sbin/ip rule add from "${addr%/*}" table $((100 + k))
+            /usr/local/sbin/ip route add default dev "$dev" table $((100 + k))
+        fi
+    fi
+    k=$((k + 1))
 done
 unset IFS
 
@@ -49,6 +67,9 @@ if [ "$TC_role" = server ]; then
     mkdir -p /srv /export
     mount -t ext4 /dev/vda /srv
     mkdir -p /srv/export /srv/nfs/v4recovery
+    # Clients act as several AUTH_SYS principals: any may create files
+    # (sticky, like /tmp).
+    chmod 1777 /srv/export
     mount --bind /srv/export /export
     mount --bind /srv/nfs /var/lib/nfs
     mkdir -p /var/lib/nfs/rpc_pipefs

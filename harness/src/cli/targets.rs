@@ -22,6 +22,7 @@ pub struct TargetsArgs {
 pub(super) fn describe(t: &Target, out: &mut impl Write) -> std::io::Result<()> {
     let kind = match t.launch {
         Launch::Ganesha => "built-in Ganesha",
+        Launch::Knfsd => "built-in Linux knfsd in QEMU",
         Launch::External => "external",
     };
     writeln!(out, "{}  ({kind}) {}", t.name, t.description)?;
@@ -41,10 +42,23 @@ pub(super) fn describe(t: &Target, out: &mut impl Write) -> std::io::Result<()> 
                 g.server_owner, g.server_scope, g.node_id, g.lease, g.grace
             )?;
         }
+        if let Some(k) = &s.knfsd {
+            write!(
+                out,
+                "  host {:?} (owner and scope) lease {}s grace {}s",
+                k.hostname, k.lease, k.grace
+            )?;
+        }
+        if !s.capture.is_empty() {
+            write!(out, "  capture {}", s.capture.join(", "))?;
+        }
         writeln!(out)?;
     }
     for group in &t.same_scope {
         writeln!(out, "    same scope: {}", group.join(", "))?;
+    }
+    if !t.capture.is_empty() {
+        writeln!(out, "    capture: {}", t.capture.join(", "))?;
     }
     if !t.client_addresses.is_empty() {
         let c: Vec<String> = t.client_addresses.iter().map(|a| a.to_string()).collect();

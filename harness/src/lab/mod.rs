@@ -40,7 +40,9 @@
 
 mod cleanup;
 pub mod ganesha;
+pub mod guest;
 mod hooks;
+pub mod knfsd;
 mod link;
 pub mod probe;
 #[cfg(test)]
@@ -50,7 +52,7 @@ pub use cleanup::{install_signal_teardown, sweep_stale, teardown_all_labs};
 
 use crate::action::{Action, Unsupported};
 use crate::netns::NetNs;
-use crate::targets::{GaneshaSpec, Launch, Target};
+use crate::targets::{GaneshaSpec, KnfsdSpec, Launch, Target};
 use cleanup::{
     add_pid, make_lab_dir, next_id, register, remove_lab_dir, remove_pid, shutting_down, signal,
     unregister_lab,
@@ -273,6 +275,7 @@ struct GaneshaLab {
 
 enum Kind {
     Ganesha(Box<GaneshaLab>),
+    Knfsd(Box<knfsd::KnfsdLab>),
     External,
 }
 
@@ -310,6 +313,28 @@ fn tail(path: &Path, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Makes `cmd`'s process die with SIGKILL when the thread that spawns it
+/// ends (the lab's supervisor: with the harness), and refuse to run if the
+/// harness is already gone.
+fn die_with_parent(cmd: &mut Command) {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: prctl and getppid are async-signal-safe; the closure runs in
+    // the child between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The parent may have died before prctl: do not run orphaned
+            // (re-parented to init or to a subreaper).
+            if libc::getppid() != parent {
+                return Err(io::Error::other("parent exited"));
+            }
+            Ok(())
+        });
+    }
+}
+
 fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -337,10 +362,27 @@ impl Lab {
                 name: s.name.clone(),
                 addresses: s.addresses.clone(),
                 export: s.export.clone(),
-                lease: s.ganesha.as_ref().map(GaneshaSpec::lease_time),
-                grace: s.ganesha.as_ref().map(GaneshaSpec::grace_time),
-                server_owner: s.ganesha.as_ref().map(|g| g.server_owner.clone()),
-                server_scope: s.ganesha.as_ref().map(|g| g.server_scope.clone()),
+                lease: s
+                    .ganesha
+                    .as_ref()
+                    .map(GaneshaSpec::lease_time)
+                    .or(s.knfsd.as_ref().map(KnfsdSpec::lease_time)),
+                grace: s
+                    .ganesha
+                    .as_ref()
+                    .map(GaneshaSpec::grace_time)
+                    .or(s.knfsd.as_ref().map(KnfsdSpec::grace_time)),
+                // knfsd declares its host name as owner and scope.
+                server_owner: s
+                    .ganesha
+                    .as_ref()
+                    .map(|g| g.server_owner.clone())
+                    .or(s.knfsd.as_ref().map(|k| k.hostname.clone())),
+                server_scope: s
+                    .ganesha
+                    .as_ref()
+                    .map(|g| g.server_scope.clone())
+                    .or(s.knfsd.as_ref().map(|k| k.hostname.clone())),
             })
             .collect();
         match target.launch {
@@ -357,6 +399,30 @@ impl Lab {
                 Ok(lab)
             }
             Launch::Ganesha => Lab::start_ganesha(id, target, servers),
+            Launch::Knfsd => Lab::start_knfsd(id, target, servers),
+        }
+    }
+
+    fn start_knfsd(id: u64, target: &Target, servers: Vec<ServerInfo>) -> Result<Lab, LabError> {
+        knfsd::check_host()?;
+        install_signal_teardown();
+        sweep_stale();
+        let dir = make_lab_dir()?;
+        register(id, &dir);
+        match knfsd::KnfsdLab::start(id, target, &dir) {
+            Ok(k) => Ok(Lab {
+                id,
+                target: target.clone(),
+                servers,
+                kind: Kind::Knfsd(Box::new(k)),
+            }),
+            Err(e) => {
+                // What was started dies with the supervisor (dropped with
+                // the partial lab inside `start`); the directory goes here.
+                unregister_lab(id);
+                remove_lab_dir(&dir);
+                Err(e)
+            }
         }
     }
 
@@ -451,6 +517,7 @@ impl Lab {
     pub fn netns(&self) -> Option<&NetNs> {
         match &self.kind {
             Kind::Ganesha(g) => Some(&g.net.lab),
+            Kind::Knfsd(k) => Some(&k.ns),
             Kind::External => None,
         }
     }
@@ -477,6 +544,7 @@ impl Lab {
     pub fn netns_path(&self) -> Option<String> {
         match &self.kind {
             Kind::Ganesha(g) => Some(g.net.lab_path()),
+            Kind::Knfsd(k) => Some(k.ns_path()),
             Kind::External => None,
         }
     }
@@ -487,13 +555,16 @@ impl Lab {
     pub fn client_first_octet(&self) -> Option<u8> {
         match &self.kind {
             Kind::Ganesha(_) => Some(127),
+            // Routed to the guests, which must see real client addresses.
+            Kind::Knfsd(_) => Some(10),
             Kind::External => None,
         }
     }
 
     /// The interfaces of [`Lab::netns`] that carry server `name`'s traffic,
     /// each packet once (built-in labs: `any`, since the client namespace
-    /// holds only the links to its servers besides `lo`).
+    /// holds only the links to its servers besides `lo`: veth pairs to the
+    /// Ganesha namespaces, tap devices of the knfsd guests).
     pub fn capture_interfaces(&self, _name: &str) -> Vec<String> {
         vec!["any".to_string()]
     }
@@ -501,13 +572,18 @@ impl Lab {
     /// What the target's kind of server cannot be, for the reason of a
     /// scenario skipped for want of servers.
     pub fn role_note(&self) -> Option<String> {
-        None
+        matches!(self.kind, Kind::Knfsd(_)).then(|| {
+            "Linux knfsd declares its host name as server owner and as server scope, \
+             so no knfsd can be a cluster peer of the same scope with another owner"
+                .to_string()
+        })
     }
 
     /// The lab's private directory (built-in targets).
     pub fn dir(&self) -> Option<&Path> {
         match &self.kind {
             Kind::Ganesha(g) => Some(&g.dir),
+            Kind::Knfsd(k) => Some(&k.dir),
             Kind::External => None,
         }
     }
@@ -534,10 +610,12 @@ impl Lab {
 
     /// The process id of the instance serving `name` now (built-in targets).
     pub fn pid(&self, name: &str) -> Option<u32> {
-        let Kind::Ganesha(g) = &self.kind else {
-            return None;
-        };
         let i = self.index(name).ok()?;
+        let g = match &self.kind {
+            Kind::Ganesha(g) => g,
+            Kind::Knfsd(k) => return k.pid(i),
+            Kind::External => return None,
+        };
         lock(&g.slots[i]).running.as_ref().map(|r| r.child.id())
     }
 
@@ -555,7 +633,16 @@ impl Lab {
     fn ganesha(&self) -> Option<&GaneshaLab> {
         match &self.kind {
             Kind::Ganesha(g) => Some(g),
-            Kind::External => None,
+            _ => None,
+        }
+    }
+
+    /// An action the Ganesha launcher does not do: a knfsd guest's, or an
+    /// external server's hook.
+    fn not_ganesha(&self, name: &str, action: Action) -> Result<(), LabError> {
+        match &self.kind {
+            Kind::Knfsd(k) => k.act(&self.target.name, self.index(name)?, &action),
+            _ => self.external(name, action),
         }
     }
 
@@ -656,22 +743,7 @@ impl Lab {
             .stdout(out)
             .stderr(err)
             .process_group(0);
-        // SAFETY: prctl and getppid are async-signal-safe; the closure runs
-        // in the child between fork and exec.
-        let parent = std::process::id() as libc::pid_t;
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // The parent may have died before prctl: do not run orphaned
-                // (re-parented to init or to a subreaper).
-                if libc::getppid() != parent {
-                    return Err(io::Error::other("parent exited"));
-                }
-                Ok(())
-            });
-        }
+        die_with_parent(&mut cmd);
         let child = g.supervisor.spawn(cmd).map_err(io_err(format!(
             "server {}: starting ganesha.nfsd",
             server.name
@@ -831,7 +903,7 @@ impl Lab {
     /// same instance role (own or takeover) comes back.
     pub fn restart(&self, name: &str) -> Result<(), LabError> {
         if self.ganesha().is_none() {
-            return self.external(name, Action::Restart);
+            return self.not_ganesha(name, Action::Restart);
         }
         let i = self.index(name)?;
         let role = self.halt(i, false)?.unwrap_or(Role::Own);
@@ -841,7 +913,7 @@ impl Lab {
     /// Crash: SIGKILL (no clean shutdown), then start again and wait ready.
     pub fn crash(&self, name: &str) -> Result<(), LabError> {
         if self.ganesha().is_none() {
-            return self.external(name, Action::Crash);
+            return self.not_ganesha(name, Action::Crash);
         }
         let i = self.index(name)?;
         let role = self.halt(i, true)?.unwrap_or(Role::Own);
@@ -851,7 +923,7 @@ impl Lab {
     /// Stops the server cleanly (no-op if stopped).
     pub fn stop(&self, name: &str) -> Result<(), LabError> {
         if self.ganesha().is_none() {
-            return self.external(name, Action::Stop);
+            return self.not_ganesha(name, Action::Stop);
         }
         let i = self.index(name)?;
         self.halt(i, false).map(|_| ())
@@ -862,7 +934,7 @@ impl Lab {
     /// because `Lab::start` starts the whole lab.)
     pub fn start_server(&self, name: &str) -> Result<(), LabError> {
         let Some(g) = self.ganesha() else {
-            return self.external(name, Action::Start);
+            return self.not_ganesha(name, Action::Start);
         };
         let i = self.index(name)?;
         let role = lock(&g.slots[i]).running.as_ref().map(|r| r.role);
@@ -881,7 +953,7 @@ impl Lab {
     /// Server_Owner and Server_Scope, in grace with `from`'s records.
     pub fn failover(&self, from: &str, to: &str) -> Result<(), LabError> {
         if self.ganesha().is_none() {
-            return self.external(from, Action::Failover { to: to.to_string() });
+            return self.not_ganesha(from, Action::Failover { to: to.to_string() });
         }
         let i = self.index(from)?;
         let j = self.index(to)?;
@@ -898,7 +970,7 @@ impl Lab {
     /// Drops every packet to and from the server's addresses, silently.
     pub fn cut_link(&self, name: &str) -> Result<(), LabError> {
         let Some(g) = self.ganesha() else {
-            return self.external(name, Action::CutLink);
+            return self.not_ganesha(name, Action::CutLink);
         };
         let i = self.index(name)?;
         let mut slot = lock(&g.slots[i]);
@@ -912,7 +984,7 @@ impl Lab {
     /// Lets packets through again after [`Lab::cut_link`].
     pub fn restore_link(&self, name: &str) -> Result<(), LabError> {
         let Some(g) = self.ganesha() else {
-            return self.external(name, Action::RestoreLink);
+            return self.not_ganesha(name, Action::RestoreLink);
         };
         let i = self.index(name)?;
         let mut slot = lock(&g.slots[i]);
@@ -925,6 +997,10 @@ impl Lab {
 
     /// The last `n` lines of the log of the instance serving `name`.
     pub fn log_tail(&self, name: &str, n: usize) -> Result<Vec<String>, LabError> {
+        if let Kind::Knfsd(k) = &self.kind {
+            let console = k.console(self.index(name)?);
+            return Ok(console.map(|p| tail(&p, n)).unwrap_or_default());
+        }
         let Some(g) = self.ganesha() else {
             return Err(LabError::State {
                 server: name.to_string(),
@@ -943,6 +1019,10 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        if let Kind::Knfsd(k) = &self.kind {
+            k.shutdown();
+            remove_lab_dir(&k.dir);
+        }
         if let Kind::Ganesha(g) = &self.kind {
             // SIGTERM everything first, then wait for each.
             let mut children: Vec<Instance> = g

@@ -11,7 +11,10 @@
 //!   [`crate::lab::LabError::Unsupported`], which the runner reports as a skip;
 //! - **built-in Ganesha** targets (`launch: ganesha`): the harness writes one
 //!   NFS-Ganesha configuration per server and runs every instance in private
-//!   network namespaces it makes (see [`crate::lab::Lab`]).
+//!   network namespaces it makes (see [`crate::lab::Lab`]);
+//! - **built-in Linux knfsd** targets (`launch: knfsd`): one QEMU guest per
+//!   server, booted from the Debian kernel and nfs-utils packages, one NIC
+//!   per address, on tap devices in a namespace the harness makes.
 //!
 //! The profiles shipped with trunkcheck live in `suites/targets/*.yaml` and
 //! are compiled into the binary ([`Target::builtin`]).
@@ -52,6 +55,7 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../suites/targets/unrelated.yaml"),
     ),
     ("liar", include_str!("../../../suites/targets/liar.yaml")),
+    ("knfsd", include_str!("../../../suites/targets/knfsd.yaml")),
     (
         "restartable",
         include_str!("../../../suites/targets/restartable.yaml"),
@@ -93,6 +97,8 @@ pub enum Launch {
     External,
     /// NFS-Ganesha instances started by the harness in its own namespaces.
     Ganesha,
+    /// Linux knfsd in QEMU guests started by the harness.
+    Knfsd,
 }
 
 /// One server: one identity reachable at one or more addresses.
@@ -111,6 +117,34 @@ pub struct ServerSpec {
     pub capture: Vec<String>,
     /// How the built-in launcher runs it (Ganesha targets only).
     pub ganesha: Option<GaneshaSpec>,
+    /// How the built-in launcher runs it (knfsd targets only).
+    pub knfsd: Option<KnfsdSpec>,
+}
+
+/// How the built-in launcher runs one Linux knfsd server (a QEMU guest).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KnfsdSpec {
+    /// The guest's host name: knfsd declares it as server owner
+    /// (so_major_id) and as server scope.
+    pub hostname: String,
+    /// `/proc/fs/nfsd/nfsv4leasetime`, seconds (knfsd takes 10 to 3600).
+    pub lease: u32,
+    /// `/proc/fs/nfsd/nfsv4gracetime`, seconds (knfsd takes 10 to 3600).
+    pub grace: u32,
+    /// knfsd threads (`rpc.nfsd N`).
+    pub threads: u32,
+}
+
+impl KnfsdSpec {
+    /// The lease as a duration.
+    pub fn lease_time(&self) -> Duration {
+        Duration::from_secs(u64::from(self.lease))
+    }
+
+    /// The grace period as a duration.
+    pub fn grace_time(&self) -> Duration {
+        Duration::from_secs(u64::from(self.grace))
+    }
 }
 
 /// Control hooks of an external server: argv lists, run without a shell.
@@ -308,6 +342,19 @@ struct RawTarget {
 enum RawLaunch {
     External,
     Ganesha,
+    Knfsd,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKnfsd {
+    hostname: String,
+    #[serde(default)]
+    lease: Option<u32>,
+    #[serde(default)]
+    grace: Option<u32>,
+    #[serde(default)]
+    threads: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -323,6 +370,8 @@ struct RawServer {
     capture: Vec<String>,
     #[serde(default)]
     ganesha: Option<RawGanesha>,
+    #[serde(default)]
+    knfsd: Option<RawKnfsd>,
 }
 
 #[derive(Deserialize)]
@@ -460,6 +509,7 @@ impl Target {
         }
         let launch = match raw.launch {
             Some(RawLaunch::Ganesha) => Launch::Ganesha,
+            Some(RawLaunch::Knfsd) => Launch::Knfsd,
             Some(RawLaunch::External) | None => Launch::External,
         };
         if raw.servers.is_empty() {
@@ -504,7 +554,10 @@ impl Target {
                         format!("{text:?} is not an IP address or IP:PORT"),
                     )
                 })?;
-                if !allow_remote && !is_loopback(sa.ip()) {
+                if launch == Launch::Knfsd {
+                    // Addresses of guests in the lab's own namespace.
+                    check_knfsd_address(sa).map_err(|m| invalid(actx.clone(), m))?;
+                } else if !allow_remote && !is_loopback(sa.ip()) {
                     return Err(TargetError::Remote {
                         origin: origin.to_string(),
                         context: actx,
@@ -534,8 +587,68 @@ impl Target {
             let own_hooks = rs.hooks.unwrap_or_default();
             check_hooks(&own_hooks, &format!("server {:?}", rs.name), origin)?;
             let capture = check_interfaces(&rs.capture, &format!("server {:?}", rs.name), origin)?;
+            let knfsd = match (launch, rs.knfsd) {
+                (Launch::Knfsd, Some(k)) => {
+                    let kctx = |field: &str| format!("server {:?}, knfsd.{field}", rs.name);
+                    if !is_simple_name(&k.hostname) || k.hostname.contains('.') {
+                        return Err(invalid(
+                            kctx("hostname"),
+                            format!("{:?} must be 1-64 letters, digits, '-' or '_'", k.hostname),
+                        ));
+                    }
+                    let lease = k.lease.unwrap_or(10);
+                    let grace = k.grace.unwrap_or(10);
+                    for (field, v) in [("lease", lease), ("grace", grace)] {
+                        if !(10..=3600).contains(&v) {
+                            return Err(invalid(
+                                kctx(field),
+                                format!("{v} is not in 10..=3600 seconds (what knfsd accepts)"),
+                            ));
+                        }
+                    }
+                    let threads = k.threads.unwrap_or(8);
+                    if !(1..=64).contains(&threads) {
+                        return Err(invalid(
+                            kctx("threads"),
+                            format!("{threads} is not in 1..=64"),
+                        ));
+                    }
+                    if !own_hooks.is_empty() || !capture.is_empty() {
+                        return Err(invalid(
+                            ctx,
+                            "built-in knfsd servers are controlled and captured by the launcher; remove `hooks:` and `capture:`".into(),
+                        ));
+                    }
+                    if addresses.len() > 4 {
+                        return Err(invalid(
+                            format!("server {:?}, addresses", rs.name),
+                            "a knfsd guest has at most 4 NICs (one per address)".into(),
+                        ));
+                    }
+                    Some(KnfsdSpec {
+                        hostname: k.hostname,
+                        lease,
+                        grace,
+                        threads,
+                    })
+                }
+                (Launch::Knfsd, None) => {
+                    return Err(invalid(
+                        ctx,
+                        "`launch: knfsd` needs a `knfsd:` block per server".into(),
+                    ))
+                }
+                (_, Some(_)) => {
+                    return Err(invalid(
+                        ctx,
+                        "a `knfsd:` block needs `launch: knfsd` at the top of the file".into(),
+                    ))
+                }
+                (_, None) => None,
+            };
             let ganesha = match (launch, rs.ganesha) {
-                (Launch::External, Some(_)) => {
+                (Launch::Knfsd, None) => None,
+                (Launch::External | Launch::Knfsd, Some(_)) => {
                     return Err(invalid(
                         ctx,
                         "a `ganesha:` block needs `launch: ganesha` at the top of the file".into(),
@@ -652,6 +765,7 @@ impl Target {
                 hooks: own_hooks.or(&default_hooks),
                 capture,
                 ganesha,
+                knfsd,
             });
         }
         for (i, group) in raw.same_scope.iter().enumerate() {
@@ -670,6 +784,12 @@ impl Target {
             let ip: IpAddr = text
                 .parse()
                 .map_err(|_| invalid(ctx.clone(), format!("{text:?} is not an IP address")))?;
+            if launch == Launch::Knfsd {
+                return Err(invalid(
+                    ctx,
+                    "the knfsd lab gives every trial its own client addresses (10.100.0.0/14); remove `client_addresses:`".into(),
+                ));
+            }
             if !allow_remote && !is_loopback(ip) {
                 return Err(TargetError::Remote {
                     origin: origin.to_string(),
@@ -697,7 +817,12 @@ impl Target {
             servers,
             same_scope: raw.same_scope,
             client_addresses,
-            ready_timeout: Duration::from_secs(raw.ready_timeout.unwrap_or(30).clamp(1, 600)),
+            // A knfsd guest boots in 8-15 s under TCG (more on a busy machine).
+            ready_timeout: Duration::from_secs(
+                raw.ready_timeout
+                    .unwrap_or(if launch == Launch::Knfsd { 180 } else { 30 })
+                    .clamp(1, 600),
+            ),
             hook_timeout: Duration::from_secs(raw.hook_timeout.unwrap_or(120).clamp(1, 3600)),
             capture,
             origin: origin.to_string(),
@@ -716,6 +841,10 @@ impl Target {
     pub fn supports(&self, server: &str, action: &Action) -> Result<(), Unsupported> {
         let can = match self.launch {
             Launch::Ganesha => self.server(server).is_some(),
+            // One knfsd guest cannot take over another's clients.
+            Launch::Knfsd => {
+                self.server(server).is_some() && !matches!(action, Action::Failover { .. })
+            }
             Launch::External => self
                 .server(server)
                 .is_some_and(|s| s.hooks.get(action).is_some()),
@@ -730,6 +859,27 @@ impl Target {
             })
         }
     }
+}
+
+/// An address of a built-in knfsd server: IPv4 in 10.0.0.0/8 outside the
+/// lab's client (10.100.0.0/14 per trial) and probe (10.98.0.0/16) ranges,
+/// port 2049.
+fn check_knfsd_address(sa: SocketAddr) -> Result<(), String> {
+    let IpAddr::V4(v4) = sa.ip() else {
+        return Err(format!(
+            "{sa}: the knfsd lab uses IPv4 addresses in 10.0.0.0/8"
+        ));
+    };
+    let o = v4.octets();
+    if o[0] != 10 || (100..200).contains(&o[1]) || o[1] == 98 || o[3] == 0 || o[3] == 255 {
+        return Err(format!(
+            "{sa}: use host addresses in 10.0.0.0/8 outside 10.98.0.0/16 and 10.100.0.0-10.199.255.255 (the lab's own)"
+        ));
+    }
+    if sa.port() != NFS_PORT {
+        return Err(format!("{sa}: knfsd listens on port {NFS_PORT}"));
+    }
+    Ok(())
 }
 
 /// The variables a hook's arguments may name as `${NAME}` (`$$` is a `$`).

@@ -8,6 +8,9 @@ fn every_builtin_profile_parses_and_is_local() {
     for name in names {
         let t = Target::builtin(name).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(t.name, name);
+        if t.launch == Launch::Knfsd {
+            continue;
+        }
         assert_eq!(t.launch, Launch::Ganesha);
         assert!(!t.description.is_empty(), "{name} has a description");
         assert!(
@@ -240,4 +243,74 @@ fn a_target_file_knows_its_directory() {
     let t = Target::load(&file).expect("loads");
     assert_eq!(t.dir.as_deref(), dir.canonicalize().ok().as_deref());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_knfsd_profile_is_one_server_on_two_nics_and_an_unrelated_one() {
+    let t = Target::builtin("knfsd").expect("knfsd");
+    assert_eq!(t.launch, Launch::Knfsd);
+    let (a, c) = (t.server("a").expect("a"), t.server("c").expect("c"));
+    assert_eq!((a.addresses.len(), c.addresses.len()), (2, 1));
+    let (ka, kc) = (a.knfsd.as_ref().expect("a"), c.knfsd.as_ref().expect("c"));
+    assert_ne!(ka.hostname, kc.hostname, "two identities");
+    assert!(t.same_scope.is_empty(), "knfsd cannot be a same-scope peer");
+    assert!(t.supports("a", &Action::Crash).is_ok());
+    assert!(t.supports("a", &Action::CutLink).is_ok());
+    assert!(t
+        .supports("a", &Action::Failover { to: "c".into() })
+        .is_err());
+    assert!(
+        t.ready_timeout >= Duration::from_secs(60),
+        "guests boot slowly"
+    );
+}
+
+#[test]
+fn knfsd_targets_are_checked() {
+    let head = "name: k\nlaunch: knfsd\nservers:\n  - name: a\n";
+    let cases = [
+        (
+            "    addresses: [127.0.0.2]\n    knfsd: {hostname: h}\n",
+            "10.0.0.0/8",
+        ),
+        (
+            "    addresses: [10.100.0.5]\n    knfsd: {hostname: h}\n",
+            "the lab's own",
+        ),
+        (
+            "    addresses: [\"10.99.1.2:2050\"]\n    knfsd: {hostname: h}\n",
+            "port 2049",
+        ),
+        (
+            "    addresses: [10.99.1.2]\n    knfsd: {hostname: h, lease: 5}\n",
+            "knfsd.lease",
+        ),
+        (
+            "    addresses: [10.99.1.2]\n    knfsd: {hostname: \"a b\"}\n",
+            "knfsd.hostname",
+        ),
+        ("    addresses: [10.99.1.2]\n", "needs a `knfsd:` block"),
+        (
+            "    addresses: [10.99.1.2]\n    knfsd: {hostname: h}\n    hooks: {restart: [x]}\n",
+            "remove `hooks:`",
+        ),
+    ];
+    for (server, want) in cases {
+        let e = Target::parse(&format!("{head}{server}"), "k.yaml", false).expect_err(want);
+        assert!(e.to_string().contains(want), "want {want:?} in: {e}");
+    }
+    let e = Target::parse(
+        "name: x\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n    knfsd: {hostname: h}\n",
+        "x.yaml",
+        false,
+    )
+    .expect_err("knfsd block without launch");
+    assert!(e.to_string().contains("needs `launch: knfsd`"), "{e}");
+    // Guest addresses need no --allow-remote: they live in the lab's namespace.
+    let ok = format!("{head}    addresses: [10.99.1.2, 10.99.2.2]\n    knfsd: {{hostname: h}}\n");
+    let t = Target::parse(&ok, "k.yaml", false).expect("parses");
+    assert_eq!(
+        t.servers[0].knfsd.as_ref().map(|k| (k.lease, k.grace)),
+        Some((10, 10))
+    );
 }
