@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(nfs-ganesha nfs-ganesha-vfs tshark tcpdump libnfs-utils iproute2 libpcap-dev graphviz)
+packages=(nfs-ganesha nfs-ganesha-vfs tshark tcpdump libnfs-utils iproute2 libpcap-dev graphviz
+    # the built-in knfsd lab: Linux knfsd in QEMU guests (scripts/guest/build.sh)
+    qemu-system-x86 linux-image-amd64 nfs-kernel-server nfs-common busybox-static kmod cpio e2fsprogs)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

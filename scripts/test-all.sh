@@ -16,7 +16,7 @@ echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-TRUNKCHECK_REQUIRE_TSHARK=1 TRUNKCHECK_REQUIRE_GANESHA=1 TRUNKCHECK_REQUIRE_LAB=1 \
+TRUNKCHECK_REQUIRE_TSHARK=1 TRUNKCHECK_REQUIRE_GANESHA=1 TRUNKCHECK_REQUIRE_LAB=1 TRUNKCHECK_REQUIRE_KNFSD=1 \
     cargo test --workspace --no-fail-fast --features trunkcheck/live 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e

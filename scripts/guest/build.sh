@@ -67,6 +67,10 @@ fi
 T0=$SECONDS
 ROOT="$(mktemp -d "${TMPDIR:-/tmp}/trunkcheck-initramfs.XXXXXX")"
 trap 'rm -rf -- "$ROOT"' EXIT
+# mktemp makes the directory 0700: it becomes the guest's "/", which every
+# user must be able to traverse (knfsd's NFSv4 pseudo root is "/": a
+# non-root LOOKUP of /export otherwise gets NFS4ERR_ACCESS).
+chmod 755 "$ROOT"
 log "building initramfs for $KVER in $ROOT"
 
 mkdir -p "$ROOT"/{bin,sbin,usr/bin,usr/sbin,usr/local/sbin,etc,proc,sys,dev,tmp,run,mnt,export,srv,var/lib/nfs,lib/modules/"$KVER",root}

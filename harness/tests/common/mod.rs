@@ -51,6 +51,9 @@ pub enum Need {
     LiveCapture,
     /// `tshark` installed.
     Tshark,
+    /// What the knfsd lab boots: QEMU, the Debian kernel, nfs-utils
+    /// (`scripts/setup.sh` installs them), and tap devices.
+    Knfsd,
 }
 
 impl Need {
@@ -65,6 +68,12 @@ impl Need {
                 .arg("-v")
                 .output()
                 .is_ok_and(|o| o.status.success()),
+            Need::Knfsd => {
+                on_path("qemu-system-x86_64")
+                    && on_path("mkfs.ext4")
+                    && Path::new("/usr/sbin/rpc.nfsd").exists()
+                    && Path::new("/dev/net/tun").exists()
+            }
         };
         (!ok).then_some(match self {
             Need::Root => "not root",
@@ -73,6 +82,7 @@ impl Need {
             }
             Need::LiveCapture => "built without --features live (no per-trial capture)",
             Need::Tshark => "tshark is not installed (apt-get install tshark)",
+            Need::Knfsd => "the knfsd lab's packages are missing (scripts/setup.sh: qemu-system-x86 linux-image-amd64 nfs-kernel-server ...)",
         })
     }
 
@@ -80,6 +90,7 @@ impl Need {
     fn required_by(self) -> &'static str {
         match self {
             Need::Tshark => "TRUNKCHECK_REQUIRE_TSHARK",
+            Need::Knfsd => "TRUNKCHECK_REQUIRE_KNFSD",
             Need::Root | Need::Ganesha | Need::LiveCapture => "TRUNKCHECK_REQUIRE_GANESHA",
         }
     }
