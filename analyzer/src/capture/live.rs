@@ -2,25 +2,29 @@
 //! `live`; needs libpcap at build and run time, and the right to capture:
 //! root or `CAP_NET_RAW`).
 //!
-//! libpcap is opened in immediate, non-blocking mode: when no frame is
-//! waiting, `next_frame` sleeps [`IDLE_MS`] milliseconds and looks again, so
-//! the stop flag that a [`StopHandle`] sets from another thread is honoured
-//! within a few milliseconds. (libpcap's own read timeout is not enough: on
-//! Linux with TPACKET_V3 a blocking read waits forever on an idle
-//! interface, whatever the timeout.)
+//! libpcap is opened in non-blocking mode: when no frame is waiting,
+//! `next_frame` sleeps [`IDLE_MS`] milliseconds and looks again, so the stop
+//! flag that a [`StopHandle`] sets from another thread is honoured within a
+//! few milliseconds. (A blocking read is no good: on Linux with TPACKET_V3
+//! it waits forever on an idle interface, whatever the timeout.)
 //!
 //! **The ring must hold a burst.** In immediate mode libpcap uses
-//! TPACKET_V2, whose ring has one fixed slot per frame sized for the snap
-//! length (capped at the MTU only on Ethernet devices). With the old
+//! TPACKET_V2, whose ring has one fixed slot per frame, sized for the snap
+//! length (capped at the MTU only on Ethernet devices): with the old
 //! settings (262,144-byte snap length, 8 MiB buffer) the ring of the `any`
-//! device held 16 frames (one per 512 KiB block): while the reading thread
-//! slept or waited for a core, the kernel dropped everything after that, and
-//! the capture ended short with no gap to show for it. [`DEFAULT_SNAPLEN`]
-//! sizes slots for the largest segment the stack hands out (64 KiB plus
-//! headers), [`DEFAULT_BUFFER`] gives the ring hundreds of them, a stopped
-//! source still returns what is in the ring, and [`LiveSource::stats`]
-//! reports what was dropped anyway, so that a caller never takes a short
-//! capture for a whole one.
+//! device held 16 frames, and with 64 KiB slots a 64 MiB ring holds 512.
+//! While the reading thread slept or waited for a core, the kernel dropped
+//! everything past that (a burst of 600 small writes on a loaded machine
+//! lost 1,174 of 1,685 frames), and the capture ended short with no gap to
+//! show for it. So the source is *not* in immediate mode: libpcap then uses
+//! TPACKET_V3, whose blocks hold frames of any size back to back, and a
+//! ring of [`DEFAULT_BUFFER`] bytes holds that many bytes of frames,
+//! whatever their number. The price is latency: a block reaches the reader
+//! when it is full or [`BLOCK_TIMEOUT_MS`] after its first frame, so a
+//! stopped source keeps reading for a few block timeouts before it ends
+//! (nothing captured before the stop is left in the ring). And
+//! [`LiveSource::stats`] reports what the kernel dropped anyway, so that a
+//! caller never takes a short capture for a whole one.
 
 use super::error::{CaptureError, CaptureErrorKind as K};
 use super::{Frame, LinkType};
@@ -33,13 +37,14 @@ use std::time::Duration;
 
 /// Sleep between two looks at an idle interface.
 pub const IDLE_MS: u64 = 5;
-/// libpcap's buffer timeout (TPACKET_V3 block retire time).
-const TIMEOUT_MS: i32 = 20;
+/// libpcap's buffer timeout: a TPACKET_V3 block reaches the reader at most
+/// this long after its first frame.
+pub const BLOCK_TIMEOUT_MS: u64 = 20;
 
 /// The default snap length: an IPv4 or IPv6 packet of 64 KiB (what GSO and
 /// GRO hand to a capture at most) plus any link header.
 pub const DEFAULT_SNAPLEN: i32 = 65_535 + 64;
-/// The default ring: 64 MiB, hundreds of frames of [`DEFAULT_SNAPLEN`].
+/// The default ring: 64 MiB of frames (TPACKET_V3 blocks).
 pub const DEFAULT_BUFFER: i32 = 64 << 20;
 
 /// What libpcap counted for a [`LiveSource`] (`pcap_stats`).
@@ -69,9 +74,8 @@ impl LiveStats {
 pub struct StopHandle(Arc<AtomicBool>);
 
 impl StopHandle {
-    /// Asks the source to stop: its `next_frame` returns the frames already
-    /// in the ring, then `Ok(None)` (within about [`IDLE_MS`] milliseconds
-    /// once the ring is empty).
+    /// Asks the source to stop: its `next_frame` returns the frames captured
+    /// until then, then `Ok(None)` (within a few [`BLOCK_TIMEOUT_MS`]).
     pub fn stop(&self) {
         self.0.store(true, Ordering::SeqCst);
     }
@@ -105,6 +109,8 @@ pub struct LiveSource {
     stop: Arc<AtomicBool>,
     frames: u64,
     done: bool,
+    /// When `next_frame` first saw the stop flag.
+    stop_seen: Option<std::time::Instant>,
     /// The bytes of the frame last returned.
     buf: Vec<u8>,
 }
@@ -151,8 +157,8 @@ impl LiveSource {
         let mut capture = inactive
             .snaplen(snaplen)
             .promisc(false)
-            .immediate_mode(true)
-            .timeout(TIMEOUT_MS)
+            .immediate_mode(false)
+            .timeout(BLOCK_TIMEOUT_MS as i32)
             .buffer_size(buffer_bytes.max(1 << 16))
             .precision(pcap::Precision::Nano)
             .open()
@@ -172,6 +178,7 @@ impl LiveSource {
             stop: Arc::new(AtomicBool::new(false)),
             frames: 0,
             done: false,
+            stop_seen: None,
             buf: Vec::new(),
         })
     }
@@ -231,7 +238,14 @@ impl LiveSource {
             if self.done {
                 return Ok(None);
             }
-            let stopping = self.stop.load(Ordering::SeqCst);
+            if self.stop_seen.is_none() && self.stop.load(Ordering::SeqCst) {
+                self.stop_seen = Some(std::time::Instant::now());
+            }
+            // Stopped, and every block that held a frame from before the
+            // stop has been handed over (retired within a block timeout).
+            let stopping = self
+                .stop_seen
+                .is_some_and(|t| t.elapsed() >= Duration::from_millis(3 * BLOCK_TIMEOUT_MS));
             let header = match self.capture.next_packet() {
                 Ok(packet) => {
                     if let Some(s) = &mut self.savefile {

@@ -106,8 +106,9 @@ pub struct Health {
     pub lost: u64,
 }
 
-/// The kernel ring of a trial's capture (`analyzer::capture::LiveSource`'s
-/// default: hundreds of frames of 64 KiB, where 8 MiB held 16).
+/// The kernel ring of a trial's capture: 64 MiB of frames (TPACKET_V3, see
+/// `analyzer::capture::LiveSource`; the old 8 MiB immediate-mode ring of
+/// the `any` device held 16 frames).
 pub const RING_BYTES: i32 = 64 << 20;
 
 /// Whether this build can capture (the `live` feature, libpcap).
@@ -127,7 +128,7 @@ impl TrialCapture {
     }
 
     /// [`TrialCapture::start`] with a kernel ring of `ring_bytes` (tests
-    /// use a small one to make the kernel drop frames).
+    /// use the smallest, 64 KiB, to make the kernel drop frames).
     #[cfg(feature = "live")]
     pub fn start_with_ring(
         env: &Env,
@@ -201,9 +202,9 @@ impl TrialCapture {
     pub fn stop(self) -> Result<(PathBuf, Health), String> {
         #[cfg(feature = "live")]
         {
-            // Packets already sent reach the capture within a few
-            // milliseconds (immediate mode); what is in the ring when the
-            // stop comes is still read.
+            // Packets already sent reach the ring within a few
+            // milliseconds; after the stop the source still hands over
+            // every block that holds a frame from before it.
             std::thread::sleep(std::time::Duration::from_millis(150));
             for p in &self.parts {
                 p.stop.stop();
