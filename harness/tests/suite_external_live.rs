@@ -214,5 +214,36 @@ fn an_external_target_gets_the_same_right_verdicts_with_1_and_4_threads() {
             "{id}: a NULL probe in the trial's capture"
         );
     }
+    // Cleanup destroys each client ID once: no capture has two
+    // DESTROY_CLIENTIDs of one client ID (the second would only earn
+    // NFS4ERR_STALE_CLIENTID), except where the scenario itself asks for it.
+    for cap in std::fs::read_dir(&caps).expect("captures").flatten() {
+        let name = cap.file_name().to_string_lossy().to_string();
+        if name == "CSESS-STALE-01.pcap" {
+            continue;
+        }
+        let out = trunkcheck()
+            .args(["decode", "--json"])
+            .arg(cap.path())
+            .output()
+            .expect("decode");
+        let mut seen = std::collections::BTreeMap::new();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let m: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+            // Alone in its COMPOUND, as cleanup sends it.
+            if m["kind"] != "call" || m["ops"] != serde_json::json!(["DESTROY_CLIENTID"]) {
+                continue;
+            }
+            for op in m["args"].as_array().cloned().unwrap_or_default() {
+                if let Some(id) = op["args"]["dca_clientid"].as_str() {
+                    *seen.entry(id.to_string()).or_insert(0) += 1;
+                }
+            }
+        }
+        assert!(
+            seen.values().all(|&n| n == 1),
+            "{name}: DESTROY_CLIENTID per client ID: {seen:?}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

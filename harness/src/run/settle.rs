@@ -6,28 +6,53 @@ use super::env::{Env, EnvServer};
 use super::trial::{Saved, TrialRun};
 use crate::action::Action;
 use crate::client::{ops, ClientOwner, ConnectOptions, Connection, Principal, Session};
+use crate::scenario::Op;
 use analyzer::nfs4::{Clientid4, NfsStat4};
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 /// Releases what the trial's clients still hold (best effort): every
-/// session once, then every client ID once (several saved names may hold
-/// one client ID, e.g. after trunking; a second DESTROY_CLIENTID would only
-/// earn NFS4ERR_STALE_CLIENTID), each on a live connection that used it.
+/// session once, then every confirmed client ID once (several saved names
+/// may hold one client ID, e.g. after trunking; a second DESTROY_CLIENTID
+/// would only earn NFS4ERR_STALE_CLIENTID), each on a live connection that
+/// used it. What the scenario's own steps destroyed (or tried to) is left
+/// alone, and so are client IDs no session confirmed (a later EXCHANGE_ID
+/// of the same owner may have replaced them; they expire with the lease).
 pub fn cleanup(t: &mut TrialRun<'_>) {
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    for step in t.sc.steps.iter().take(t.log.len()) {
+        match step.op() {
+            Some(Op::DestroySession(d)) => done.insert(d.session),
+            Some(Op::DestroyClientid(d)) => done.insert(d.client),
+            _ => false,
+        };
+    }
+    let confirmed: Vec<Clientid4> = t
+        .saved
+        .values()
+        .filter_map(|s| match s {
+            Saved::Session { session, .. } => Some(session.clientid()),
+            _ => None,
+        })
+        .collect();
     let mut sessions: Vec<(Vec<String>, Session)> = Vec::new();
-    let mut clients: Vec<(Vec<String>, Clientid4)> = Vec::new();
-    for s in t.saved.values() {
+    let mut clients: Vec<(Vec<String>, Clientid4, bool)> = Vec::new();
+    for (name, s) in &t.saved {
+        let destroyed = done.contains(name);
         match s {
-            Saved::Session { conn, session, .. } => {
+            Saved::Session { conn, session, .. } if !destroyed => {
                 match sessions.iter_mut().find(|(_, x)| x.id() == session.id()) {
                     Some((conns, _)) => conns.push(conn.clone()),
                     None => sessions.push((vec![conn.clone()], session.clone())),
                 }
             }
-            Saved::ExchangeId { conn, clientid, .. } => {
-                match clients.iter_mut().find(|(_, x)| x == clientid) {
-                    Some((conns, _)) => conns.push(conn.clone()),
-                    None => clients.push((vec![conn.clone()], *clientid)),
+            Saved::ExchangeId { conn, clientid, .. } if confirmed.contains(clientid) => {
+                match clients.iter_mut().find(|(_, x, _)| x == clientid) {
+                    Some((conns, _, gone)) => {
+                        conns.push(conn.clone());
+                        *gone |= destroyed;
+                    }
+                    None => clients.push((vec![conn.clone()], *clientid, destroyed)),
                 }
             }
             _ => {}
@@ -45,7 +70,10 @@ pub fn cleanup(t: &mut TrialRun<'_>) {
             let _ = session.destroy_session(&c.conn);
         }
     }
-    for (names, clientid) in clients {
+    for (names, clientid, destroyed) in clients {
+        if destroyed {
+            continue;
+        }
         if let Some(c) = live(&names) {
             let _ = crate::client::session::destroy_clientid(&c.conn, &c.principal, clientid);
         }
