@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{can_run, repo, trunkcheck, Need};
+use common::{assert_matches_baseline, can_run, processes_using, repo, trunkcheck, Need};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -43,24 +43,6 @@ servers:
 /// Whether `addr` answers NFS NULL from inside the lab (within `t`).
 fn answers(lab: &Lab, addr: SocketAddr, t: Duration) -> bool {
     nfs_null(addr, None, lab.netns(), t).is_ok()
-}
-
-/// Every process whose command line names a file under `dir`.
-fn processes_using(dir: &Path) -> Vec<u32> {
-    let needle = format!("{}/", dir.display());
-    std::fs::read_dir("/proc")
-        .map(|d| {
-            d.flatten()
-                .filter_map(|e| {
-                    let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-                    let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
-                    String::from_utf8_lossy(&cmd)
-                        .contains(&needle)
-                        .then_some(pid)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn timed(what: &str, f: impl FnOnce()) -> Duration {
@@ -238,22 +220,7 @@ fn the_suite_against_knfsd_matches_its_baseline() {
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_default())
             .unwrap_or_default();
     let _ = std::fs::remove_file(&json);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "failures outside knfsd's baseline:\n{text}"
-    );
-    let summary = &doc["summary"];
-    assert_eq!(summary["failed"], 0, "{text}");
-    assert!(summary["passed"].as_u64().unwrap_or(0) >= 70, "{summary}");
-    let stale = doc["stale_baseline_entries"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    assert!(
-        stale.is_empty(),
-        "baseline entries that now pass: {stale:?}"
-    );
+    assert_matches_baseline(out.status.code().unwrap_or(-1), &doc, &text, 70);
     // What knfsd cannot be is said where scenarios are skipped.
     for s in doc["scenarios"].as_array().cloned().unwrap_or_default() {
         if s["outcome"] == "skipped" {

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{can_run, start_lab, LAB};
+use common::{can_run, processes_using, start_lab, LAB};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -59,23 +59,6 @@ fn assert_answers(lab: &Lab, server: &str) {
         null_ping(&mut s, 0x7c00 + k as u32, Duration::from_secs(5))
             .unwrap_or_else(|e| panic!("{server} at {addr}: NULL: {e}"));
     }
-}
-
-/// Every process whose command line mentions `dir`.
-fn processes_using(dir: &Path) -> Vec<u32> {
-    // With the trailing slash: `...-1/` must not match `...-12/`.
-    let needle = format!("{}/", dir.display());
-    std::fs::read_dir("/proc")
-        .expect("/proc")
-        .flatten()
-        .filter_map(|e| {
-            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
-            String::from_utf8_lossy(&cmd)
-                .contains(&needle)
-                .then_some(pid)
-        })
-        .collect()
 }
 
 fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {

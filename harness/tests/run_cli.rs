@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{repo, trunkcheck};
+use common::{null_reply, repo, trunkcheck};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
@@ -19,12 +19,7 @@ fn null_server() -> u16 {
         for mut s in l.incoming().flatten() {
             let mut call = [0u8; 44];
             if s.read_exact(&mut call).is_ok() {
-                let mut reply = (0x8000_0000u32 | 24).to_be_bytes().to_vec();
-                reply.extend_from_slice(&call[4..8]);
-                for w in [1u32, 0, 0, 0, 0] {
-                    reply.extend_from_slice(&w.to_be_bytes());
-                }
-                let _ = s.write_all(&reply);
+                let _ = s.write_all(&null_reply(&call));
             }
         }
     });

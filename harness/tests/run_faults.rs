@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::trunkcheck;
+use common::{null_reply, trunkcheck};
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -35,12 +35,7 @@ fn answered_null(s: &mut TcpStream, call: &[u8]) -> bool {
     if word(16) != Some(100_003) || word(24) != Some(0) {
         return false;
     }
-    let mut reply = (0x8000_0000u32 | 24).to_be_bytes().to_vec();
-    reply.extend_from_slice(&call[4..8]);
-    for w in [1u32, 0, 0, 0, 0] {
-        reply.extend_from_slice(&w.to_be_bytes());
-    }
-    let _ = s.write_all(&reply);
+    let _ = s.write_all(&null_reply(call));
     true
 }
 

@@ -54,6 +54,17 @@ fn null_call(xid: u32) -> Vec<u8> {
     rec
 }
 
+/// The RPC record accepting NULL call `xid` with SUCCESS (what a fake NFS
+/// server in the tests answers).
+#[cfg(test)]
+pub(crate) fn null_reply(xid: u32) -> Vec<u8> {
+    let mut r = (0x8000_0000u32 | 24).to_be_bytes().to_vec();
+    for w in [xid, 1, 0, 0, 0, 0] {
+        r.extend_from_slice(&w.to_be_bytes());
+    }
+    r
+}
+
 /// Whether `reply` (one RPC record, marker included) accepts call `xid`
 /// with SUCCESS.
 fn accepted(reply: &[u8], xid: u32) -> bool {
@@ -188,7 +199,7 @@ mod tests {
     #[test]
     fn a_null_reply_is_ready_and_a_bare_accept_is_not() {
         let t = Duration::from_secs(2);
-        let ok = fake(|xid| record(&[xid, 1, 0, 0, 0, 0]));
+        let ok = fake(null_reply);
         assert_eq!(nfs_null(ok, None, None, t), Ok(()));
         assert!(own_flows_since(Instant::now() - Duration::from_secs(5))
             .iter()

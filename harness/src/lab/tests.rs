@@ -66,12 +66,8 @@ fn answer_null(l: std::net::TcpListener, stop: std::sync::Arc<std::sync::atomic:
             let Ok(mut s) = s else { continue };
             let mut call = [0u8; 44];
             if s.read_exact(&mut call).is_ok() {
-                let mut reply = (0x8000_0000u32 | 24).to_be_bytes().to_vec();
-                reply.extend_from_slice(&call[4..8]);
-                for w in [1u32, 0, 0, 0, 0] {
-                    reply.extend_from_slice(&w.to_be_bytes());
-                }
-                let _ = s.write_all(&reply);
+                let xid = u32::from_be_bytes([call[4], call[5], call[6], call[7]]);
+                let _ = s.write_all(&super::probe::null_reply(xid));
             }
         }
     });

@@ -129,3 +129,56 @@ pub fn start_lab(profile: &str) -> Lab {
         Target::builtin(profile).unwrap_or_else(|e| panic!("built-in profile {profile}: {e}"));
     Lab::start(&target).unwrap_or_else(|e| panic!("lab {profile} starts: {e}"))
 }
+
+/// The RPC record that accepts the call in `call` (a record with its
+/// marker) with SUCCESS and no results: what a fake NFS server answers to
+/// the harness's NFS NULL readiness probe.
+pub fn null_reply(call: &[u8]) -> Vec<u8> {
+    let mut reply = (0x8000_0000u32 | 24).to_be_bytes().to_vec();
+    reply.extend_from_slice(call.get(4..8).unwrap_or(&[0; 4]));
+    for w in [1u32, 0, 0, 0, 0] {
+        reply.extend_from_slice(&w.to_be_bytes());
+    }
+    reply
+}
+
+/// Every process whose command line names a file under `dir` (servers and
+/// guests a lab started there).
+pub fn processes_using(dir: &Path) -> Vec<u32> {
+    // With the trailing slash: `...-1/` must not match `...-12/`.
+    let needle = format!("{}/", dir.display());
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| {
+                    let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+                    let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+                    String::from_utf8_lossy(&cmd)
+                        .contains(&needle)
+                        .then_some(pid)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Checks a `trunkcheck run --json` result against its baseline: exit 0,
+/// no failure outside it, at least `min_passed` passed, no entry that now
+/// passes or did not run.
+pub fn assert_matches_baseline(code: i32, doc: &serde_json::Value, text: &str, min_passed: u64) {
+    assert_eq!(code, 0, "failures outside the baseline:\n{text}");
+    let summary = &doc["summary"];
+    assert_eq!(summary["failed"], 0, "{text}");
+    assert!(
+        summary["passed"].as_u64().unwrap_or(0) >= min_passed,
+        "{summary}"
+    );
+    let stale = doc["stale_baseline_entries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        stale.is_empty(),
+        "baseline entries that now pass or were not run: {stale:?}"
+    );
+}
