@@ -264,6 +264,25 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         );
     }
     env.reply_timeout = std::time::Duration::from_secs_f64(args.reply_timeout.min(3600.0));
+    if target.launch == trunkcheck::targets::Launch::External {
+        let on: Vec<String> = env
+            .servers
+            .iter()
+            .map(|s| format!("{} on {}", s.name, s.capture.join(", ")))
+            .collect();
+        eprintln!(
+            "trunkcheck: target {}: trials capture {}",
+            target.name,
+            on.join("; ")
+        );
+        if env.serial() {
+            eprintln!(
+                "trunkcheck: note: target {} lists no client_addresses: trials cannot be told apart by \
+                 address and run one at a time",
+                target.name
+            );
+        }
+    }
     let started = std::time::Instant::now();
     if !args.no_grace_wait {
         for line in trunkcheck::run::settle::out_of_grace_at_start(&env) {

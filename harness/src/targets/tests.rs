@@ -314,3 +314,23 @@ fn knfsd_targets_are_checked() {
         Some((10, 10))
     );
 }
+
+#[test]
+fn the_readme_examples_are_valid_target_files() {
+    let readme = include_str!("../../../suites/targets/README.md");
+    let blocks: Vec<&str> = readme
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
+    assert!(blocks.len() >= 3, "external, Ganesha and knfsd examples");
+    for (i, text) in blocks.iter().enumerate() {
+        let t = Target::parse(text, &format!("README example {}", i + 1), true)
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        if t.name == "lab-cluster" {
+            let n2 = t.server("node2").expect("node2");
+            assert_eq!(n2.hooks.restart.as_deref().map(|h| h.len()), Some(1));
+            assert!(n2.hooks.failover.is_some(), "the target's hooks apply");
+        }
+    }
+}
