@@ -162,6 +162,9 @@ pub struct Finding {
     pub message: String,
     /// The frames that show it (call and reply, or the exchanges compared).
     pub frames: Vec<u64>,
+    /// The server addresses it is about (the one that answered, and any
+    /// other it was compared with).
+    pub servers: Vec<SocketAddr>,
 }
 
 impl fmt::Display for Finding {
@@ -190,6 +193,8 @@ pub struct Violation {
     pub message: String,
     /// The frames that show it.
     pub frames: Vec<u64>,
+    /// Server addresses it is about besides the event's own.
+    pub also: Vec<SocketAddr>,
 }
 
 impl Violation {
@@ -198,7 +203,14 @@ impl Violation {
         Violation {
             message: message.into(),
             frames,
+            also: Vec::new(),
         }
+    }
+
+    /// The same, about these server addresses too.
+    pub fn about(mut self, servers: impl IntoIterator<Item = SocketAddr>) -> Self {
+        self.also.extend(servers);
+        self
     }
 }
 
@@ -439,10 +451,20 @@ impl<'a> Judge<'a> {
             self.verdicts.skip(rule, *n);
             return;
         }
+        let mut servers: Vec<SocketAddr> = Some(self.at.server)
+            .filter(|a| !a.ip().is_unspecified())
+            .into_iter()
+            .collect();
+        for a in v.also {
+            if !servers.contains(&a) {
+                servers.push(a);
+            }
+        }
         self.verdicts.add(Finding {
             rule,
             message: v.message,
             frames: v.frames,
+            servers,
         });
     }
 
@@ -659,9 +681,12 @@ struct Engine {
 
 impl Engine {
     fn finish(&mut self, model: &Model) {
-        let Some(at) = self.last.take() else {
+        let Some(mut at) = self.last.take() else {
             return;
         };
+        // The end of the capture is at no server: what is judged then names
+        // its own.
+        at.server = SocketAddr::from(([0, 0, 0, 0], 0));
         let mut j = Judge {
             model,
             at: &at,

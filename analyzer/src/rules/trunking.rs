@@ -318,13 +318,19 @@ impl Claim {
             for a in &self.first_at {
                 j.refute_trunking(*a, self.second, &TRUNK_IDENTITY_COLLISION);
             }
+            let first_at: Vec<SocketAddr> = std::iter::once(self.second)
+                .chain(self.first_at.iter().copied())
+                .collect();
             j.judge(&TRUNK_IDENTITY_COLLISION, || {
-                Some(Violation::new(
-                    format!(
-                        "{base}; {what}: two servers claim one identity (give each its own server owner or scope)"
-                    ),
-                    frames,
-                ))
+                Some(
+                    Violation::new(
+                        format!(
+                            "{base}; {what}: two servers claim one identity (give each its own server owner or scope)"
+                        ),
+                        frames,
+                    )
+                    .about(first_at),
+                )
             });
             return;
         }
@@ -352,8 +358,11 @@ impl Claim {
         for a in &self.first_at {
             j.refute_trunking(*a, self.second, &TRUNK_SAME_CLIENTID);
         }
+        let first_at: Vec<SocketAddr> = std::iter::once(self.second)
+            .chain(self.first_at.iter().copied())
+            .collect();
         j.judge(&TRUNK_SAME_CLIENTID, || {
-            Some(Violation::new(format!("{base}{evidence}"), frames))
+            Some(Violation::new(format!("{base}{evidence}"), frames).about(first_at))
         });
     }
 }

@@ -8,6 +8,7 @@ use analyzer::pipeline::PipelineStats;
 use analyzer::rules::{Analysis, Policy};
 use anyhow::Result;
 use clap::Args;
+use std::io::IsTerminal;
 use std::io::Write;
 use std::path::PathBuf;
 use trunkcheck::report::frames::Frames;
@@ -141,7 +142,8 @@ fn write_reports(
     let text = if args.json {
         analyze_json::json_report(obs.name, obs.files, analysis, stats, &obs.frames)
     } else {
-        analyze_text::text_report(obs.name, analysis, stats, &obs.frames)
+        let paint = analyze_text::Paint::for_output(std::io::stdout().is_terminal());
+        analyze_text::text_report_painted(obs.name, analysis, stats, &obs.frames, paint)
     };
     writeln!(out, "{text}")?;
     if let Some(g) = &args.graph {
