@@ -442,6 +442,7 @@ impl Model {
                 SlotState {
                     seqid: x.sr_sequenceid,
                     frame: at.frame,
+                    conn: at.conn,
                 },
             );
             let bit = Seq4Status::RESTART_RECLAIM_NEEDED;

@@ -352,6 +352,8 @@ pub struct SlotState {
     pub seqid: u32,
     /// Its frame.
     pub frame: u64,
+    /// The connection it came on.
+    pub conn: ConnId,
 }
 
 /// Where a session is kept: its id, and a number telling apart sessions
@@ -499,6 +501,9 @@ pub struct Model {
     /// client in it, so what it does not show did not happen (set by whoever
     /// took the capture: `analyze --complete`, the suite runner).
     pub complete: bool,
+    /// The files of a merged analysis were captured on one clock, so times
+    /// compare across them (`analyze --merge --one-clock`).
+    pub one_clock: bool,
     pub(crate) pending: build::Pending,
     /// CB_COMPOUND calls waiting for their reply: (connection, xid) →
     /// (session of their CB_SEQUENCE, frame).
@@ -815,6 +820,12 @@ impl Model {
     /// The record a session belongs to.
     pub fn session_record(&self, s: &Session) -> Option<&ClientIdRecord> {
         self.session_record_index(s).map(|i| &self.client_ids[i])
+    }
+
+    /// Times of messages on these two connections compare: one capture
+    /// point, or files declared captured on one clock.
+    pub fn same_clock(&self, a: ConnId, b: ConnId) -> bool {
+        self.one_clock || a.same_clock(b)
     }
 
     /// The connection, if the model recorded it.

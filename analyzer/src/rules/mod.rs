@@ -523,7 +523,8 @@ pub fn alive(m: &Model, r: &crate::model::ClientIdRecord, at: &At) -> Result<(),
     }
     let (t, _, conn) = r.alive.ok_or(Need::Alive)?;
     let age = at.ts.since(t);
-    if age < MIN_RESTART_SECS {
+    // Times compare only on one clock (one capture point of a merge).
+    if age < MIN_RESTART_SECS && m.same_clock(conn, at.conn) {
         return Ok(());
     }
     if conn != at.conn {
@@ -745,6 +746,13 @@ impl Analysis {
     /// runner's own captures are complete).
     pub fn complete(mut self) -> Self {
         self.model.complete = true;
+        self
+    }
+
+    /// The same analysis of merged files captured on one clock: times
+    /// compare across them (`analyze --merge --one-clock`).
+    pub fn one_clock(mut self) -> Self {
+        self.model.one_clock = true;
         self
     }
 

@@ -206,7 +206,10 @@ impl Trunking {
                 one_server: None,
                 two_servers: None,
                 first_renewed: None,
-                gap: r.alive.map_or(f64::INFINITY, |(t, _, _)| at.ts.since(t)),
+                gap: r
+                    .alive
+                    .filter(|(_, _, c)| m.same_clock(*c, at.conn))
+                    .map_or(f64::INFINITY, |(t, _, _)| at.ts.since(t)),
                 alive: alive(m, r, at),
             });
         }
