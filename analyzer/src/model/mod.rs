@@ -501,9 +501,6 @@ pub struct Model {
     /// client in it, so what it does not show did not happen (set by whoever
     /// took the capture: `analyze --complete`, the suite runner).
     pub complete: bool,
-    /// The files of a merged analysis were captured on one clock, so times
-    /// compare across them (`analyze --merge --one-clock`).
-    pub one_clock: bool,
     pub(crate) pending: build::Pending,
     /// CB_COMPOUND calls waiting for their reply: (connection, xid) →
     /// (session of their CB_SEQUENCE, frame).
@@ -820,12 +817,6 @@ impl Model {
     /// The record a session belongs to.
     pub fn session_record(&self, s: &Session) -> Option<&ClientIdRecord> {
         self.session_record_index(s).map(|i| &self.client_ids[i])
-    }
-
-    /// Times of messages on these two connections compare: one capture
-    /// point, or files declared captured on one clock.
-    pub fn same_clock(&self, a: ConnId, b: ConnId) -> bool {
-        self.one_clock || a.same_clock(b)
     }
 
     /// The connection, if the model recorded it.

@@ -14,14 +14,6 @@ pub struct ConnId(pub u64);
 /// `n << CONN_FILE_SHIFT` (shown as `c<id>@<n>`).
 pub const CONN_FILE_SHIFT: u32 = 40;
 
-impl ConnId {
-    /// Both connections were captured at the same capture point (the same
-    /// file of a merged analysis), so their timestamps share one clock.
-    pub fn same_clock(self, other: ConnId) -> bool {
-        self.0 >> CONN_FILE_SHIFT == other.0 >> CONN_FILE_SHIFT
-    }
-}
-
 impl fmt::Display for ConnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let file = self.0 >> CONN_FILE_SHIFT;

@@ -44,12 +44,6 @@ pub struct AnalyzeArgs {
     /// judge. Without it they are reported as not judged.
     #[arg(long)]
     complete: bool,
-    /// With `--merge`: the files were captured on one clock (e.g. split
-    /// from one capture), so times compare across them. Without it, a rule
-    /// never relies on how close in time two messages of different files
-    /// are.
-    #[arg(long, requires = "merge")]
-    one_clock: bool,
 }
 
 impl AnalyzeArgs {
@@ -58,9 +52,6 @@ impl AnalyzeArgs {
         let mut a = Analysis::new(Default::default());
         if self.complete {
             a = a.complete();
-        }
-        if self.one_clock {
-            a = a.one_clock();
         }
         a
     }
