@@ -221,13 +221,20 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
                 add_frames(f, &log, &obs.messages);
             }
             passive = unexpected_findings(sc, &obs.findings);
-            keep_capture(
-                ctx,
-                sc,
-                &obs.path,
-                failure.is_some() || !passive.is_empty(),
-                record,
-            );
+            let failed = failure.is_some() || !passive.is_empty();
+            keep_capture(ctx, sc, &obs.path, failed, record);
+            if let (true, Some(kept)) = (failed, &record.capture) {
+                let title = format!("{} — {}", sc.id, sc.title);
+                let drawn = crate::report::sequence::write_trial_diagram(
+                    kept,
+                    &title,
+                    failure.as_ref(),
+                    &obs.findings,
+                );
+                if let Err(e) = drawn {
+                    eprintln!("trunkcheck: {}: no sequence diagram: {e}", sc.id);
+                }
+            }
         }
         Some(Err(e)) => passive.push(format!("the trial's capture could not be read: {e}")),
         None => {}
