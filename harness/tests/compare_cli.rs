@@ -14,15 +14,11 @@ fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("trunkcheck-compare-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
-}
-
 #[test]
 fn ganesha_and_the_liar_side_by_side_with_disagreements_first() {
-    let (json, html) = (temp("m.json"), temp("m.html"));
+    let dir = std::env::temp_dir().join(format!("trunkcheck-compare-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (json, html) = (dir.join("m.json"), dir.join("m.html"));
     let out = trunkcheck()
         .arg("compare")
         .arg(data("default.json"))
@@ -92,6 +88,7 @@ fn ganesha_and_the_liar_side_by_side_with_disagreements_first() {
     assert_eq!(addr["cells"][1]["outcome"], "skipped");
 
     let page = std::fs::read_to_string(&html).expect("html");
+    let _ = std::fs::remove_dir_all(&dir);
     assert!(page.starts_with("<!DOCTYPE html>"));
     for outside in [
         "http://", "https://", "<script", "<link", " src=", "@import",

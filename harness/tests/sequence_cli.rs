@@ -14,10 +14,26 @@ use std::io::BufWriter;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("trunkcheck-seq-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
+/// A directory of one test's files, removed when the test ends.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Scratch {
+        let dir =
+            std::env::temp_dir().join(format!("trunkcheck-seq-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Scratch(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Draws `capture` into `svg`; the exit status and the picture.
@@ -60,7 +76,8 @@ fn only_own_elements(svg: &str) {
 
 #[test]
 fn the_two_address_capture_has_a_lifeline_per_connection_and_address() {
-    let svg_path = temp("two-addresses.svg");
+    let tmp = Scratch::new("two-addresses");
+    let svg_path = tmp.path("two-addresses.svg");
     let (code, svg) = draw(
         &repo().join("captures/suite-one-server-two-addresses.pcap"),
         &svg_path,
@@ -85,7 +102,8 @@ fn the_two_address_capture_has_a_lifeline_per_connection_and_address() {
 
 #[test]
 fn findings_are_marked_red_on_their_frames() {
-    let svg_path = temp("one-claim.svg");
+    let tmp = Scratch::new("findings");
+    let svg_path = tmp.path("one-claim.svg");
     let (code, svg) = draw(
         &repo().join("captures/ganesha-two-servers-one-claim.pcap"),
         &svg_path,
@@ -102,7 +120,8 @@ fn findings_are_marked_red_on_their_frames() {
 
 #[test]
 fn a_capture_of_100k_messages_gives_a_bounded_picture_that_says_so() {
-    let pcap = temp("huge.pcap");
+    let tmp = Scratch::new("huge");
+    let pcap = tmp.path("huge.pcap");
     let mut w = PcapWriter::new(BufWriter::new(
         std::fs::File::create(&pcap).expect("create"),
     ))
@@ -122,7 +141,7 @@ fn a_capture_of_100k_messages_gives_a_bounded_picture_that_says_so() {
             .expect("write");
     }
     drop(w);
-    let svg_path = temp("huge.svg");
+    let svg_path = tmp.path("huge.svg");
     let (_, svg) = draw(&pcap, &svg_path);
     assert!(svg.len() < 2_000_000, "{} bytes", svg.len());
     assert_eq!(arrows(&svg), 2000);
@@ -133,7 +152,8 @@ fn a_capture_of_100k_messages_gives_a_bounded_picture_that_says_so() {
 
 #[test]
 fn lifelines_are_capped_and_the_picture_says_how_much_was_left_out() {
-    let pcap = temp("many-conns.pcap");
+    let tmp = Scratch::new("many-conns");
+    let pcap = tmp.path("many-conns.pcap");
     let mut w = PcapWriter::new(BufWriter::new(
         std::fs::File::create(&pcap).expect("create"),
     ))
@@ -153,7 +173,7 @@ fn lifelines_are_capped_and_the_picture_says_how_much_was_left_out() {
             .expect("write");
     }
     drop(w);
-    let (_, svg) = draw(&pcap, &temp("many-conns.svg"));
+    let (_, svg) = draw(&pcap, &tmp.path("many-conns.svg"));
     // 24 client connections and the one server address.
     assert_eq!(svg.matches("class=\"life\"").count(), 25);
     assert_eq!(arrows(&svg), 48);
@@ -184,7 +204,8 @@ fn exchange_id(xid: u32, owner: &[u8]) -> (Vec<u8>, Vec<u8>) {
 
 #[test]
 fn owner_strings_cannot_put_markup_into_the_picture() {
-    let pcap = temp("hostile.pcap");
+    let tmp = Scratch::new("hostile");
+    let pcap = tmp.path("hostile.pcap");
     let mut w = PcapWriter::new(BufWriter::new(
         std::fs::File::create(&pcap).expect("create"),
     ))
@@ -201,7 +222,7 @@ fn owner_strings_cannot_put_markup_into_the_picture() {
     w.frame(t + 10, &c.client_sends(&call)).expect("write");
     w.frame(t + 20, &c.server_sends(&reply)).expect("write");
     drop(w);
-    let (_, svg) = draw(&pcap, &temp("hostile.svg"));
+    let (_, svg) = draw(&pcap, &tmp.path("hostile.svg"));
     assert_eq!(arrows(&svg), 2);
     only_own_elements(&svg);
     assert!(svg.contains("&lt;/text&gt;&lt;script&gt;alert(&#39;x&#39;)"));

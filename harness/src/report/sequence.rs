@@ -371,20 +371,53 @@ pub struct FailureMark {
     pub frames: Vec<u64>,
 }
 
-impl From<&Failure> for FailureMark {
-    fn from(f: &Failure) -> Self {
+impl FailureMark {
+    /// The failure `f`, its step's messages being those of `frames`.
+    pub fn new(f: &Failure, frames: Vec<u64>) -> Self {
         let text = f.to_string();
-        let mut lines = text.lines().map(str::trim);
+        let headline = text.lines().next().unwrap_or_default().to_string();
+        let mut details = Vec::new();
+        let fields = [
+            ("expected:", &f.expected),
+            ("actual:", &f.actual),
+            ("rule:", &f.rule),
+            ("why:", &f.why),
+        ];
+        for (name, value) in fields {
+            if let Some(v) = value {
+                details.push(format!("{name:<10}{v}"));
+            }
+        }
+        let note = match f.step {
+            Some(n) => format!("step {n} ({})", f.what),
+            None => f.what.clone(),
+        };
+        if frames.is_empty() {
+            details.push(format!("{note} sent nothing (marked: none)"));
+        } else {
+            let list: Vec<String> = frames.iter().map(u64::to_string).collect();
+            details.push(format!("its messages: frames {}", list.join(", ")));
+        }
         FailureMark {
-            headline: lines.next().unwrap_or_default().to_string(),
-            details: lines.map(str::to_string).collect(),
-            note: match f.step {
-                Some(n) => format!("step {n} ({})", f.what),
-                None => f.what.clone(),
-            },
-            frames: f.frames.clone(),
+            headline,
+            details,
+            note,
+            frames,
         }
     }
+}
+
+/// The frames of the messages a step sent and the replies it read: those
+/// captured between its start and its end (`messages`: frame, seconds
+/// since 1970). The client sends after the start and reads each reply
+/// after the capture saw it, on the same clock; 2 µs cover the capture's
+/// rounding (messages of the steps around it are some 100 µs away).
+pub fn step_frames(messages: &[(u64, f64)], start: f64, end: f64) -> Vec<u64> {
+    messages
+        .iter()
+        .filter(|(_, t)| *t >= start - 0.000002 && *t <= end + 0.000002)
+        .map(|(f, _)| *f)
+        .collect()
 }
 
 /// A passive finding.
@@ -431,16 +464,19 @@ pub fn draw_capture(path: &Path, title: &str, marks: &Marks) -> Result<String, S
 }
 
 /// Writes the diagram of a failing trial beside its kept capture (the same
-/// name, `.svg`); returns its path.
+/// name, `.svg`): `failure` the failing step with the frames of its
+/// messages (see [`step_frames`]), `findings` the passive findings;
+/// returns its path.
 pub fn write_trial_diagram(
     capture: &Path,
     title: &str,
-    failure: Option<&Failure>,
+    failure: Option<(&Failure, Vec<u64>)>,
     findings: &[Finding],
 ) -> Result<PathBuf, String> {
     let mut marks = Marks::findings(findings);
-    marks.failure = failure.map(FailureMark::from);
-    if failure.is_none() {
+    let failed_step = failure.is_some();
+    marks.failure = failure.map(|(f, frames)| FailureMark::new(f, frames));
+    if !failed_step {
         marks.verdict = Some("every step held, but the passive rules failed the trial".into());
     }
     let svg = draw_capture(capture, title, &marks)?;
@@ -969,6 +1005,21 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../captures")
             .join(name)
+    }
+
+    #[test]
+    fn a_steps_frames_are_those_within_its_time_and_no_others() {
+        let messages = [
+            (7, 10.0),
+            (9, 10.0002),
+            (13, 10.0007),
+            (15, 10.00072),
+            (17, 10.0008),
+        ];
+        assert_eq!(step_frames(&messages, 10.00065, 10.00075), [13, 15]);
+        // Rounded down to the microsecond by the capture: still in.
+        assert_eq!(step_frames(&messages, 10.0007009, 10.00071), [13]);
+        assert!(step_frames(&messages, 11.0, 12.0).is_empty());
     }
 
     #[test]

@@ -225,12 +225,17 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
             keep_capture(ctx, sc, &obs.path, failed, record);
             if let (true, Some(kept)) = (failed, &record.capture) {
                 let title = format!("{} — {}", sc.id, sc.title);
-                let drawn = crate::report::sequence::write_trial_diagram(
-                    kept,
-                    &title,
-                    failure.as_ref(),
-                    &obs.findings,
-                );
+                use crate::report::sequence::{step_frames, write_trial_diagram};
+                let step = failure.as_ref().map(|f| {
+                    let window = f.step.and_then(|n| log.iter().find(|l| l.step == n));
+                    let frames = window.map_or(Vec::new(), |l| {
+                        let start = l.start.duration_since(UNIX_EPOCH).unwrap_or_default();
+                        let end = (start + l.took).as_secs_f64();
+                        step_frames(&obs.messages, start.as_secs_f64(), end)
+                    });
+                    (f, frames)
+                });
+                let drawn = write_trial_diagram(kept, &title, step, &obs.findings);
                 if let Err(e) = drawn {
                     eprintln!("trunkcheck: {}: no sequence diagram: {e}", sc.id);
                 }
