@@ -5,6 +5,7 @@
 //! and a self-contained HTML page.
 
 use super::markup::{clip, escape};
+use crate::run::record::Outcome;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -82,68 +83,43 @@ impl Run {
     fn count(&self, outcome: Outcome) -> usize {
         self.scenarios
             .iter()
-            .filter(|s| Outcome::parse(&s.outcome) == outcome)
+            .filter(|s| parse_outcome(&s.outcome) == Some(outcome))
             .count()
     }
 }
 
-/// How a scenario ended on one target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Passed.
-    Passed,
-    /// Failed.
-    Failed,
-    /// Failed, as the run's baseline allowed.
-    KnownFailure,
-    /// Skipped (the target lacks what it needs).
-    Skipped,
-    /// Not in that run (filtered out, or another suite version).
-    Absent,
+/// Every outcome a run records, by its JSON name.
+const OUTCOMES: [Outcome; 4] = [
+    Outcome::Passed,
+    Outcome::Failed,
+    Outcome::KnownFailure,
+    Outcome::Skipped,
+];
+
+/// The outcome named `s` in a run result (none for a name this version
+/// does not know).
+fn parse_outcome(s: &str) -> Option<Outcome> {
+    OUTCOMES.into_iter().find(|o| o.as_str() == s)
 }
 
-impl Outcome {
-    fn parse(s: &str) -> Outcome {
-        match s {
-            "passed" => Outcome::Passed,
-            "failed" => Outcome::Failed,
-            "known-failure" => Outcome::KnownFailure,
-            "skipped" => Outcome::Skipped,
-            _ => Outcome::Absent,
-        }
-    }
+/// Failed, with or without the baseline's leave.
+fn failed(o: Option<Outcome>) -> bool {
+    matches!(o, Some(Outcome::Failed | Outcome::KnownFailure))
+}
 
-    /// The name used in JSON (as `run --json` names it; `absent` when the
-    /// run does not have the scenario).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Passed => "passed",
-            Outcome::Failed => "failed",
-            Outcome::KnownFailure => "known-failure",
-            Outcome::Skipped => "skipped",
-            Outcome::Absent => "absent",
-        }
-    }
-
-    /// Failed, with or without the baseline's leave.
-    fn failed(self) -> bool {
-        matches!(self, Outcome::Failed | Outcome::KnownFailure)
-    }
-
-    /// Ran to a verdict.
-    fn ran(self) -> bool {
-        matches!(
-            self,
-            Outcome::Passed | Outcome::Failed | Outcome::KnownFailure
-        )
-    }
+/// Ran to a verdict.
+fn ran(o: Option<Outcome>) -> bool {
+    matches!(
+        o,
+        Some(Outcome::Passed | Outcome::Failed | Outcome::KnownFailure)
+    )
 }
 
 /// One scenario on one target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cell {
-    /// How it ended.
-    pub outcome: Outcome,
+    /// How it ended (none: the run does not have the scenario).
+    pub outcome: Option<Outcome>,
     /// The failing step (`step 5 (exchange_id)`), when a step failed.
     pub step: Option<String>,
     /// What went wrong (or why it was skipped), in one line.
@@ -161,7 +137,7 @@ pub struct Cell {
 impl Cell {
     fn absent() -> Cell {
         Cell {
-            outcome: Outcome::Absent,
+            outcome: None,
             step: None,
             problem: None,
             rule: None,
@@ -172,7 +148,7 @@ impl Cell {
     }
 
     fn of(s: &ScenarioDoc) -> Cell {
-        let outcome = Outcome::parse(&s.outcome);
+        let outcome = parse_outcome(&s.outcome);
         let mut cell = Cell {
             outcome,
             capture: s.capture.clone(),
@@ -182,13 +158,13 @@ impl Cell {
         let Some(msg) = &s.message else {
             return cell;
         };
-        if outcome.failed() {
+        if failed(outcome) {
             let parts = FailureParts::parse(msg);
             cell.step = parts.step;
             cell.problem = parts.problem;
             cell.rule = parts.rule;
             cell.passive = parts.passive;
-        } else if outcome == Outcome::Skipped {
+        } else if outcome == Some(Outcome::Skipped) {
             cell.problem = msg.lines().next().map(str::to_string);
         }
         cell
@@ -197,11 +173,11 @@ impl Cell {
     /// The cell in a few words (`pass`, `FAIL step 5`, `skip`).
     pub fn short(&self) -> String {
         let word = match self.outcome {
-            Outcome::Passed => return "pass".into(),
-            Outcome::Skipped => return "skip".into(),
-            Outcome::Absent => return "-".into(),
-            Outcome::Failed => "FAIL",
-            Outcome::KnownFailure => "FAIL (known)",
+            Some(Outcome::Passed) => return "pass".into(),
+            Some(Outcome::Skipped) => return "skip".into(),
+            None => return "-".into(),
+            Some(Outcome::Failed) => "FAIL",
+            Some(Outcome::KnownFailure) => "FAIL (known)",
         };
         match (&self.step, self.passive.first()) {
             (Some(step), _) => {
@@ -300,8 +276,8 @@ impl Agreement {
     }
 
     fn of(cells: &[Cell]) -> Agreement {
-        let ran: Vec<&Cell> = cells.iter().filter(|c| c.outcome.ran()).collect();
-        let fails = ran.iter().filter(|c| c.outcome.failed()).count();
+        let ran: Vec<&Cell> = cells.iter().filter(|c| ran(c.outcome)).collect();
+        let fails = ran.iter().filter(|c| failed(c.outcome)).count();
         if ran.is_empty() {
             Agreement::NotRun
         } else if fails > 0 && fails < ran.len() {
@@ -515,7 +491,7 @@ impl Comparison {
                     .map(|(r, c)| {
                         serde_json::json!({
                             "target": r.label,
-                            "outcome": c.outcome.as_str(),
+                            "outcome": c.outcome.map_or("absent", Outcome::as_str),
                             "step": c.step,
                             "problem": c.problem,
                             "rule": c.rule,
@@ -626,7 +602,7 @@ impl Cell {
     /// What a failure or skip says, in one line, for the text report.
     fn detail(&self) -> Option<String> {
         match self.outcome {
-            Outcome::Failed | Outcome::KnownFailure => {
+            Some(Outcome::Failed | Outcome::KnownFailure) => {
                 let mut d = String::new();
                 if let Some(step) = &self.step {
                     let _ = write!(d, "{step}: ");
@@ -640,12 +616,12 @@ impl Cell {
                 }
                 Some(d)
             }
-            Outcome::Skipped => Some(format!(
+            Some(Outcome::Skipped) => Some(format!(
                 "skipped: {}",
                 self.problem.as_deref().unwrap_or("")
             )),
-            Outcome::Absent => Some("not in this run".into()),
-            Outcome::Passed => None,
+            None => Some("not in this run".into()),
+            Some(Outcome::Passed) => None,
         }
     }
 }
@@ -653,18 +629,18 @@ impl Cell {
 /// One cell of the HTML matrix.
 fn html_cell(s: &mut String, c: &Cell) {
     let class = match c.outcome {
-        Outcome::Passed => "pass",
-        Outcome::Failed => "fail",
-        Outcome::KnownFailure => "known",
-        Outcome::Skipped => "skip",
-        Outcome::Absent => "absent",
+        Some(Outcome::Passed) => "pass",
+        Some(Outcome::Failed) => "fail",
+        Some(Outcome::KnownFailure) => "known",
+        Some(Outcome::Skipped) => "skip",
+        None => "absent",
     };
     let word = match c.outcome {
-        Outcome::Passed => "pass",
-        Outcome::Failed => "FAIL",
-        Outcome::KnownFailure => "FAIL (known)",
-        Outcome::Skipped => "skipped",
-        Outcome::Absent => "not run",
+        Some(Outcome::Passed) => "pass",
+        Some(Outcome::Failed) => "FAIL",
+        Some(Outcome::KnownFailure) => "FAIL (known)",
+        Some(Outcome::Skipped) => "skipped",
+        None => "not run",
     };
     let _ = write!(s, "<td class=\"{class}\"><span class=\"o\">{word}</span>");
     if let Some(step) = &c.step {
@@ -683,7 +659,7 @@ fn html_cell(s: &mut String, c: &Cell) {
             escape(&c.passive.join(", "))
         );
     }
-    if let (true, Some(m)) = (c.outcome.failed(), &c.message) {
+    if let (true, Some(m)) = (failed(c.outcome), &c.message) {
         let _ = write!(
             s,
             "<details><summary>message</summary><pre>{}</pre></details>",
@@ -828,7 +804,7 @@ mod tests {
             c.rows[0].cells[0].rule.as_deref(),
             Some("RFC 8881 §18.35.4")
         );
-        assert_eq!(c.rows[3].cells[0].outcome, Outcome::Absent);
+        assert_eq!(c.rows[3].cells[0].outcome, None);
         let text = c.text();
         assert!(
             text.find("C-01") < text.find("B-01") && text.find("B-01") < text.find("A-01"),
