@@ -59,7 +59,8 @@ pub struct RunArgs {
     /// Known failures (YAML): listed failures do not fail the run.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    /// Keep the capture of every failing scenario here (ID.pcap).
+    /// Keep the capture of every failing scenario here (ID.pcap), with its
+    /// sequence diagram (ID.svg).
     #[arg(long, value_name = "DIR")]
     pub keep_captures: Option<PathBuf>,
     /// With --keep-captures: keep every scenario's capture, not only the

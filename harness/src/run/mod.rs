@@ -221,13 +221,25 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
                 add_frames(f, &log, &obs.messages);
             }
             passive = unexpected_findings(sc, &obs.findings);
-            keep_capture(
-                ctx,
-                sc,
-                &obs.path,
-                failure.is_some() || !passive.is_empty(),
-                record,
-            );
+            let failed = failure.is_some() || !passive.is_empty();
+            keep_capture(ctx, sc, &obs.path, failed, record);
+            if let (true, Some(kept)) = (failed, &record.capture) {
+                let title = format!("{} — {}", sc.id, sc.title);
+                use crate::report::sequence::{step_frames, write_trial_diagram};
+                let step = failure.as_ref().map(|f| {
+                    let window = f.step.and_then(|n| log.iter().find(|l| l.step == n));
+                    let frames = window.map_or(Vec::new(), |l| {
+                        let start = l.start.duration_since(UNIX_EPOCH).unwrap_or_default();
+                        let end = (start + l.took).as_secs_f64();
+                        step_frames(&obs.messages, start.as_secs_f64(), end)
+                    });
+                    (f, frames)
+                });
+                let drawn = write_trial_diagram(kept, &title, step, &obs.findings);
+                if let Err(e) = drawn {
+                    eprintln!("trunkcheck: {}: no sequence diagram: {e}", sc.id);
+                }
+            }
         }
         Some(Err(e)) => passive.push(format!("the trial's capture could not be read: {e}")),
         None => {}
