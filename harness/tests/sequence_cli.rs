@@ -103,18 +103,19 @@ fn the_two_address_capture_has_a_lifeline_per_connection_and_address() {
 #[test]
 fn findings_are_marked_red_on_their_frames() {
     let tmp = Scratch::new("findings");
-    let svg_path = tmp.path("one-claim.svg");
+    let svg_path = tmp.path("bcts-refused.svg");
     let (code, svg) = draw(
-        &repo().join("captures/ganesha-two-servers-one-claim.pcap"),
+        &repo().join("captures/precision/check-bcts-same-address-refused.pcap"),
         &svg_path,
     );
     assert_eq!(code, 1, "a violation");
     assert!(svg.contains("Passive findings (1):"));
-    assert!(svg.contains("[1] trunk.same-clientid [violation server"));
-    // Frames 6, 15 and 17 show it: three rows marked, each with its note.
-    assert_eq!(svg.matches("class=\"mark\"").count(), 3);
-    assert_eq!(svg.matches("✗ [1] trunk.same-clientid").count(), 3);
-    assert_eq!(svg.matches("class=\"call red\"").count(), 1);
+    assert!(svg.contains("[1] bcts.same-address [violation server"));
+    // The refused BIND_CONN_TO_SESSION (call and reply) and two uses of the
+    // session around it: four rows marked, each with its note.
+    assert_eq!(svg.matches("class=\"mark\"").count(), 4);
+    assert_eq!(svg.matches("✗ [1] bcts.same-address").count(), 4);
+    assert_eq!(svg.matches("class=\"call red\"").count(), 2);
     assert_eq!(svg.matches("class=\"reply red\"").count(), 2);
 }
 
