@@ -3,6 +3,7 @@
 
 pub mod action;
 pub mod client;
+pub mod gss;
 pub mod lab;
 pub mod netns;
 pub mod report;
