@@ -16,7 +16,9 @@
 //!   unwrapped as the call's service says, and their inner sequence number
 //!   must be the call's.
 //! - Destruction ([`GssContext::seal_destroy`]): `RPCSEC_GSS_DESTROY` on the
-//!   NULL procedure.
+//!   NULL procedure, its void arguments unwrapped (as Linux sends them); a
+//!   reply whose void results are wrapped (as NFS-Ganesha sends them) is
+//!   verified like a data reply.
 //!
 //! The wire types are the analyzer's (`analyzer::rpc::auth`); no transport
 //! here: the caller sends what this module builds, so the harness client and
@@ -625,9 +627,15 @@ impl GssContext {
         lock(&self.seq).finish(call.seq_num);
         let mut prot = lock(&self.protection);
         check_reply_verifier(&mut **prot, call.seq_num, verf)?;
-        if call.gss_proc != RpcGssProc::RPCSEC_GSS_DATA {
+        if call.gss_proc != RpcGssProc::RPCSEC_GSS_DATA
+            && (results.is_empty() || call.service == RpcGssService::rpc_gss_svc_none)
+        {
             return Ok(results.to_vec());
         }
+        // RFC 2203 §5.4 says the rest of a DESTROY message is "the same as
+        // data messages"; Linux sends the call's void body unwrapped (as
+        // this client does) but NFS-Ganesha 4.3 wraps the void results of
+        // its reply as the service says: verify and unwrap them too.
         unwrap_results(&mut **prot, call.seq_num, call.service, results)
     }
 

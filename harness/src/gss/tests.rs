@@ -374,9 +374,30 @@ fn destroy_is_the_null_procedure_with_a_verifier_and_no_body() {
     assert!(d.body.is_empty());
     let prefix = header_to_credential(5, 100003, 4, NULLPROC, &d.cred);
     assert_eq!(d.verf.body.as_bytes(), Keyed(KEY).mic(&prefix));
-    // Its reply carries no wrapped body either.
+    // Its reply may carry no body, or void results wrapped as a data reply
+    // would be (NFS-Ganesha); a wrapped body is verified.
     let (verf, _) = server_reply(d.seq_num, d.seq_num, RpcGssService::rpc_gss_svc_none, b"");
     assert_eq!(ctx.unseal_reply(&d, &verf, &[]), Ok(Vec::new()));
+    let d = ctx.seal_destroy(6, 100003, 4).expect("seals");
+    let (verf, wrapped) = server_reply(
+        d.seq_num,
+        d.seq_num,
+        RpcGssService::rpc_gss_svc_privacy,
+        b"",
+    );
+    assert_eq!(ctx.unseal_reply(&d, &verf, &wrapped), Ok(Vec::new()));
+    let d = ctx.seal_destroy(7, 100003, 4).expect("seals");
+    let (verf, _) = server_reply(
+        d.seq_num,
+        d.seq_num,
+        RpcGssService::rpc_gss_svc_privacy,
+        b"",
+    );
+    let (_, other) = server_reply(0, d.seq_num + 1, RpcGssService::rpc_gss_svc_privacy, b"");
+    assert!(matches!(
+        ctx.unseal_reply(&d, &verf, &other),
+        Err(GssError::SeqMismatch { .. })
+    ));
 }
 
 #[test]
