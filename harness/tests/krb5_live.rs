@@ -11,7 +11,11 @@
 //! accepted; SP4_MACH_CRED is asked for under the machine credential and
 //! what Ganesha grants is printed (only what RFC 8881 §18.35 requires is
 //! asserted); the traffic is captured and `trunkcheck decode` and tshark
-//! agree on every RPCSEC_GSS credential in it.
+//! agree on every RPCSEC_GSS credential in it. Outside the capture: a
+//! session created under krb5p, each export entered only under its own
+//! service, files created by user principals (their owners show Ganesha's
+//! idmapping: the run's own idmapd.conf maps `daemon@REALM` to the local
+//! user daemon), and the mean cost of a call under each service.
 //!
 //! Needs root (FSAL VFS, tcpdump), `krb5kdc`, `kdb5_util`, `kadmin.local`,
 //! `kinit` (Debian krb5-kdc, krb5-admin-server, krb5-user), `ganesha.nfsd`
@@ -25,9 +29,11 @@
 
 mod common;
 
+use analyzer::nfs4::attr::{AttrValue, Fattr4Num};
 use analyzer::nfs4::{
-    Compound4Args, Compound4Res, ExchangeId4ResOk, ExchgId4Flags, NfsArgOp, NfsOpnum4, NfsRes,
-    NfsResOp, NfsStat4, StateProtect4A, StateProtect4R, NFS4_PROGRAM, NFSPROC4_COMPOUND, NFS_V4,
+    Compound4Args, Compound4Res, CreateSession4Flags, ExchangeId4ResOk, ExchgId4Flags, NfsArgOp,
+    NfsOpnum4, NfsRes, NfsResOp, NfsStat4, StateProtect4A, StateProtect4R, NFS4_PROGRAM,
+    NFSPROC4_COMPOUND, NFS_V4,
 };
 use analyzer::rpc::{
     write_record, AcceptedReply, AcceptedReplyData, AuthFlavor, MsgBody, OpaqueAuth,
@@ -45,6 +51,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use trunkcheck::client::ops;
+use trunkcheck::client::session::{default_back_attrs, default_fore_attrs};
+use trunkcheck::client::Principal;
 use trunkcheck::gss::{Cred, GssContext, InitCall, InitReply, Name, SealedCall};
 use trunkcheck::krb5::{self, Daemon, Kdc, KdcOptions, Keytab};
 
@@ -139,7 +147,12 @@ fn tail(path: &Path, n: usize) -> String {
 
 // ---------------------------------------------------------------------------
 // A minimal NFS-Ganesha launcher: the lab cannot add an NFS_KRB5 block,
-// krb5 SecTypes or environment variables to its instances (see the report).
+// krb5 SecTypes, an IdmapConf or environment variables to its instances.
+// Ganesha needs: KRB5_CONFIG (the run's realm), the keytab of
+// nfs/HOST (KeytabPath, KRB5_KTNAME), PrincipalName "nfs@HOST" (a
+// host-based name: the acceptor takes only tickets for that principal),
+// its own CCacheDir and replay cache directory, and an idmapd.conf whose
+// Local-Realms is the run's realm (else every principal is anonymous).
 
 struct Ganesha {
     daemon: Daemon,
@@ -155,6 +168,10 @@ impl Ganesha {
         for (i, sec) in ["krb5", "krb5i", "krb5p"].iter().enumerate() {
             let data = dir.join(format!("data-{sec}"));
             std::fs::create_dir_all(&data).expect("export dir");
+            // Several principals create files: sticky and world-writable.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o1777))
+                .expect("chmod export dir");
             exports.push_str(&format!(
                 "EXPORT {{
     Export_Id = {id};
@@ -172,6 +189,16 @@ impl Ganesha {
             ));
         }
         let port = free_port(ip);
+        let idmap = dir.join("idmapd.conf");
+        std::fs::write(
+            &idmap,
+            format!(
+                "[General]\nDomain = {}\nLocal-Realms = {}\n[Translation]\nMethod = nsswitch\n",
+                kdc.realm().to_ascii_lowercase(),
+                kdc.realm()
+            ),
+        )
+        .expect("write idmapd.conf");
         let conf = format!(
             "NFS_CORE_PARAM {{
     Protocols = 4;
@@ -196,12 +223,14 @@ NFSv4 {{
     RecoveryRoot = {recovery};
     Server_Owner = \"trunkcheck-krb5-srv1\";
     Server_Scope = \"trunkcheck-krb5\";
+    IdmapConf = {idmap};
 }}
 {exports}LOG {{ Default_Log_Level = EVENT; }}
 ",
             keytab = keytab.path.display(),
             ccache = dir.join("ccache").display(),
             recovery = dir.join("recovery").display(),
+            idmap = idmap.display(),
         );
         let conf_path = dir.join("ganesha.conf");
         std::fs::write(&conf_path, conf).expect("write ganesha.conf");
@@ -748,6 +777,25 @@ fn ganesha_serves_exchange_id_under_krb5_krb5i_and_krb5p() {
     drop(conn);
     let pcap = tcpdump.finish();
 
+    // Sessions and exports under Kerberos (not captured): which export each
+    // service may enter, and whom Ganesha maps a user principal to.
+    let mut conn = RpcStream::connect(client_ip, ganesha.address);
+    let daemon = kdc
+        .add_keytab_principal("daemon")
+        .expect("a principal named like a local user");
+    let daemon_cred = Cred::initiator(
+        Some(&Name::principal(&daemon.principal).expect("name")),
+        &kdc.cred_store(&daemon),
+    )
+    .expect("daemon credential");
+    session_probe(
+        &mut conn,
+        &user_cred,
+        &[("alice", &user_cred), ("daemon", &daemon_cred)],
+        &target,
+    );
+    drop(conn);
+
     // Call overhead (not captured): EXCHANGE_ID round trips per service on
     // fresh contexts, and AUTH_NONE for comparison.
     let mut conn = RpcStream::connect(client_ip, ganesha.address);
@@ -808,12 +856,162 @@ fn ganesha_serves_exchange_id_under_krb5_krb5i_and_krb5p() {
         .lines()
         .filter(|l| {
             let l = l.to_ascii_lowercase();
-            l.contains("gss") || l.contains("krb") || l.contains("principal") || l.contains("idmap")
+            ["gss", "krb", "principal", "idmap", "uid", "map "]
+                .iter()
+                .any(|w| l.contains(w))
         })
         .collect();
     eprintln!("ganesha log (GSS lines):\n{}", noteworthy.join("\n"));
     drop(ganesha);
     drop(kdc);
+}
+
+/// An NFSv4.1 session created under krb5p by a user principal; LOOKUP of
+/// each export under each service (printed, and a matching service must
+/// enter its export); a file created under krb5p and its owner (the
+/// principal's idmapping, printed).
+fn session_probe(conn: &mut RpcStream, user: &Cred, others: &[(&str, &Cred)], target: &Name) {
+    let ctx_of = |conn: &mut RpcStream, cred: &Cred, service| {
+        GssContext::establish(cred, target, service, |c| conn.init_call(c)).expect("context")
+    };
+    let ctx = |conn: &mut RpcStream, service| ctx_of(conn, user, service);
+    let contexts: Vec<(RpcGssService, &str, GssContext)> = SERVICES
+        .iter()
+        .map(|(service, name)| (*service, *name, ctx(conn, *service)))
+        .collect();
+    let (priv_service, _, priv_ctx) = &contexts[2];
+    let (res, _) = conn.gss_compound(
+        priv_ctx,
+        *priv_service,
+        vec![exchange_id_op(
+            "trunkcheck-krb5-live-session",
+            StateProtect4A::None,
+        )],
+    );
+    let eid = exchange_id_result(&res).expect("EXCHANGE_ID");
+    let args = ops::create_session_args(
+        eid.eir_clientid,
+        eid.eir_sequenceid,
+        CreateSession4Flags::default(),
+        default_fore_attrs(),
+        default_back_attrs(),
+        0x4000_0000,
+        &Principal::None,
+    );
+    let (res, _) = conn.gss_compound(priv_ctx, *priv_service, vec![NfsArgOp::CreateSession(args)]);
+    let session = match res.resarray.first() {
+        Some(NfsResOp::CreateSession(NfsRes::Ok(r))) => r.csr_sessionid,
+        other => panic!("CREATE_SESSION under krb5p: {other:?}"),
+    };
+    let mut seqid = 1;
+    let mut step =
+        |conn: &mut RpcStream, ctx: &GssContext, service, mut rest: Vec<NfsArgOp<'static>>| {
+            let mut argv = vec![ops::sequence(session, seqid, 0, 0, false)];
+            argv.append(&mut rest);
+            let (res, _) = conn.gss_compound(ctx, service, argv);
+            if matches!(
+                res.resarray.first(),
+                Some(NfsResOp::Sequence(NfsRes::Ok(_)))
+            ) {
+                seqid += 1;
+            }
+            res
+        };
+    let res = step(
+        conn,
+        priv_ctx,
+        *priv_service,
+        vec![ops::reclaim_complete(false)],
+    );
+    assert_eq!(res.status, NfsStat4::NFS4_OK, "RECLAIM_COMPLETE: {res:?}");
+    let owner_attrs = [Fattr4Num::FATTR4_OWNER.0, Fattr4Num::FATTR4_OWNER_GROUP.0];
+    for (service, name, ctx) in &contexts {
+        for export in ["krb5", "krb5i", "krb5p"] {
+            let res = step(
+                conn,
+                ctx,
+                *service,
+                vec![
+                    ops::putrootfh(),
+                    ops::lookup(export),
+                    ops::getattr(&owner_attrs),
+                ],
+            );
+            let lookup = ops::status_of(&res, NfsOpnum4::OP_LOOKUP);
+            let getattr = ops::status_of(&res, NfsOpnum4::OP_GETATTR);
+            eprintln!(
+                "under {name}: LOOKUP /{export} {lookup:?}, GETATTR {getattr:?} {:?}",
+                ops::attrs(&res)
+            );
+            if *name == export {
+                assert_eq!(
+                    res.status,
+                    NfsStat4::NFS4_OK,
+                    "{name} enters /{export}: {res:?}"
+                );
+            }
+        }
+    }
+    // Files created by each user principal in the krb5p export (world
+    // writable): their owner shows how Ganesha maps the principal.
+    let clientid = eid.eir_clientid;
+    let mut owners = Vec::new();
+    for (label, cred) in others {
+        let own;
+        let c = if *label == "alice" {
+            priv_ctx
+        } else {
+            own = ctx_of(conn, cred, *priv_service);
+            &own
+        };
+        let res = step(
+            conn,
+            c,
+            *priv_service,
+            vec![
+                ops::putrootfh(),
+                ops::lookup("krb5p"),
+                ops::open_create(
+                    0,
+                    ops::state_owner(clientid, label.as_bytes()),
+                    &format!("{label}-file"),
+                ),
+                ops::getattr(&owner_attrs),
+            ],
+        );
+        eprintln!(
+            "OPEN create as {label} under krb5p: {:?}, owner attributes {:?}",
+            res.status,
+            ops::attrs(&res)
+        );
+        owners.push((label.to_string(), res.status, ops::attrs(&res)));
+    }
+    // With the run's idmapd.conf (Local-Realms = the realm, nsswitch), a
+    // principal named like a local user is that user; others are anonymous.
+    let daemon = owners
+        .iter()
+        .find(|o| o.0 == "daemon")
+        .expect("daemon opened");
+    assert_eq!(daemon.1, NfsStat4::NFS4_OK, "OPEN as daemon");
+    assert!(
+        daemon
+            .2
+            .iter()
+            .flatten()
+            .any(|a| *a == AttrValue::Owner(Opaque::from("daemon@trunkcheck.test"))),
+        "daemon@TRUNKCHECK.TEST maps to the local user daemon: {:?}",
+        daemon.2
+    );
+    let res = step(
+        conn,
+        priv_ctx,
+        *priv_service,
+        vec![ops::destroy_session(session)],
+    );
+    eprintln!("DESTROY_SESSION: {:?}", res.status);
+    for (_, _, ctx) in &contexts {
+        conn.destroy(ctx);
+    }
 }
 
 /// The capture file exists and is not empty.
