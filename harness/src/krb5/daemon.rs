@@ -188,6 +188,25 @@ mod tests {
     }
 
     #[test]
+    fn a_panic_leaves_no_process_behind() {
+        let (tx, rx) = mpsc::channel();
+        let r = std::thread::spawn(move || {
+            let mut cmd = Command::new("sleep");
+            cmd.arg("30");
+            let d = Daemon::spawn("sleep", cmd).expect("sleep runs");
+            tx.send(d.pid().expect("running")).expect("send pid");
+            panic!("a test fails while its daemon runs");
+        })
+        .join();
+        assert!(r.is_err(), "the thread panicked");
+        let pid = rx.recv().expect("pid") as libc::pid_t;
+        // SAFETY: waitpid with WNOHANG; no memory is passed. -1 (ECHILD):
+        // already reaped by the unwinding drop.
+        let r = unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
+        assert_eq!(r, -1, "pid {pid} was stopped and reaped while unwinding");
+    }
+
+    #[test]
     fn a_missing_program_is_an_error_not_a_hang() {
         let e = Daemon::spawn("nothing", Command::new("/nonexistent/trunkcheck-x"))
             .expect_err("no such program");

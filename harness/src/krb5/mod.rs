@@ -35,6 +35,9 @@ use std::time::{Duration, Instant};
 /// Lines of the KDC's log quoted in errors.
 const LOG_LINES: usize = 20;
 
+/// Ports tried when another process takes the chosen one first.
+const PORT_ATTEMPTS: u32 = 3;
+
 /// The principal `kinit` uses to tell that the KDC is ready.
 const PROBE: &str = "trunkcheck-probe";
 
@@ -285,18 +288,10 @@ impl Kdc {
         let kadmin = tool("kadmin.local")?;
         let kinit = tool("kinit")?;
         let dir = make_dir()?;
-        let port = match free_port(opts.address) {
-            Ok(p) => p,
-            Err(e) => {
-                let _ = fs::remove_dir_all(&dir);
-                return Err(e);
-            }
-        };
-        let address = SocketAddr::new(IpAddr::V4(opts.address), port);
         // From here on, dropping `kdc` removes the directory.
         let mut kdc = Kdc {
             realm: opts.realm.clone(),
-            address,
+            address: SocketAddr::new(IpAddr::V4(opts.address), 0),
             krb5_conf: dir.join("krb5.conf"),
             kdc_conf: dir.join("kdc.conf"),
             dir,
@@ -304,37 +299,68 @@ impl Kdc {
             kadmin,
             kinit,
         };
-        kdc.write(
-            &kdc.krb5_conf,
-            &conf::krb5_conf(&kdc.realm, address, &kdc.dir),
-        )?;
-        kdc.write(
-            &kdc.kdc_conf,
-            &conf::kdc_conf(&kdc.realm, address, &kdc.dir),
-        )?;
+        kdc.configure(opts.address)?;
         kdc.write(&kdc.dir.join("kadm5.acl"), "")?;
         let mut create = kdc.command(&kdb5_util);
-        // A random master password: the stash file (-s) holds the key.
-        let master = format!("tc-{:x}-{}", std::process::id(), port);
+        // A throwaway master password: the stash file (-s) holds the key.
+        let master = format!("tc-{:x}-{}", std::process::id(), kdc.address.port());
         create.args(["create", "-s", "-r", &kdc.realm, "-P", &master]);
         kdc.run(create, "creating the KDC database", None)?;
+        // kadmin.local works on the database: no need for the KDC yet.
+        let probe = kdc.add_keytab_principal(PROBE)?;
+        // The port was free when chosen; another process may take it before
+        // krb5kdc binds it: then try another port.
+        for attempt in 1..=PORT_ATTEMPTS {
+            kdc.spawn(&krb5kdc)?;
+            match kdc.wait_ready(&probe, opts.ready_timeout) {
+                Ok(()) => return Ok(kdc),
+                Err(Krb5Error::Exited { log, .. })
+                    if attempt < PORT_ATTEMPTS && log.contains("Address already in use") =>
+                {
+                    kdc.daemon.take();
+                    kdc.configure(opts.address)?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Krb5Error::Io {
+            step: format!("starting krb5kdc on {}", opts.address),
+            source: io::Error::other("every port tried was taken"),
+        })
+    }
 
-        let log = fs::File::create(kdc.dir.join("krb5kdc.out"))
+    /// Chooses a free port on `ip` and writes both configuration files.
+    fn configure(&mut self, ip: Ipv4Addr) -> Result<(), Krb5Error> {
+        self.address = SocketAddr::new(IpAddr::V4(ip), free_port(ip)?);
+        self.write(
+            &self.krb5_conf,
+            &conf::krb5_conf(&self.realm, self.address, &self.dir),
+        )?;
+        self.write(
+            &self.kdc_conf,
+            &conf::kdc_conf(&self.realm, self.address, &self.dir),
+        )
+    }
+
+    /// Starts krb5kdc in the foreground, its output in `krb5kdc.out`.
+    fn spawn(&mut self, krb5kdc: &Path) -> Result<(), Krb5Error> {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("krb5kdc.out"))
             .map_err(io_err("creating krb5kdc.out"))?;
         let log2 = log
             .try_clone()
             .map_err(io_err("duplicating a descriptor"))?;
-        let mut cmd = kdc.command(&krb5kdc);
-        cmd.args(["-n", "-r", &kdc.realm])
+        let mut cmd = self.command(krb5kdc);
+        cmd.args(["-n", "-r", &self.realm])
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2);
-        kdc.daemon = Some(
+        self.daemon = Some(
             Daemon::spawn("krb5kdc", cmd).map_err(io_err("starting krb5kdc (-n, foreground)"))?,
         );
-        let probe = kdc.add_keytab_principal(PROBE)?;
-        kdc.wait_ready(&probe, opts.ready_timeout)?;
-        Ok(kdc)
+        Ok(())
     }
 
     fn write(&self, path: &Path, text: &str) -> Result<(), Krb5Error> {
