@@ -197,10 +197,10 @@ unsafe fn symbol<F: Copy>(handle: *mut c_void, name: &'static str) -> Result<F, 
 }
 
 impl Gssapi {
-    /// Opens the library and resolves every function (once per process).
-    fn load() -> Result<Gssapi, GssError> {
-        let lib = CString::new(LIBRARY).map_err(|_| GssError::LibraryMissing {
-            library: LIBRARY,
+    /// Opens `library` and resolves every function.
+    fn load_from(library: &'static str) -> Result<Gssapi, GssError> {
+        let lib = CString::new(library).map_err(|_| GssError::LibraryMissing {
+            library,
             detail: "name contains NUL".into(),
         })?;
         // SAFETY: lib is NUL-terminated. The handle is never closed: the
@@ -208,7 +208,7 @@ impl Gssapi {
         let handle = unsafe { libc::dlopen(lib.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
         if handle.is_null() {
             return Err(GssError::LibraryMissing {
-                library: LIBRARY,
+                library,
                 detail: dl_error(),
             });
         }
@@ -236,7 +236,9 @@ impl Gssapi {
     /// The process's library, loaded on first use.
     pub fn get() -> Result<&'static Gssapi, GssError> {
         static LIB: OnceLock<Result<Gssapi, GssError>> = OnceLock::new();
-        LIB.get_or_init(Gssapi::load).as_ref().map_err(Clone::clone)
+        LIB.get_or_init(|| Gssapi::load_from(LIBRARY))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// The text of a status pair, as `gss_display_status` gives it.
@@ -785,5 +787,43 @@ impl Drop for SecContext {
         // SAFETY: raw is a context this object owns, deleted once; no
         // output token is wanted.
         unsafe { (self.lib.delete_sec_context)(&mut minor, &mut self.raw, ptr::null_mut()) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_library_is_a_typed_error_naming_it() {
+        let e = Gssapi::load_from("libtrunkcheck-no-such-gssapi.so.9").expect_err("absent");
+        match &e {
+            GssError::LibraryMissing { library, detail } => {
+                assert_eq!(*library, "libtrunkcheck-no-such-gssapi.so.9");
+                assert!(detail.contains("libtrunkcheck-no-such-gssapi"), "{detail}");
+            }
+            other => panic!("not LibraryMissing: {other}"),
+        }
+        assert!(
+            e.to_string().contains("apt-get install libgssapi-krb5-2"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn status_codes_are_errors_only_in_their_error_bits() {
+        assert!(!is_error(S_COMPLETE));
+        assert!(!is_error(S_CONTINUE_NEEDED));
+        assert!(is_error(0x0007_0000)); // GSS_S_NO_CRED
+        assert!(is_error(0x0100_0000)); // a calling error
+    }
+
+    #[test]
+    fn the_librarys_status_text_names_the_error() {
+        let Ok(lib) = Gssapi::get() else {
+            return;
+        };
+        let text = lib.status_text(0x000d_0000, 0); // GSS_S_FAILURE
+        assert!(text.to_ascii_lowercase().contains("failure"), "{text}");
     }
 }

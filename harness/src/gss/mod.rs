@@ -34,6 +34,8 @@
 //! # Ok::<(), GssError>(())
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod api;
 pub mod rpcsec;
 #[cfg(test)]

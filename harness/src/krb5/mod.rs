@@ -17,6 +17,8 @@
 //! (the library reads it from the environment; there is no API for it);
 //! other processes get [`Kdc::server_env`] / [`Kdc::client_env`].
 
+#![deny(missing_docs)]
+
 pub mod conf;
 pub mod daemon;
 
