@@ -527,6 +527,15 @@ fn a_realm_issues_tickets_to_keytab_and_password_principals() {
     );
     let nfs = kdc.add_service("nfs", SERVER_HOST).expect("nfs principal");
     assert_eq!(nfs.principal, format!("nfs/{SERVER_HOST}@TRUNKCHECK.TEST"));
+    // A second server principal in the same keytab (servers sharing one
+    // keytab file); each entry gets tickets.
+    let nfs2 = kdc
+        .add_principal_to_keytab("nfs/srv2.trunkcheck.test", &nfs.path)
+        .expect("second principal in the keytab");
+    assert_eq!(nfs2.path, nfs.path);
+    kdc.kinit_keytab(&nfs).expect("kinit -k nfs/srv1");
+    kdc.kinit_keytab(&nfs2)
+        .expect("kinit -k nfs/srv2 from the same keytab");
     let machine = kdc
         .add_service("host", CLIENT_HOST)
         .expect("host principal");

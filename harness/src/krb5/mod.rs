@@ -467,8 +467,23 @@ impl Kdc {
     /// Adds `name` (without realm) with a random key and writes the key to
     /// a keytab of its own.
     pub fn add_keytab_principal(&self, name: &str) -> Result<Keytab, Krb5Error> {
-        Kdc::check_principal(name)?;
         let path = self.dir.join(format!("{}.keytab", Kdc::file_stem(name)));
+        self.add_principal_to_keytab(name, &path)
+    }
+
+    /// Adds `name` (without realm) with a random key written to the keytab
+    /// file `path` (created, or added to: one server keytab can hold several
+    /// principals).
+    pub fn add_principal_to_keytab(&self, name: &str, path: &Path) -> Result<Keytab, Krb5Error> {
+        Kdc::check_principal(name)?;
+        if path.to_string_lossy().chars().any(char::is_whitespace) {
+            return Err(Krb5Error::InvalidName {
+                what: "keytab path",
+                name: path.display().to_string(),
+                rule: "no whitespace (kadmin splits its arguments on it)",
+            });
+        }
+        let path = path.to_path_buf();
         self.kadmin(
             &[
                 format!("addprinc -randkey {name}"),
