@@ -36,8 +36,8 @@ use analyzer::nfs4::{
     NFSPROC4_COMPOUND, NFS_V4,
 };
 use analyzer::rpc::{
-    write_record, AcceptedReply, AcceptedReplyData, AuthFlavor, MsgBody, OpaqueAuth,
-    RecordAssembler, ReplyBody, RpcGssService, RpcMessage,
+    write_record, AcceptedReply, AcceptedReplyData, AuthFlavor, AuthStat, MsgBody, OpaqueAuth,
+    RecordAssembler, RejectedReply, ReplyBody, RpcGssService, RpcMessage,
 };
 use analyzer::xdr::{from_bytes, to_bytes, IntoStatic, Opaque};
 use common::{repo, trunkcheck};
@@ -363,6 +363,30 @@ struct RpcStream {
 /// An accepted SUCCESS reply: its verifier and results.
 type Reply = (OpaqueAuth<'static>, Vec<u8>);
 
+/// Why no accepted SUCCESS reply came.
+#[derive(Debug)]
+enum Failure {
+    /// MSG_DENIED, with the reason.
+    Denied(RejectedReply),
+    /// Anything else (transport, other accept_stat, garbage).
+    Other(String),
+}
+
+impl From<String> for Failure {
+    fn from(s: String) -> Failure {
+        Failure::Other(s)
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Denied(d) => write!(f, "MSG_DENIED {d:?}"),
+            Failure::Other(s) => f.write_str(s),
+        }
+    }
+}
+
 impl RpcStream {
     fn connect(from: Ipv4Addr, to: SocketAddr) -> RpcStream {
         let sock = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("socket");
@@ -392,7 +416,7 @@ impl RpcStream {
     }
 
     /// Sends one call message and waits for the reply with its xid.
-    fn exchange(&mut self, xid: u32, message: &[u8]) -> Result<Reply, String> {
+    fn exchange(&mut self, xid: u32, message: &[u8]) -> Result<Reply, Failure> {
         let mut rec = Vec::with_capacity(message.len() + 4);
         write_record(&mut rec, message, 1 << 20);
         self.stream
@@ -412,10 +436,10 @@ impl RpcStream {
                         reply_data: AcceptedReplyData::Success,
                     })) => Ok((verf.into_static(), payload.bytes.to_vec())),
                     MsgBody::Reply(ReplyBody::Accepted(a)) => {
-                        Err(format!("accepted but {:?}", a.reply_data))
+                        Err(format!("accepted but {:?}", a.reply_data).into())
                     }
-                    MsgBody::Reply(ReplyBody::Denied(d)) => Err(format!("MSG_DENIED {d:?}")),
-                    MsgBody::Call(_) => Err("a call instead of a reply".into()),
+                    MsgBody::Reply(ReplyBody::Denied(d)) => Err(Failure::Denied(d)),
+                    MsgBody::Call(_) => Err("a call instead of a reply".to_string().into()),
                 };
             }
             let n = self
@@ -423,7 +447,7 @@ impl RpcStream {
                 .read(&mut buf)
                 .map_err(|e| format!("reading from {}: {e}", self.to))?;
             if n == 0 {
-                return Err(format!("{} closed the connection", self.to));
+                return Err(format!("{} closed the connection", self.to).into());
             }
             self.asm
                 .feed(&buf[..n])
@@ -436,7 +460,7 @@ impl RpcStream {
         let xid = self.xid();
         let msg = RpcMessage::call(xid, NFS4_PROGRAM, NFS_V4, 0, c.cred.clone(), c.verf.clone())
             .to_bytes_with_payload(&c.args);
-        let (verf, results) = self.exchange(xid, &msg)?;
+        let (verf, results) = self.exchange(xid, &msg).map_err(|e| e.to_string())?;
         Ok(InitReply { verf, results })
     }
 
@@ -724,7 +748,17 @@ fn ganesha_serves_exchange_id_under_krb5_krb5i_and_krb5p() {
         let r = conn.exchange(xid, &msg);
         ctx.abandon(&call);
         eprintln!("forged verifier: {:?}", r.as_ref().map(|_| "accepted"));
-        assert!(r.is_err(), "Ganesha accepted a call with a forged verifier");
+        // RFC 2203 §5.3.3.4.2: a verifier that fails GSS_VerifyMIC gets
+        // MSG_DENIED, AUTH_ERROR, RPCSEC_GSS_CREDPROBLEM.
+        assert!(
+            matches!(
+                r,
+                Err(Failure::Denied(RejectedReply::AuthError(
+                    AuthStat::RPCSEC_GSS_CREDPROBLEM
+                )))
+            ),
+            "a forged verifier: {r:?}"
+        );
         conn.stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");
