@@ -468,7 +468,14 @@ impl Validator<'_> {
             self.op_step(op, false)?;
         }
         if let Some(name) = &c.save {
-            self.saved.insert(name.clone(), Saved::Other);
+            // A client ID or session made by the compound's last operation
+            // is kept like one a step of its own made.
+            let kind = match c.ops.last() {
+                Some(Op::CreateSession(_)) => Saved::Session,
+                Some(Op::ExchangeId(_)) => Saved::ExchangeId,
+                _ => Saved::Other,
+            };
+            self.saved.insert(name.clone(), kind);
         }
         Ok(())
     }
