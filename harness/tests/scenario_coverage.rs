@@ -29,7 +29,7 @@ const NOT_ACTIVE: &[(u32, &str)] = &[
     (66, "no portable way to exhaust a server's reply cache memory from a test"),
     (69, "needs SP4_MACH_CRED / SP4_SSV (RPCSEC_GSS); AUTH_SYS only so far"),
     (82, "needs a server that grants persistent sessions (CSESS-FLAGS-01 shows Ganesha does not)"),
-    (99, "needs a conflicting grant between a crash and the reclaim, which one client cannot arrange reliably; planned with two clients and a partition"),
+    (99, "needs a reclaim the equivalent non-reclaim request would be denied by access control, i.e. a principal the export refuses; the lab's export lets every AUTH_SYS principal in (a reclaim after a conflicting grant is PART-EDGE-01, row 102)"),
     (100, "needs BIND_PRINC_STATEID with distinct GSS principals; AUTH_SYS only so far"),
     (112, "needs a target with migration or referrals (fs_locations); the built-in Ganesha profiles have none"),
     (113, "needs an absent file system (referral or migration) on the target; the built-in profiles have none (the passive check fsloc.getattr-absent judges captures)"),
