@@ -361,3 +361,40 @@ pub fn now_secs() -> f64 {
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use analyzer::rules::{Finding, ALL};
+
+    /// The trial's split of passive findings (failures now, warnings that
+    /// `--strict` fails later) is the one `Policy { strict }.trial_blame`
+    /// gives, for every rule the analyzer has, provoked or not.
+    #[test]
+    fn passive_findings_split_as_the_policy_blames_them() {
+        let mut sc: Scenario = serde_saphyr::from_str(
+            "{id: T-P-01, title: t, rfc: [x], kw: MUST, steps: [{connect: {as: c1}}]}",
+        )
+        .expect("scenario");
+        for expected in [false, true] {
+            for rule in ALL.iter().copied() {
+                sc.findings = if expected {
+                    vec![rule.id.to_string()]
+                } else {
+                    vec![]
+                };
+                let f = Finding {
+                    rule,
+                    message: "m".into(),
+                    frames: vec![1],
+                };
+                let (fail, warn) = judge_findings(&sc, std::slice::from_ref(&f));
+                for strict in [false, true] {
+                    let blamed = Policy { strict }.trial_blame(&f, expected).is_some();
+                    let fails = !fail.is_empty() || (strict && !warn.is_empty());
+                    assert_eq!(blamed, fails, "{} strict={strict}", rule.id);
+                }
+            }
+        }
+    }
+}
