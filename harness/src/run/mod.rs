@@ -21,7 +21,7 @@ mod settle;
 pub mod trial;
 
 use crate::scenario::{roles_of, Scenario, Suite};
-use analyzer::rules::{Policy, TrialBlame};
+use analyzer::rules::{Gate, Party, Policy, TrialBlame};
 use env::Env;
 use failure::Failure;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
@@ -46,6 +46,8 @@ pub struct RunOptions {
     pub capture_all: bool,
     /// Run the passive rules on each trial's live capture.
     pub passive: bool,
+    /// Warnings (SHOULD, lowercase should/must) fail trials too.
+    pub strict: bool,
 }
 
 /// Everything the trials share.
@@ -117,11 +119,28 @@ fn run_trial(ctx: &Ctx, sc: &Scenario, file: &Path) -> Result<Completion, Failed
         findings: Vec::new(),
         capture: None,
         roles: BTreeMap::new(),
+        warnings: Vec::new(),
+        information: Vec::new(),
     };
-    let verdict = judge(ctx, sc, &mut record);
+    let mut verdict = judge(ctx, sc, &mut record);
     record.duration = started.elapsed();
+    let known_warnings = ctx
+        .opts
+        .baseline
+        .as_ref()
+        .is_some_and(|b| b.warnings.contains_key(&sc.id));
+    if matches!(verdict, Verdict::Pass)
+        && ctx.opts.strict
+        && !record.warnings.is_empty()
+        && !known_warnings
+    {
+        verdict = Verdict::Fail(format!(
+            "--strict: the trial has warnings:\n  {}",
+            record.warnings.join("\n  ")
+        ));
+    }
     let result = match verdict {
-        Verdict::Pass => Ok(Completion::Completed),
+        Verdict::Pass => Ok(note(&record, known_warnings)),
         Verdict::Skip(reason) => {
             record.outcome = Outcome::Skipped;
             record.message = Some(reason.clone());
@@ -152,6 +171,27 @@ enum Verdict {
     Pass,
     Skip(String),
     Fail(String),
+}
+
+/// How a passed trial's libtest line ends: `ok`, `ok (2 warnings)`,
+/// `ok (1 warning, 1 note)`, `ok (2 known warnings)`.
+fn note(record: &Record, known: bool) -> Completion {
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let mut parts = Vec::new();
+    if !record.warnings.is_empty() {
+        let what = if known { "known warning" } else { "warning" };
+        parts.push(plural(record.warnings.len(), what));
+    }
+    if !record.information.is_empty() {
+        parts.push(plural(record.information.len(), "note"));
+    }
+    if parts.is_empty() {
+        Completion::Completed
+    } else {
+        Completion::CompletedWith {
+            note: parts.join(", "),
+        }
+    }
 }
 
 fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
@@ -201,6 +241,8 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
     let outcome = trial.run();
     settle::cleanup(&mut trial);
     let log = std::mem::take(&mut trial.log);
+    let mut step_warnings = std::mem::take(&mut trial.warnings);
+    record.information = std::mem::take(&mut trial.notes);
     drop(trial);
     let observed = capture.map(|c| c.finish().and_then(|p| capture::analyze(&p)));
     if exclusive {
@@ -214,13 +256,17 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
         }
     }
     let mut passive = Vec::new();
+    let mut passive_warnings = Vec::new();
     match observed {
         Some(Ok(obs)) => {
             record.findings = obs.findings.iter().map(|f| f.to_string()).collect();
             if let Some(f) = failure.as_mut() {
                 add_frames(f, &log, &obs.messages);
             }
-            passive = unexpected_findings(sc, &obs.findings);
+            for w in step_warnings.iter_mut() {
+                add_frames(w, &log, &obs.messages);
+            }
+            (passive, passive_warnings) = judge_findings(sc, &obs.findings);
             let failed = failure.is_some() || !passive.is_empty();
             keep_capture(ctx, sc, &obs.path, failed, record);
             if let (true, Some(kept)) = (failed, &record.capture) {
@@ -244,6 +290,8 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
         Some(Err(e)) => passive.push(format!("the trial's capture could not be read: {e}")),
         None => {}
     }
+    record.warnings = step_warnings.iter().map(ToString::to_string).collect();
+    record.warnings.extend(passive_warnings);
     match (failure, passive.is_empty()) {
         (None, true) => Verdict::Pass,
         (None, false) => Verdict::Fail(format!(
@@ -258,21 +306,37 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
     }
 }
 
-/// Findings that fail a trial: server violations, and anything our own
-/// client did wrong, unless the scenario provokes them on purpose.
-fn unexpected_findings(sc: &Scenario, findings: &[analyzer::rules::Finding]) -> Vec<String> {
-    findings
-        .iter()
-        .filter_map(|f| {
-            let expected = sc.findings.iter().any(|id| id == f.rule.id);
-            match Policy::default().trial_blame(f, expected)? {
-                TrialBlame::Server => Some(format!("server violation: {f}")),
-                TrialBlame::OwnClient => Some(format!(
-                    "trunkcheck's own client broke a rule (a bug in the scenario or the client): {f}"
-                )),
+/// The passive findings of a trial, by the one verdict policy: (those
+/// that fail it, those that are warnings). A server's broken MUST and any
+/// rule trunkcheck's own client broke (unless the scenario provokes it on
+/// purpose) fail; a server's SHOULD not followed is a warning, which fails
+/// only with `--strict`, applied to every warning of the trial alike (so
+/// `Policy { strict: true }.trial_blame` and this split agree, and a
+/// baseline's expected warnings cover passive ones too).
+fn judge_findings(
+    sc: &Scenario,
+    findings: &[analyzer::rules::Finding],
+) -> (Vec<String>, Vec<String>) {
+    let policy = Policy { strict: false };
+    let mut fail = Vec::new();
+    let mut warn = Vec::new();
+    for f in findings {
+        let expected = sc.findings.iter().any(|id| id == f.rule.id);
+        match policy.trial_blame(f, expected) {
+            Some(TrialBlame::Server) => fail.push(format!("server violation: {f}")),
+            Some(TrialBlame::OwnClient) => fail.push(format!(
+                "trunkcheck's own client broke a rule (a bug in the scenario or the client): {f}"
+            )),
+            None if !expected
+                && f.rule.party == Party::Server
+                && policy.gate(f.rule) == Gate::Warn =>
+            {
+                warn.push(format!("passive rule, server warning: {f}"));
             }
-        })
-        .collect()
+            None => {}
+        }
+    }
+    (fail, warn)
 }
 
 /// The frames of the failing step's messages.
@@ -308,4 +372,41 @@ pub fn now_secs() -> f64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use analyzer::rules::{Finding, ALL};
+
+    /// The trial's split of passive findings (failures now, warnings that
+    /// `--strict` fails later) is the one `Policy { strict }.trial_blame`
+    /// gives, for every rule the analyzer has, provoked or not.
+    #[test]
+    fn passive_findings_split_as_the_policy_blames_them() {
+        let mut sc: Scenario = serde_saphyr::from_str(
+            "{id: T-P-01, title: t, rfc: [x], kw: MUST, steps: [{connect: {as: c1}}]}",
+        )
+        .expect("scenario");
+        for expected in [false, true] {
+            for rule in ALL.iter().copied() {
+                sc.findings = if expected {
+                    vec![rule.id.to_string()]
+                } else {
+                    vec![]
+                };
+                let f = Finding {
+                    rule,
+                    message: "m".into(),
+                    frames: vec![1],
+                };
+                let (fail, warn) = judge_findings(&sc, std::slice::from_ref(&f));
+                for strict in [false, true] {
+                    let blamed = Policy { strict }.trial_blame(&f, expected).is_some();
+                    let fails = !fail.is_empty() || (strict && !warn.is_empty());
+                    assert_eq!(blamed, fails, "{} strict={strict}", rule.id);
+                }
+            }
+        }
+    }
 }
