@@ -399,6 +399,7 @@ mod tests {
                     rule,
                     message: "m".into(),
                     frames: vec![1],
+                    servers: Vec::new(),
                 };
                 let (fail, warn) = judge_findings(&sc, std::slice::from_ref(&f));
                 for strict in [false, true] {
