@@ -150,7 +150,7 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         Some(p) => Some(Baseline::load(p).map_err(anyhow::Error::msg)?),
         None => None,
     };
-    let libtest = libtest_mimic::Arguments {
+    let libtest = trunkcheck::run::libtest::Options {
         filter,
         list: args.list,
         exact: args.exact,
@@ -159,9 +159,8 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         include_ignored: args.include_ignored,
         // Trials mostly wait on servers: more threads than cores pay off
         // (those that act on servers still run alone).
-        test_threads: Some(args.test_threads.unwrap_or(4)),
+        threads: args.test_threads.unwrap_or(4),
         quiet: args.quiet,
-        ..Default::default()
     };
     let target = match (&args.target, &args.builtin) {
         (Some(p), _) => Target::load_with(p, args.allow_remote)?,

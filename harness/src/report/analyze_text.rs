@@ -77,6 +77,11 @@ impl Paint {
         self.wrap("31", text)
     }
 
+    /// Passed tests.
+    pub fn green(self, text: &str) -> String {
+        self.wrap("32", text)
+    }
+
     /// Warnings.
     pub fn yellow(self, text: &str) -> String {
         self.wrap("33", text)

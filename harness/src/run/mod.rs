@@ -1,4 +1,4 @@
-//! `trunkcheck run`: every scenario is one libtest-mimic trial against the
+//! `trunkcheck run`: every scenario is one libtest-style trial against the
 //! target. A trial gets the servers its roles need (or is skipped with the
 //! reason), runs alone when it acts on a server (restart, failover ...) and
 //! in parallel otherwise, captures its own traffic and has the analyzer's
@@ -14,6 +14,7 @@ pub mod exec;
 pub mod expect;
 pub mod failure;
 pub mod lab_env;
+pub mod libtest;
 mod plan;
 pub mod record;
 mod save;
@@ -24,7 +25,7 @@ use crate::scenario::{roles_of, Scenario, Suite};
 use analyzer::rules::{Gate, Party, Policy, TrialBlame};
 use env::Env;
 use failure::Failure;
-use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use libtest::{Test, TestOutcome};
 use record::{Baseline, Outcome, Record};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,7 +38,7 @@ use trial::{StepLog, TrialRun};
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// libtest options (filter, --list, --exact, --skip, --ignored, threads).
-    pub libtest: Arguments,
+    pub libtest: libtest::Options,
     /// Known failures.
     pub baseline: Option<Baseline>,
     /// Keep the capture of every failing trial here.
@@ -66,7 +67,7 @@ pub struct RunResult {
     /// One record per scenario that ran or was skipped.
     pub records: Vec<Record>,
     /// libtest's counts.
-    pub conclusion: libtest_mimic::Conclusion,
+    pub conclusion: libtest::Conclusion,
 }
 
 /// Runs the suites' scenarios against `env`.
@@ -89,13 +90,12 @@ pub fn run_scenarios(env: Env, suites: &[Suite], opts: RunOptions) -> RunResult 
             let file = suite.path.clone();
             let kind = sc.tags.first().cloned().unwrap_or_default();
             trials.push(
-                Trial::ignorable_test(sc.id.clone(), move || run_trial(&ctx, &sc2, &file))
-                    .with_kind(kind)
-                    .with_ignored_flag(sc.ignore.is_some()),
+                Test::new(sc.id.clone(), kind, move || run_trial(&ctx, &sc2, &file))
+                    .ignored(sc.ignore.is_some()),
             );
         }
     }
-    let conclusion = libtest_mimic::run(&ctx.opts.libtest, trials);
+    let conclusion = libtest::run(&ctx.opts.libtest, trials);
     let _ = std::fs::remove_dir_all(&capture_dir);
     let mut records = ctx.records.lock().map(|r| r.clone()).unwrap_or_default();
     records.sort_by(|a, b| a.id.cmp(&b.id));
@@ -106,7 +106,7 @@ pub fn run_scenarios(env: Env, suites: &[Suite], opts: RunOptions) -> RunResult 
 }
 
 /// One trial, from role assignment to the record.
-fn run_trial(ctx: &Ctx, sc: &Scenario, file: &Path) -> Result<Completion, Failed> {
+fn run_trial(ctx: &Ctx, sc: &Scenario, file: &Path) -> TestOutcome {
     let started = Instant::now();
     let mut record = Record {
         id: sc.id.clone(),
@@ -140,11 +140,15 @@ fn run_trial(ctx: &Ctx, sc: &Scenario, file: &Path) -> Result<Completion, Failed
         ));
     }
     let result = match verdict {
-        Verdict::Pass => Ok(note(&record, known_warnings)),
+        Verdict::Pass => TestOutcome::Passed {
+            note: note(&record, known_warnings),
+        },
         Verdict::Skip(reason) => {
             record.outcome = Outcome::Skipped;
             record.message = Some(reason.clone());
-            Ok(Completion::ignored_with(reason))
+            TestOutcome::Ignored {
+                reason: Some(reason),
+            }
         }
         Verdict::Fail(text) => {
             let known = ctx.opts.baseline.as_ref().and_then(|b| b.known.get(&sc.id));
@@ -152,11 +156,13 @@ fn run_trial(ctx: &Ctx, sc: &Scenario, file: &Path) -> Result<Completion, Failed
             match known {
                 Some(reason) => {
                     record.outcome = Outcome::KnownFailure;
-                    Ok(Completion::ignored_with(format!("known failure: {reason}")))
+                    TestOutcome::Ignored {
+                        reason: Some(format!("known failure: {reason}")),
+                    }
                 }
                 None => {
                     record.outcome = Outcome::Failed;
-                    Err(Failed::from(text))
+                    TestOutcome::Failed { message: text }
                 }
             }
         }
@@ -175,7 +181,7 @@ enum Verdict {
 
 /// How a passed trial's libtest line ends: `ok`, `ok (2 warnings)`,
 /// `ok (1 warning, 1 note)`, `ok (2 known warnings)`.
-fn note(record: &Record, known: bool) -> Completion {
+fn note(record: &Record, known: bool) -> Option<String> {
     let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     let mut parts = Vec::new();
     if !record.warnings.is_empty() {
@@ -185,13 +191,7 @@ fn note(record: &Record, known: bool) -> Completion {
     if !record.information.is_empty() {
         parts.push(plural(record.information.len(), "note"));
     }
-    if parts.is_empty() {
-        Completion::Completed
-    } else {
-        Completion::CompletedWith {
-            note: parts.join(", "),
-        }
-    }
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
