@@ -20,8 +20,8 @@ use analyzer::nfs4::{
     Locker4, Lockt4Args, Locku4Args, Lookup4Args, NfsArgOp, NfsLockType4, NfsOpnum4, NfsResOp,
     NfsStat4, Open4Args, Open4ResOk, OpenClaim4, OpenClaimDelegateCur4, OpenConfirm4Args,
     OpenDelegationType4, OpenToLockOwner4, Openflag4, Opentype4, Putfh4Args, Read4Args,
-    Remove4Args, Renew4Args, ShareAccess4, ShareDeny4, StableHow4, StateOwner4, Stateid4,
-    StateidOther, Verifier4, Write4Args, Write4ResOk,
+    Remove4Args, Rename4Args, Renew4Args, ShareAccess4, ShareDeny4, StableHow4, StateOwner4,
+    Stateid4, StateidOther, Verifier4, Write4Args, Write4ResOk,
 };
 use analyzer::xdr::{IntoStatic, Opaque};
 
@@ -370,6 +370,15 @@ pub fn delegreturn(stateid: Stateid4) -> NfsArgOp<'static> {
 pub fn remove(name: &str) -> NfsArgOp<'static> {
     NfsArgOp::Remove(Remove4Args {
         target: Opaque::from(name.to_string()),
+    })
+}
+
+/// RENAME of `from` to `to`, both in the saved directory (SAVEFH) and
+/// the current one.
+pub fn rename(from: &str, to: &str) -> NfsArgOp<'static> {
+    NfsArgOp::Rename(Rename4Args {
+        oldname: Opaque::from(from.to_string()),
+        newname: Opaque::from(to.to_string()),
     })
 }
 

@@ -396,12 +396,23 @@ impl Session {
         conn: &Connection,
         ops: Vec<NfsArgOp<'_>>,
     ) -> Result<Compound4Res<'static>, ClientError> {
+        self.compound_caching(conn, false, ops)
+    }
+
+    /// [`Session::compound`] with sa_cachethis set as given (the server
+    /// then keeps the whole reply for a retry).
+    pub fn compound_caching(
+        &self,
+        conn: &Connection,
+        cachethis: bool,
+        ops: Vec<NfsArgOp<'_>>,
+    ) -> Result<Compound4Res<'static>, ClientError> {
         let slot = self.take_slot(conn)?;
         let (seqid, highest) = {
             let s = self.slots();
             (s.slots[slot].seqid.wrapping_add(1), s.highest_busy())
         };
-        let result = self.send(conn, slot as u32, seqid, highest, false, ops);
+        let result = self.send(conn, slot as u32, seqid, highest, cachethis, ops);
         let mut s = self.slots();
         match &result {
             Ok(res) => {

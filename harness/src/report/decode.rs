@@ -306,8 +306,9 @@ fn push_op(
     }
 }
 
-/// Appends the operations of `m`, comma-separated, with their details.
-fn push_ops(s: &mut String, m: &Message<'_>) {
+/// Appends the operations of `m`, comma-separated, with their details
+/// (also the labels of `sequence` diagrams).
+pub fn push_ops(s: &mut String, m: &Message<'_>) {
     let mut first = true;
     match &m.body {
         Body::Null => s.push_str("NULL"),
