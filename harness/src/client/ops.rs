@@ -23,6 +23,8 @@ use analyzer::nfs4::{
     Remove4Args, Rename4Args, Renew4Args, ShareAccess4, ShareDeny4, StableHow4, StateOwner4,
     Stateid4, StateidOther, Verifier4, Write4Args, Write4ResOk,
 };
+use analyzer::nfs4::{GssCbHandles4, RpcGssSvc};
+use analyzer::rpc::RpcGssService;
 use analyzer::xdr::{IntoStatic, Opaque};
 
 /// An open or lock owner of `clientid` named `owner`.
@@ -472,12 +474,30 @@ pub fn create_session_args(
     }
 }
 
-/// The callback security the client offers: its own AUTH_SYS identity, or AUTH_NONE.
+/// The callback security the client offers: its own AUTH_SYS identity, or
+/// AUTH_NONE (also for an RPCSEC_GSS principal: the client's callback
+/// service accepts no RPCSEC_GSS, see [`callback_sec_gss`] to offer it anyway).
 pub fn callback_sec(principal: &Principal) -> Vec<CallbackSecParms4<'static>> {
     match principal.auth_sys_parms() {
         Some(p) => vec![CallbackSecParms4::AuthSys(p), CallbackSecParms4::AuthNone],
         None => vec![CallbackSecParms4::AuthNone],
     }
+}
+
+/// RPCSEC_GSS callback security (RFC 8881 §2.10.8.3): the server is to
+/// call with `handle_from_server` in its credentials and the client to
+/// answer with `handle_from_client`. For tests of what a server does with
+/// it only: the client's callback service denies RPCSEC_GSS calls.
+pub fn callback_sec_gss(
+    service: RpcGssService,
+    handle_from_server: &[u8],
+    handle_from_client: &[u8],
+) -> CallbackSecParms4<'static> {
+    CallbackSecParms4::RpcsecGss(GssCbHandles4 {
+        gcbp_service: RpcGssSvc(service.0),
+        gcbp_handle_from_server: Opaque::from(handle_from_server.to_vec()),
+        gcbp_handle_from_client: Opaque::from(handle_from_client.to_vec()),
+    })
 }
 
 /// SEQUENCE on session `id`, slot `slot` with sequence id `seqid`.
