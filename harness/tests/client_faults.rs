@@ -16,8 +16,8 @@ use analyzer::nfs4::{
     NFS4_CALLBACK,
 };
 use analyzer::rpc::{
-    write_record, AuthStat, Credential, MsgBody, OpaqueAuth, RecordAssembler, RejectedReply,
-    ReplyBody, RpcGssProc, RpcGssService, RpcMessage,
+    write_record, AuthFlavor, AuthStat, Credential, MsgBody, OpaqueAuth, RecordAssembler,
+    RejectedReply, ReplyBody, RpcGssProc, RpcGssService, RpcMessage,
 };
 use analyzer::xdr::{to_bytes, IntoStatic, Opaque};
 use std::io::{Read, Write};
@@ -775,4 +775,97 @@ fn a_full_gss_window_is_a_typed_error_before_anything_is_sent() {
     }
     conn.shutdown();
     peer.join().expect("peer");
+}
+
+#[test]
+fn callbacks_on_a_gss_connection_are_answered_and_gss_callbacks_denied() {
+    let session = SessionId4([0x6b; 16]);
+    let (addr, peer) = fake_peer(move |mut s| {
+        let mut asm = RecordAssembler::new();
+        let data = read_record(&mut s, &mut asm);
+        let (msg, _) = RpcMessage::parse(&data).expect("RPC");
+        let xid = msg.xid;
+        let Ok(Credential::Gss(g)) = msg.as_call().expect("a call").cred.credential() else {
+            panic!("the fore call is RPCSEC_GSS");
+        };
+        let seq = g.vers1().seq_num;
+        // Before answering: a CB_COMPOUND with AUTH_NONE (the callback
+        // security the client offers), then a CB_NULL with an RPCSEC_GSS
+        // credential (which the client does not accept).
+        let args = CbCompound4Args {
+            tag: Opaque::from("cb"),
+            minorversion: 1,
+            callback_ident: 0,
+            argarray: vec![CbArgOp::CbSequence(CbSequence4Args {
+                csa_sessionid: session,
+                csa_sequenceid: 1,
+                csa_slotid: 0,
+                csa_highest_slotid: 0,
+                csa_cachethis: false,
+                csa_referring_call_lists: Vec::new(),
+            })],
+        };
+        let cb = RpcMessage::call(
+            0x0c0f_fee1,
+            NFS4_CALLBACK,
+            1,
+            CB_COMPOUND,
+            OpaqueAuth::none(),
+            OpaqueAuth::none(),
+        );
+        send_record(&mut s, &cb.to_bytes_with_payload(&to_bytes(&args)));
+        let first = read_record(&mut s, &mut asm);
+        let gss_cred = trunkcheck::gss::rpcsec::credential(
+            RpcGssProc::RPCSEC_GSS_INIT,
+            0,
+            RpcGssService::rpc_gss_svc_none,
+            &[],
+        );
+        let init = RpcMessage::call(
+            0x0c0f_fee2,
+            NFS4_CALLBACK,
+            1,
+            0,
+            gss_cred,
+            OpaqueAuth::none(),
+        );
+        send_record(&mut s, &init.to_bytes_with_payload(&[0, 0, 0, 0]));
+        let second = read_record(&mut s, &mut asm);
+        let (verf, body) = GSS_KEY
+            .reply(seq, RpcGssService::rpc_gss_svc_privacy, &compound_results())
+            .expect("keyed reply");
+        send_record(
+            &mut s,
+            &RpcMessage::success_reply(xid, verf).to_bytes_with_payload(&body),
+        );
+        let (m1, _) = RpcMessage::parse(&first).expect("reply");
+        let (m2, _) = RpcMessage::parse(&second).expect("reply");
+        (
+            m1.is_success(),
+            m2.xid,
+            matches!(
+                m2.body,
+                MsgBody::Reply(ReplyBody::Denied(RejectedReply::AuthError(
+                    AuthStat::AUTH_BADCRED
+                )))
+            ),
+        )
+    });
+    let conn = Connection::connect(addr, &opts(Duration::from_secs(10))).expect("connect");
+    let (ctx, p) = gss_principal(RpcGssService::rpc_gss_svc_privacy);
+    let res = conn
+        .compound(&p, 1, "t", vec![ops::putrootfh()])
+        .expect("the sealed call completes, verified");
+    assert_eq!(res.status, NfsStat4::NFS4_OK);
+    assert_eq!(ctx.in_flight(), 0);
+    let (cb_ok, xid, denied) = peer.join().expect("peer");
+    assert!(cb_ok, "the AUTH_NONE CB_COMPOUND is answered");
+    assert_eq!(xid, 0x0c0f_fee2);
+    assert!(denied, "an RPCSEC_GSS callback is denied AUTH_BADCRED");
+    let got = conn.callbacks().received();
+    assert_eq!(
+        got.iter().map(|c| c.flavor).collect::<Vec<_>>(),
+        vec![AuthFlavor::AUTH_NONE, AuthFlavor::RPCSEC_GSS]
+    );
+    conn.shutdown();
 }
