@@ -743,38 +743,51 @@ fn a_gss_call_without_a_reply_gives_its_sequence_number_up() {
 }
 
 #[test]
-fn a_full_gss_window_is_a_typed_error_before_anything_is_sent() {
-    // A window of 2: two calls in flight (sealed, never answered) block a third.
+fn a_call_waits_for_room_in_a_full_gss_window_then_gives_up_typed() {
+    // A window of 2: two calls in flight (sealed elsewhere, unanswered)
+    // hold a third back until one of them is answered or given up.
     let ctx = Arc::new(
         GSS_KEY
-            .context(b"h", 2, RpcGssService::rpc_gss_svc_none)
+            .context(b"fake-handle", 2, RpcGssService::rpc_gss_svc_none)
             .expect("ctx"),
     );
     let p = Principal::gss(Arc::clone(&ctx));
-    let held: Vec<_> = (0..2)
-        .map(|i| {
-            trunkcheck::client::rpc::seal_call_record(i, 100003, 4, 1, &p, &[])
-                .expect("seals")
-                .sealed
-                .expect("sealed")
-        })
-        .collect();
-    let (addr, peer) = fake_peer(|mut s| {
-        let mut buf = [0u8; 16];
-        let _ = s.read(&mut buf);
-    });
-    let conn = Connection::connect(addr, &opts(Duration::from_secs(2))).expect("connect");
+    let seal = |i| {
+        trunkcheck::client::rpc::seal_call_record(i, 100003, 4, 1, &p, &[])
+            .expect("seals")
+            .sealed
+            .expect("sealed")
+    };
+    let held = [seal(0), seal(1)];
+    let (addr, peer) = gss_peer(vec![GssFault::None]);
+    let conn = Connection::connect(addr, &opts(Duration::from_millis(500))).expect("connect");
+    // Nothing frees the window: a typed error after the reply timeout,
+    // and nothing was sent.
+    let t = Instant::now();
     let e = conn
         .compound(&p, 1, "t", vec![ops::putrootfh()])
         .expect_err("window full");
     assert!(matches!(e, ClientError::GssContext { .. }), "{e}");
     assert!(e.to_string().contains("window"), "{e}");
+    assert!(t.elapsed() >= Duration::from_millis(450), "it waited");
+    assert!(t.elapsed() < Duration::from_secs(3), "hang guard");
     assert_eq!(conn.stats().calls, 0, "nothing was sent");
-    for c in &held {
-        ctx.abandon(c);
-    }
+    // One held call is given up while the next one waits: it goes out.
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(Duration::from_millis(100));
+            ctx.abandon(&held[0]);
+        });
+        let res = conn
+            .compound(&p, 1, "t", vec![ops::putrootfh()])
+            .expect("room was made");
+        assert_eq!(res.status, NfsStat4::NFS4_OK);
+    });
+    ctx.abandon(&held[1]);
+    assert_eq!(ctx.in_flight(), 0);
     conn.shutdown();
-    peer.join().expect("peer");
+    let seen = peer.join().expect("peer");
+    assert_eq!(seen, vec![(3, RpcGssService::rpc_gss_svc_none)]);
 }
 
 #[test]

@@ -63,7 +63,7 @@ use trunkcheck::client::{
     ops, rpc, v40, CallbackListener, ClientError, ClientOwner, ConnectOptions, Connection,
     Principal, Session,
 };
-use trunkcheck::gss::{Cred, GssContext, Name};
+use trunkcheck::gss::{Cred, GssContext, GssError, Name};
 use trunkcheck::krb5::{self, Daemon, Kdc, KdcOptions, Keytab};
 
 /// Tests that set `KRB5_CONFIG` run one at a time.
@@ -311,6 +311,9 @@ impl Tcpdump {
             "lo",
             "-U",
             "--immediate-mode",
+            // A kernel buffer for bursts (large WRITEs from several threads).
+            "-B",
+            "16384",
             "-s",
             "0",
             "-Z",
@@ -861,6 +864,26 @@ fn the_client_runs_sessions_and_files_under_krb5_krb5i_and_krb5p() {
         let lease = ops::lease_time(&res).expect("lease_time");
         assert_eq!(lease, 30, "the launcher's Lease_Lifetime");
 
+        // The slot table and the GSS sequence window under concurrency:
+        // threads share the session and the context; every reply verifies.
+        let t = Instant::now();
+        std::thread::scope(|scope| {
+            for _ in 0..6 {
+                scope.spawn(|| {
+                    for _ in 0..15 {
+                        let r = s.sequence(&conn).expect("SEQUENCE answered");
+                        assert_eq!(r.status(), NfsStat4::NFS4_OK);
+                    }
+                });
+            }
+        });
+        eprintln!(
+            "{name}: 90 SEQUENCEs from 6 threads in {:?}, highest slot granted {}",
+            t.elapsed(),
+            s.created().csr_fore_chan_attrs.ca_maxrequests
+        );
+        assert_eq!(ctx.in_flight(), 0);
+
         // Each export is entered only under its own flavour.
         for (_, export) in SERVICES {
             let res = s
@@ -992,6 +1015,54 @@ fn the_client_runs_sessions_and_files_under_krb5_krb5i_and_krb5p() {
     tcpdump_guard_check(&pcap);
     check_capture(&pcap);
     eprintln!("ganesha log (GSS lines):\n{}", lab.gss_log());
+}
+
+/// Context creation that cannot succeed is a typed error: a target the
+/// realm does not know fails in the client's GSS library before anything
+/// is sent; a target the realm knows but the server has no key for is
+/// refused by the server (its `gss_major` in `rpc_gss_init_res`). The
+/// connection stays usable.
+#[test]
+fn failed_context_creation_is_a_typed_error() {
+    if !can_run("failed_context_creation_is_a_typed_error", true) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = Lab::start();
+    let conn = lab.connect();
+    let unknown = Name::service("nfs", "nowhere.trunkcheck.test").expect("name");
+    let e = conn
+        .gss_context(&lab.machine, &unknown, RpcGssService::rpc_gss_svc_none)
+        .expect_err("no such service principal");
+    eprintln!("unknown target: {e}");
+    assert!(matches!(e, ClientError::GssContext { .. }), "{e}");
+    assert_eq!(conn.stats().calls, 0, "nothing was sent");
+    // host/client1 exists in the realm, but Ganesha's keytab holds only
+    // nfs/srv1: it cannot accept the ticket.
+    let wrong = Name::service("host", CLIENT_HOST).expect("name");
+    let e = conn
+        .gss_context(&lab.machine, &wrong, RpcGssService::rpc_gss_svc_none)
+        .expect_err("the server has no key for that target");
+    eprintln!("target without a key on the server: {e}");
+    assert!(
+        matches!(
+            &e,
+            ClientError::GssContext {
+                source: GssError::ServerRefused { .. },
+                ..
+            } | ClientError::GssDenied { .. }
+        ),
+        "{e}"
+    );
+    let (ctx, p) = lab.gss(&conn, &lab.machine, RpcGssService::rpc_gss_svc_integrity);
+    exchange_id(
+        &conn,
+        &p,
+        &owner("trunkcheck-krb5-after-failures"),
+        StateProtect4A::None,
+    )
+    .expect("the connection still works");
+    conn.gss_destroy(&ctx).expect("destroyed");
 }
 
 // ---------------------------------------------------------------------------

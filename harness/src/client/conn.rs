@@ -19,14 +19,14 @@ use super::callback::{CallContext, CallbackService};
 use super::rpc::{self, Principal};
 use super::ClientError;
 use crate::gss::rpcsec::NULLPROC;
-use crate::gss::{Cred, GssContext, InitReply, Name, SealedCall};
+use crate::gss::{Cred, GssContext, GssError, InitReply, Name, SealedCall};
 use crate::netns::NetNs;
 use analyzer::nfs4::{
     Compound4Args, Compound4Res, NfsArgOp, NFS4_PROGRAM, NFSPROC4_COMPOUND, NFSPROC4_NULL, NFS_V4,
 };
 use analyzer::rpc::{
-    MsgBody, OpaqueAuth, Record, RecordAssembler, RecordError, RecordLimits, RpcGssService,
-    RpcMessage,
+    AuthFlavor, MsgBody, OpaqueAuth, Record, RecordAssembler, RecordError, RecordLimits,
+    RpcGssService, RpcMessage,
 };
 use analyzer::xdr::{to_bytes, IntoStatic, Opaque, Reader, Xdr};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -139,8 +139,18 @@ impl Wire {
 /// An accepted SUCCESS reply: its verifier and the bytes after the header.
 type RawReply = (OpaqueAuth<'static>, Vec<u8>);
 
+/// A call waiting for its reply.
+#[derive(Default)]
+struct Waiting {
+    /// The call is RPCSEC_GSS: an AUTH_ERROR denial is `GssDenied`.
+    gss: bool,
+    /// The context and sequence number of a sealed call, released from
+    /// the window as soon as the reply arrives.
+    sealed: Option<(Arc<GssContext>, u32)>,
+}
+
 enum Slot {
-    Waiting,
+    Waiting(Waiting),
     Done(Result<RawReply, ClientError>),
 }
 
@@ -397,7 +407,7 @@ impl Connection {
         args: &[u8],
     ) -> Result<(OpaqueAuth<'static>, Vec<u8>), ClientError> {
         let what = format!("program {program} version {version} procedure {procedure}");
-        let xid = self.register()?;
+        let xid = self.register(cred.flavor == AuthFlavor::RPCSEC_GSS)?;
         let record = rpc::plain_call_record(xid, program, version, procedure, cred, verf, args);
         self.send_and_wait(xid, &record, &what)
     }
@@ -410,14 +420,12 @@ impl Connection {
         xid: u32,
         record: &[u8],
     ) -> Result<(OpaqueAuth<'static>, Vec<u8>), ClientError> {
-        {
-            let mut st = self.inner.shared.lock();
-            if let Some(e) = &st.fatal {
-                return Err(e.clone());
-            }
-            st.pending.insert(xid, Slot::Waiting);
-            st.stats.calls += 1;
-        }
+        let gss = record
+            .get(4..)
+            .and_then(|m| RpcMessage::parse(m).ok())
+            .and_then(|(msg, _)| msg.as_call().map(|c| c.cred.flavor))
+            == Some(AuthFlavor::RPCSEC_GSS);
+        self.register_xid(xid, gss)?;
         self.send_and_wait(xid, record, &format!("a raw call (xid {xid:#010x})"))
     }
 
@@ -477,9 +485,10 @@ impl Connection {
     /// Destroys `ctx` on the server (RPCSEC_GSS_DESTROY on the NFSv4
     /// NULL procedure, RFC 2203 §5.4); the reply's verifier is checked.
     /// Calls on the context afterwards are for the server to refuse.
-    pub fn gss_destroy(&self, ctx: &GssContext) -> Result<(), ClientError> {
-        let xid = self.register()?;
-        let sealed = match ctx.seal_destroy(xid, NFS4_PROGRAM, NFS_V4) {
+    pub fn gss_destroy(&self, ctx: &Arc<GssContext>) -> Result<(), ClientError> {
+        let xid = self.register(true)?;
+        let sealed = match self.seal_within(ctx, |ctx| ctx.seal_destroy(xid, NFS4_PROGRAM, NFS_V4))
+        {
             Ok(s) => s,
             Err(source) => {
                 self.unregister(xid);
@@ -489,6 +498,7 @@ impl Connection {
                 });
             }
         };
+        self.mark_sealed(xid, ctx, sealed.seq_num);
         let record = rpc::plain_call_record(
             xid,
             NFS4_PROGRAM,
@@ -513,8 +523,14 @@ impl Connection {
         args: &[u8],
         what: &str,
     ) -> Result<Vec<u8>, ClientError> {
-        let xid = self.register()?;
-        let call = match rpc::seal_call_record(xid, program, version, procedure, principal, args) {
+        let xid = self.register(principal.gss_context().is_some())?;
+        let call = match principal.gss_context() {
+            Some(ctx) => self.seal_within(ctx, |_| {
+                rpc::seal_call_record(xid, program, version, procedure, principal, args)
+            }),
+            None => rpc::seal_call_record(xid, program, version, procedure, principal, args),
+        };
+        let call = match call {
             Ok(c) => c,
             Err(source) => {
                 self.unregister(xid);
@@ -524,10 +540,33 @@ impl Connection {
                 });
             }
         };
+        if let (Some(ctx), Some(sealed)) = (principal.gss_context(), &call.sealed) {
+            self.mark_sealed(xid, ctx, sealed.seq_num);
+        }
         let reply = self.send_and_wait(xid, &call.record, what);
         match (principal, &call.sealed) {
             (Principal::Gss { ctx, .. }, Some(sealed)) => self.unseal(ctx, sealed, xid, reply),
             _ => reply.map(|(_, results)| results),
+        }
+    }
+
+    /// Runs `seal`; while the context's sequence window is full (calls on
+    /// other threads not answered yet) waits for room, up to the reply
+    /// timeout, and tries again (RFC 2203 §5.3.3.1: a call more than a
+    /// window ahead of an unanswered one would make the server drop it).
+    fn seal_within<T>(
+        &self,
+        ctx: &GssContext,
+        mut seal: impl FnMut(&GssContext) -> Result<T, GssError>,
+    ) -> Result<T, GssError> {
+        let deadline = Instant::now() + self.inner.reply_timeout;
+        loop {
+            match seal(ctx) {
+                Err(GssError::WindowFull { .. }) if Instant::now() < deadline => {
+                    ctx.wait_for_room(deadline.saturating_duration_since(Instant::now()));
+                }
+                other => return other,
+            }
         }
     }
 
@@ -556,16 +595,32 @@ impl Connection {
         }
     }
 
-    /// A new xid registered as waiting (or the connection's fatal error).
-    fn register(&self) -> Result<u32, ClientError> {
+    /// A new xid registered as waiting (or the connection's fatal error);
+    /// `gss` for an RPCSEC_GSS call.
+    fn register(&self, gss: bool) -> Result<u32, ClientError> {
         let xid = self.inner.next_xid.fetch_add(1, Ordering::Relaxed);
+        self.register_xid(xid, gss)?;
+        Ok(xid)
+    }
+
+    /// Registers `xid` as waiting.
+    fn register_xid(&self, xid: u32, gss: bool) -> Result<(), ClientError> {
         let mut st = self.inner.shared.lock();
         if let Some(e) = &st.fatal {
             return Err(e.clone());
         }
-        st.pending.insert(xid, Slot::Waiting);
+        st.pending
+            .insert(xid, Slot::Waiting(Waiting { gss, sealed: None }));
         st.stats.calls += 1;
-        Ok(xid)
+        Ok(())
+    }
+
+    /// Notes the context and sequence number of registered `xid`, so that
+    /// the reader releases the number when the reply arrives.
+    fn mark_sealed(&self, xid: u32, ctx: &Arc<GssContext>, seq_num: u32) {
+        if let Some(Slot::Waiting(w)) = self.inner.shared.lock().pending.get_mut(&xid) {
+            w.sealed = Some((Arc::clone(ctx), seq_num));
+        }
     }
 
     /// Forgets a registered xid whose call was never written.
@@ -693,7 +748,11 @@ impl RecordReader {
         })?;
         match &msg.body {
             MsgBody::Reply(body) => {
-                let result = rpc::check_reply_verf(self.to, msg.xid, body)
+                let gss = matches!(
+                    self.shared.lock().pending.get(&msg.xid),
+                    Some(Slot::Waiting(Waiting { gss: true, .. }))
+                );
+                let result = rpc::check_reply_verf(self.to, msg.xid, body, gss)
                     .map(|verf| (verf, payload.bytes.to_vec()));
                 self.deliver(msg.xid, result);
                 Ok(())
@@ -712,16 +771,27 @@ impl RecordReader {
     }
 
     /// Hands a reply to the caller waiting on `xid`, or counts it as stray.
+    /// A sealed call's sequence number leaves the window now.
     fn deliver(&self, xid: u32, result: Result<RawReply, ClientError>) {
         let mut st = self.shared.lock();
-        match st.pending.get_mut(&xid) {
-            Some(slot @ Slot::Waiting) => {
-                *slot = Slot::Done(result);
+        let released = match st.pending.get_mut(&xid) {
+            Some(slot @ Slot::Waiting(_)) => {
+                let old = std::mem::replace(slot, Slot::Done(result));
                 st.stats.replies += 1;
                 drop(st);
                 self.shared.cond.notify_all();
+                match old {
+                    Slot::Waiting(w) => w.sealed,
+                    Slot::Done(_) => None,
+                }
             }
-            _ => st.stats.stray_replies += 1,
+            _ => {
+                st.stats.stray_replies += 1;
+                None
+            }
+        };
+        if let Some((ctx, seq)) = released {
+            ctx.release(seq);
         }
     }
 

@@ -94,10 +94,11 @@ pub enum ClientError {
         /// What did not verify.
         detail: String,
     },
-    /// The server denied an RPCSEC_GSS call: MSG_DENIED AUTH_ERROR with
-    /// RPCSEC_GSS_CREDPROBLEM (it cannot verify the credential, e.g. a bad
-    /// call verifier) or RPCSEC_GSS_CTXPROBLEM (it no longer has the
-    /// context: destroyed, expired or never created), RFC 2203 §5.3.3.3.
+    /// The server denied an RPCSEC_GSS call (context creation included):
+    /// MSG_DENIED AUTH_ERROR, e.g. RPCSEC_GSS_CREDPROBLEM (it cannot
+    /// verify the credential: a bad call verifier, an unknown handle) or
+    /// RPCSEC_GSS_CTXPROBLEM (a problem with the context), RFC 2203
+    /// §5.3.3.3, or AUTH_REJECTEDCRED for a ticket it cannot accept.
     #[error("RPC call xid {xid:#010x} to {to} denied: {}", gss_problem_text(*.stat))]
     GssDenied {
         /// Server address.
@@ -142,7 +143,7 @@ fn gss_problem_text(stat: AuthStat) -> String {
 }
 
 impl ClientError {
-    /// The RPCSEC_GSS problem the server named, for a [`ClientError::GssDenied`].
+    /// The `auth_stat` of a [`ClientError::GssDenied`].
     pub fn gss_problem(&self) -> Option<AuthStat> {
         match self {
             ClientError::GssDenied { stat, .. } => Some(*stat),

@@ -328,16 +328,17 @@ pub fn prog_mismatch_record(xid: u32, version: u32) -> Vec<u8> {
 /// Checks a reply header: `Ok(())` when the results follow, else the RPC
 /// error naming what the server said.
 pub fn check_reply(to: SocketAddr, xid: u32, body: &ReplyBody<'_>) -> Result<(), ClientError> {
-    check_reply_verf(to, xid, body).map(|_| ())
+    check_reply_verf(to, xid, body, false).map(|_| ())
 }
 
 /// [`check_reply`] returning the reply's verifier when the results follow
-/// (an RPCSEC_GSS caller verifies it). RPCSEC_GSS_CREDPROBLEM and
-/// RPCSEC_GSS_CTXPROBLEM denials are [`ClientError::GssDenied`].
+/// (an RPCSEC_GSS caller verifies it). A denial of an RPCSEC_GSS call
+/// (`gss`) is [`ClientError::GssDenied`], whatever its `auth_stat`.
 pub fn check_reply_verf(
     to: SocketAddr,
     xid: u32,
     body: &ReplyBody<'_>,
+    gss: bool,
 ) -> Result<OpaqueAuth<'static>, ClientError> {
     let detail = match body {
         ReplyBody::Accepted(a) => match &a.reply_data {
@@ -354,9 +355,7 @@ pub fn check_reply_verf(
         ReplyBody::Denied(RejectedReply::RpcMismatch(m)) => {
             format!("MSG_DENIED RPC_MISMATCH (versions {} to {})", m.low, m.high)
         }
-        ReplyBody::Denied(RejectedReply::AuthError(
-            stat @ (AuthStat::RPCSEC_GSS_CREDPROBLEM | AuthStat::RPCSEC_GSS_CTXPROBLEM),
-        )) => {
+        ReplyBody::Denied(RejectedReply::AuthError(stat)) if gss => {
             return Err(ClientError::GssDenied {
                 to,
                 xid,
@@ -522,14 +521,23 @@ mod tests {
         ] {
             let rec = auth_error_record(5, stat);
             let (msg, _) = RpcMessage::parse(&rec[4..]).expect("parses");
-            let err = check_reply_verf(to, 5, msg.as_reply().expect("reply")).expect_err("denied");
+            let reply = msg.as_reply().expect("reply");
+            let err = check_reply_verf(to, 5, reply, true).expect_err("denied");
             assert_eq!(err.gss_problem(), Some(stat), "{err}");
             assert!(err.to_string().contains(&stat.to_string()), "{err}");
             assert!(!err.is_fatal());
+            // The same answer to an AUTH_SYS call is a plain RPC refusal.
+            let err = check_reply_verf(to, 5, reply, false).expect_err("denied");
+            assert!(matches!(err, ClientError::Rpc { .. }), "{err}");
         }
-        let rec = auth_error_record(6, AuthStat::AUTH_TOOWEAK);
+        let rec = auth_error_record(6, AuthStat::AUTH_REJECTEDCRED);
         let (msg, _) = RpcMessage::parse(&rec[4..]).expect("parses");
-        let err = check_reply_verf(to, 6, msg.as_reply().expect("reply")).expect_err("denied");
-        assert!(matches!(err, ClientError::Rpc { .. }), "{err}");
+        let err =
+            check_reply_verf(to, 6, msg.as_reply().expect("reply"), true).expect_err("denied");
+        assert_eq!(
+            err.gss_problem(),
+            Some(AuthStat::AUTH_REJECTEDCRED),
+            "{err}"
+        );
     }
 }
