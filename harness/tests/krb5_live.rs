@@ -884,6 +884,31 @@ fn the_client_runs_sessions_and_files_under_krb5_krb5i_and_krb5p() {
         );
         assert_eq!(ctx.in_flight(), 0);
 
+        // Callback security under GSS: the client offers AUTH_NONE (its
+        // callback service accepts no RPCSEC_GSS). What Ganesha answers to
+        // BACKCHANNEL_CTL with it, and with RPCSEC_GSS callback handles
+        // (RFC 8881 §2.10.8.3), is printed (Ganesha 4.3 does not implement
+        // BACKCHANNEL_CTL: NFS4ERR_OP_ILLEGAL, under AUTH_SYS too).
+        assert_eq!(
+            ops::callback_sec(&p),
+            vec![analyzer::nfs4::CallbackSecParms4::AuthNone]
+        );
+        eprintln!(
+            "{name}: BACKCHANNEL_CTL offering AUTH_NONE callbacks: {:?}",
+            s.backchannel_ctl(&conn, NFS4_CALLBACK).expect("answered")
+        );
+        let gss_sec = ops::callback_sec_gss(service, ctx.handle(), b"client-handle");
+        let res = s
+            .compound(
+                &conn,
+                vec![ops::backchannel_ctl(NFS4_CALLBACK, vec![gss_sec])],
+            )
+            .expect("answered");
+        eprintln!(
+            "{name}: BACKCHANNEL_CTL offering only RPCSEC_GSS callbacks: {:?}",
+            session::last_status(&res)
+        );
+
         // Each export is entered only under its own flavour.
         for (_, export) in SERVICES {
             let res = s
@@ -1368,6 +1393,10 @@ fn the_cost_of_each_service_per_call() {
     let mut table = Vec::new();
     for (name, export, p, ctx) in &flavours {
         let s = ready_session(&conn, p, &ClientOwner::unique(&format!("cost-{name}")));
+        eprintln!(
+            "{name}: BACKCHANNEL_CTL {:?}",
+            s.backchannel_ctl(&conn, NFS4_CALLBACK).expect("answered")
+        );
         let t = Instant::now();
         for _ in 0..rounds {
             let r = s.sequence(&conn).expect("SEQUENCE answered");

@@ -7,6 +7,7 @@
 
 use super::rpc::Principal;
 use analyzer::nfs4::attr::{AttrValue, Fattr4Num};
+use analyzer::nfs4::{BackchannelCtl4Args, GssCbHandles4, RpcGssSvc};
 use analyzer::nfs4::{
     BindConnToSession4Args, CallbackSecParms4, CbClient4, ChannelAttrs4, ChannelDirFromClient4,
     ClientOwner4, CreateSession4Args, CreateSession4Flags, DestroyClientid4Args,
@@ -23,7 +24,6 @@ use analyzer::nfs4::{
     Remove4Args, Rename4Args, Renew4Args, ShareAccess4, ShareDeny4, StableHow4, StateOwner4,
     Stateid4, StateidOther, Verifier4, Write4Args, Write4ResOk,
 };
-use analyzer::nfs4::{GssCbHandles4, RpcGssSvc};
 use analyzer::rpc::RpcGssService;
 use analyzer::xdr::{IntoStatic, Opaque};
 
@@ -497,6 +497,18 @@ pub fn callback_sec_gss(
         gcbp_service: RpcGssSvc(service.0),
         gcbp_handle_from_server: Opaque::from(handle_from_server.to_vec()),
         gcbp_handle_from_client: Opaque::from(handle_from_client.to_vec()),
+    })
+}
+
+/// BACKCHANNEL_CTL: callback program `cb_program` with `sec_parms`
+/// (e.g. [`callback_sec`] of the principal).
+pub fn backchannel_ctl(
+    cb_program: u32,
+    sec_parms: Vec<CallbackSecParms4<'static>>,
+) -> NfsArgOp<'static> {
+    NfsArgOp::BackchannelCtl(BackchannelCtl4Args {
+        bca_cb_program: cb_program,
+        bca_sec_parms: sec_parms,
     })
 }
 

@@ -535,6 +535,22 @@ impl Session {
         }
     }
 
+    /// BACKCHANNEL_CTL in the session: callback program `cb_program` with
+    /// the callback security of the session's principal ([`ops::callback_sec`]);
+    /// its status (or SEQUENCE's when that failed).
+    pub fn backchannel_ctl(
+        &self,
+        conn: &Connection,
+        cb_program: u32,
+    ) -> Result<NfsStat4, ClientError> {
+        let sec = ops::callback_sec(&self.inner.principal);
+        let res = self.compound(conn, vec![ops::backchannel_ctl(cb_program, sec)])?;
+        if res.status.is_ok() {
+            conn.callbacks().set_program(cb_program);
+        }
+        Ok(last_status(&res))
+    }
+
     /// DESTROY_SESSION as the only operation.
     pub fn destroy_session(&self, conn: &Connection) -> Result<NfsStat4, ClientError> {
         let op = ops::destroy_session(self.inner.id);
