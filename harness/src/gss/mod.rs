@@ -9,7 +9,10 @@
 //!   the NULL procedure, per-call credentials and verifiers with sequence
 //!   numbers inside the server's window, integrity and privacy of arguments
 //!   and results, context destruction. It builds and checks RPC pieces with
-//!   the analyzer's codec and leaves the sending to the caller.
+//!   the analyzer's codec and leaves the sending to the caller (the harness
+//!   client sends them: `client::Principal::Gss`).
+//! - [`testkit`]: a keyed stand-in for GSS protection, for tests and fake
+//!   peers that need RPCSEC_GSS without a KDC.
 //!
 //! A typical use, on any transport that can send a call with a chosen
 //! credential and verifier and return the reply's verifier and results:
@@ -38,6 +41,7 @@
 
 pub mod api;
 pub mod rpcsec;
+pub mod testkit;
 #[cfg(test)]
 mod tests;
 

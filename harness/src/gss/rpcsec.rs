@@ -33,7 +33,8 @@ use analyzer::rpc::{
 };
 use analyzer::xdr::{from_bytes, to_bytes, Opaque, Writer, Xdr};
 use std::collections::BTreeSet;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// The NULL procedure, which carries context creation and destruction.
 pub const NULLPROC: u32 = 0;
@@ -211,6 +212,14 @@ impl SeqWindow {
         self.in_flight.len()
     }
 
+    /// True when [`SeqWindow::take`] would not fail with `WindowFull`.
+    pub fn has_room(&self) -> bool {
+        match self.in_flight.first() {
+            Some(&oldest) => self.next - oldest < self.window,
+            None => true,
+        }
+    }
+
     /// The server's window size.
     pub fn window(&self) -> u32 {
         self.window
@@ -295,6 +304,8 @@ pub struct GssContext {
     handle: Vec<u8>,
     service: RpcGssService,
     seq: Mutex<SeqWindow>,
+    /// Signalled when a sequence number leaves the window.
+    room: Condvar,
     outcome: InitOutcome,
 }
 
@@ -458,6 +469,7 @@ impl GssContext {
             handle,
             service,
             seq: Mutex::new(SeqWindow::new(seq_window, 1)),
+            room: Condvar::new(),
             outcome,
         })
     }
@@ -563,7 +575,7 @@ impl GssContext {
             gss_proc, service, seq_num, xid, program, version, procedure, args,
         );
         if sealed.is_err() {
-            lock(&self.seq).finish(seq_num);
+            self.release(seq_num);
         }
         sealed
     }
@@ -624,7 +636,7 @@ impl GssContext {
         verf: &OpaqueAuth<'_>,
         results: &[u8],
     ) -> Result<Vec<u8>, GssError> {
-        lock(&self.seq).finish(call.seq_num);
+        self.release(call.seq_num);
         let mut prot = lock(&self.protection);
         check_reply_verifier(&mut **prot, call.seq_num, verf)?;
         if call.gss_proc != RpcGssProc::RPCSEC_GSS_DATA
@@ -642,7 +654,42 @@ impl GssContext {
     /// Gives up on the reply to `call` (a timeout): its sequence number
     /// leaves the window.
     pub fn abandon(&self, call: &SealedCall) {
-        lock(&self.seq).finish(call.seq_num);
+        self.release(call.seq_num);
+    }
+
+    /// Sequence number `seq_num` leaves the window: its reply arrived (the
+    /// server has seen the call, so later numbers cannot push it below the
+    /// server's window) or the call was given up. Verifying the reply is
+    /// still [`GssContext::unseal_reply`]'s job. False when it was not in
+    /// flight.
+    pub fn release(&self, seq_num: u32) -> bool {
+        let released = lock(&self.seq).finish(seq_num);
+        if released {
+            self.room.notify_all();
+        }
+        released
+    }
+
+    /// Waits up to `timeout` until a new call fits in the window (the
+    /// oldest call in flight is less than a window behind the next number);
+    /// false when it still does not.
+    pub fn wait_for_room(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut seq = lock(&self.seq);
+        loop {
+            if seq.has_room() {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            seq = self
+                .room
+                .wait_timeout(seq, deadline - now)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
     }
 }
 

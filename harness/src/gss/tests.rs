@@ -1,6 +1,6 @@
 //! The pure parts of RPCSEC_GSS: encodings, the sequence window, the
-//! integrity and privacy layouts. Per-message protection is a keyed test
-//! double (a real context needs a KDC: see `tests/krb5_live.rs`).
+//! integrity and privacy layouts. Per-message protection is the keyed test
+//! double of `testkit` (a real context needs a KDC: see `tests/krb5_live.rs`).
 
 use super::rpcsec::*;
 use super::*;
@@ -11,56 +11,7 @@ use analyzer::rpc::{
 };
 use analyzer::xdr::Opaque;
 
-/// A keyed stand-in for a GSS context: MIC = 8 bytes of FNV-1a over the
-/// key and the message; wrap = XOR with the key, then the MIC.
-struct Keyed(u8);
-
-impl Keyed {
-    fn mic(&self, m: &[u8]) -> Vec<u8> {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in std::iter::once(self.0).chain(m.iter().copied()) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        h.to_be_bytes().to_vec()
-    }
-}
-
-fn fail(call: &'static str) -> GssError {
-    GssError::Gss {
-        call,
-        major: 0x0006_0000,
-        minor: 0,
-        message: "bad token".into(),
-    }
-}
-
-impl PerMessage for Keyed {
-    fn get_mic(&mut self, m: &[u8]) -> Result<Vec<u8>, GssError> {
-        Ok(self.mic(m))
-    }
-    fn verify_mic(&mut self, m: &[u8], mic: &[u8]) -> Result<(), GssError> {
-        if self.mic(m) == mic {
-            Ok(())
-        } else {
-            Err(fail("verify_mic"))
-        }
-    }
-    fn wrap(&mut self, m: &[u8]) -> Result<Vec<u8>, GssError> {
-        let mut v: Vec<u8> = m.iter().map(|b| b ^ self.0).collect();
-        v.extend(self.mic(m));
-        Ok(v)
-    }
-    fn unwrap(&mut self, t: &[u8]) -> Result<Vec<u8>, GssError> {
-        let split = t.len().checked_sub(8).ok_or_else(|| fail("unwrap"))?;
-        let plain: Vec<u8> = t[..split].iter().map(|b| b ^ self.0).collect();
-        if self.mic(&plain) == t[split..] {
-            Ok(plain)
-        } else {
-            Err(fail("unwrap"))
-        }
-    }
-}
+use super::testkit::Keyed;
 
 const KEY: u8 = 0x5a;
 const WINDOW: u32 = 4;

@@ -209,6 +209,12 @@ pub fn plan(
             let op = ops::reclaim_complete(a.one_fs);
             Plan::new(t, Some(s), vec![op])
         }
+        Op::BackchannelCtl(a) => {
+            let s = t.session(n, &a.session)?;
+            let program = a.cb_program.unwrap_or(NFS4_CALLBACK);
+            let op = ops::backchannel_ctl(program, ops::callback_sec(principal));
+            Plan::new(t, Some(s), vec![op])
+        }
         Op::Putrootfh(a) => {
             let s = t.opt_session(n, &a.session)?;
             Plan::new(t, s, vec![ops::putrootfh()])

@@ -546,6 +546,7 @@ impl Validator<'_> {
                 Ok(Saved::Other)
             }
             Op::ReclaimComplete(a) => self.saved(&a.session, Saved::Session).map(|_| Saved::Other),
+            Op::BackchannelCtl(a) => self.saved(&a.session, Saved::Session).map(|_| Saved::Other),
             Op::Putrootfh(a) => self
                 .opt_saved(&a.session, Saved::Session)
                 .map(|_| Saved::Other),
@@ -819,6 +820,7 @@ fn op_session(op: &Op) -> Option<&str> {
     match op {
         Op::Sequence(a) => Some(&a.session),
         Op::ReclaimComplete(a) => Some(&a.session),
+        Op::BackchannelCtl(a) => Some(&a.session),
         Op::OverLimit(a) => Some(&a.session),
         Op::DestroySession(a) => a.with_sequence.then_some(a.session.as_str()),
         Op::DestroyClientid(a) => a.session.as_deref(),

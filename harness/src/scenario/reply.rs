@@ -37,6 +37,7 @@ fn result_structs(op: &Op) -> &'static [&'static [&'static str]] {
         Op::DestroySession(_)
         | Op::DestroyClientid(_)
         | Op::ReclaimComplete(_)
+        | Op::BackchannelCtl(_)
         | Op::Putrootfh(_)
         | Op::SetclientidConfirm(_)
         | Op::Renew(_)

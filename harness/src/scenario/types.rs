@@ -690,6 +690,7 @@ fn op_keyword(variant: &'static str) -> &'static str {
         "DestroySession" => "destroy_session",
         "DestroyClientid" => "destroy_clientid",
         "ReclaimComplete" => "reclaim_complete",
+        "BackchannelCtl" => "backchannel_ctl",
         "Putrootfh" => "putrootfh",
         "Getattr" => "getattr",
         "Open" => "open",
@@ -774,6 +775,14 @@ op_steps! {
         client: String,
         /// Send it after a SEQUENCE on this saved session.
         session: Option<String>,
+    }
+    /// BACKCHANNEL_CTL in a session: the callback program and the
+    /// callback security of the step's principal.
+    BackchannelCtl => BackchannelCtlStep {
+        /// The saved session.
+        session: String,
+        /// bca_cb_program (default: the program CREATE_SESSION gave).
+        cb_program: Option<u32>,
     }
     /// RECLAIM_COMPLETE in a session.
     ReclaimComplete => ReclaimCompleteStep {
