@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 
 packages=(nfs-ganesha nfs-ganesha-vfs tshark tcpdump libnfs-utils iproute2 libpcap-dev graphviz
     # the built-in knfsd lab: Linux knfsd in QEMU guests (scripts/guest/build.sh)
-    qemu-system-x86 linux-image-amd64 nfs-kernel-server nfs-common busybox-static kmod cpio e2fsprogs)
+    qemu-system-x86 linux-image-amd64 nfs-kernel-server nfs-common busybox-static kmod cpio e2fsprogs
+    # RPCSEC_GSS: a per-run MIT KDC and the GSS-API library the harness loads
+    krb5-kdc krb5-admin-server krb5-user libgssapi-krb5-2)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -378,7 +378,8 @@ fn add_frames(f: &mut Failure, log: &[StepLog], messages: &[(u64, f64)]) {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
-    f.frames = capture::frames_between(messages, start, start + step.took.as_secs_f64());
+    f.frames =
+        crate::report::sequence::step_frames(messages, start, start + step.took.as_secs_f64());
 }
 
 fn keep_capture(ctx: &Ctx, sc: &Scenario, path: &Path, failed: bool, record: &mut Record) {

@@ -258,16 +258,6 @@ impl TrialCapture {
     }
 }
 
-/// The frames of NFSv4 messages sent in a time window (a step's).
-pub fn frames_between(messages: &[(u64, f64)], from: f64, to: f64) -> Vec<u64> {
-    messages
-        .iter()
-        .filter(|(_, t)| *t >= from - 0.005 && *t <= to + 0.005)
-        .map(|(f, _)| *f)
-        .take(8)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,10 +268,12 @@ mod tests {
         let o = analyze(&p, true).expect("reads");
         assert!(o.frames > 0 && !o.messages.is_empty());
         let (f0, t0) = o.messages[0];
-        let near = frames_between(&o.messages, t0, t0);
+        let near = crate::report::sequence::step_frames(&o.messages, t0, t0);
         assert!(near.contains(&f0), "{near:?}");
         let last = o.messages.last().map(|m| m.1).unwrap_or(0.0);
-        assert!(frames_between(&o.messages, last + 1.0, last + 2.0).is_empty());
+        assert!(
+            crate::report::sequence::step_frames(&o.messages, last + 1.0, last + 2.0).is_empty()
+        );
         assert!(o.messages.windows(2).all(|w| w[0].0 <= w[1].0));
     }
 }
