@@ -295,7 +295,7 @@ mod tests {
         ];
         for (asked, got, ok) in cases {
             let mut c = Conv::new();
-            c.exchange(2, CLIENT, SERVER_A, vec![bcts(asked)], vec![bcts_ok(got)]);
+            c.op(2, SERVER_A, bcts(asked), bcts_ok(got));
             let expect: Vec<&str> = if ok { vec![] } else { vec!["bcts.direction"] };
             assert_eq!(c.rules(), expect, "{asked} -> {got}");
         }
@@ -306,24 +306,18 @@ mod tests {
         let none = Seq4Status(0);
         // B declares another minor id: client ID trunkable, not session trunkable.
         let mut c = with_session();
-        c.exchange(
+        c.eid(
             2,
-            CLIENT,
             SERVER_B,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(
-                7,
-                PNFS | ExchgId4Flags::CONFIRMED_R,
-                "srv",
-                1,
-            )],
+            "c",
+            1,
+            exchange_id_ok(7, PNFS | ExchgId4Flags::CONFIRMED_R, "srv", 1),
         );
-        c.exchange(
+        c.op(
             3,
-            CLIENT,
             SERVER_B,
-            vec![bcts(ChannelDirFromClient4::CDFC4_FORE)],
-            vec![bcts_ok(ChannelDirFromServer4::CDFS4_FORE)],
+            bcts(ChannelDirFromClient4::CDFC4_FORE),
+            bcts_ok(ChannelDirFromServer4::CDFS4_FORE),
         );
         assert_eq!(
             c.rules(),
@@ -334,19 +328,14 @@ mod tests {
         );
         // Same minor id too: fine, also by implicit binding with SEQUENCE.
         let mut c = with_session();
-        c.exchange(
+        c.eid(
             2,
-            CLIENT,
             SERVER_B,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(
-                7,
-                PNFS | ExchgId4Flags::CONFIRMED_R,
-                "srv",
-                0,
-            )],
+            "c",
+            1,
+            exchange_id_ok(7, PNFS | ExchgId4Flags::CONFIRMED_R, "srv", 0),
         );
-        c.exchange(3, CLIENT, SERVER_B, vec![seq_n(1)], vec![seq_ok_n(1, none)]);
+        c.op(3, SERVER_B, seq_n(1), seq_ok_n(1, none));
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }
 
@@ -374,23 +363,11 @@ mod tests {
         assert_eq!(c.rules(), vec!["dsess.position"]);
         // Alone, on a connection never bound to the session, accepted.
         let mut c = with_session();
-        c.exchange(
-            9,
-            CLIENT,
-            SERVER_A,
-            vec![destroy()],
-            vec![NfsResOp::DestroySession(ok)],
-        );
+        c.op(9, SERVER_A, destroy(), NfsResOp::DestroySession(ok));
         assert_eq!(c.rules(), vec!["dsess.bound-connection"]);
         // Alone on the session's own connection: fine.
         let mut c = with_session();
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![destroy()],
-            vec![NfsResOp::DestroySession(ok)],
-        );
+        c.op(1, SERVER_A, destroy(), NfsResOp::DestroySession(ok));
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }
 
@@ -398,25 +375,14 @@ mod tests {
     fn a_client_stops_using_a_session_where_the_server_owner_changed() {
         for (major, expect) in [("another", vec!["client.owner-change"]), ("srv", vec![])] {
             let mut c = with_session();
-            c.exchange(
+            c.eid(
                 1,
-                CLIENT,
                 SERVER_A,
-                vec![exchange_id("c", 1, ExchgId4Flags(0))],
-                vec![exchange_id_ok(
-                    7,
-                    PNFS | ExchgId4Flags::CONFIRMED_R,
-                    major,
-                    0,
-                )],
-            );
-            c.exchange(
+                "c",
                 1,
-                CLIENT,
-                SERVER_A,
-                vec![seq_n(1)],
-                vec![seq_ok_n(1, Seq4Status(0))],
+                exchange_id_ok(7, PNFS | ExchgId4Flags::CONFIRMED_R, major, 0),
             );
+            c.op(1, SERVER_A, seq_n(1), seq_ok_n(1, Seq4Status(0)));
             let got: Vec<&str> = c
                 .rules()
                 .into_iter()
@@ -430,50 +396,40 @@ mod tests {
     fn a_live_session_is_bound_at_its_own_address() {
         let refused = NfsResOp::BindConnToSession(NfsRes::Fail(NfsStat4::NFS4ERR_BADSESSION));
         let mut c = with_session();
-        c.exchange(
+        c.op(
             2,
-            CLIENT,
             SERVER_A,
-            vec![bcts(ChannelDirFromClient4::CDFC4_FORE)],
-            vec![refused.clone()],
+            bcts(ChannelDirFromClient4::CDFC4_FORE),
+            refused.clone(),
         );
         // Not yet: a restart in between would make the refusal right.
         assert!(c.rules().is_empty());
         assert_eq!(c.x.sink.not_judged()[0].rule.id, "bcts.same-address");
         let mut c = with_session();
-        c.exchange(
+        c.op(
             2,
-            CLIENT,
             SERVER_A,
-            vec![bcts(ChannelDirFromClient4::CDFC4_FORE)],
-            vec![refused.clone()],
+            bcts(ChannelDirFromClient4::CDFC4_FORE),
+            refused.clone(),
         );
         // The session in use after the refusal: it was alive.
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![seq_n(1)],
-            vec![seq_ok_n(1, Seq4Status(0))],
-        );
+        c.op(1, SERVER_A, seq_n(1), seq_ok_n(1, Seq4Status(0)));
         assert_eq!(c.rules(), vec!["bcts.same-address"]);
         // A destroyed session is rightly refused.
         let mut c = with_session();
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![NfsArgOp::DestroySession(DestroySession4Args {
+            NfsArgOp::DestroySession(DestroySession4Args {
                 dsa_sessionid: SessionId4([1; 16]),
-            })],
-            vec![NfsResOp::DestroySession(NfsStat4::NFS4_OK)],
+            }),
+            NfsResOp::DestroySession(NfsStat4::NFS4_OK),
         );
-        c.exchange(
+        c.op(
             2,
-            CLIENT,
             SERVER_A,
-            vec![bcts(ChannelDirFromClient4::CDFC4_FORE)],
-            vec![refused],
+            bcts(ChannelDirFromClient4::CDFC4_FORE),
+            refused,
         );
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }

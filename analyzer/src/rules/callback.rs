@@ -117,18 +117,17 @@ mod tests {
             if let NfsArgOp::CreateSession(a) = &mut cs {
                 a.csa_cb_program = 0x4000_0123;
             }
-            c.exchange(
+            c.op(
                 1,
-                CLIENT,
                 SERVER_A,
-                vec![cs],
-                vec![create_session_ok(
+                cs,
+                create_session_ok(
                     1,
                     1,
                     CreateSession4Flags::CONN_BACK_CHAN,
                     chan(1 << 20, 8, 16),
                     chan(4096, 2, 1),
-                )],
+                ),
             );
             c.callback(1, used, vec![cb_seq()]);
             assert_eq!(c.rules(), expect, "callback on {used:#x}");
@@ -163,18 +162,17 @@ mod tests {
             (4, refused(), vec![]),
         ] {
             let mut c = Conv::new();
-            c.exchange(
+            c.op(
                 1,
-                CLIENT,
                 SERVER_A,
-                vec![create_session(7, 1, CreateSession4Flags::CONN_BACK_CHAN)],
-                vec![create_session_ok(
+                create_session(7, 1, CreateSession4Flags::CONN_BACK_CHAN),
+                create_session_ok(
                     1,
                     1,
                     CreateSession4Flags::CONN_BACK_CHAN,
                     chan(1 << 20, 8, 16),
                     chan(4096, 2, 1),
-                )],
+                ),
             );
             c.callback(conn, NFS4_CALLBACK, vec![cb_seq()]);
             c.callback_reply(conn, vec![reply]);
@@ -192,42 +190,39 @@ mod tests {
     #[test]
     fn a_callback_for_a_destroyed_session_may_be_refused() {
         let mut c = Conv::new();
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![create_session(7, 1, CreateSession4Flags::CONN_BACK_CHAN)],
-            vec![create_session_ok(
+            create_session(7, 1, CreateSession4Flags::CONN_BACK_CHAN),
+            create_session_ok(
                 1,
                 1,
                 CreateSession4Flags::CONN_BACK_CHAN,
                 chan(1 << 20, 8, 16),
                 chan(4096, 2, 1),
-            )],
+            ),
         );
         // A second session of the same client ID, also with a back channel on
         // this connection, stays.
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![create_session(7, 2, CreateSession4Flags::CONN_BACK_CHAN)],
-            vec![create_session_ok(
+            create_session(7, 2, CreateSession4Flags::CONN_BACK_CHAN),
+            create_session_ok(
                 2,
                 2,
                 CreateSession4Flags::CONN_BACK_CHAN,
                 chan(1 << 20, 8, 16),
                 chan(4096, 2, 1),
-            )],
+            ),
         );
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![NfsArgOp::DestroySession(DestroySession4Args {
+            NfsArgOp::DestroySession(DestroySession4Args {
                 dsa_sessionid: SessionId4([1; 16]),
-            })],
-            vec![NfsResOp::DestroySession(NfsStat4::NFS4_OK)],
+            }),
+            NfsResOp::DestroySession(NfsStat4::NFS4_OK),
         );
         c.callback(
             1,

@@ -318,25 +318,18 @@ mod tests {
     #[test]
     fn create_session_sequence_attributes_and_flags() {
         let mut c = Conv::new();
-        c.exchange(
+        c.eid(1, SERVER_A, "c", 1, exchange_id_ok(7, PNFS, "srv", 0));
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(7, PNFS, "srv", 0)],
-        );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![create_session(7, 1, CreateSession4Flags::CONN_BACK_CHAN)],
-            vec![create_session_ok(
+            create_session(7, 1, CreateSession4Flags::CONN_BACK_CHAN),
+            create_session_ok(
                 1,
                 2,
                 CreateSession4Flags::CONN_BACK_CHAN | CreateSession4Flags::PERSIST,
                 chan(2 << 20, 8, 16),
                 chan(4096, 4, 1),
-            )],
+            ),
         );
         assert_eq!(
             c.rules(),
@@ -353,18 +346,17 @@ mod tests {
         );
         // A server that lowers sizes and echoes everything is fine.
         let mut c = Conv::new();
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![create_session(7, 1, CreateSession4Flags::CONN_BACK_CHAN)],
-            vec![create_session_ok(
+            create_session(7, 1, CreateSession4Flags::CONN_BACK_CHAN),
+            create_session_ok(
                 1,
                 1,
                 CreateSession4Flags(0),
                 chan(65536, 8, 16),
                 chan(4096, 2, 1),
-            )],
+            ),
         );
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }
@@ -374,44 +366,30 @@ mod tests {
         let ok = NfsStat4::NFS4_OK;
         // A client ID given to a second owner.
         let mut c = Conv::new();
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![exchange_id("a", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(7, PNFS, "srv", 0)],
-        );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![exchange_id("b", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(7, PNFS, "srv", 0)],
-        );
+        c.eid(1, SERVER_A, "a", 1, exchange_id_ok(7, PNFS, "srv", 0));
+        c.eid(1, SERVER_A, "b", 1, exchange_id_ok(7, PNFS, "srv", 0));
         assert_eq!(c.rules(), vec!["clientid.no-reuse"]);
         // CREATE_SESSION accepted after DESTROY_CLIENTID.
         let mut c = with_session();
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![NfsArgOp::DestroyClientid(DestroyClientid4Args {
+            NfsArgOp::DestroyClientid(DestroyClientid4Args {
                 dca_clientid: Clientid4(7),
-            })],
-            vec![NfsResOp::DestroyClientid(ok)],
+            }),
+            NfsResOp::DestroyClientid(ok),
         );
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![create_session(7, 2, CreateSession4Flags(0))],
-            vec![create_session_ok(
+            create_session(7, 2, CreateSession4Flags(0)),
+            create_session_ok(
                 2,
                 2,
                 CreateSession4Flags(0),
                 chan(1 << 20, 8, 16),
                 chan(4096, 2, 1),
-            )],
+            ),
         );
         assert_eq!(c.rules(), vec!["csess.stale-clientid"]);
     }
@@ -422,63 +400,46 @@ mod tests {
         let stale = || NfsResOp::CreateSession(NfsRes::Fail(NfsStat4::NFS4ERR_STALE_CLIENTID));
         // STALE_CLIENTID for 7, then CREATE_SESSION with 7 accepted.
         let mut c = with_session();
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![create_session(7, 2, CreateSession4Flags(0))],
-            vec![stale()],
+            create_session(7, 2, CreateSession4Flags(0)),
+            stale(),
         );
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![create_session(7, 2, CreateSession4Flags(0))],
-            vec![csess_ok(2, 2)],
+            create_session(7, 2, CreateSession4Flags(0)),
+            csess_ok(2, 2),
         );
         assert_eq!(c.rules(), vec!["csess.stale-after-restart"]);
         assert_eq!(c.x.sink.findings()[0].frames, vec![6, 7, 8]);
         // ... or SEQUENCE on its older session accepted.
         let mut c = with_session();
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![create_session(7, 2, CreateSession4Flags(0))],
-            vec![stale()],
+            create_session(7, 2, CreateSession4Flags(0)),
+            stale(),
         );
-        c.exchange(1, CLIENT, SERVER_A, vec![seq_n(1)], vec![seq_ok_n(1, none)]);
+        c.op(1, SERVER_A, seq_n(1), seq_ok_n(1, none));
         assert_eq!(c.rules(), vec!["csess.stale-after-restart"]);
         // The compliant recovery: a new EXCHANGE_ID, a new client ID, its session.
         let mut c = with_session();
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![create_session(7, 2, CreateSession4Flags(0))],
-            vec![stale()],
+            create_session(7, 2, CreateSession4Flags(0)),
+            stale(),
         );
-        c.exchange(
+        c.eid(3, SERVER_A, "c", 1, exchange_id_ok(8, PNFS, "srv", 0));
+        c.op(
             3,
-            CLIENT,
             SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(8, PNFS, "srv", 0)],
+            create_session(8, 1, CreateSession4Flags(0)),
+            csess_ok(2, 1),
         );
-        c.exchange(
-            3,
-            CLIENT,
-            SERVER_A,
-            vec![create_session(8, 1, CreateSession4Flags(0))],
-            vec![csess_ok(2, 1)],
-        );
-        c.exchange(
-            3,
-            CLIENT,
-            SERVER_A,
-            vec![seq_on(2, 1)],
-            vec![seq_on_ok(2, 1, none)],
-        );
+        c.op(3, SERVER_A, seq_on(2, 1), seq_on_ok(2, 1, none));
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }
 
@@ -486,57 +447,46 @@ mod tests {
     fn create_session_sequence_of_a_client_id() {
         // The first CREATE_SESSION must use eir_sequenceid (1 here).
         let mut c = Conv::new();
-        c.exchange(
+        c.eid(1, SERVER_A, "c", 1, exchange_id_ok(7, PNFS, "srv", 0));
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(7, PNFS, "srv", 0)],
-        );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![create_session(7, 5, CreateSession4Flags(0))],
-            vec![csess_ok(1, 5)],
+            create_session(7, 5, CreateSession4Flags(0)),
+            csess_ok(1, 5),
         );
         assert_eq!(c.rules(), vec!["csess.sequence"]);
         // A replay of the last csa_sequence must not create a new session.
         let mut c = with_session();
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![create_session(7, 1, CreateSession4Flags(0))],
-            vec![csess_ok(2, 1)],
+            create_session(7, 1, CreateSession4Flags(0)),
+            csess_ok(2, 1),
         );
         assert_eq!(c.rules(), vec!["csess.sequence"]);
         assert!(c.x.sink.findings()[0].message.contains("re-executed"));
         // A skipped one must not be accepted.
         let mut c = with_session();
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![create_session(7, 3, CreateSession4Flags(0))],
-            vec![csess_ok(2, 3)],
+            create_session(7, 3, CreateSession4Flags(0)),
+            csess_ok(2, 3),
         );
         assert_eq!(c.rules(), vec!["csess.sequence"]);
         // The replay answered from the cache, then the next one: fine.
         let mut c = with_session();
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![create_session(7, 1, CreateSession4Flags(0))],
-            vec![csess_ok(1, 1)],
+            create_session(7, 1, CreateSession4Flags(0)),
+            csess_ok(1, 1),
         );
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![create_session(7, 2, CreateSession4Flags(0))],
-            vec![csess_ok(2, 2)],
+            create_session(7, 2, CreateSession4Flags(0)),
+            csess_ok(2, 2),
         );
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }
@@ -551,21 +501,12 @@ mod tests {
             r
         };
         let mut c = with_session();
-        c.exchange(
+        c.op(1, SERVER_A, exchange_id("c", 1, ExchgId4Flags(0)), probe(9));
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![probe(9)],
-        );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![create_session(7, 9, CreateSession4Flags(0))],
-            vec![NfsResOp::CreateSession(NfsRes::Fail(
-                NfsStat4::NFS4ERR_SEQ_MISORDERED,
-            ))],
+            create_session(7, 9, CreateSession4Flags(0)),
+            NfsResOp::CreateSession(NfsRes::Fail(NfsStat4::NFS4ERR_SEQ_MISORDERED)),
         );
         assert_eq!(c.rules(), vec!["client.csess-ignores-confirmed-r-sequence"]);
         assert_eq!(
@@ -573,19 +514,12 @@ mod tests {
             crate::rules::Party::Client
         );
         let mut c = with_session();
-        c.exchange(
+        c.op(1, SERVER_A, exchange_id("c", 1, ExchgId4Flags(0)), probe(9));
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![probe(9)],
-        );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![create_session(7, 2, CreateSession4Flags(0))],
-            vec![csess_ok(2, 2)],
+            create_session(7, 2, CreateSession4Flags(0)),
+            csess_ok(2, 2),
         );
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }

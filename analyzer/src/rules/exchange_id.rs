@@ -257,38 +257,25 @@ mod tests {
     fn confirmed_client_id_must_come_back_with_confirmed_r() {
         for with_flag in [false, true] {
             let mut c = Conv::new();
-            c.exchange(
+            c.eid(1, SERVER_A, "c", 1, exchange_id_ok(7, PNFS, "srv", 0));
+            c.op(
                 1,
-                CLIENT,
                 SERVER_A,
-                vec![exchange_id("c", 1, ExchgId4Flags(0))],
-                vec![exchange_id_ok(7, PNFS, "srv", 0)],
-            );
-            c.exchange(
-                1,
-                CLIENT,
-                SERVER_A,
-                vec![create_session(7, 1, CreateSession4Flags(0))],
-                vec![create_session_ok(
+                create_session(7, 1, CreateSession4Flags(0)),
+                create_session_ok(
                     1,
                     1,
                     CreateSession4Flags(0),
                     chan(1 << 20, 8, 16),
                     chan(4096, 2, 1),
-                )],
+                ),
             );
             let flags = if with_flag {
                 PNFS | ExchgId4Flags::CONFIRMED_R
             } else {
                 PNFS
             };
-            c.exchange(
-                1,
-                CLIENT,
-                SERVER_A,
-                vec![exchange_id("c", 1, ExchgId4Flags(0))],
-                vec![exchange_id_ok(7, flags, "srv", 0)],
-            );
+            c.eid(1, SERVER_A, "c", 1, exchange_id_ok(7, flags, "srv", 0));
             if with_flag {
                 assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
             } else {
@@ -307,17 +294,16 @@ mod tests {
     #[test]
     fn exchange_id_flags_on_the_wrong_side_and_pnfs_roles() {
         let mut c = Conv::new();
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags::CONFIRMED_R)],
-            vec![exchange_id_ok(
+            exchange_id("c", 1, ExchgId4Flags::CONFIRMED_R),
+            exchange_id_ok(
                 7,
                 ExchgId4Flags::SUPP_MOVED_REFER | ExchgId4Flags::UPD_CONFIRMED_REC_A,
                 "srv",
                 0,
-            )],
+            ),
         );
         assert_eq!(
             c.rules(),
@@ -328,17 +314,17 @@ mod tests {
             ]
         );
         let mut c = Conv::new();
-        c.exchange(
+        c.eid(
             1,
-            CLIENT,
             SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(
+            "c",
+            1,
+            exchange_id_ok(
                 7,
                 ExchgId4Flags::USE_NON_PNFS | ExchgId4Flags::USE_PNFS_MDS,
                 "srv",
                 0,
-            )],
+            ),
         );
         assert_eq!(c.rules(), vec!["exchid.pnfs-role"]);
     }
@@ -346,60 +332,25 @@ mod tests {
     #[test]
     fn one_client_id_per_incarnation() {
         let mut c = Conv::new();
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(7, PNFS, "srv", 0)],
-        );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![exchange_id("c", 2, ExchgId4Flags(0))],
-            vec![exchange_id_ok(7, PNFS, "srv", 0)],
-        );
+        c.eid(1, SERVER_A, "c", 1, exchange_id_ok(7, PNFS, "srv", 0));
+        c.eid(1, SERVER_A, "c", 2, exchange_id_ok(7, PNFS, "srv", 0));
         assert_eq!(c.rules(), vec!["exchid.clientid-per-incarnation"]);
         let mut c = Conv::new();
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(7, PNFS, "srv", 0)],
-        );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![exchange_id("c", 2, ExchgId4Flags(0))],
-            vec![exchange_id_ok(8, PNFS, "srv", 0)],
-        );
+        c.eid(1, SERVER_A, "c", 1, exchange_id_ok(7, PNFS, "srv", 0));
+        c.eid(1, SERVER_A, "c", 2, exchange_id_ok(8, PNFS, "srv", 0));
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }
 
     #[test]
     fn a_new_owner_gets_an_unconfirmed_client_id() {
         let mut c = Conv::new();
-        c.exchange(
+        c.eid(1, SERVER_A, "c", 1, exchange_id_ok(7, PNFS, "srv", 0));
+        c.eid(
             1,
-            CLIENT,
             SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(7, PNFS, "srv", 0)],
-        );
-        c.exchange(
+            "c",
             1,
-            CLIENT,
-            SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(
-                7,
-                PNFS | ExchgId4Flags::CONFIRMED_R,
-                "srv",
-                0,
-            )],
+            exchange_id_ok(7, PNFS | ExchgId4Flags::CONFIRMED_R, "srv", 0),
         );
         assert_eq!(c.rules(), vec!["exchid.case1-unconfirmed"]);
         assert_eq!(
@@ -408,17 +359,12 @@ mod tests {
         );
         // Confirmed by CREATE_SESSION first: fine.
         let mut c = with_session();
-        c.exchange(
+        c.eid(
             1,
-            CLIENT,
             SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(
-                7,
-                PNFS | ExchgId4Flags::CONFIRMED_R,
-                "srv",
-                0,
-            )],
+            "c",
+            1,
+            exchange_id_ok(7, PNFS | ExchgId4Flags::CONFIRMED_R, "srv", 0),
         );
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }
@@ -427,22 +373,15 @@ mod tests {
     fn an_empty_client_impl_id_is_not_refused() {
         let inval = || NfsResOp::ExchangeId(NfsRes::Fail(NfsStat4::NFS4ERR_INVAL));
         let mut c = Conv::new();
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![inval()],
-        );
+        c.op(1, SERVER_A, exchange_id("c", 1, ExchgId4Flags(0)), inval());
         assert_eq!(c.rules(), vec!["exchid.empty-impl-id"]);
         // An undefined flag explains the refusal.
         let mut c = Conv::new();
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0x800))],
-            vec![inval()],
+            exchange_id("c", 1, ExchgId4Flags(0x800)),
+            inval(),
         );
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }

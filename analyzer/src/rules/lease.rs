@@ -218,20 +218,13 @@ mod tests {
         let probe = || exchange_id_ok(7, PNFS | ExchgId4Flags::CONFIRMED_R, "srv", 0);
         // On the connection that carried the session all along: no restart.
         let mut c = with_session();
-        c.exchange(1, CLIENT, SERVER_A, vec![seq_n(1)], vec![seq_ok_n(1, none)]);
-        c.exchange(
+        c.op(1, SERVER_A, seq_n(1), seq_ok_n(1, none));
+        c.op(1, SERVER_A, exchange_id("c", 1, ExchgId4Flags(0)), probe());
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![probe()],
-        );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![seq_n(2)],
-            vec![seq_fail(NfsStat4::NFS4ERR_BADSESSION)],
+            seq_n(2),
+            seq_fail(NfsStat4::NFS4ERR_BADSESSION),
         );
         assert_eq!(c.rules(), vec!["exchid.probe-keeps-state"]);
         assert_eq!(
@@ -240,20 +233,13 @@ mod tests {
         );
         // On a connection opened after the probe, a restart may explain it.
         let mut c = with_session();
-        c.exchange(1, CLIENT, SERVER_A, vec![seq_n(1)], vec![seq_ok_n(1, none)]);
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![probe()],
-        );
-        c.exchange(
+        c.op(1, SERVER_A, seq_n(1), seq_ok_n(1, none));
+        c.op(1, SERVER_A, exchange_id("c", 1, ExchgId4Flags(0)), probe());
+        c.op(
             2,
-            CLIENT,
             SERVER_A,
-            vec![seq_n(2)],
-            vec![seq_fail(NfsStat4::NFS4ERR_BADSESSION)],
+            seq_n(2),
+            seq_fail(NfsStat4::NFS4ERR_BADSESSION),
         );
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }
@@ -275,12 +261,11 @@ mod tests {
                 secs: 100 + later,
                 nanos: 0,
             };
-            c.exchange(
+            c.op(
                 conn,
-                CLIENT,
                 SERVER_A,
-                vec![seq_n(2)],
-                vec![seq_fail(NfsStat4::NFS4ERR_BADSESSION)],
+                seq_n(2),
+                seq_fail(NfsStat4::NFS4ERR_BADSESSION),
             );
             assert_eq!(c.rules(), expect, "{later} s later on connection {conn}");
         }
@@ -295,13 +280,7 @@ mod tests {
         // After SETCLIENTID returned the client ID again: fine.
         let mut c = v40_client();
         renew(1, &mut c, NfsStat4::NFS4ERR_STALE_CLIENTID);
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![setclientid("id")],
-            vec![setclientid_ok(5, 2)],
-        );
+        c.op(1, SERVER_A, setclientid("id"), setclientid_ok(5, 2));
         renew(1, &mut c, NfsStat4::NFS4_OK);
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
         // EXPIRED 10 s after a renewal, lease 90 s.
@@ -358,7 +337,7 @@ mod tests {
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
         // Of its own client ID, renewed a moment ago: the lease was lost.
         let mut c = renewed();
-        c.exchange(1, CLIENT, SERVER_A, vec![destroy(7)], vec![stale]);
+        c.op(1, SERVER_A, destroy(7), stale);
         assert_eq!(c.rules(), vec!["lease.renewed-by-sequence"]);
     }
 
@@ -369,22 +348,15 @@ mod tests {
         // gone, so BADSESSION for session 1 is right.
         for confirmed in [true, false] {
             let mut c = renewed();
-            c.exchange(
-                1,
-                CLIENT,
-                SERVER_A,
-                vec![exchange_id("c", 2, ExchgId4Flags(0))],
-                vec![exchange_id_ok(8, PNFS, "srv", 0)],
-            );
+            c.eid(1, SERVER_A, "c", 2, exchange_id_ok(8, PNFS, "srv", 0));
             if confirmed {
                 confirm_at(&mut c, 1, SERVER_A, 8, 2);
             }
-            c.exchange(
+            c.op(
                 1,
-                CLIENT,
                 SERVER_A,
-                vec![seq_n(3)],
-                vec![seq_fail(NfsStat4::NFS4ERR_BADSESSION)],
+                seq_n(3),
+                seq_fail(NfsStat4::NFS4ERR_BADSESSION),
             );
             if confirmed {
                 assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
@@ -400,24 +372,18 @@ mod tests {
         // and session id values. The second server's BADSESSION for its
         // value is not the first one losing its session.
         let mut c = renewed();
-        c.exchange(
+        c.eid(
             1,
-            CLIENT,
             SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(
-                7,
-                ExchgId4Flags::CONFIRMED_R | PNFS,
-                "srv",
-                0,
-            )],
+            "c",
+            1,
+            exchange_id_ok(7, ExchgId4Flags::CONFIRMED_R | PNFS, "srv", 0),
         );
-        c.exchange(
+        c.op(
             2,
-            CLIENT,
             SERVER_B,
-            vec![seq_n(2)],
-            vec![seq_fail(NfsStat4::NFS4ERR_BADSESSION)],
+            seq_n(2),
+            seq_fail(NfsStat4::NFS4ERR_BADSESSION),
         );
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }
@@ -428,13 +394,7 @@ mod tests {
         // knows which end answered.
         let mut c = Conv::new();
         c.mislabelled = true;
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(7, PNFS, "srv", 0)],
-        );
+        c.eid(1, SERVER_A, "c", 1, exchange_id_ok(7, PNFS, "srv", 0));
         let m = c.x.sink.model();
         let server: SocketAddr = SERVER_A.parse().unwrap();
         assert_eq!(m.connections[&ConnId(1)].server, server);

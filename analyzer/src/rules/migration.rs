@@ -187,25 +187,18 @@ mod tests {
             ),
         ] {
             let mut c = Conv::new();
-            c.exchange(
+            c.eid(1, SERVER_A, "c", 1, exchange_id_ok(7, flags, "srv", 0));
+            c.op(
                 1,
-                CLIENT,
                 SERVER_A,
-                vec![exchange_id("c", 1, ExchgId4Flags(0))],
-                vec![exchange_id_ok(7, flags, "srv", 0)],
-            );
-            c.exchange(
-                1,
-                CLIENT,
-                SERVER_A,
-                vec![create_session(7, 1, CreateSession4Flags(0))],
-                vec![create_session_ok(
+                create_session(7, 1, CreateSession4Flags(0)),
+                create_session_ok(
                     1,
                     1,
                     CreateSession4Flags(0),
                     chan(1 << 20, 8, 16),
                     chan(4096, 2, 1),
-                )],
+                ),
             );
             c.exchange(
                 1,
@@ -226,26 +219,13 @@ mod tests {
         for (id_b, expect) in [("b", vec!["client.v40-uniform-string"]), ("a", vec![])] {
             let mut c = Conv::new();
             c.minor = 0;
-            c.exchange(
+            c.op(1, SERVER_A, setclientid("a"), setclientid_ok(5, 1));
+            c.op(2, SERVER_B, setclientid(id_b), setclientid_ok(9, 2));
+            c.op(
                 1,
-                CLIENT,
                 SERVER_A,
-                vec![setclientid("a")],
-                vec![setclientid_ok(5, 1)],
-            );
-            c.exchange(
-                2,
-                CLIENT,
-                SERVER_B,
-                vec![setclientid(id_b)],
-                vec![setclientid_ok(9, 2)],
-            );
-            c.exchange(
-                1,
-                CLIENT,
-                SERVER_A,
-                vec![NfsArgOp::Putrootfh(())],
-                vec![NfsResOp::Putrootfh(NfsStat4::NFS4ERR_MOVED)],
+                NfsArgOp::Putrootfh(()),
+                NfsResOp::Putrootfh(NfsStat4::NFS4ERR_MOVED),
             );
             assert_eq!(c.rules(), expect, "id at B: {id_b}");
         }
@@ -264,20 +244,8 @@ mod tests {
             1,
             exchange_id_ok(7, flags, "srv", 0),
         );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![seq_n(1)],
-            vec![seq_ok_n(1, moved)],
-        );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![seq_n(2)],
-            vec![seq_ok_n(2, Seq4Status(0))],
-        );
+        c.op(1, SERVER_A, seq_n(1), seq_ok_n(1, moved));
+        c.op(1, SERVER_A, seq_n(2), seq_ok_n(2, Seq4Status(0)));
         assert_eq!(c.rules(), vec!["seq.lease-moved-stays"]);
         let mut c = Conv::new();
         session_at(
@@ -288,13 +256,7 @@ mod tests {
             1,
             exchange_id_ok(7, flags, "srv", 0),
         );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![seq_n(1)],
-            vec![seq_ok_n(1, moved)],
-        );
+        c.op(1, SERVER_A, seq_n(1), seq_ok_n(1, moved));
         c.exchange(
             1,
             CLIENT,
@@ -305,13 +267,7 @@ mod tests {
                 NfsResOp::Putrootfh(NfsStat4::NFS4ERR_MOVED),
             ],
         );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![seq_n(3)],
-            vec![seq_ok_n(3, Seq4Status(0))],
-        );
+        c.op(1, SERVER_A, seq_n(3), seq_ok_n(3, Seq4Status(0)));
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }
 

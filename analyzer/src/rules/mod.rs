@@ -895,27 +895,25 @@ mod tests {
         confirm_at(&mut c, 2, SERVER_A, 9, 2);
         // Two recovery events: one kept.
         for _ in 0..2 {
-            c.exchange(
+            c.op(
                 1,
-                CLIENT,
                 SERVER_A,
-                vec![sequence()],
-                vec![NfsResOp::Sequence(NfsRes::Fail(NfsStat4::NFS4ERR_GRACE))],
+                sequence(),
+                NfsResOp::Sequence(NfsRes::Fail(NfsStat4::NFS4ERR_GRACE)),
             );
         }
         // Four findings at once (flags on both sides, pNFS role, and the
         // confirmed 7 back without CONFIRMED_R): one listed.
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags::CONFIRMED_R)],
-            vec![exchange_id_ok(
+            exchange_id("c", 1, ExchgId4Flags::CONFIRMED_R),
+            exchange_id_ok(
                 7,
                 ExchgId4Flags::SUPP_MOVED_REFER | ExchgId4Flags::UPD_CONFIRMED_REC_A,
                 "srv",
                 0,
-            )],
+            ),
         );
         let m = c.x.sink.model();
         assert_eq!(
@@ -977,24 +975,12 @@ mod tests {
             "no NFSv4 traffic: nothing judged"
         );
         let mut c = with_session();
-        c.exchange(
+        c.op(1, SERVER_A, seq_n(5), seq_ok_n(5, Seq4Status(0)));
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![seq_n(5)],
-            vec![seq_ok_n(5, Seq4Status(0))],
-        );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags::CONFIRMED_R)],
-            vec![exchange_id_ok(
-                7,
-                ExchgId4Flags::CONFIRMED_R | PNFS,
-                "srv",
-                0,
-            )],
+            exchange_id("c", 1, ExchgId4Flags::CONFIRMED_R),
+            exchange_id_ok(7, ExchgId4Flags::CONFIRMED_R | PNFS, "srv", 0),
         );
         assert_eq!(
             c.rules(),
@@ -1005,27 +991,14 @@ mod tests {
             "server: 1 violation, 0 warnings; client: 1 violation, 0 warnings; every rule judged what the capture shows"
         );
         let mut c = Conv::partial();
-        c.exchange(
+        c.eid(1, SERVER_A, "c", 1, exchange_id_ok(7, PNFS, "srv", 0));
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(7, PNFS, "srv", 0)],
+            create_session(7, 1, CreateSession4Flags(0)),
+            csess_ok(1, 1),
         );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![create_session(7, 1, CreateSession4Flags(0))],
-            vec![csess_ok(1, 1)],
-        );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![seq_n(5)],
-            vec![seq_ok_n(5, Seq4Status(0))],
-        );
+        c.op(1, SERVER_A, seq_n(5), seq_ok_n(5, Seq4Status(0)));
         assert!(c.rules().is_empty());
         assert_eq!(
             c.x.sink.summary().to_string(),

@@ -303,19 +303,19 @@ mod tests {
     fn slot_sequence_rules() {
         let none = Seq4Status(0);
         let mut c = with_session();
-        c.exchange(1, CLIENT, SERVER_A, vec![seq_n(5)], vec![seq_ok_n(5, none)]);
+        c.op(1, SERVER_A, seq_n(5), seq_ok_n(5, none));
         assert_eq!(c.rules(), vec!["seq.first-seqid"]);
 
         let mut c = with_session();
         for s in [1, 2, 2, 3] {
-            c.exchange(1, CLIENT, SERVER_A, vec![seq_n(s)], vec![seq_ok_n(s, none)]);
+            c.op(1, SERVER_A, seq_n(s), seq_ok_n(s, none));
         }
         assert!(
             c.rules().is_empty(),
             "a retry and +1 are fine: {:?}",
             c.x.sink.findings()
         );
-        c.exchange(1, CLIENT, SERVER_A, vec![seq_n(5)], vec![seq_ok_n(5, none)]);
+        c.op(1, SERVER_A, seq_n(5), seq_ok_n(5, none));
         assert_eq!(c.rules(), vec!["seq.slot-order"]);
     }
 
@@ -323,9 +323,9 @@ mod tests {
     fn slot_order_is_not_judged_once_bytes_were_lost() {
         let none = Seq4Status(0);
         let mut c = with_session();
-        c.exchange(1, CLIENT, SERVER_A, vec![seq_n(1)], vec![seq_ok_n(1, none)]);
+        c.op(1, SERVER_A, seq_n(1), seq_ok_n(1, none));
         c.lose_bytes(1);
-        c.exchange(1, CLIENT, SERVER_A, vec![seq_n(5)], vec![seq_ok_n(5, none)]);
+        c.op(1, SERVER_A, seq_n(5), seq_ok_n(5, none));
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
         let skipped: Vec<(&str, &str, u64)> =
             c.x.sink
@@ -348,17 +348,11 @@ mod tests {
         let need = Seq4Status::RESTART_RECLAIM_NEEDED;
         let ok = NfsStat4::NFS4_OK;
         let mut c = with_session();
-        c.exchange(1, CLIENT, SERVER_A, vec![seq_n(1)], vec![seq_ok_n(1, need)]);
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![seq_n(2)],
-            vec![seq_ok_n(2, Seq4Status(0))],
-        );
+        c.op(1, SERVER_A, seq_n(1), seq_ok_n(1, need));
+        c.op(1, SERVER_A, seq_n(2), seq_ok_n(2, Seq4Status(0)));
         assert_eq!(c.rules(), vec!["seq.reclaim-needed-flag"]);
         let mut c = with_session();
-        c.exchange(1, CLIENT, SERVER_A, vec![seq_n(1)], vec![seq_ok_n(1, need)]);
+        c.op(1, SERVER_A, seq_n(1), seq_ok_n(1, need));
         c.exchange(
             1,
             CLIENT,
@@ -366,15 +360,9 @@ mod tests {
             vec![seq_n(2), reclaim_complete()],
             vec![seq_ok_n(2, need), NfsResOp::ReclaimComplete(ok)],
         );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![seq_n(3)],
-            vec![seq_ok_n(3, Seq4Status(0))],
-        );
+        c.op(1, SERVER_A, seq_n(3), seq_ok_n(3, Seq4Status(0)));
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
-        c.exchange(1, CLIENT, SERVER_A, vec![seq_n(4)], vec![seq_ok_n(4, need)]);
+        c.op(1, SERVER_A, seq_n(4), seq_ok_n(4, need));
         assert_eq!(c.rules(), vec!["seq.reclaim-needed-flag"]);
     }
 
@@ -383,14 +371,8 @@ mod tests {
         let revoked = Seq4Status::ADMIN_STATE_REVOKED;
         let none = Seq4Status(0);
         let mut c = with_session();
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![seq_n(1)],
-            vec![seq_ok_n(1, revoked)],
-        );
-        c.exchange(1, CLIENT, SERVER_A, vec![seq_n(2)], vec![seq_ok_n(2, none)]);
+        c.op(1, SERVER_A, seq_n(1), seq_ok_n(1, revoked));
+        c.op(1, SERVER_A, seq_n(2), seq_ok_n(2, none));
         assert_eq!(c.rules(), vec!["seq.revoked-flags-stay"]);
         let free = || {
             NfsArgOp::FreeStateid(FreeStateid4Args {
@@ -401,13 +383,7 @@ mod tests {
             })
         };
         let mut c = with_session();
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![seq_n(1)],
-            vec![seq_ok_n(1, revoked)],
-        );
+        c.op(1, SERVER_A, seq_n(1), seq_ok_n(1, revoked));
         c.exchange(
             1,
             CLIENT,
@@ -418,7 +394,7 @@ mod tests {
                 NfsResOp::FreeStateid(NfsStat4::NFS4_OK),
             ],
         );
-        c.exchange(1, CLIENT, SERVER_A, vec![seq_n(3)], vec![seq_ok_n(3, none)]);
+        c.op(1, SERVER_A, seq_n(3), seq_ok_n(3, none));
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }
 
@@ -445,25 +421,18 @@ mod tests {
         // ca_maxrequestsize 200: a larger request executed.
         for (ops, expect) in [(1, vec![]), (20, vec!["chan.request-too-big"])] {
             let mut c = Conv::new();
-            c.exchange(
+            c.eid(1, SERVER_A, "c", 1, exchange_id_ok(7, PNFS, "srv", 0));
+            c.op(
                 1,
-                CLIENT,
                 SERVER_A,
-                vec![exchange_id("c", 1, ExchgId4Flags(0))],
-                vec![exchange_id_ok(7, PNFS, "srv", 0)],
-            );
-            c.exchange(
-                1,
-                CLIENT,
-                SERVER_A,
-                vec![create_session(7, 1, CreateSession4Flags(0))],
-                vec![create_session_ok(
+                create_session(7, 1, CreateSession4Flags(0)),
+                create_session_ok(
                     1,
                     1,
                     CreateSession4Flags(0),
                     chan(200, 64, 16),
                     chan(4096, 2, 1),
-                )],
+                ),
             );
             let mut args = vec![sequence()];
             let mut res = vec![sequence_ok()];

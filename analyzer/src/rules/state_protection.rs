@@ -178,12 +178,11 @@ mod tests {
     fn state_protection_and_flag_rules() {
         // Undefined eia_flags bit accepted.
         let mut c = Conv::new();
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0x800))],
-            vec![exchange_id_ok(7, PNFS, "srv", 0)],
+            exchange_id("c", 1, ExchgId4Flags(0x800)),
+            exchange_id_ok(7, PNFS, "srv", 0),
         );
         assert_eq!(c.rules(), vec!["exchid.undefined-flags"]);
 
@@ -204,7 +203,7 @@ mod tests {
             });
         }
         let mut c = Conv::new();
-        c.exchange(1, CLIENT, SERVER_A, vec![eid], vec![ok]);
+        c.op(1, SERVER_A, eid, ok);
         assert_eq!(
             c.rules(),
             vec!["client.state-protection-gss", "exchid.must-enforce"]
@@ -226,13 +225,7 @@ mod tests {
             });
         }
         let mut c = Conv::new();
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![eid],
-            vec![exchange_id_ok(7, PNFS, "srv", 0)],
-        );
+        c.op(1, SERVER_A, eid, exchange_id_ok(7, PNFS, "srv", 0));
         assert_eq!(
             c.rules(),
             vec!["client.state-protection-gss", "exchid.ssv-params"]
@@ -261,20 +254,18 @@ mod tests {
                 r.eir_state_protect = StateProtect4R::MachCred(ops);
             }
             let mut c = Conv::new();
-            c.exchange(1, CLIENT, SERVER_A, vec![eid], vec![ok]);
-            c.exchange(
+            c.op(1, SERVER_A, eid, ok);
+            c.op(
                 1,
-                CLIENT,
                 SERVER_A,
-                vec![create_session(7, 1, CreateSession4Flags(0))],
-                vec![csess_ok(1, 1)],
+                create_session(7, 1, CreateSession4Flags(0)),
+                csess_ok(1, 1),
             );
-            c.exchange(
+            c.op(
                 2,
-                CLIENT,
                 SERVER_A,
-                vec![bcts(ChannelDirFromClient4::CDFC4_FORE)],
-                vec![bcts_ok(ChannelDirFromServer4::CDFS4_FORE)],
+                bcts(ChannelDirFromClient4::CDFC4_FORE),
+                bcts_ok(ChannelDirFromServer4::CDFS4_FORE),
             );
             assert_eq!(c.rules(), expect, "must enforce {enforce:?}");
         }
@@ -308,23 +299,21 @@ mod tests {
             });
         }
         let mut c = Conv::new();
-        c.exchange(1, CLIENT, SERVER_A, vec![eid], vec![ok]);
-        c.exchange(
+        c.op(1, SERVER_A, eid, ok);
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![create_session(7, 1, CreateSession4Flags(0))],
-            vec![csess_ok(1, 1)],
+            create_session(7, 1, CreateSession4Flags(0)),
+            csess_ok(1, 1),
         );
         // The request under AUTH_NONE is the client's fault, and so is the
         // unprotected BIND_CONN_TO_SESSION; accepting it is the server's.
         assert_eq!(c.rules(), vec!["client.state-protection-gss"]);
-        c.exchange(
+        c.op(
             2,
-            CLIENT,
             SERVER_A,
-            vec![bcts(ChannelDirFromClient4::CDFC4_FORE)],
-            vec![bcts_ok(ChannelDirFromServer4::CDFS4_FORE)],
+            bcts(ChannelDirFromClient4::CDFC4_FORE),
+            bcts_ok(ChannelDirFromServer4::CDFS4_FORE),
         );
         assert_eq!(
             c.rules(),
@@ -367,13 +356,7 @@ mod tests {
             if signed {
                 gss(&mut c);
             }
-            c.exchange(
-                1,
-                CLIENT,
-                SERVER_A,
-                vec![eid],
-                vec![exchange_id_ok(7, PNFS, "srv", 0)],
-            );
+            c.op(1, SERVER_A, eid, exchange_id_ok(7, PNFS, "srv", 0));
             assert_eq!(c.rules(), expect, "under GSS integrity: {signed}");
         }
     }

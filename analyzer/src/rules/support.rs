@@ -168,12 +168,11 @@ mod tests {
             open_res(notsupp),
         );
         c.minor = 0;
-        c.exchange(
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![NfsArgOp::Putrootfh(())],
-            vec![NfsResOp::Putrootfh(notsupp)],
+            NfsArgOp::Putrootfh(()),
+            NfsResOp::Putrootfh(notsupp),
         );
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }

@@ -135,6 +135,37 @@ impl Conv {
         self.record(1, CLIENT, SERVER_A, Direction::ToServer, &c);
     }
 
+    /// One operation from CLIENT on connection `conn` to `server`, answered
+    /// with `res` (a COMPOUND of one operation each way).
+    pub(crate) fn op(
+        &mut self,
+        conn: u64,
+        server: &str,
+        arg: NfsArgOp<'static>,
+        res: NfsResOp<'static>,
+    ) {
+        self.exchange(conn, CLIENT, server, vec![arg], vec![res]);
+    }
+
+    /// EXCHANGE_ID of `owner` with this verifier byte and no flags, from
+    /// CLIENT on connection `conn` to `server`, answered with `reply`.
+    pub(crate) fn eid(
+        &mut self,
+        conn: u64,
+        server: &str,
+        owner: &str,
+        verifier: u8,
+        reply: NfsResOp<'static>,
+    ) {
+        self.exchange(
+            conn,
+            CLIENT,
+            server,
+            vec![exchange_id(owner, verifier, ExchgId4Flags(0))],
+            vec![reply],
+        );
+    }
+
     /// One COMPOUND exchange on connection `conn` between `client` and `server`.
     pub(crate) fn exchange(
         &mut self,
@@ -392,13 +423,7 @@ pub(crate) fn seq_ok_n(seqid: u32, flags: Seq4Status) -> NfsResOp<'static> {
 /// EXCHANGE_ID and CREATE_SESSION for client ID 7 and session [1; 16].
 pub(crate) fn with_session() -> Conv {
     let mut c = Conv::new();
-    c.exchange(
-        1,
-        CLIENT,
-        SERVER_A,
-        vec![exchange_id("c", 1, ExchgId4Flags(0))],
-        vec![exchange_id_ok(7, PNFS, "srv", 0)],
-    );
+    c.eid(1, SERVER_A, "c", 1, exchange_id_ok(7, PNFS, "srv", 0));
     c.exchange(
         1,
         CLIENT,
@@ -625,12 +650,12 @@ pub(crate) fn v40_client() -> Conv {
 
 /// EXCHANGE_ID for owner "c" (verifier 1) at `server` returning `clientid`.
 pub(crate) fn exchange_id_at(c: &mut Conv, conn: u64, server: &str, clientid: u64) {
-    c.exchange(
+    c.eid(
         conn,
-        CLIENT,
         server,
-        vec![exchange_id("c", 1, ExchgId4Flags(0))],
-        vec![exchange_id_ok(clientid, PNFS, "srv", 0)],
+        "c",
+        1,
+        exchange_id_ok(clientid, PNFS, "srv", 0),
     );
 }
 

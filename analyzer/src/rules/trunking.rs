@@ -493,20 +493,8 @@ mod tests {
         // RFC 8881 §18.35.4 case 4: an unconfirmed record is replaced by a new
         // client ID, whatever the address; no finding.
         let mut c = Conv::new();
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(7, PNFS, "srv", 0)],
-        );
-        c.exchange(
-            2,
-            CLIENT,
-            SERVER_B,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(9, PNFS, "srv", 0)],
-        );
+        c.eid(1, SERVER_A, "c", 1, exchange_id_ok(7, PNFS, "srv", 0));
+        c.eid(2, SERVER_B, "c", 1, exchange_id_ok(9, PNFS, "srv", 0));
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }
 
@@ -516,33 +504,20 @@ mod tests {
         // instances misconfigured alike): once the client ID is confirmed at
         // one, the other must return it too (case 2), not a new one.
         let mut c = Conv::new();
-        c.exchange(
+        c.eid(1, SERVER_A, "c", 1, exchange_id_ok(7, PNFS, "srv", 0));
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(7, PNFS, "srv", 0)],
-        );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![create_session(7, 1, CreateSession4Flags(0))],
-            vec![create_session_ok(
+            create_session(7, 1, CreateSession4Flags(0)),
+            create_session_ok(
                 1,
                 1,
                 CreateSession4Flags(0),
                 chan(1 << 20, 8, 16),
                 chan(4096, 2, 1),
-            )],
+            ),
         );
-        c.exchange(
-            2,
-            CLIENT,
-            SERVER_B,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(9, PNFS, "srv", 0)],
-        );
+        c.eid(2, SERVER_B, "c", 1, exchange_id_ok(9, PNFS, "srv", 0));
         assert_eq!(c.rules(), vec!["trunk.same-clientid"]);
         let f = &c.x.sink.findings()[0];
         assert_eq!(f.frames, vec![2, 5, 6]);
@@ -554,56 +529,32 @@ mod tests {
         );
         // One real server on two addresses: the same client ID.
         let mut c = Conv::new();
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(7, PNFS, "srv", 0)],
-        );
-        c.exchange(
-            2,
-            CLIENT,
-            SERVER_B,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(7, PNFS, "srv", 1)],
-        );
+        c.eid(1, SERVER_A, "c", 1, exchange_id_ok(7, PNFS, "srv", 0));
+        c.eid(2, SERVER_B, "c", 1, exchange_id_ok(7, PNFS, "srv", 1));
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
         // Servers that declare different owners may differ.
         let mut c = Conv::new();
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(7, PNFS, "srv-a", 0)],
-        );
-        c.exchange(
-            2,
-            CLIENT,
-            SERVER_B,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(9, PNFS, "srv-b", 0)],
-        );
+        c.eid(1, SERVER_A, "c", 1, exchange_id_ok(7, PNFS, "srv-a", 0));
+        c.eid(2, SERVER_B, "c", 1, exchange_id_ok(9, PNFS, "srv-b", 0));
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }
 
     #[test]
     fn a_client_varying_its_owner_per_server_address_is_warned() {
         let mut c = Conv::new();
-        c.exchange(
+        c.eid(
             1,
-            CLIENT,
             SERVER_A,
-            vec![exchange_id("host/127.0.0.2", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(7, PNFS, "srv", 0)],
+            "host/127.0.0.2",
+            1,
+            exchange_id_ok(7, PNFS, "srv", 0),
         );
-        c.exchange(
+        c.eid(
             2,
-            CLIENT,
             SERVER_B,
-            vec![exchange_id("host/127.0.0.3", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(8, PNFS, "srv", 0)],
+            "host/127.0.0.3",
+            1,
+            exchange_id_ok(8, PNFS, "srv", 0),
         );
         assert_eq!(c.rules(), vec!["client.same-owner-per-server"]);
         let f = &c.x.sink.findings()[0];
@@ -615,19 +566,12 @@ mod tests {
     fn identities_group_endpoints_by_declaration() {
         let probe = PNFS | ExchgId4Flags::CONFIRMED_R;
         let mut c = with_session();
-        c.exchange(
-            2,
-            CLIENT,
-            SERVER_B,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(7, probe, "srv", 1)],
-        );
-        c.exchange(
+        c.eid(2, SERVER_B, "c", 1, exchange_id_ok(7, probe, "srv", 1));
+        c.op(
             3,
-            CLIENT,
             "127.0.0.4:2049",
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(9, PNFS, "other", 0)],
+            exchange_id("c", 1, ExchgId4Flags(0)),
+            exchange_id_ok(9, PNFS, "other", 0),
         );
         let m = c.x.sink.model();
         let ids = m.server_identities();
@@ -647,61 +591,36 @@ mod tests {
     fn exchange_id_case_2_and_v40_confirm_and_implicit_binding() {
         // Case 2 at the same address: a new client ID for a confirmed owner.
         let mut c = with_session();
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(8, PNFS, "srv", 0)],
-        );
+        c.eid(1, SERVER_A, "c", 1, exchange_id_ok(8, PNFS, "srv", 0));
         assert_eq!(c.rules(), vec!["exchid.case2-same-result"]);
 
         // SETCLIENTID_CONFIRM with a confirm value the server never issued, accepted.
         let mut c = Conv::new();
-        c.exchange(
+        c.op(1, SERVER_A, setclientid("id"), setclientid_ok(5, 1));
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![setclientid("id")],
-            vec![setclientid_ok(5, 1)],
-        );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![confirm(5, 9)],
-            vec![NfsResOp::SetclientidConfirm(NfsStat4::NFS4_OK)],
+            confirm(5, 9),
+            NfsResOp::SetclientidConfirm(NfsStat4::NFS4_OK),
         );
         assert_eq!(c.rules(), vec!["v40.confirm-mismatch"]);
         let mut c = Conv::new();
-        c.exchange(
+        c.op(1, SERVER_A, setclientid("id"), setclientid_ok(5, 1));
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![setclientid("id")],
-            vec![setclientid_ok(5, 1)],
-        );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![confirm(5, 9)],
-            vec![NfsResOp::SetclientidConfirm(
-                NfsStat4::NFS4ERR_STALE_CLIENTID,
-            )],
+            confirm(5, 9),
+            NfsResOp::SetclientidConfirm(NfsStat4::NFS4ERR_STALE_CLIENTID),
         );
         assert!(c.rules().is_empty());
 
         // SP4_NONE: a SEQUENCE on a new connection must not be refused as unbound.
         let mut c = with_session();
-        c.exchange(
+        c.op(
             5,
-            CLIENT,
             SERVER_A,
-            vec![seq_n(1)],
-            vec![NfsResOp::Sequence(NfsRes::Fail(
-                NfsStat4::NFS4ERR_CONN_NOT_BOUND_TO_SESSION,
-            ))],
+            seq_n(1),
+            NfsResOp::Sequence(NfsRes::Fail(NfsStat4::NFS4ERR_CONN_NOT_BOUND_TO_SESSION)),
         );
         assert_eq!(c.rules(), vec!["seq.implicit-binding"]);
     }
@@ -710,41 +629,28 @@ mod tests {
     fn a_client_id_is_used_only_where_its_server_is() {
         // B declares another major id: client ID 7 of A is not B's.
         let mut c = with_session();
-        c.exchange(
+        c.eid(2, SERVER_B, "c", 1, exchange_id_ok(9, PNFS, "other", 0));
+        c.op(
             2,
-            CLIENT,
             SERVER_B,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(9, PNFS, "other", 0)],
-        );
-        c.exchange(
-            2,
-            CLIENT,
-            SERVER_B,
-            vec![create_session(7, 2, CreateSession4Flags(0))],
-            vec![csess_ok(2, 2)],
+            create_session(7, 2, CreateSession4Flags(0)),
+            csess_ok(2, 2),
         );
         assert_eq!(c.rules(), vec!["client.clientid-trunking"]);
         // Same major id (client-ID trunkable): fine.
         let mut c = with_session();
-        c.exchange(
+        c.eid(
             2,
-            CLIENT,
             SERVER_B,
-            vec![exchange_id("c", 1, ExchgId4Flags(0))],
-            vec![exchange_id_ok(
-                7,
-                PNFS | ExchgId4Flags::CONFIRMED_R,
-                "srv",
-                1,
-            )],
+            "c",
+            1,
+            exchange_id_ok(7, PNFS | ExchgId4Flags::CONFIRMED_R, "srv", 1),
         );
-        c.exchange(
+        c.op(
             2,
-            CLIENT,
             SERVER_B,
-            vec![create_session(7, 2, CreateSession4Flags(0))],
-            vec![csess_ok(2, 2)],
+            create_session(7, 2, CreateSession4Flags(0)),
+            csess_ok(2, 2),
         );
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }
@@ -824,13 +730,7 @@ mod tests {
             c.ts = Timestamp { secs: 30, nanos: 0 };
             exchange_id_at(&mut c, 2, SERVER_B, 0x6100_0000_0000_0001);
             if renewed {
-                c.exchange(
-                    1,
-                    CLIENT,
-                    SERVER_A,
-                    vec![seq_on(1, 1)],
-                    vec![seq_on_ok(1, 1, Seq4Status(0))],
-                );
+                c.op(1, SERVER_A, seq_on(1, 1), seq_on_ok(1, 1, Seq4Status(0)));
                 assert_eq!(c.rules(), vec!["trunk.same-clientid"]);
             } else {
                 assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
@@ -862,7 +762,7 @@ mod tests {
             exchange_id_at(&mut c, 1, SERVER_A, 7);
             confirm_at(&mut c, 1, SERVER_A, 7, 1);
             exchange_id_at(&mut c, 2, SERVER_B, 8);
-            c.exchange(2, CLIENT, SERVER_B, vec![seq_on(1, 1)], vec![answer]);
+            c.op(2, SERVER_B, seq_on(1, 1), answer);
             assert_eq!(c.rules(), vec![expect]);
             let message = &c.x.sink.findings()[0].message;
             assert!(
@@ -960,12 +860,11 @@ mod tests {
                 &[NfsStat4::NFS4ERR_GRACE, NfsStat4::NFS4ERR_GRACE]
             };
             for st in statuses {
-                c.exchange(
+                c.op(
                     1,
-                    CLIENT,
                     SERVER_A,
-                    vec![sequence()],
-                    vec![NfsResOp::Sequence(NfsRes::Fail(*st))],
+                    sequence(),
+                    NfsResOp::Sequence(NfsRes::Fail(*st)),
                 );
             }
             exchange_id_at(&mut c, 1, SERVER_A, 8);

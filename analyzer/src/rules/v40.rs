@@ -163,33 +163,19 @@ mod tests {
         // One server on two addresses: B returns A's client ID with a new
         // confirm value; confirming B's values at A succeeds.
         let mut c = Conv::new();
-        c.exchange(
+        c.op(1, SERVER_A, setclientid("uniform"), setclientid_ok(5, 1));
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![setclientid("uniform")],
-            vec![setclientid_ok(5, 1)],
+            confirm(5, 1),
+            NfsResOp::SetclientidConfirm(NfsStat4::NFS4_OK),
         );
-        c.exchange(
+        c.op(2, SERVER_B, setclientid("uniform"), setclientid_ok(5, 2));
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![confirm(5, 1)],
-            vec![NfsResOp::SetclientidConfirm(NfsStat4::NFS4_OK)],
-        );
-        c.exchange(
-            2,
-            CLIENT,
-            SERVER_B,
-            vec![setclientid("uniform")],
-            vec![setclientid_ok(5, 2)],
-        );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![confirm(5, 2)],
-            vec![NfsResOp::SetclientidConfirm(NfsStat4::NFS4_OK)],
+            confirm(5, 2),
+            NfsResOp::SetclientidConfirm(NfsStat4::NFS4_OK),
         );
         let t = &c.x.sink.model().v40_trunking;
         assert_eq!(t.len(), 1);
@@ -199,48 +185,21 @@ mod tests {
         assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
         // Two servers: A does not know B's client ID.
         let mut c = Conv::new();
-        c.exchange(
+        c.op(1, SERVER_A, setclientid("uniform"), setclientid_ok(5, 1));
+        c.op(2, SERVER_B, setclientid("uniform"), setclientid_ok(9, 3));
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![setclientid("uniform")],
-            vec![setclientid_ok(5, 1)],
-        );
-        c.exchange(
-            2,
-            CLIENT,
-            SERVER_B,
-            vec![setclientid("uniform")],
-            vec![setclientid_ok(9, 3)],
-        );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![confirm(9, 3)],
-            vec![NfsResOp::SetclientidConfirm(
-                NfsStat4::NFS4ERR_STALE_CLIENTID,
-            )],
+            confirm(9, 3),
+            NfsResOp::SetclientidConfirm(NfsStat4::NFS4ERR_STALE_CLIENTID),
         );
         let t = &c.x.sink.model().v40_trunking;
         assert_eq!(t.len(), 1);
         assert!(!t[0].same_server());
         // Identical (client ID, confirm) from two addresses: noted.
         let mut c = Conv::new();
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![setclientid("uniform")],
-            vec![setclientid_ok(5, 1)],
-        );
-        c.exchange(
-            2,
-            CLIENT,
-            SERVER_B,
-            vec![setclientid("uniform")],
-            vec![setclientid_ok(5, 1)],
-        );
+        c.op(1, SERVER_A, setclientid("uniform"), setclientid_ok(5, 1));
+        c.op(2, SERVER_B, setclientid("uniform"), setclientid_ok(5, 1));
         assert_eq!(c.rules(), vec!["v40.same-confirm"]);
     }
 
@@ -248,13 +207,7 @@ mod tests {
     fn setclientid_with_a_new_verifier_gets_a_new_client_id() {
         for (cid, expect) in [(5, vec!["v40.clientid-per-verifier"]), (6, vec![])] {
             let mut c = v40_client();
-            c.exchange(
-                1,
-                CLIENT,
-                SERVER_A,
-                vec![setclientid_v("id", 2)],
-                vec![setclientid_ok(cid, 3)],
-            );
+            c.op(1, SERVER_A, setclientid_v("id", 2), setclientid_ok(cid, 3));
             assert_eq!(c.rules(), expect);
         }
     }
@@ -263,33 +216,19 @@ mod tests {
     fn the_rfc_7931_test_and_different_client_ids_disagree() {
         let mut c = Conv::new();
         c.minor = 0;
-        c.exchange(
+        c.op(1, SERVER_A, setclientid("u"), setclientid_ok(5, 1));
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![setclientid("u")],
-            vec![setclientid_ok(5, 1)],
+            confirm(5, 1),
+            NfsResOp::SetclientidConfirm(NfsStat4::NFS4_OK),
         );
-        c.exchange(
+        c.op(2, SERVER_B, setclientid("u"), setclientid_ok(9, 2));
+        c.op(
             1,
-            CLIENT,
             SERVER_A,
-            vec![confirm(5, 1)],
-            vec![NfsResOp::SetclientidConfirm(NfsStat4::NFS4_OK)],
-        );
-        c.exchange(
-            2,
-            CLIENT,
-            SERVER_B,
-            vec![setclientid("u")],
-            vec![setclientid_ok(9, 2)],
-        );
-        c.exchange(
-            1,
-            CLIENT,
-            SERVER_A,
-            vec![confirm(9, 2)],
-            vec![NfsResOp::SetclientidConfirm(NfsStat4::NFS4_OK)],
+            confirm(9, 2),
+            NfsResOp::SetclientidConfirm(NfsStat4::NFS4_OK),
         );
         assert_eq!(c.rules(), vec!["v40.trunking-consistent"]);
         // (The consistent case, B returning 5, is `nfsv40_trunking_test_of_rfc_7931`.)
