@@ -63,3 +63,69 @@ fn a_failing_trial_kept_gets_its_sequence_diagram() {
     assert!(!dir.join("IDENT-ADDR-01.svg").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A scenario that names slot 1 in a session the server granted one slot
+/// (it asked for one: a server may grant as few as that, RFC 8881
+/// §18.36.3) cannot run there; the trial is skipped saying why, not failed.
+const ONE_SLOT: &str = r#"area: slots
+description: a scenario written for a server that grants two slots
+scenarios:
+  - id: ONE-SLOT-01
+    title: slot 1 of a session granted one slot
+    rfc: ["RFC 8881 §18.46.3"]
+    kw: MUST
+    steps:
+      - connect: {as: c1, to: a}
+      - exchange_id: {owner: o1, save: x1}
+      - create_session: {client: x1, save: s1, fore_slots: 1}
+      - sequence: {session: s1, slot: 1, seqid: 1}
+  - id: ONE-SLOT-02
+    title: slot 0 of the same kind of session runs
+    rfc: ["RFC 8881 §18.46.3"]
+    kw: MUST
+    steps:
+      - connect: {as: c1, to: a}
+      - exchange_id: {owner: o1, save: x1}
+      - create_session: {client: x1, save: s1, fore_slots: 1}
+      - sequence: {session: s1, slot: 0}
+"#;
+
+#[test]
+fn a_scenario_needing_more_slots_than_granted_is_skipped() {
+    if !can_run("run_live", &[Need::Root, Need::Ganesha, Need::LiveCapture]) {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("trunkcheck-oneslot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let suite = dir.join("one-slot.yaml");
+    std::fs::write(&suite, ONE_SLOT).expect("suite");
+    let json = dir.join("out.json");
+    let out = trunkcheck()
+        .current_dir(repo())
+        .args(["run", "--builtin", "default", "--json"])
+        .arg(&json)
+        .arg(&suite)
+        .output()
+        .expect("trunkcheck runs");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_default())
+            .unwrap_or_default();
+    let outcome = |id: &str| {
+        doc["scenarios"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["id"] == id).cloned())
+            .unwrap_or_default()
+    };
+    let skipped = outcome("ONE-SLOT-01");
+    assert_eq!(skipped["outcome"], "skipped", "{text}");
+    let why = skipped["message"].as_str().unwrap_or("");
+    assert!(
+        why.contains("step 4") && why.contains("granted 1 slot(s)"),
+        "{why}"
+    );
+    assert_eq!(outcome("ONE-SLOT-02")["outcome"], "passed", "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -180,7 +180,32 @@ fn an_external_target_gets_the_same_right_verdicts_with_1_and_4_threads() {
     let t1 = std::time::Instant::now();
     let (code1, one, text1) = run_in(&netns, &target, "1", &dir.join("t1.json"), &[]);
     eprintln!("1 thread: {:.0} s", t1.elapsed().as_secs_f64());
+    // A target whose export path is wrong is a setup problem, said once at
+    // the start, not a failure of every trial.
+    let wrong = dir.join("wrong-export.yaml");
+    std::fs::write(
+        &wrong,
+        external_target(&sock).replace(
+            "    addresses: [127.0.0.5]\n",
+            "    addresses: [127.0.0.5]\n    export: /no-such-export\n",
+        ),
+    )
+    .expect("target");
+    let (code_w, ran_w, text_w) = run_in(
+        &netns,
+        &wrong,
+        "4",
+        &dir.join("wrong.json"),
+        &["IDENT-ADDR-01"],
+    );
     drop(lab);
+    assert_ne!(code_w, 0, "{text_w}");
+    assert!(ran_w.is_empty(), "no trial runs: {ran_w:?}");
+    assert!(
+        text_w.contains("server c: its export /no-such-export refused a new file")
+            && text_w.contains("NFS4ERR_NOENT"),
+        "{text_w}"
+    );
     assert_eq!(
         code4, 0,
         "4 threads: failures outside Ganesha's baseline:\n{text4}"

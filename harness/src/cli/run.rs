@@ -291,7 +291,9 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     }
     let started = std::time::Instant::now();
     if !args.no_grace_wait {
-        for line in trunkcheck::run::settle::out_of_grace_at_start(&env) {
+        let lines = trunkcheck::run::settle::out_of_grace_at_start(&env)
+            .map_err(|e| anyhow::anyhow!("target {}: {e}", target.name))?;
+        for line in lines {
             eprintln!("trunkcheck: {line}");
         }
     }

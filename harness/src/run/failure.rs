@@ -28,6 +28,10 @@ pub struct Failure {
     /// The step could not be sent: it needs what an earlier step did not
     /// leave (a saved client ID, session, open or lock).
     pub unmet: bool,
+    /// The scenario cannot run on this server as it answered (e.g. it
+    /// granted fewer slots than the scenario uses), which the RFC allows:
+    /// the trial is skipped with this reason, not failed.
+    pub not_applicable: Option<String>,
 }
 
 impl Failure {
@@ -46,6 +50,16 @@ impl Failure {
         Failure {
             unmet: true,
             ..Failure::at(n, what, message)
+        }
+    }
+
+    /// Step `n` needs what the server lawfully did not grant: the trial is
+    /// skipped with `why`.
+    pub fn not_applicable(n: usize, what: impl Into<String>, why: impl Into<String>) -> Failure {
+        let why = why.into();
+        Failure {
+            not_applicable: Some(why.clone()),
+            ..Failure::at(n, what, why)
         }
     }
 

@@ -265,6 +265,9 @@ fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
     }
     let mut failure = outcome.err();
     if let Some(f) = &failure {
+        if let Some(why) = &f.not_applicable {
+            return Verdict::Skip(format!("step {}: {why}", f.step.unwrap_or(0)));
+        }
         if f.actual.as_deref() == Some("NFS4ERR_MINOR_VERS_MISMATCH") {
             let minor = sc.requires.minor.unwrap_or(1);
             return Verdict::Skip(format!("the server does not offer NFSv4.{minor}"));

@@ -129,6 +129,30 @@ pub(super) fn slot_choice(s: &Session, choice: &Option<SlotChoice>) -> u32 {
     }
 }
 
+/// A slot id the scenario names that the session was not granted
+/// (csr_fore_chan_attrs.ca_maxrequests; a server may grant as few as one
+/// slot): the step cannot run as written on this server. `beyond` is meant
+/// to be outside the range and passes.
+pub(super) fn slot_granted(
+    s: &Session,
+    choice: &Option<SlotChoice>,
+    n: usize,
+    what: &str,
+) -> Result<(), Failure> {
+    let granted = s.created().csr_fore_chan_attrs.ca_maxrequests;
+    match choice {
+        Some(SlotChoice::Id(slot)) if *slot >= granted => Err(Failure::not_applicable(
+            n,
+            what,
+            format!(
+                "the step uses slot {slot}, but the server granted {granted} slot(s) \
+                 (ca_maxrequests), which RFC 8881 §18.36.3 allows"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The SEQUENCE a step chose itself (slot, sequence id, cachethis).
 pub(super) fn exact(
     s: &Session,
@@ -153,6 +177,7 @@ pub fn sequence_op(
     a: &SequenceStep,
 ) -> Result<NfsArgOp<'static>, Failure> {
     let s = t.session(n, &a.session)?;
+    slot_granted(&s, &a.slot, n, "sequence")?;
     let (slot, seqid, cachethis) = match exact(&s, &a.slot, &a.seqid, a.cachethis) {
         SeqMode::Exact {
             slot,
@@ -325,6 +350,7 @@ pub fn plan(
     let mut p = p;
     let common = op.common();
     if let (Some(s), true) = (&p.session, common.exact_sequence()) {
+        slot_granted(s, &common.slot, n, op.keyword())?;
         p.seq = exact(s, &common.slot, &common.seqid, common.cachethis);
     }
     Ok(p)

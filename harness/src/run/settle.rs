@@ -106,7 +106,10 @@ pub fn settle(env: &Env, actions: &[(String, Action)]) {
 /// its grace period (a freshly started server answers non-reclaim OPENs
 /// with NFS4ERR_GRACE, which would fail the first trials). One line per
 /// server that was in grace, or that could not be asked, for the console.
-pub fn out_of_grace_at_start(env: &Env) -> Vec<String> {
+/// An error when a server's export refuses what every scenario does
+/// (create a file as AUTH_SYS uid 0): the target is set up wrong, and
+/// running would only fail every trial for it.
+pub fn out_of_grace_at_start(env: &Env) -> Result<Vec<String>, String> {
     let mut lines = Vec::new();
     for s in &env.servers {
         let started = Instant::now();
@@ -117,19 +120,64 @@ pub fn out_of_grace_at_start(env: &Env) -> Vec<String> {
                 started.elapsed().as_secs_f64()
             )),
             Ok(false) => {}
-            Err(e) => lines.push(format!(
+            Err(GraceProbe::Refused(status)) => {
+                return Err(export_refused(&s.name, &s.export, status))
+            }
+            Err(GraceProbe::Failed(e)) => lines.push(format!(
                 "server {}: could not tell whether it is in its grace period ({e}); not waiting",
                 s.name
             )),
         }
     }
-    lines
+    Ok(lines)
+}
+
+/// Why the grace probe could not tell.
+#[derive(Debug)]
+enum GraceProbe {
+    /// The export refused the probe's OPEN with this status (not
+    /// NFS4ERR_GRACE): a setup problem of the target.
+    Refused(NfsStat4),
+    /// No connection, session or reply.
+    Failed(String),
+}
+
+impl From<String> for GraceProbe {
+    fn from(e: String) -> Self {
+        GraceProbe::Failed(e)
+    }
+}
+
+/// Statuses with which an export refuses a new file for a reason of its
+/// setup (permissions, squashing, read-only, security flavour, a missing
+/// export path), not of the protocol.
+const SETUP_REFUSALS: [NfsStat4; 7] = [
+    NfsStat4::NFS4ERR_ACCESS,
+    NfsStat4::NFS4ERR_PERM,
+    NfsStat4::NFS4ERR_ROFS,
+    NfsStat4::NFS4ERR_WRONGSEC,
+    NfsStat4::NFS4ERR_NOENT,
+    NfsStat4::NFS4ERR_NOSPC,
+    NfsStat4::NFS4ERR_DQUOT,
+];
+
+/// The run's error for a server whose export refused the probe's new file.
+fn export_refused(server: &str, export: &str, status: NfsStat4) -> String {
+    let status = super::expect::status_name(status);
+    format!(
+        "server {server}: its export {export} refused a new file created as AUTH_SYS uid 0 \
+         ({status}); every scenario creates files there, so every trial would fail for the \
+         target's setup, not the server's conformance. Export it read-write to the client \
+         addresses without root squashing (knfsd: rw,no_root_squash; Ganesha: Access_Type = RW; \
+         Squash = No_Root_Squash), allow AUTH_SYS, and check the target's `export` path \
+         (--no-grace-wait skips this check)"
+    )
 }
 
 /// Waits (up to three grace periods, or 90 s when the grace is unknown)
 /// until the server's first address takes a non-reclaim OPEN; true when it
 /// had to wait.
-fn server_out_of_grace(env: &Env, s: &EnvServer) -> Result<bool, String> {
+fn server_out_of_grace(env: &Env, s: &EnvServer) -> Result<bool, GraceProbe> {
     let limit = s.grace.map_or(Duration::from_secs(90), |g| {
         (g * 3).max(Duration::from_secs(15))
     });
@@ -140,12 +188,13 @@ fn server_out_of_grace(env: &Env, s: &EnvServer) -> Result<bool, String> {
 }
 
 /// Polls with a fresh client until a non-reclaim OPEN is no longer refused
-/// with NFS4ERR_GRACE (or `limit` passes); true when one was.
+/// with NFS4ERR_GRACE (or `limit` passes); true when one was. The file it
+/// creates is removed.
 fn wait_out_of_grace(
     env: &Env,
     addr: std::net::SocketAddr,
     limit: Duration,
-) -> Result<bool, String> {
+) -> Result<bool, GraceProbe> {
     let deadline = Instant::now() + limit;
     let opts = ConnectOptions {
         from: env.source(62_499, None)?,
@@ -162,7 +211,7 @@ fn wait_out_of_grace(
     let conn = loop {
         match Connection::connect(addr, &opts) {
             Ok(c) => break c,
-            Err(e) if Instant::now() >= deadline => return Err(e.to_string()),
+            Err(e) if Instant::now() >= deadline => return Err(GraceProbe::Failed(e.to_string())),
             Err(_) => std::thread::sleep(Duration::from_millis(200)),
         }
     };
@@ -182,7 +231,9 @@ fn wait_out_of_grace(
         let owner = ops::state_owner(clientid, b"settle");
         list.push(ops::open_create(0, owner, &name));
         list.push(ops::getfh());
-        let res = session.compound(&conn, list).map_err(|e| e.to_string())?;
+        let res = session
+            .compound(&conn, list)
+            .map_err(|e| GraceProbe::Failed(e.to_string()))?;
         match ops::opened(&res) {
             Some(o) => {
                 let stateid = o.stateid.clone();
@@ -192,13 +243,19 @@ fn wait_out_of_grace(
                 }
                 close.push(ops::close(0, stateid));
                 let _ = session.compound(&conn, close);
+                let mut remove = root.clone();
+                remove.push(ops::remove(&name));
+                let _ = session.compound(&conn, remove);
                 break Ok(waited);
             }
             None if res.status == NfsStat4::NFS4ERR_GRACE && Instant::now() < deadline => {
                 waited = true;
                 std::thread::sleep(Duration::from_millis(500));
             }
-            None => break Err(format!("OPEN: {:?}", res.status)),
+            None if SETUP_REFUSALS.contains(&res.status) => {
+                break Err(GraceProbe::Refused(res.status))
+            }
+            None => break Err(GraceProbe::Failed(format!("OPEN: {:?}", res.status))),
         }
     };
     let _ = session.destroy_session(&conn);
