@@ -129,7 +129,7 @@ impl<'a> TrialRun<'a> {
         let mut res = self.send(n, what, &conn, &principal, &plan)?;
         let (mut status, mut json) = main_result(&res, plan.main);
         if status == NfsStat4::NFS4ERR_DELAY
-            && retries_delay(&plan)
+            && retries_delay(&plan, op)
             && !names_status(common.expect.as_ref(), "NFS4ERR_DELAY")
         {
             let started = Instant::now();
@@ -559,14 +559,33 @@ const DELAY_MAX_PAUSE: Duration = Duration::from_secs(1);
 /// answer is judged.
 const DELAY_RETRY_LIMIT: Duration = Duration::from_secs(15);
 
-/// Whether a step answered NFS4ERR_DELAY can simply be sent again: the
-/// session's slot table picks a new sequence id (a scenario's exact slot
+/// Whether a step answered NFS4ERR_DELAY can simply be sent again: in a
+/// session whose slot table picks a new sequence id, or an operation
+/// outside a session that carries no sequence state (EXCHANGE_ID,
+/// CREATE_SESSION, BIND_CONN_TO_SESSION, DESTROY_CLIENTID, SETCLIENTID,
+/// SETCLIENTID_CONFIRM, RENEW, PUTROOTFH, GETATTR). A scenario's exact slot
 /// and sequence id, a COMPOUND prepared by another, and NFSv4.0's
-/// seqid-bumping operations are left as the scenario wrote them).
-fn retries_delay(plan: &Plan) -> bool {
-    plan.session.is_some()
-        && plan.before.is_empty()
-        && matches!(plan.seq, SeqMode::Auto | SeqMode::AutoCached)
+/// seqid-bumping operations (NFS4ERR_DELAY moves the owner's seqid, RFC
+/// 7530 §9.1.7) are left as the scenario wrote them.
+fn retries_delay(plan: &Plan, op: &Op) -> bool {
+    if !plan.before.is_empty() {
+        return false;
+    }
+    match &plan.session {
+        Some(_) => matches!(plan.seq, SeqMode::Auto | SeqMode::AutoCached),
+        None => matches!(
+            op,
+            Op::ExchangeId(_)
+                | Op::CreateSession(_)
+                | Op::BindConnToSession(_)
+                | Op::DestroyClientid(_)
+                | Op::Setclientid(_)
+                | Op::SetclientidConfirm(_)
+                | Op::Renew(_)
+                | Op::Putrootfh(_)
+                | Op::Getattr(_)
+        ),
+    }
 }
 
 /// Whether an expectation lists this status by name (a scenario that
@@ -645,4 +664,97 @@ pub fn actions_of(sc: &Scenario) -> Vec<(String, Action)> {
             _ => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::load_str;
+    use std::path::Path;
+
+    /// The operations of a one-scenario suite with these steps (NFSv4.0
+    /// when `minor` is 0).
+    fn ops_in(minor: u32, steps: &str) -> Vec<Op> {
+        let text = format!(
+            "area: t\nscenarios:\n  - id: T-01\n    title: t\n    rfc: [\"RFC 8881 §15.1.1.3\"]\n    kw: MUST\n    requires: {{minor: {minor}}}\n    steps:\n{steps}"
+        );
+        let suite = load_str(Path::new("t.yaml"), &text).expect("loads");
+        suite.file.scenarios[0]
+            .steps
+            .iter()
+            .filter_map(Step::op)
+            .collect()
+    }
+
+    /// The operations of an NFSv4.1 scenario with these steps.
+    fn ops(steps: &str) -> Vec<Op> {
+        ops_in(1, steps)
+    }
+
+    fn plan(seq: SeqMode, before: bool) -> Plan {
+        Plan {
+            session: None,
+            seq,
+            ops: Vec::new(),
+            main: 0,
+            minor: 0,
+            before: if before {
+                vec![ops::putrootfh()]
+            } else {
+                vec![]
+            },
+        }
+    }
+
+    #[test]
+    fn delay_is_retried_only_where_the_same_request_can_be_sent_again() {
+        let mut list = ops("      - connect: {as: c1, to: a}
+      - exchange_id: {owner: o1, save: x1}
+      - create_session: {client: x1, save: s1}
+");
+        list.extend(ops_in(
+            0,
+            "      - connect: {as: c1, to: a}
+      - setclientid: {owner: o2, save: sc1}
+      - setclientid_confirm: {client: sc1}
+      - open: {client: sc1, file: f1, create: true, save: f1}
+      - close: {open: f1}
+",
+        ));
+        let outside = plan(SeqMode::Auto, false);
+        let kinds: Vec<(&str, bool)> = list
+            .iter()
+            .map(|op| (op.keyword(), retries_delay(&outside, op)))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("exchange_id", true),
+                ("create_session", true),
+                ("setclientid", true),
+                ("setclientid_confirm", true),
+                // NFSv4.0 OPEN and CLOSE move the owner's seqid on
+                // NFS4ERR_DELAY: sending them again as planned is another
+                // request.
+                ("open", false),
+                ("close", false),
+            ]
+        );
+        // A COMPOUND prepared by another is never sent again alone.
+        assert!(!retries_delay(&plan(SeqMode::Auto, true), &list[0]));
+    }
+
+    #[test]
+    fn an_expectation_naming_delay_wants_to_see_it() {
+        let list = ops("      - connect: {as: c1, to: a}
+      - exchange_id: {owner: o1, save: x1, expect: [NFS4_OK, NFS4ERR_DELAY]}
+      - exchange_id: {owner: o1, save: x2, expect: NFS4_OK}
+      - exchange_id: {owner: o1, save: x3}
+");
+        let named: Vec<bool> = list
+            .iter()
+            .map(|op| names_status(op.common().expect.as_ref(), "NFS4ERR_DELAY"))
+            .collect();
+        assert_eq!(named, vec![true, false, false]);
+    }
 }
