@@ -246,9 +246,15 @@ pub struct RpcStreams<S> {
     stats: StreamStats,
     /// Bytes held across all directions.
     buffered: usize,
+    /// An empty buffer kept from a record reassembled earlier, lent to the
+    /// next direction that starts one (at most [`SPARE_MAX`] bytes kept).
+    spare: Vec<u8>,
     /// Where records go.
     pub sink: S,
 }
+
+/// Largest buffer kept for reuse between reassembled records.
+const SPARE_MAX: usize = 4 << 20;
 
 impl<S: RecordSink> RpcStreams<S> {
     /// A stream layer feeding `sink`.
@@ -258,6 +264,7 @@ impl<S: RecordSink> RpcStreams<S> {
             conns: HashMap::new(),
             stats: StreamStats::default(),
             buffered: 0,
+            spare: Vec::new(),
             sink,
         }
     }
@@ -309,6 +316,7 @@ impl<S: RecordSink> RpcStreams<S> {
             limits,
             rec_limits,
             stats: &mut self.stats,
+            spare: &mut self.spare,
             sink: &mut self.sink,
         };
         f(&mut ctx, st);
@@ -445,6 +453,7 @@ struct Ctx<'s, S> {
     limits: StreamLimits,
     rec_limits: RecordLimits,
     stats: &'s mut StreamStats,
+    spare: &'s mut Vec<u8>,
     sink: &'s mut S,
 }
 
@@ -465,6 +474,15 @@ impl<S: RecordSink> Ctx<'_, S> {
             frame: self.frame,
             ts: self.ts,
         });
+    }
+
+    /// Emits a record popped from an assembler and keeps its buffer for
+    /// the next record to be reassembled.
+    fn emit_popped(&mut self, rec: crate::rpc::Record, first_frame: u64) {
+        self.emit(&rec.data, rec.offset, first_frame);
+        if rec.data.capacity() > self.spare.capacity() && rec.data.capacity() <= SPARE_MAX {
+            *self.spare = rec.data;
+        }
     }
 
     /// Drops any record in progress and starts hunting at stream offset `at`.
@@ -519,6 +537,9 @@ impl<S: RecordSink> Ctx<'_, S> {
             return;
         }
         let started_before = !asm.is_at_boundary();
+        if !started_before {
+            asm.lend_buffer(self.spare);
+        }
         let fed = asm.feed(rest);
         let mut first = true;
         let mut popped = false;
@@ -530,7 +551,7 @@ impl<S: RecordSink> Ctx<'_, S> {
             };
             first = false;
             popped = true;
-            self.emit(&rec.data, rec.offset, ff);
+            self.emit_popped(rec, ff);
         }
         if popped {
             st.ever_rpc = true;
@@ -662,6 +683,7 @@ impl<S: RecordSink> Ctx<'_, S> {
             return;
         };
         *partial_first_frame = first_frame;
+        asm.lend_buffer(self.spare);
         let fed = asm.feed(data);
         let mut popped = false;
         while let Some(rec) = asm.pop() {
@@ -671,7 +693,7 @@ impl<S: RecordSink> Ctx<'_, S> {
                 self.frame
             };
             popped = true;
-            self.emit(&rec.data, rec.offset, ff);
+            self.emit_popped(rec, ff);
         }
         if popped {
             st.ever_rpc = true;
