@@ -18,8 +18,9 @@ use crate::rpc::{
     RpcGssCred, RpcGssService, RpcMessage,
 };
 use crate::tcp::flow::{CloseReason, ConnId, Direction};
+use crate::tcp::hash::{FastMap, FastState};
 use crate::xdr::{ErrorKind, Reader, XdrError};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 
 /// Bounds of the call table.
@@ -287,15 +288,15 @@ type CallKey = (ConnId, Direction, u32);
 #[derive(Debug)]
 pub struct Exchanges<M> {
     limits: ExchangeLimits,
-    pending: HashMap<CallKey, PendingCall>,
+    pending: FastMap<CallKey, PendingCall>,
     /// Calls in arrival order, per connection (for per-connection bounds).
-    per_conn: HashMap<ConnId, VecDeque<(Direction, u32, u64)>>,
+    per_conn: FastMap<ConnId, VecDeque<(Direction, u32, u64)>>,
     /// All calls in arrival order (lazily cleaned; for the global bound).
     order: VecDeque<(CallKey, u64)>,
     seq: u64,
-    cb_programs: HashSet<u32>,
+    cb_programs: HashSet<u32, FastState>,
     stats: ExchangeStats,
-    by_program: HashMap<u32, u64>,
+    by_program: FastMap<u32, u64>,
     /// Where messages go.
     pub sink: M,
 }
@@ -303,17 +304,17 @@ pub struct Exchanges<M> {
 impl<M: MessageSink> Exchanges<M> {
     /// A call/reply layer feeding `sink`.
     pub fn new(limits: ExchangeLimits, sink: M) -> Self {
-        let mut cb_programs = HashSet::new();
+        let mut cb_programs = HashSet::default();
         cb_programs.insert(NFS4_CALLBACK);
         Exchanges {
             limits,
-            pending: HashMap::new(),
-            per_conn: HashMap::new(),
+            pending: FastMap::default(),
+            per_conn: FastMap::default(),
             order: VecDeque::new(),
             seq: 0,
             cb_programs,
             stats: ExchangeStats::default(),
-            by_program: HashMap::new(),
+            by_program: FastMap::default(),
             sink,
         }
     }

@@ -14,7 +14,7 @@
 use crate::capture::packet::Timestamp;
 use crate::rpc::{RecordAssembler, RecordLimits};
 use crate::tcp::flow::{CloseReason, ConnId, ConnInfo, Direction, StreamSink};
-use std::collections::HashMap;
+use crate::tcp::hash::FastMap;
 
 /// Bounds of the RPC stream layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,7 +242,7 @@ impl ConnState {
 #[derive(Debug)]
 pub struct RpcStreams<S> {
     limits: StreamLimits,
-    conns: HashMap<ConnId, ConnState>,
+    conns: FastMap<ConnId, ConnState>,
     stats: StreamStats,
     /// Bytes held across all directions.
     buffered: usize,
@@ -261,7 +261,7 @@ impl<S: RecordSink> RpcStreams<S> {
     pub fn new(limits: StreamLimits, sink: S) -> Self {
         RpcStreams {
             limits,
-            conns: HashMap::new(),
+            conns: FastMap::default(),
             stats: StreamStats::default(),
             buffered: 0,
             spare: Vec::new(),
