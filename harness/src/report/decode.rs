@@ -61,6 +61,7 @@ impl<W: Write> DecodeOutput<W> {
         let t0 = *self.t0.get_or_insert(m.ts);
         let s = &mut self.line;
         s.clear();
+        s.reserve(256);
         put_padded_u64(s, m.frame, 7);
         s.push(b' ');
         put_relative_time(s, m.ts, t0, &mut self.scratch);
@@ -281,12 +282,16 @@ fn put_hex32(s: &mut Vec<u8>, v: u32) {
 }
 
 /// Appends bytes as lower-case hexadecimal (as the `Display` of session
-/// ids and verifiers).
+/// ids and verifiers), through a stack buffer.
 fn put_hex_bytes(s: &mut Vec<u8>, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for &b in bytes {
-        s.push(HEX[(b >> 4) as usize]);
-        s.push(HEX[(b & 15) as usize]);
+    for chunk in bytes.chunks(32) {
+        let mut buf = [0u8; 64];
+        for (pair, &b) in buf.chunks_exact_mut(2).zip(chunk) {
+            pair[0] = HEX[(b >> 4) as usize];
+            pair[1] = HEX[(b & 15) as usize];
+        }
+        s.extend_from_slice(buf.get(..2 * chunk.len()).unwrap_or_default());
     }
 }
 
@@ -327,18 +332,30 @@ fn put_relative_time(s: &mut Vec<u8>, ts: Timestamp, t0: Timestamp, scratch: &mu
 }
 
 /// Appends a socket address as its `Display` does (`a.b.c.d:port`,
-/// `[v6]:port`), directly for IPv4.
+/// `[v6]:port`), directly for IPv4 (through a stack buffer).
 fn put_socket_addr(s: &mut Vec<u8>, a: SocketAddr, scratch: &mut String) {
     match a {
         SocketAddr::V4(v4) => {
+            let mut buf = [0u8; 21];
+            let mut n = 0;
+            let mut put = |bytes: &[u8]| {
+                if let Some(dst) = buf.get_mut(n..n + bytes.len()) {
+                    dst.copy_from_slice(bytes);
+                    n += bytes.len();
+                }
+            };
+            let mut digit_buf = [0u8; 20];
             for (i, octet) in v4.ip().octets().into_iter().enumerate() {
                 if i > 0 {
-                    s.push(b'.');
+                    put(b".");
                 }
-                put_u64(s, u64::from(octet));
+                let start = digits(&mut digit_buf, u64::from(octet));
+                put(digit_buf.get(start..).unwrap_or_default());
             }
-            s.push(b':');
-            put_u64(s, u64::from(v4.port()));
+            put(b":");
+            let start = digits(&mut digit_buf, u64::from(v4.port()));
+            put(digit_buf.get(start..).unwrap_or_default());
+            s.extend_from_slice(buf.get(..n).unwrap_or_default());
         }
         SocketAddr::V6(_) => {
             scratch.clear();
