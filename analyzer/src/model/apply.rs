@@ -666,6 +666,9 @@ impl Model {
             n: self.next_session,
         };
         self.next_session += 1;
+        if !self.sessions.contains_key(&key) {
+            self.session_index.add(id, endpoint, key.n);
+        }
         Some(self.sessions.entry(key).or_insert(Session {
             id,
             server,

@@ -362,6 +362,23 @@ pub struct SessionKey {
     pub n: u32,
 }
 
+/// The sessions created with each (id, endpoint), in creation order: a
+/// lookup accelerator for [`Model::session_key_at`], trusted only while it
+/// has seen every session of [`Model::sessions`] (else the lookup scans).
+#[derive(Debug, Default)]
+pub(crate) struct SessionIndex {
+    at: crate::tcp::hash::FastMap<(SessionId4, SocketAddr), Vec<u32>>,
+    count: usize,
+}
+
+impl SessionIndex {
+    /// Notes the session `n` of `id` created at `endpoint`.
+    pub(crate) fn add(&mut self, id: SessionId4, endpoint: SocketAddr, n: u32) {
+        self.at.entry((id, endpoint)).or_default().push(n);
+        self.count += 1;
+    }
+}
+
 /// An NFSv4.1 session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -478,6 +495,9 @@ pub struct Model {
     pub sessions: BTreeMap<SessionKey, Session>,
     /// The number the next session gets in its [`SessionKey`].
     pub(crate) next_session: u32,
+    /// Where each session was created, to find one without scanning every
+    /// session of its id (see [`Model::session_key_at`]).
+    pub(crate) session_index: SessionIndex,
     /// Connections by id.
     pub connections: BTreeMap<ConnId, Connection>,
     /// Recovery timeline, in frame order.
@@ -765,6 +785,22 @@ impl Model {
     /// live one of the same server (trunked), else the latest one that
     /// ended there.
     pub fn session_key_at(&self, endpoint: SocketAddr, id: &SessionId4) -> Option<SessionKey> {
+        // The best rank below is a live session at this very endpoint, the
+        // latest such winning: when the index knows every session, look at
+        // this endpoint's sessions of `id` from the latest.
+        if self.session_index.count == self.sessions.len() {
+            let at_endpoint = self.session_index.at.get(&(*id, endpoint));
+            for &n in at_endpoint.into_iter().flatten().rev() {
+                let k = SessionKey { id: *id, n };
+                let live_here = self
+                    .sessions
+                    .get(&k)
+                    .is_some_and(|s| s.ended.is_none() && s.endpoint == endpoint);
+                if live_here {
+                    return Some(k);
+                }
+            }
+        }
         let key = self.endpoints.get(&endpoint).map(|e| e.server_key());
         // An address that declared nothing may be any server's: a session
         // id used there can only be matched by value.
