@@ -379,6 +379,24 @@ impl SessionIndex {
     }
 }
 
+/// The positions in [`Model::client_ids`] of the records of each client ID
+/// value, in order: a lookup accelerator for
+/// [`Model::record_index_by_key`], trusted only while it has seen every
+/// record (else the lookup scans).
+#[derive(Debug, Default)]
+pub(crate) struct RecordIndex {
+    pub(crate) by_clientid: crate::tcp::hash::FastMap<u64, Vec<usize>>,
+    pub(crate) count: usize,
+}
+
+impl RecordIndex {
+    /// Notes that record `i` holds client ID `clientid`.
+    pub(crate) fn add(&mut self, clientid: u64, i: usize) {
+        self.by_clientid.entry(clientid).or_default().push(i);
+        self.count += 1;
+    }
+}
+
 /// An NFSv4.1 session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -498,6 +516,8 @@ pub struct Model {
     /// Where each session was created, to find one without scanning every
     /// session of its id (see [`Model::session_key_at`]).
     pub(crate) session_index: SessionIndex,
+    /// Where each client ID value's records are in [`Model::client_ids`].
+    pub(crate) record_index: RecordIndex,
     /// Connections by id.
     pub connections: BTreeMap<ConnId, Connection>,
     /// Recovery timeline, in frame order.
@@ -747,8 +767,27 @@ impl Model {
     /// the latest.
     pub fn record_index_by_key(&self, key: &ServerKey, clientid: u64) -> Option<usize> {
         let mut found = None;
+        let matches = |r: &ClientIdRecord| r.server == *key && r.clientid == clientid;
+        if self.record_index.count == self.client_ids.len() {
+            // Only the records of this value, in the same order: the first
+            // live one that matches, else the last that matches (liveness
+            // first: it is cheaper to test than the server key).
+            let at = self.record_index.by_clientid.get(&clientid);
+            let at = at.map_or(&[][..], Vec::as_slice);
+            let record = |i: usize| self.client_ids.get(i);
+            let live = at
+                .iter()
+                .copied()
+                .find(|&i| record(i).is_some_and(|r| r.live() && matches(r)));
+            return live.or_else(|| {
+                at.iter()
+                    .rev()
+                    .copied()
+                    .find(|&i| record(i).is_some_and(matches))
+            });
+        }
         for (i, r) in self.client_ids.iter().enumerate() {
-            if r.server == *key && r.clientid == clientid {
+            if matches(r) {
                 if r.live() {
                     return Some(i);
                 }
