@@ -687,7 +687,13 @@ impl EventSink for Engine {
         for g in &mut self.groups {
             g.applied(at, ev, model);
         }
-        if self.last.as_ref().is_none_or(|l| l.frame <= at.frame) {
+        // The events of one message share their place: keep the copy
+        // already made rather than clone it again.
+        if self
+            .last
+            .as_ref()
+            .is_none_or(|l| l.frame <= at.frame && l != at)
+        {
             self.last = Some(at.clone());
         }
     }
