@@ -588,8 +588,24 @@ macro_rules! xdr_union {
 macro_rules! xdr_fixed_opaque {
     ($(#[$m:meta])* $vis:vis struct $name:ident([u8; $n:literal]);) => {
         $(#[$m])*
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
         $vis struct $name(pub [u8; $n]);
+
+        // Byte order (as derived), eight bytes at a time: these are the
+        // keys of the model's maps of sessions and verifiers.
+        impl ::std::cmp::Ord for $name {
+            #[inline]
+            fn cmp(&self, other: &Self) -> ::std::cmp::Ordering {
+                $crate::xdr::cmp_bytes(&self.0, &other.0)
+            }
+        }
+
+        impl ::std::cmp::PartialOrd for $name {
+            #[inline]
+            fn partial_cmp(&self, other: &Self) -> Option<::std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
 
         impl $name {
             /// The bytes as lower-case hexadecimal.

@@ -111,6 +111,23 @@ fn escape_with(b: &[u8], s: &mut String, json: bool) {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// Compares two byte arrays in byte order (as `[u8; N]`'s `Ord` does),
+/// eight bytes at a time as big-endian words instead of through `memcmp`.
+#[inline]
+pub fn cmp_bytes<const N: usize>(a: &[u8; N], b: &[u8; N]) -> std::cmp::Ordering {
+    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (p, q) in (&mut x).zip(&mut y) {
+        let (mut wp, mut wq) = ([0u8; 8], [0u8; 8]);
+        wp.copy_from_slice(p);
+        wq.copy_from_slice(q);
+        match u64::from_be_bytes(wp).cmp(&u64::from_be_bytes(wq)) {
+            std::cmp::Ordering::Equal => {}
+            other => return other,
+        }
+    }
+    x.remainder().cmp(y.remainder())
+}
+
 /// Lower-case hexadecimal of `b`.
 pub fn hex(b: &[u8]) -> String {
     let mut s = String::with_capacity(b.len() * 2);

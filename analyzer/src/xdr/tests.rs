@@ -270,3 +270,28 @@ fn fixed_opaques_and_flags_print_without_change() {
     assert_eq!(format!("{:?}", Bits(0x15)), "A|B|0x10");
     assert_eq!(format!("{:?}", Bits(0x10)), "0x10");
 }
+
+#[test]
+fn fixed_opaques_order_as_their_bytes() {
+    use crate::nfs4::{SessionId4, StateidOther, Verifier4};
+    // Pairs differing in one byte (each position, both ways) and equal pairs.
+    let mut cases = vec![([0u8; 16], [0u8; 16])];
+    for i in 0..16 {
+        for (x, y) in [(0u8, 1u8), (0x7f, 0x80), (0xff, 0xfe), (3, 3)] {
+            let (mut a, mut b) = ([0x5au8; 16], [0x5au8; 16]);
+            a[i] = x;
+            b[i] = y;
+            cases.push((a, b));
+        }
+    }
+    for (a, b) in cases {
+        assert_eq!(SessionId4(a).cmp(&SessionId4(b)), a.cmp(&b));
+        let (a8, b8): ([u8; 8], [u8; 8]) =
+            (a[4..12].try_into().unwrap(), b[4..12].try_into().unwrap());
+        assert_eq!(Verifier4(a8).cmp(&Verifier4(b8)), a8.cmp(&b8));
+        let (a12, b12): ([u8; 12], [u8; 12]) =
+            (a[2..14].try_into().unwrap(), b[2..14].try_into().unwrap());
+        assert_eq!(StateidOther(a12).cmp(&StateidOther(b12)), a12.cmp(&b12));
+        assert_eq!(SessionId4(a).partial_cmp(&SessionId4(b)), Some(a.cmp(&b)));
+    }
+}
