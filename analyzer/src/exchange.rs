@@ -432,7 +432,7 @@ impl CallTable {
     }
 
     /// Counts a record that is not an RPC message and gives its notice.
-    fn not_rpc(&mut self, rec: &RecordRef<'_>, error: XdrError, notice: impl FnOnce(Notice)) {
+    pub fn not_rpc(&mut self, rec: &RecordRef<'_>, error: XdrError, notice: impl FnOnce(Notice)) {
         self.stats.bad_rpc_headers += 1;
         notice(Notice::BadRpcHeader {
             conn: rec.conn,

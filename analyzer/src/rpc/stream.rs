@@ -155,6 +155,14 @@ pub struct RecordRef<'a> {
 pub trait RecordSink {
     /// One complete record.
     fn record(&mut self, rec: RecordRef<'_>);
+    /// One complete record whose bytes are in a buffer of their own, `data`
+    /// (`rec.bytes` is empty): one reassembled from several segments. A
+    /// sink that keeps records (to decode them on another thread) may take
+    /// the buffer, leaving an empty one (best with capacity, to be reused)
+    /// in its place. By default the record goes to [`record`](Self::record).
+    fn record_buffer(&mut self, rec: RecordRef<'_>, data: &mut Vec<u8>) {
+        self.record(RecordRef { bytes: data, ..rec });
+    }
     /// Something worth reporting.
     fn notice(&mut self, n: StreamNotice);
     /// A connection ended (pending calls on it can be forgotten).
@@ -479,9 +487,25 @@ impl<S: RecordSink> Ctx<'_, S> {
     /// Emits a record popped from an assembler and keeps its buffer for
     /// the next record to be reassembled.
     fn emit_popped(&mut self, rec: crate::rpc::Record, first_frame: u64) {
-        self.emit(&rec.data, rec.offset, first_frame);
-        if rec.data.capacity() > self.spare.capacity() && rec.data.capacity() <= SPARE_MAX {
-            *self.spare = rec.data;
+        let mut data = rec.data;
+        self.stats.records += 1;
+        self.stats.record_bytes += data.len() as u64;
+        if first_frame != self.frame {
+            self.stats.reassembled_records += 1;
+        }
+        let meta = RecordRef {
+            conn: self.conn,
+            dir: self.dir,
+            info: self.info,
+            bytes: &[],
+            offset: rec.offset,
+            first_frame,
+            frame: self.frame,
+            ts: self.ts,
+        };
+        self.sink.record_buffer(meta, &mut data);
+        if data.capacity() > self.spare.capacity() && data.capacity() <= SPARE_MAX {
+            *self.spare = data;
         }
     }
 
