@@ -1,7 +1,7 @@
 //! `trunkcheck decode`: the arguments and the loop over files (or a live
 //! interface) that feeds the decode report.
 
-use super::progress::decode_file;
+use super::progress::{decode_file, decode_file_parallel};
 use super::{EXIT_INPUT, EXIT_OK};
 use analyzer::pipeline::PipelineLimits;
 use anyhow::Result;
@@ -35,6 +35,11 @@ pub struct DecodeArgs {
     /// List each problem found (gaps, malformed records) on stderr.
     #[arg(long)]
     problems: bool,
+    /// Threads decoding and formatting messages while another reads and
+    /// reassembles (default: one per core; 1: everything on one thread).
+    /// The output is the same.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -101,7 +106,17 @@ pub fn run(args: &DecodeArgs) -> Result<u8> {
     for path in &args.files {
         let name = path.display().to_string();
         let sink = DecodeOutput::new(&mut out, args.json, &name);
-        let result = decode_file(path, args.limits.limits(), sink);
+        let workers = args.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        let result = if workers > 1 {
+            let json = args.json;
+            decode_file_parallel(path, args.limits.limits(), sink, workers, || {
+                DecodeOutput::in_memory(json, &name)
+            })
+        } else {
+            decode_file(path, args.limits.limits(), sink)
+        };
         match result {
             Ok((mut sink, stats)) => {
                 if let Some(e) = &stats.read_error {

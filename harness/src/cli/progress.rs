@@ -3,6 +3,7 @@
 
 use analyzer::capture::CaptureError;
 use analyzer::exchange::MessageSink;
+use analyzer::pipeline::parallel::{run_parallel, ByteSink};
 use analyzer::pipeline::{PipelineLimits, PipelineStats};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -25,6 +26,34 @@ pub fn decode_file<M: MessageSink>(
         b.finish_and_clear();
     }
     result
+}
+
+/// [`decode_file`] with `workers` threads decoding and formatting (see
+/// [`analyzer::pipeline::parallel::run_parallel`]; same output).
+pub fn decode_file_parallel<M, S, F>(
+    path: &Path,
+    limits: PipelineLimits,
+    sink: M,
+    workers: usize,
+    make_sink: F,
+) -> Result<(M, PipelineStats), CaptureError>
+where
+    M: ByteSink,
+    S: ByteSink + Send,
+    F: Fn() -> S + Sync,
+{
+    let mut src = analyzer::capture::FileSource::open(path)?;
+    let bar = progress_bar(path);
+    let result = run_parallel(&mut src, limits, sink, workers, make_sink, |done, total| {
+        if let (Some(b), Some(t)) = (&bar, total) {
+            b.set_length(t);
+            b.set_position(done);
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(result)
 }
 
 /// A progress bar on stderr for files over 16 MiB, when stderr is a terminal.

@@ -6,6 +6,7 @@ use analyzer::capture::packet::Timestamp;
 use analyzer::exchange::{Body, Message, MessageSink, Notice, Program, ReplyStatus};
 use analyzer::nfs4::describe::{describe_arg_into, describe_cb_arg_into, describe_res_into};
 use analyzer::nfs4::{NfsArgOp, NfsRes, NfsResOp, NfsStat4, Sequence4Args, Sequence4ResOk};
+use analyzer::pipeline::parallel::ByteSink;
 use analyzer::pipeline::PipelineStats;
 use analyzer::rpc::Credential;
 use analyzer::xdr::JsonOut;
@@ -28,6 +29,9 @@ pub struct DecodeOutput<W: Write> {
     scratch: String,
     /// First write error (e.g. a closed pipe): output stops quietly.
     pub write_error: Option<std::io::Error>,
+    /// In memory: lines go here instead of `out` (a worker's output, see
+    /// [`DecodeOutput::in_memory`]).
+    memory: Option<Vec<u8>>,
 }
 
 impl<W: Write> DecodeOutput<W> {
@@ -42,6 +46,20 @@ impl<W: Write> DecodeOutput<W> {
             line: Vec::new(),
             scratch: String::new(),
             write_error: None,
+            memory: None,
+        }
+    }
+
+    /// Writes `text` and a newline (to memory or to the output). A line
+    /// never holds a newline of its own (text escapes them, JSON too).
+    fn emit_line(&mut self, text: &[u8]) {
+        debug_assert!(find_newline(text).is_none());
+        match &mut self.memory {
+            Some(v) => {
+                v.extend_from_slice(text);
+                v.push(b'\n');
+            }
+            None => emit_bytes(&mut self.out, &mut self.write_error, text),
         }
     }
 
@@ -54,13 +72,11 @@ impl<W: Write> DecodeOutput<W> {
         ts.since(t0)
     }
 
-    /// Writes the text line of `m` into `self.line`: bytes appended
+    /// Appends the text line of `m` to `s`: bytes appended
     /// directly (numbers, addresses, names), `std::fmt` only for the rare
     /// parts (see [`push_ops`]).
-    fn text_line(&mut self, m: &Message<'_>) {
+    fn text_line(&mut self, m: &Message<'_>, s: &mut Vec<u8>) {
         let t0 = *self.t0.get_or_insert(m.ts);
-        let s = &mut self.line;
-        s.clear();
         s.reserve(256);
         put_padded_u64(s, m.frame, 7);
         s.push(b' ');
@@ -174,7 +190,7 @@ impl<W: Write> DecodeOutput<W> {
             o.field("error", &e.to_string());
         }
         o.end_object();
-        emit_to(&mut self.out, &mut self.write_error, o.as_str());
+        self.emit_line(o.as_str().as_bytes());
         self.buf = o;
     }
 
@@ -207,6 +223,29 @@ fn opt_num(o: &mut JsonOut, v: Option<u32>) {
 /// first error.
 fn emit_to(out: &mut impl Write, write_error: &mut Option<std::io::Error>, text: &str) {
     emit_bytes(out, write_error, text.as_bytes());
+}
+
+/// The index of the first `\n` in `b`, eight bytes at a time.
+fn find_newline(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut chunks = b.chunks_exact(8);
+    let mut at = 0;
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let x = u64::from_le_bytes(w) ^ NL;
+        if (x.wrapping_sub(ONES) & !x & HIGHS) != 0 {
+            return c.iter().position(|&c| c == b'\n').map(|i| at + i);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c == b'\n')
+        .map(|i| at + i)
 }
 
 /// [`emit_to`] for bytes.
@@ -544,13 +583,67 @@ fn credential_json(o: &mut JsonOut, c: &Credential<'_>) {
     o.end_object();
 }
 
+impl DecodeOutput<std::io::Sink> {
+    /// Output for messages of `file` kept in memory (a worker thread's,
+    /// handed back with [`ByteSink::swap_output`]).
+    pub fn in_memory(json: bool, file: &str) -> Self {
+        DecodeOutput {
+            memory: Some(Vec::new()),
+            ..DecodeOutput::new(std::io::sink(), json, file)
+        }
+    }
+}
+
+impl<W: Write> ByteSink for DecodeOutput<W> {
+    fn set_origin(&mut self, t0: Timestamp) {
+        self.t0 = Some(t0);
+    }
+
+    fn swap_output(&mut self, buf: &mut Vec<u8>) {
+        if let Some(v) = &mut self.memory {
+            std::mem::swap(v, buf);
+        }
+    }
+
+    fn write_output(&mut self, bytes: &[u8]) {
+        // Line by line, as the lines were written on one thread: a buffered
+        // output then reaches the file at the same points (which decides
+        // where the summary on stderr falls when both go to one file).
+        let mut rest = bytes;
+        while let Some(i) = find_newline(rest) {
+            let (line, after) = rest.split_at(i);
+            emit_bytes(&mut self.out, &mut self.write_error, line);
+            rest = after.get(1..).unwrap_or_default();
+        }
+        if !rest.is_empty() && self.write_error.is_none() {
+            if let Err(e) = self.out.write_all(rest) {
+                self.write_error = Some(e);
+            }
+        }
+    }
+
+    fn failed(&self) -> bool {
+        self.write_error.is_some()
+    }
+}
+
 impl<W: Write> MessageSink for DecodeOutput<W> {
     fn message(&mut self, m: &Message<'_>) {
         if self.json {
             self.json_line(m);
+        } else if let Some(mut v) = self.memory.take() {
+            // Straight into memory, no copy.
+            let start = v.len();
+            self.text_line(m, &mut v);
+            debug_assert!(find_newline(v.get(start..).unwrap_or_default()).is_none());
+            v.push(b'\n');
+            self.memory = Some(v);
         } else {
-            self.text_line(m);
-            emit_bytes(&mut self.out, &mut self.write_error, &self.line);
+            let mut line = std::mem::take(&mut self.line);
+            line.clear();
+            self.text_line(m, &mut line);
+            emit_bytes(&mut self.out, &mut self.write_error, &line);
+            self.line = line;
         }
     }
 
@@ -582,6 +675,21 @@ mod tests {
         for v in [0u32, 1, 0xdead_beef, u32::MAX] {
             assert_eq!(text(|s| put_hex32(s, v)), format!("{v:#010x}"));
         }
+    }
+
+    #[test]
+    fn newlines_are_found_where_they_are() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut v = vec![b'x'; len];
+                if at < len {
+                    v[at] = b'\n';
+                }
+                let want = (at < len).then_some(at);
+                assert_eq!(find_newline(&v), want, "{len} {at}");
+            }
+        }
+        assert_eq!(find_newline(b"\x8a\x0a"), Some(1));
     }
 
     #[test]
