@@ -215,7 +215,10 @@ macro_rules! xdr_flags {
 
         impl $crate::xdr::ToJson for $name {
             fn to_json(&self, out: &mut $crate::xdr::JsonOut) {
-                out.string(&format!("{:?}", self))
+                // Names and a hexadecimal number: nothing to escape.
+                out.plain_string_with(|s| {
+                    let _ = ::std::fmt::Write::write_fmt(s, format_args!("{:?}", self));
+                })
             }
         }
 
@@ -265,7 +268,7 @@ macro_rules! xdr_struct {
         impl<$lt> $crate::xdr::ToJson for $name $($g)* {
             fn to_json(&self, out: &mut $crate::xdr::JsonOut) {
                 out.begin_object();
-                $( out.field(stringify!($f), &self.$f); )*
+                $( $crate::xdr::json::struct_field(out, stringify!($f), &self.$f); )*
                 out.end_object();
             }
         }

@@ -11,7 +11,7 @@ pub mod macros;
 mod opaque;
 
 pub use error::{ErrorKind, XdrError, XdrResult};
-pub use json::{JsonOut, ToJson};
+pub use json::{JsonOut, PayloadMode, ToJson};
 pub use macros::Discriminant;
 pub use opaque::{
     cmp_bytes, escape_bytes, escape_bytes_into, escape_bytes_json_into, hex, hex_into, Opaque,

@@ -295,3 +295,71 @@ fn fixed_opaques_order_as_their_bytes() {
         assert_eq!(SessionId4(a).partial_cmp(&SessionId4(b)), Some(a.cmp(&b)));
     }
 }
+
+#[test]
+fn json_numbers_and_strings_match_std_and_parse_back() {
+    for v in [
+        0i128,
+        9,
+        10,
+        99,
+        100,
+        -1,
+        -100,
+        i64::MIN as i128,
+        u64::MAX as i128,
+        i128::MIN,
+        i128::MAX,
+    ] {
+        let mut o = JsonOut::new();
+        o.number(v);
+        assert_eq!(o.as_str(), v.to_string());
+    }
+    // Every position of every character that needs escaping, in strings
+    // longer and shorter than a word.
+    for len in [0usize, 3, 8, 13, 24] {
+        for at in 0..len.max(1) {
+            for c in ['\u{0}', '\u{1f}', '"', '\\', '\n', 'é', ' ', '\u{7f}'] {
+                let mut t: Vec<char> = vec!['a'; len];
+                if at < len {
+                    t[at] = c;
+                }
+                let t: String = t.into_iter().collect();
+                let mut o = JsonOut::new();
+                o.string(&t);
+                let back: String =
+                    serde_json::from_str(o.as_str()).unwrap_or_else(|_| panic!("{}", o.as_str()));
+                assert_eq!(back, t);
+            }
+        }
+    }
+}
+
+#[test]
+fn file_data_is_written_as_the_payload_mode_says() {
+    use crate::nfs4::Read4ResOk;
+    let r = Read4ResOk {
+        eof: true,
+        data: Opaque::from(&b"a\x00\"b"[..]),
+    };
+    let with = |mode: Option<PayloadMode>| {
+        let mut o = JsonOut::new();
+        if let Some(m) = mode {
+            o.set_payload(m);
+        }
+        r.to_json(&mut o);
+        o.into_string()
+    };
+    assert_eq!(with(None), r#"{"eof":true,"data":"a\\x00\\\"b"}"#);
+    assert_eq!(with(Some(PayloadMode::Escaped)), with(None));
+    assert_eq!(
+        with(Some(PayloadMode::Hex)),
+        r#"{"eof":true,"data":"61002262"}"#
+    );
+    assert_eq!(with(Some(PayloadMode::Len)), r#"{"eof":true,"data":4}"#);
+    // Other opaques stay text whatever the mode.
+    let mut o = JsonOut::new();
+    o.set_payload(PayloadMode::Len);
+    o.field("owner", &Opaque::from(&b"x\x01"[..]));
+    assert_eq!(o.as_str(), r#""owner":"x\\x01""#);
+}
