@@ -4,6 +4,7 @@
 use super::progress::{decode_file, decode_file_parallel};
 use super::{EXIT_INPUT, EXIT_OK};
 use analyzer::pipeline::PipelineLimits;
+use analyzer::xdr::PayloadMode;
 use anyhow::Result;
 use clap::Args;
 use std::io::Write;
@@ -32,6 +33,11 @@ pub struct DecodeArgs {
     /// Write JSON Lines (one object per message, then a summary object).
     #[arg(long)]
     json: bool,
+    /// How `--json` writes file data (READ and WRITE payload): `len` its
+    /// length in bytes, `hex`, or `escaped` text (`\xNN` for bytes that
+    /// are not printable).
+    #[arg(long, value_enum, value_name = "MODE", default_value = "len")]
+    data: DataMode,
     /// List each problem found (gaps, malformed records) on stderr.
     #[arg(long)]
     problems: bool,
@@ -42,6 +48,27 @@ pub struct DecodeArgs {
     threads: Option<usize>,
     #[command(flatten)]
     limits: LimitArgs,
+}
+
+/// How `--json` writes file data.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataMode {
+    /// Its length in bytes (a number).
+    Len,
+    /// Lower-case hexadecimal.
+    Hex,
+    /// Text, non-printable bytes as `\xNN` (lossless).
+    Escaped,
+}
+
+impl DataMode {
+    fn payload(self) -> PayloadMode {
+        match self {
+            DataMode::Len => PayloadMode::Len,
+            DataMode::Hex => PayloadMode::Hex,
+            DataMode::Escaped => PayloadMode::Escaped,
+        }
+    }
 }
 
 /// The pipeline's bounds as command-line options (each unset option keeps
@@ -105,14 +132,15 @@ pub fn run(args: &DecodeArgs) -> Result<u8> {
     let mut code = EXIT_OK;
     for path in &args.files {
         let name = path.display().to_string();
-        let sink = DecodeOutput::new(&mut out, args.json, &name);
+        let payload = args.data.payload();
+        let sink = DecodeOutput::new(&mut out, args.json, &name).payload(payload);
         let workers = args.threads.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         });
         let result = if workers > 1 {
             let json = args.json;
             decode_file_parallel(path, args.limits.limits(), sink, workers, || {
-                DecodeOutput::in_memory(json, &name)
+                DecodeOutput::in_memory(json, &name).payload(payload)
             })
         } else {
             decode_file(path, args.limits.limits(), sink)
@@ -161,7 +189,7 @@ fn run_live(args: &DecodeArgs, iface: &str) -> Result<u8> {
     let stdout = std::io::stdout();
     let out = std::io::LineWriter::new(stdout.lock());
     let name = format!("live:{iface}");
-    let sink = DecodeOutput::new(out, args.json, &name);
+    let sink = DecodeOutput::new(out, args.json, &name).payload(args.data.payload());
     let (mut sink, stats) =
         analyzer::pipeline::Pipeline::new(args.limits.limits(), sink).run(&mut src, |_, _| {});
     let _ = src.flush();

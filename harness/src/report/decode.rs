@@ -9,7 +9,7 @@ use analyzer::nfs4::{NfsArgOp, NfsRes, NfsResOp, NfsStat4, Sequence4Args, Sequen
 use analyzer::pipeline::parallel::ByteSink;
 use analyzer::pipeline::PipelineStats;
 use analyzer::rpc::Credential;
-use analyzer::xdr::JsonOut;
+use analyzer::xdr::{JsonOut, PayloadMode};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -48,6 +48,13 @@ impl<W: Write> DecodeOutput<W> {
             write_error: None,
             memory: None,
         }
+    }
+
+    /// The same output, with file data (READ/WRITE payload) written in
+    /// JSON as `mode` says.
+    pub fn payload(mut self, mode: PayloadMode) -> Self {
+        self.buf.set_payload(mode);
+        self
     }
 
     /// Writes `text` and a newline (to memory or to the output). A line
@@ -129,13 +136,10 @@ impl<W: Write> DecodeOutput<W> {
         o.float(m.ts.as_secs_f64());
         o.key("time_relative");
         o.float(rel);
-        let scratch = &mut self.scratch;
-        scratch.clear();
-        push_socket_addr(scratch, m.src);
-        o.field("src", scratch.as_str());
-        scratch.clear();
-        push_socket_addr(scratch, m.dst);
-        o.field("dst", scratch.as_str());
+        o.key("src");
+        o.plain_string_with(|s| push_socket_addr(s, m.src));
+        o.key("dst");
+        o.plain_string_with(|s| push_socket_addr(s, m.dst));
         o.field("conn", &m.conn.0);
         o.field("xid", &m.xid);
         o.field("kind", m.kind.as_str());
@@ -151,9 +155,8 @@ impl<W: Write> DecodeOutput<W> {
             o.field("call_frame", &f);
         }
         if let Some(st) = m.reply_status {
-            self.scratch.clear();
-            push_reply_status(&mut self.scratch, st);
-            o.field("rpc_status", self.scratch.as_str());
+            o.key("rpc_status");
+            o.plain_string_with(|s| push_reply_status(s, st));
         }
         if let Some(st) = m.compound_status() {
             o.field("status", &st);
@@ -370,30 +373,37 @@ fn put_relative_time(s: &mut Vec<u8>, ts: Timestamp, t0: Timestamp, scratch: &mu
     }
 }
 
+/// The text of an IPv4 socket address (`a.b.c.d:port`) in `buf`; returns
+/// its length.
+fn socket_addr_v4(v4: std::net::SocketAddrV4, buf: &mut [u8; 21]) -> usize {
+    let mut n = 0;
+    let mut put = |bytes: &[u8]| {
+        if let Some(dst) = buf.get_mut(n..n + bytes.len()) {
+            dst.copy_from_slice(bytes);
+            n += bytes.len();
+        }
+    };
+    let mut digit_buf = [0u8; 20];
+    for (i, octet) in v4.ip().octets().into_iter().enumerate() {
+        if i > 0 {
+            put(b".");
+        }
+        let start = digits(&mut digit_buf, u64::from(octet));
+        put(digit_buf.get(start..).unwrap_or_default());
+    }
+    put(b":");
+    let start = digits(&mut digit_buf, u64::from(v4.port()));
+    put(digit_buf.get(start..).unwrap_or_default());
+    n
+}
+
 /// Appends a socket address as its `Display` does (`a.b.c.d:port`,
 /// `[v6]:port`), directly for IPv4 (through a stack buffer).
 fn put_socket_addr(s: &mut Vec<u8>, a: SocketAddr, scratch: &mut String) {
     match a {
         SocketAddr::V4(v4) => {
             let mut buf = [0u8; 21];
-            let mut n = 0;
-            let mut put = |bytes: &[u8]| {
-                if let Some(dst) = buf.get_mut(n..n + bytes.len()) {
-                    dst.copy_from_slice(bytes);
-                    n += bytes.len();
-                }
-            };
-            let mut digit_buf = [0u8; 20];
-            for (i, octet) in v4.ip().octets().into_iter().enumerate() {
-                if i > 0 {
-                    put(b".");
-                }
-                let start = digits(&mut digit_buf, u64::from(octet));
-                put(digit_buf.get(start..).unwrap_or_default());
-            }
-            put(b":");
-            let start = digits(&mut digit_buf, u64::from(v4.port()));
-            put(digit_buf.get(start..).unwrap_or_default());
+            let n = socket_addr_v4(v4, &mut buf);
             s.extend_from_slice(buf.get(..n).unwrap_or_default());
         }
         SocketAddr::V6(_) => {
@@ -406,7 +416,16 @@ fn put_socket_addr(s: &mut Vec<u8>, a: SocketAddr, scratch: &mut String) {
 
 /// Appends a socket address to a `String` as its `Display` does.
 fn push_socket_addr(s: &mut String, a: SocketAddr) {
-    let _ = write!(s, "{a}");
+    match a {
+        SocketAddr::V4(v4) => {
+            let mut buf = [0u8; 21];
+            let n = socket_addr_v4(v4, &mut buf);
+            s.push_str(std::str::from_utf8(buf.get(..n).unwrap_or_default()).unwrap_or_default());
+        }
+        SocketAddr::V6(_) => {
+            let _ = write!(s, "{a}");
+        }
+    }
 }
 
 /// Appends an NFS status as its `Display` does (its name, else its number).
@@ -740,6 +759,9 @@ mod tests {
                 text(|s| put_socket_addr(s, addr, &mut scratch)),
                 addr.to_string()
             );
+            let mut s = String::new();
+            push_socket_addr(&mut s, addr);
+            assert_eq!(s, addr.to_string());
         }
     }
 
