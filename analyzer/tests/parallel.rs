@@ -62,11 +62,11 @@ impl ByteSink for Lines {
         self.t0 = Some(t0);
     }
 
-    fn swap_output(&mut self, buf: &mut Vec<u8>) {
+    fn swap_output(&mut self, buf: &mut Vec<u8>, _ends: &mut Vec<usize>) {
         std::mem::swap(&mut self.out, buf);
     }
 
-    fn write_output(&mut self, bytes: &[u8]) {
+    fn write_output(&mut self, bytes: &[u8], _ends: &[usize]) {
         self.out.extend_from_slice(bytes);
     }
 }

@@ -54,10 +54,13 @@ pub trait ByteSink: MessageSink {
     /// The time of the capture's first message (for relative times): every
     /// worker's sink is told before it sees a message.
     fn set_origin(&mut self, t0: Timestamp);
-    /// Swaps the bytes written so far with `buf` (empty on entry).
-    fn swap_output(&mut self, buf: &mut Vec<u8>);
-    /// Writes bytes that a worker's sink produced.
-    fn write_output(&mut self, bytes: &[u8]);
+    /// Swaps the bytes written so far with `buf`, and the ends of the
+    /// units (lines) in them with `ends` (both empty on entry; a sink may
+    /// leave `ends` empty).
+    fn swap_output(&mut self, buf: &mut Vec<u8>, ends: &mut Vec<usize>);
+    /// Writes bytes that a worker's sink produced, with the ends of their
+    /// units if it gave them (to write them one by one, as it would have).
+    fn write_output(&mut self, bytes: &[u8], ends: &[usize]);
     /// True once writing failed for good (reading stops early).
     fn failed(&self) -> bool {
         false
@@ -96,6 +99,8 @@ struct Batch {
     held: usize,
     items: Vec<Item>,
     output: Vec<u8>,
+    /// Where the units of `output` end.
+    ends: Vec<usize>,
     problems: Vec<(u64, u64, &'static str, String)>,
     learned: Vec<u32>,
     stats: BodyStats,
@@ -108,6 +113,7 @@ impl Batch {
         self.held = 0;
         self.items.clear();
         self.output.clear();
+        self.ends.clear();
         self.problems.clear();
         self.learned.clear();
         self.stats = BodyStats::default();
@@ -180,7 +186,7 @@ fn worker<S: ByteSink>(mut sink: S, jobs: Receiver<Box<Batch>>, done: Sender<Box
             learned.append(&mut body.learned);
         }
         batch.stats = std::mem::take(&mut body.stats);
-        sink.swap_output(&mut batch.output);
+        sink.swap_output(&mut batch.output, &mut batch.ends);
         if done.send(batch).is_err() {
             return;
         }
@@ -218,7 +224,7 @@ impl<M: ByteSink> Dispatch<'_, M> {
     /// Writes back a batch: its bytes, what it learned, its problems.
     fn retire(&mut self, mut b: Box<Batch>) {
         if !self.main.failed() {
-            self.main.write_output(&b.output);
+            self.main.write_output(&b.output, &b.ends);
         }
         for prog in b.learned.drain(..) {
             self.table.learn(prog);

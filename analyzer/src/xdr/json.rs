@@ -225,31 +225,41 @@ fn push_int(s: &mut String, v: i128) {
         i -= 1;
         buf[i] = b'-';
     }
-    s.push_str(std::str::from_utf8(buf.get(i..).unwrap_or_default()).unwrap_or_default());
+    for &c in buf.get(i..).unwrap_or_default() {
+        s.push(char::from(c));
+    }
 }
 
-/// True when no byte of `b` needs JSON escaping (none below 0x20, no `"`,
-/// no `\\`), eight bytes at a time.
-fn is_plain(b: &[u8]) -> bool {
+/// True when some byte of the word `x` needs JSON escaping: one below
+/// 0x20, `"` or `\\` (exact tests for a byte below a bound and for a
+/// zero byte, eight bytes at a time).
+#[inline]
+fn word_needs_escape(x: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGHS != 0;
+    below(x, 0x20)
+        || below(x ^ (ONES * u64::from(b'"')), 1)
+        || below(x ^ (ONES * u64::from(b'\\')), 1)
+}
+
+/// True when no byte of `b` needs JSON escaping.
+fn is_plain(b: &[u8]) -> bool {
     let mut chunks = b.chunks_exact(8);
     for c in &mut chunks {
         let mut w = [0u8; 8];
         w.copy_from_slice(c);
-        let x = u64::from_le_bytes(w);
-        // A byte below 0x20: its top three bits clear.
-        let low = x.wrapping_sub(ONES * 0x20) & !x & HIGHS != 0;
-        if low || has_zero(x ^ (ONES * u64::from(b'"'))) || has_zero(x ^ (ONES * u64::from(b'\\')))
-        {
+        if word_needs_escape(u64::from_le_bytes(w)) {
             return false;
         }
     }
-    chunks
-        .remainder()
-        .iter()
-        .all(|&c| c >= 0x20 && c != b'"' && c != b'\\')
+    // The last bytes in a word padded with a plain letter.
+    let rest = chunks.remainder();
+    let mut w = [b'a'; 8];
+    if let Some(dst) = w.get_mut(..rest.len()) {
+        dst.copy_from_slice(rest);
+    }
+    !word_needs_escape(u64::from_le_bytes(w))
 }
 
 /// Appends `v` as a JSON string literal.

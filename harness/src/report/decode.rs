@@ -30,8 +30,9 @@ pub struct DecodeOutput<W: Write> {
     /// First write error (e.g. a closed pipe): output stops quietly.
     pub write_error: Option<std::io::Error>,
     /// In memory: lines go here instead of `out` (a worker's output, see
-    /// [`DecodeOutput::in_memory`]).
+    /// [`DecodeOutput::in_memory`]), and where each ends.
     memory: Option<Vec<u8>>,
+    ends: Vec<usize>,
 }
 
 impl<W: Write> DecodeOutput<W> {
@@ -47,6 +48,7 @@ impl<W: Write> DecodeOutput<W> {
             scratch: String::new(),
             write_error: None,
             memory: None,
+            ends: Vec::new(),
         }
     }
 
@@ -65,6 +67,7 @@ impl<W: Write> DecodeOutput<W> {
             Some(v) => {
                 v.extend_from_slice(text);
                 v.push(b'\n');
+                self.ends.push(v.len());
             }
             None => emit_bytes(&mut self.out, &mut self.write_error, text),
         }
@@ -618,17 +621,24 @@ impl<W: Write> ByteSink for DecodeOutput<W> {
         self.t0 = Some(t0);
     }
 
-    fn swap_output(&mut self, buf: &mut Vec<u8>) {
+    fn swap_output(&mut self, buf: &mut Vec<u8>, ends: &mut Vec<usize>) {
         if let Some(v) = &mut self.memory {
             std::mem::swap(v, buf);
+            std::mem::swap(&mut self.ends, ends);
         }
     }
 
-    fn write_output(&mut self, bytes: &[u8]) {
+    fn write_output(&mut self, bytes: &[u8], ends: &[usize]) {
         // Line by line, as the lines were written on one thread: a buffered
         // output then reaches the file at the same points (which decides
         // where the summary on stderr falls when both go to one file).
-        let mut rest = bytes;
+        let mut start = 0;
+        for &end in ends {
+            let line = bytes.get(start..end.saturating_sub(1)).unwrap_or_default();
+            emit_bytes(&mut self.out, &mut self.write_error, line);
+            start = end;
+        }
+        let mut rest = bytes.get(start..).unwrap_or_default();
         while let Some(i) = find_newline(rest) {
             let (line, after) = rest.split_at(i);
             emit_bytes(&mut self.out, &mut self.write_error, line);
@@ -656,6 +666,7 @@ impl<W: Write> MessageSink for DecodeOutput<W> {
             self.text_line(m, &mut v);
             debug_assert!(find_newline(v.get(start..).unwrap_or_default()).is_none());
             v.push(b'\n');
+            self.ends.push(v.len());
             self.memory = Some(v);
         } else {
             let mut line = std::mem::take(&mut self.line);
