@@ -42,12 +42,26 @@ pub struct DecodeArgs {
     #[arg(long)]
     problems: bool,
     /// Threads decoding and formatting messages while another reads and
-    /// reassembles (default: one per core; 1: everything on one thread).
-    /// The output is the same.
+    /// reassembles (default: one per core for files of 4 MiB or more; 1:
+    /// everything on one thread). The output is the same.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
     #[command(flatten)]
     limits: LimitArgs,
+}
+
+/// Files smaller than this are decoded on one thread unless `--threads`
+/// says otherwise (starting threads costs more than they save).
+const PARALLEL_ABOVE: u64 = 4 << 20;
+
+/// One thread per core for a file worth it, else one.
+fn default_threads(path: &std::path::Path) -> usize {
+    let big = std::fs::metadata(path).is_ok_and(|m| m.len() >= PARALLEL_ABOVE);
+    if big {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    } else {
+        1
+    }
 }
 
 /// How `--json` writes file data.
@@ -134,9 +148,7 @@ pub fn run(args: &DecodeArgs) -> Result<u8> {
         let name = path.display().to_string();
         let payload = args.data.payload();
         let sink = DecodeOutput::new(&mut out, args.json, &name).payload(payload);
-        let workers = args.threads.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-        });
+        let workers = args.threads.unwrap_or_else(|| default_threads(path));
         let result = if workers > 1 {
             let json = args.json;
             decode_file_parallel(path, args.limits.limits(), sink, workers, || {
