@@ -9,7 +9,8 @@ use crate::exchange::{Body, Message, Notice, Program};
 use crate::nfs4::{CbArgOp, CbResOp, NfsArgOp, NfsRes, NfsResOp, OpenClaimType4, Setclientid4Res};
 use crate::rpc::{Credential, RpcGssCred};
 use crate::tcp::flow::Direction;
-use std::collections::{HashMap, VecDeque};
+use crate::tcp::hash::FastMap;
+use std::collections::VecDeque;
 
 /// Bounds of the model (memory stays bounded whatever the capture).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +49,7 @@ type Key = (ConnId, Direction, u32);
 /// Calls waiting for their replies, oldest first.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
-    map: HashMap<Key, PendingCompound>,
+    map: FastMap<Key, PendingCompound>,
     order: VecDeque<Key>,
 }
 

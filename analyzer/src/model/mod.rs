@@ -29,7 +29,8 @@ use crate::nfs4::{
     Seq4Status, SessionId4, StateProtectHow4,
 };
 use crate::tcp::flow::ConnId;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use crate::tcp::hash::FastMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 
 /// What a server said about itself in one EXCHANGE_ID reply (a run of equal
@@ -367,7 +368,7 @@ pub struct SessionKey {
 /// has seen every session of [`Model::sessions`] (else the lookup scans).
 #[derive(Debug, Default)]
 pub(crate) struct SessionIndex {
-    at: crate::tcp::hash::FastMap<(SessionId4, SocketAddr), Vec<u32>>,
+    at: FastMap<(SessionId4, SocketAddr), Vec<u32>>,
     count: usize,
 }
 
@@ -385,7 +386,7 @@ impl SessionIndex {
 /// record (else the lookup scans).
 #[derive(Debug, Default)]
 pub(crate) struct RecordIndex {
-    pub(crate) by_clientid: crate::tcp::hash::FastMap<u64, Vec<usize>>,
+    pub(crate) by_clientid: FastMap<u64, Vec<usize>>,
     pub(crate) count: usize,
 }
 
@@ -540,7 +541,7 @@ pub struct Model {
     pub(crate) pending: build::Pending,
     /// CB_COMPOUND calls waiting for their reply: (connection, xid) →
     /// (session of their CB_SEQUENCE, frame).
-    pub(crate) cb_pending: HashMap<(ConnId, u32), (SessionId4, u64)>,
+    pub(crate) cb_pending: FastMap<(ConnId, u32), (SessionId4, u64)>,
     pub(crate) limits: ModelLimits,
 }
 
