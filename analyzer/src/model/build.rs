@@ -439,7 +439,7 @@ impl Model {
             .iter()
             .map(|op| call_op(op, gss_protected))
             .collect();
-        let mut at = self.at(m, m.frame, who.clone());
+        let mut at = self.at(m, m.frame, who);
         at.compound.sequenced = matches!(args.argarray.first(), Some(NfsArgOp::Sequence(_)));
         sink.event(self, &at, &Event::Called { ops: &ops });
         self.limit_counts.pending_evicted += self.pending.insert(
@@ -448,7 +448,8 @@ impl Model {
                 ops,
                 frame: m.frame,
                 len: m.len,
-                principal: who,
+                // Moved from the place, which is not used again.
+                principal: at.principal,
             },
             self.limits.max_pending,
         );
@@ -458,11 +459,12 @@ impl Model {
         let Body::CompoundReply(res) = &m.body else {
             return;
         };
-        let Some(call) = self.pending.take(&(m.conn, m.dir.reverse(), m.xid)) else {
+        let Some(mut call) = self.pending.take(&(m.conn, m.dir.reverse(), m.xid)) else {
             return;
         };
         let frees_state = call.ops.iter().any(|o| matches!(o, CallOp::FreeStateid));
-        let mut at = self.at(m, call.frame, call.principal.clone());
+        // The call's principal is not used again: moved, not cloned.
+        let mut at = self.at(m, call.frame, call.principal.take());
         at.call_len = call.len;
         at.compound.sequenced = matches!(call.ops.first(), Some(CallOp::Sequence { .. }));
         let other = CallOp::Other;
