@@ -590,10 +590,10 @@ impl Model {
         let matches =
             |r: &ClientIdRecord| r.live() && r.server == *server && r.clientid == clientid;
         if self.record_index.count == self.client_ids.len() {
-            let at = self.record_index.by_clientid.get(&clientid);
+            let (at, first_live) = self.record_index.candidates(clientid, &self.client_ids);
             return at
-                .into_iter()
-                .flatten()
+                .iter()
+                .skip(first_live)
                 .copied()
                 .find(|&i| self.client_ids.get(i).is_some_and(matches));
         }

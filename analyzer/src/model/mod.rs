@@ -271,7 +271,9 @@ pub struct ClientIdRecord {
     pub reclaim_complete_sent: Option<u64>,
     /// A global RECLAIM_COMPLETE the server refused: frame and status.
     pub reclaim_complete_refused: Option<(u64, NfsStat4)>,
-    /// When and why it stopped being the server's, if it did.
+    /// When and why it stopped being the server's, if it did. Set once: an
+    /// ended record stays ended (the value given again is a new record;
+    /// the record index relies on it).
     pub ended: Option<End>,
 }
 
@@ -386,15 +388,52 @@ impl SessionIndex {
 /// record (else the lookup scans).
 #[derive(Debug, Default)]
 pub(crate) struct RecordIndex {
-    pub(crate) by_clientid: FastMap<u64, Vec<usize>>,
+    by_clientid: FastMap<u64, Candidates>,
     pub(crate) count: usize,
+}
+
+/// The positions of one client ID value's records, and how many of the
+/// first ones are known to have ended (records end once and for all, so
+/// lookups for a live one start after them).
+#[derive(Debug, Default)]
+struct Candidates {
+    at: Vec<usize>,
+    ended_prefix: std::sync::atomic::AtomicUsize,
 }
 
 impl RecordIndex {
     /// Notes that record `i` holds client ID `clientid`.
     pub(crate) fn add(&mut self, clientid: u64, i: usize) {
-        self.by_clientid.entry(clientid).or_default().push(i);
+        self.by_clientid.entry(clientid).or_default().at.push(i);
         self.count += 1;
+    }
+
+    /// The positions of the records of `clientid`, in order, and from which
+    /// of them one may be live (the ones before have ended).
+    pub(crate) fn candidates(
+        &self,
+        clientid: u64,
+        records: &[ClientIdRecord],
+    ) -> (&[usize], usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let Some(c) = self.by_clientid.get(&clientid) else {
+            return (&[], 0);
+        };
+        let mut skip = c.ended_prefix.load(Relaxed);
+        debug_assert!(c
+            .at
+            .iter()
+            .take(skip)
+            .all(|&i| records.get(i).is_some_and(|r| !r.live())));
+        while c
+            .at
+            .get(skip)
+            .is_some_and(|&i| records.get(i).is_some_and(|r| !r.live()))
+        {
+            skip += 1;
+        }
+        c.ended_prefix.store(skip, Relaxed);
+        (&c.at, skip)
     }
 }
 
@@ -773,11 +812,11 @@ impl Model {
             // Only the records of this value, in the same order: the first
             // live one that matches, else the last that matches (liveness
             // first: it is cheaper to test than the server key).
-            let at = self.record_index.by_clientid.get(&clientid);
-            let at = at.map_or(&[][..], Vec::as_slice);
+            let (at, first_live) = self.record_index.candidates(clientid, &self.client_ids);
             let record = |i: usize| self.client_ids.get(i);
             let live = at
                 .iter()
+                .skip(first_live)
                 .copied()
                 .find(|&i| record(i).is_some_and(|r| r.live() && matches(r)));
             return live.or_else(|| {
