@@ -382,6 +382,14 @@ impl SessionIndex {
     }
 }
 
+/// Answers of [`Model::session_key_at`] while the model is frozen (the
+/// rules judging one event ask the same several times); empty otherwise.
+#[derive(Debug, Default)]
+pub(crate) struct SessionMemo {
+    frozen: std::cell::Cell<bool>,
+    last: std::cell::Cell<Option<(SocketAddr, SessionId4, Option<SessionKey>)>>,
+}
+
 /// The positions in [`Model::client_ids`] of the records of each client ID
 /// value, in order: a lookup accelerator for
 /// [`Model::record_index_by_key`], trusted only while it has seen every
@@ -558,6 +566,9 @@ pub struct Model {
     pub(crate) session_index: SessionIndex,
     /// Where each client ID value's records are in [`Model::client_ids`].
     pub(crate) record_index: RecordIndex,
+    /// The last session lookups, kept while the model cannot change (see
+    /// [`Model::frozen`]).
+    pub(crate) session_memo: SessionMemo,
     /// Connections by id.
     pub connections: BTreeMap<ConnId, Connection>,
     /// Recovery timeline, in frame order.
@@ -859,11 +870,47 @@ impl Model {
             .map(|i| &self.client_ids[i])
     }
 
+    /// Runs `f` with the model frozen: it cannot change while `f` holds it
+    /// (a shared borrow), so lookups may remember their answers until `f`
+    /// returns.
+    pub fn frozen<R>(&self, f: impl FnOnce(&Model) -> R) -> R {
+        let memo = &self.session_memo;
+        let was = memo.frozen.replace(true);
+        let r = f(self);
+        memo.frozen.set(was);
+        if !was {
+            memo.last.set(None);
+        }
+        r
+    }
+
+    /// The session with id `id` as a message at `endpoint` means it (see
+    /// [`Model::session_key_uncached`]), remembered while the model is
+    /// [`frozen`](Model::frozen).
+    pub fn session_key_at(&self, endpoint: SocketAddr, id: &SessionId4) -> Option<SessionKey> {
+        let memo = &self.session_memo;
+        if !memo.frozen.get() {
+            return self.session_key_uncached(endpoint, id);
+        }
+        if let Some((e, i, k)) = memo.last.get() {
+            if e == endpoint && i == *id {
+                return k;
+            }
+        }
+        let k = self.session_key_uncached(endpoint, id);
+        memo.last.set(Some((endpoint, *id, k)));
+        k
+    }
+
     /// The session with id `id` as a message at `endpoint` means it: among
     /// the sessions of that id, a live one created at that address, else a
     /// live one of the same server (trunked), else the latest one that
-    /// ended there.
-    pub fn session_key_at(&self, endpoint: SocketAddr, id: &SessionId4) -> Option<SessionKey> {
+    /// ended there ([`Model::session_key_at`] without remembering).
+    pub fn session_key_uncached(
+        &self,
+        endpoint: SocketAddr,
+        id: &SessionId4,
+    ) -> Option<SessionKey> {
         // The best rank below is a live session at this very endpoint, the
         // latest such winning: when the index knows every session, look at
         // this endpoint's sessions of `id` from the latest.

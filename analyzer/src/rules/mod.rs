@@ -675,14 +675,18 @@ impl Engine {
 
 impl EventSink for Engine {
     fn event(&mut self, model: &mut Model, at: &At, ev: &Event<'_>) {
-        let mut j = Judge {
-            model: &*model,
-            at,
-            verdicts: &mut self.verdicts,
-        };
-        for g in &mut self.groups {
-            g.judge(ev, &mut j);
-        }
+        // The rules judge a model that cannot change meanwhile: its
+        // lookups may remember their answers.
+        model.frozen(|model| {
+            let mut j = Judge {
+                model,
+                at,
+                verdicts: &mut self.verdicts,
+            };
+            for g in &mut self.groups {
+                g.judge(ev, &mut j);
+            }
+        });
         model.apply(at, ev);
         for g in &mut self.groups {
             g.applied(at, ev, model);
