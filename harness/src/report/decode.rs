@@ -29,6 +29,8 @@ pub struct DecodeOutput<W: Write> {
     scratch: String,
     /// First write error (e.g. a closed pipe): output stops quietly.
     pub write_error: Option<std::io::Error>,
+    /// The text of the addresses last written.
+    addrs: AddrCache,
     /// In memory: lines go here instead of `out` (a worker's output, see
     /// [`DecodeOutput::in_memory`]), and where each ends.
     memory: Option<Vec<u8>>,
@@ -47,6 +49,7 @@ impl<W: Write> DecodeOutput<W> {
             line: Vec::new(),
             scratch: String::new(),
             write_error: None,
+            addrs: AddrCache::default(),
             memory: None,
             ends: Vec::new(),
         }
@@ -92,9 +95,9 @@ impl<W: Write> DecodeOutput<W> {
         s.push(b' ');
         put_relative_time(s, m.ts, t0, &mut self.scratch);
         s.push(b' ');
-        put_socket_addr(s, m.src, &mut self.scratch);
+        self.addrs.put(s, m.src, &mut self.scratch);
         s.extend_from_slice(" → ".as_bytes());
-        put_socket_addr(s, m.dst, &mut self.scratch);
+        self.addrs.put(s, m.dst, &mut self.scratch);
         s.push(b' ');
         put_protocol(s, m);
         s.push(b' ');
@@ -413,6 +416,46 @@ fn put_socket_addr(s: &mut Vec<u8>, a: SocketAddr, scratch: &mut String) {
             scratch.clear();
             let _ = write!(scratch, "{a}");
             s.extend_from_slice(scratch.as_bytes());
+        }
+    }
+}
+
+/// The text of the last few socket addresses written (a connection's two
+/// ends come back message after message).
+struct AddrCache {
+    slots: [(Option<SocketAddr>, [u8; 47], u8); 4],
+    next: usize,
+}
+
+impl Default for AddrCache {
+    fn default() -> Self {
+        AddrCache {
+            slots: [(None, [0; 47], 0); 4],
+            next: 0,
+        }
+    }
+}
+
+impl AddrCache {
+    /// Appends `a` as [`put_socket_addr`] does, from the cache when it can.
+    fn put(&mut self, s: &mut Vec<u8>, a: SocketAddr, scratch: &mut String) {
+        for (addr, text, len) in &self.slots {
+            if *addr == Some(a) {
+                s.extend_from_slice(text.get(..usize::from(*len)).unwrap_or_default());
+                return;
+            }
+        }
+        let start = s.len();
+        put_socket_addr(s, a, scratch);
+        let written = s.get(start..).unwrap_or_default();
+        // `[v6%scope]:port` is at most 47 bytes; longer is not kept.
+        if let (Some(slot), Ok(len)) = (self.slots.get_mut(self.next), u8::try_from(written.len()))
+        {
+            if let Some(dst) = slot.1.get_mut(..written.len()) {
+                dst.copy_from_slice(written);
+                *slot = (Some(a), slot.1, len);
+                self.next = (self.next + 1) % 4;
+            }
         }
     }
 }
@@ -773,6 +816,10 @@ mod tests {
             let mut s = String::new();
             push_socket_addr(&mut s, addr);
             assert_eq!(s, addr.to_string());
+            let mut cache = AddrCache::default();
+            for _ in 0..3 {
+                assert_eq!(text(|s| cache.put(s, addr, &mut scratch)), addr.to_string());
+            }
         }
     }
 
