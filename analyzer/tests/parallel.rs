@@ -11,8 +11,10 @@ mod pcapgen;
 use analyzer::capture::packet::Timestamp;
 use analyzer::capture::FileSource;
 use analyzer::exchange::{Message, MessageSink, Notice};
-use analyzer::pipeline::parallel::{run_parallel_batched, ByteSink};
+use analyzer::pipeline::parallel::{run_parallel_batched, run_pipelined, ByteSink};
 use analyzer::pipeline::{Pipeline, PipelineLimits, PipelineStats};
+use analyzer::rules::Analysis;
+use analyzer::xdr::JsonOut;
 use pcapgen::{record, rpc_call, PcapWriter, TcpConn};
 use std::fmt::Write as _;
 use std::io::Cursor;
@@ -211,4 +213,42 @@ fn callback_programs_learned_in_flight_still_classify_later_calls() {
     assert!(text.contains(" 8 Call Nfs4Callback "), "{text}");
     assert!(text.contains(" 20 Call Other "), "{text}");
     same_everywhere("callback programs", &bytes);
+}
+
+/// What an analysis concluded: the model as JSON, the findings, the bounds
+/// reached, and the pipeline's counters.
+fn conclusions(a: &Analysis, stats: &PipelineStats) -> String {
+    let mut o = JsonOut::new();
+    o.begin_object();
+    a.model().write_json_members(&mut o);
+    o.end_object();
+    format!(
+        "{}\n{:?}\n{}\n{:?}\n{}",
+        o.as_str(),
+        a.findings(),
+        a.findings_dropped(),
+        a.limit_hits(),
+        show(stats)
+    )
+}
+
+#[test]
+fn an_analysis_fed_from_another_thread_concludes_the_same() {
+    for p in captures() {
+        let bytes = std::fs::read(&p).expect("readable capture");
+        let Ok(mut src) = FileSource::from_reader("t", Cursor::new(bytes.clone()), None) else {
+            continue;
+        };
+        let (a, stats) =
+            Pipeline::new(PipelineLimits::default(), Analysis::default()).run(&mut src, |_, _| {});
+        let want = conclusions(&a, &stats);
+        let mut src = FileSource::from_reader("t", Cursor::new(bytes), None).expect("opened once");
+        let (a, stats) = run_pipelined(
+            &mut src,
+            PipelineLimits::default(),
+            Analysis::default(),
+            |_, _| {},
+        );
+        assert_eq!(conclusions(&a, &stats), want, "{}", p.display());
+    }
 }

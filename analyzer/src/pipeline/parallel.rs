@@ -87,6 +87,15 @@ struct Item {
     key: u64,
 }
 
+/// What a batch holds, in the order the pipeline met it.
+#[derive(Debug, Clone)]
+enum Entry {
+    /// A record to decode.
+    Record(Item),
+    /// A problem the reading thread found (its sink hears of it in place).
+    Notice(Notice),
+}
+
 /// Records to decode, then what decoding them gave.
 #[derive(Debug, Default)]
 struct Batch {
@@ -97,7 +106,9 @@ struct Batch {
     owned: Vec<Vec<u8>>,
     /// Bytes in `bytes` and `owned`.
     held: usize,
-    items: Vec<Item>,
+    items: Vec<Entry>,
+    /// Records in `items`.
+    records: usize,
     output: Vec<u8>,
     /// Where the units of `output` end.
     ends: Vec<usize>,
@@ -112,6 +123,7 @@ impl Batch {
         self.owned.clear();
         self.held = 0;
         self.items.clear();
+        self.records = 0;
         self.output.clear();
         self.ends.clear();
         self.problems.clear();
@@ -148,7 +160,7 @@ impl<S: ByteSink> MessageSink for WorkerSink<'_, S> {
 }
 
 /// Decodes batches until the channel closes.
-fn worker<S: ByteSink>(mut sink: S, jobs: Receiver<Box<Batch>>, done: Sender<Box<Batch>>) {
+fn worker<S: ByteSink>(sink: &mut S, jobs: &Receiver<Box<Batch>>, done: &Sender<Box<Batch>>) {
     let mut body = BodyDecoder::new();
     while let Ok(mut batch) = jobs.recv() {
         if let Some(t0) = batch.t0 {
@@ -162,7 +174,14 @@ fn worker<S: ByteSink>(mut sink: S, jobs: Receiver<Box<Batch>>, done: Sender<Box
             learned,
             ..
         } = &mut *batch;
-        for it in items.iter() {
+        for entry in items.iter() {
+            let it = match entry {
+                Entry::Record(it) => it,
+                Entry::Notice(n) => {
+                    sink.notice(n);
+                    continue;
+                }
+            };
             let bytes = match it.owned {
                 Some(i) => owned.get(i).map_or(&[][..], Vec::as_slice),
                 None => bytes.get(it.start..it.start + it.len).unwrap_or_default(),
@@ -178,7 +197,7 @@ fn worker<S: ByteSink>(mut sink: S, jobs: Receiver<Box<Batch>>, done: Sender<Box
                 ts: it.ts,
             };
             let mut ws = WorkerSink {
-                sink: &mut sink,
+                sink: &mut *sink,
                 problems,
                 key: it.key,
             };
@@ -288,6 +307,15 @@ impl<M: ByteSink> Dispatch<'_, M> {
         }
     }
 
+    /// A problem found here: listed now, and passed on in its place among
+    /// the records (a sink that keeps state, like the model, hears of it
+    /// where it happened).
+    fn pass_notice(&mut self, n: Notice) {
+        let (frame, kind, message) = notice_problem(&n);
+        self.problems.add(frame, kind, message);
+        self.current.items.push(Entry::Notice(n));
+    }
+
     /// Waits until every batch handed out is written.
     fn drain(&mut self) {
         self.send_current();
@@ -308,12 +336,11 @@ impl<M: ByteSink> Dispatch<'_, M> {
         let (msg, payload) = match RpcMessage::parse(bytes) {
             Ok(parsed) => parsed,
             Err(error) => {
-                let (problems, main) = (&mut self.problems, &mut self.main);
-                self.table.not_rpc(&rec, error, |n| {
-                    let (frame, kind, message) = notice_problem(&n);
-                    problems.add(frame, kind, message);
-                    main.notice(&n);
-                });
+                let mut notice = None;
+                self.table.not_rpc(&rec, error, |n| notice = Some(n));
+                if let Some(n) = notice {
+                    self.pass_notice(n);
+                }
                 return;
             }
         };
@@ -350,7 +377,8 @@ impl<M: ByteSink> Dispatch<'_, M> {
             }
         };
         b.held += len;
-        b.items.push(Item {
+        b.records += 1;
+        b.items.push(Entry::Record(Item {
             conn: rec.conn,
             dir: rec.dir,
             info: *rec.info,
@@ -363,8 +391,8 @@ impl<M: ByteSink> Dispatch<'_, M> {
             owned,
             route,
             key: self.problems.next_key(),
-        });
-        if b.items.len() >= self.batch_records || b.held >= BATCH_BYTES {
+        }));
+        if b.records >= self.batch_records || b.held >= BATCH_BYTES {
             self.send_current();
         }
     }
@@ -380,10 +408,7 @@ impl<M: ByteSink> RecordSink for Dispatch<'_, M> {
     }
 
     fn notice(&mut self, n: StreamNotice) {
-        let n = Notice::Stream(n);
-        let (frame, kind, message) = notice_problem(&n);
-        self.problems.add(frame, kind, message);
-        self.main.notice(&n);
+        self.pass_notice(Notice::Stream(n));
     }
 
     fn closed(&mut self, conn: ConnId, _reason: CloseReason, _frame: u64) {
@@ -434,7 +459,7 @@ pub fn run_parallel_batched<M, S, F, Src>(
     workers: usize,
     batch_records: usize,
     make_sink: F,
-    mut progress: impl FnMut(u64, Option<u64>),
+    progress: impl FnMut(u64, Option<u64>),
 ) -> (M, PipelineStats)
 where
     M: ByteSink,
@@ -450,76 +475,178 @@ where
             let (tx, rx) = sync_channel::<Box<Batch>>(MAX_IN_FLIGHT_PER_WORKER);
             let done = done_tx.clone();
             let make_sink = &make_sink;
-            scope.spawn(move || worker(make_sink(), rx, done));
+            scope.spawn(move || worker(&mut make_sink(), &rx, &done));
             jobs.push(tx);
         }
         drop(done_tx);
-        let dispatch = Dispatch {
-            table: CallTable::new(limits.exchange),
+        route(
+            source,
+            limits,
             main,
-            problems: ProblemList::new(limits.max_problems_or_default()),
-            body_stats: BodyStats::default(),
-            t0: None,
-            current: Batch::default(),
-            next_batch: 0,
-            next_write: 0,
-            jobs: &jobs,
-            done: &done_rx,
-            in_flight: 0,
-            waiting: BTreeMap::new(),
-            free: Vec::new(),
-            buffers: Vec::new(),
-            broken: false,
-            batch_records: batch_records.max(1),
-        };
-        let mut front = Front::new(limits);
-        let mut streams = RpcStreams::new(limits.stream, dispatch);
-        let mut n = 0u64;
-        loop {
-            if streams.sink.main.failed() {
-                break;
-            }
-            match source.next_frame() {
-                Ok(Some((input, f))) => {
-                    if let Some(e) = front.frame_from(input, &f, &mut streams) {
-                        streams.sink.problems.add(f.number, "malformed-frame", e);
-                    }
-                    n += 1;
+            jobs,
+            &done_rx,
+            batch_records,
+            progress,
+        )
+    })
+}
+
+/// A sink that only passes messages and problems on (no output of its own).
+struct Plain<'a, M>(&'a mut M);
+
+impl<M: MessageSink> MessageSink for Plain<'_, M> {
+    fn message(&mut self, m: &Message<'_>) {
+        self.0.message(m);
+    }
+
+    fn notice(&mut self, n: &Notice) {
+        self.0.notice(n);
+    }
+
+    fn finish(&mut self) {}
+}
+
+impl<M: MessageSink> ByteSink for Plain<'_, M> {
+    fn set_origin(&mut self, _t0: Timestamp) {}
+
+    fn swap_output(&mut self, _buf: &mut Vec<u8>, _ends: &mut Vec<usize>) {}
+
+    fn write_output(&mut self, _bytes: &[u8], _ends: &[usize]) {}
+}
+
+/// Runs the pipeline over `source` on two threads: a new one reads,
+/// reassembles and routes, while this one decodes and hands messages to
+/// `sink` (which may keep state across messages, like the model: it sees
+/// every message and problem in the order [`Pipeline::run`](super::Pipeline::run)
+/// gives them, and the counters are the same).
+pub fn run_pipelined<M, Src>(
+    source: &mut Src,
+    limits: PipelineLimits,
+    mut sink: M,
+    progress: impl FnMut(u64, Option<u64>) + Send,
+) -> (M, PipelineStats)
+where
+    M: MessageSink,
+    Src: FrameSource + Send + ?Sized,
+{
+    let stats = std::thread::scope(|scope| {
+        let (done_tx, done_rx) = channel();
+        let (tx, rx) = sync_channel::<Box<Batch>>(MAX_IN_FLIGHT_PER_WORKER);
+        let router = scope.spawn(move || {
+            let (_, stats) = route(
+                source,
+                limits,
+                Plain(&mut NoSink),
+                vec![tx],
+                &done_rx,
+                BATCH_RECORDS,
+                progress,
+            );
+            stats
+        });
+        worker(&mut Plain(&mut sink), &rx, &done_tx);
+        drop(done_tx);
+        router.join()
+    });
+    match stats {
+        Ok(stats) => {
+            sink.finish();
+            (sink, stats)
+        }
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// A sink that drops everything.
+struct NoSink;
+
+impl MessageSink for NoSink {
+    fn message(&mut self, _m: &Message<'_>) {}
+    fn notice(&mut self, _n: &Notice) {}
+    fn finish(&mut self) {}
+}
+
+/// Reads `source` on this thread and routes its records to `jobs` (the
+/// workers' channels, closed at the end), writing what comes back on
+/// `done` through `main`; returns `main` and the counters.
+fn route<M, Src>(
+    source: &mut Src,
+    limits: PipelineLimits,
+    main: M,
+    jobs: Vec<SyncSender<Box<Batch>>>,
+    done_rx: &Receiver<Box<Batch>>,
+    batch_records: usize,
+    mut progress: impl FnMut(u64, Option<u64>),
+) -> (M, PipelineStats)
+where
+    M: ByteSink,
+    Src: FrameSource + ?Sized,
+{
+    let dispatch = Dispatch {
+        table: CallTable::new(limits.exchange),
+        main,
+        problems: ProblemList::new(limits.max_problems_or_default()),
+        body_stats: BodyStats::default(),
+        t0: None,
+        current: Batch::default(),
+        next_batch: 0,
+        next_write: 0,
+        jobs: &jobs,
+        done: done_rx,
+        in_flight: 0,
+        waiting: BTreeMap::new(),
+        free: Vec::new(),
+        buffers: Vec::new(),
+        broken: false,
+        batch_records: batch_records.max(1),
+    };
+    let mut front = Front::new(limits);
+    let mut streams = RpcStreams::new(limits.stream, dispatch);
+    let mut n = 0u64;
+    loop {
+        if streams.sink.main.failed() {
+            break;
+        }
+        match source.next_frame() {
+            Ok(Some((input, f))) => {
+                if let Some(e) = front.frame_from(input, &f, &mut streams) {
+                    streams.sink.problems.add(f.number, "malformed-frame", e);
                 }
-                Ok(None) => break,
-                Err(e) => {
-                    let frame = front.read_error(&e);
-                    streams
-                        .sink
-                        .problems
-                        .add(frame, "read-error", e.to_string());
-                    continue;
-                }
+                n += 1;
             }
-            if n % PROGRESS_EVERY == 0 {
-                let (done, total) = source.progress();
-                progress(done, total);
+            Ok(None) => break,
+            Err(e) => {
+                let frame = front.read_error(&e);
+                streams
+                    .sink
+                    .problems
+                    .add(frame, "read-error", e.to_string());
+                continue;
             }
         }
-        let (done, total) = source.progress();
-        progress(done, total);
-        front.flush(&mut streams);
-        streams.sink.drain();
-        let stream = streams.stats().clone();
-        let Dispatch {
-            mut table,
-            mut main,
-            problems,
-            body_stats,
-            ..
-        } = streams.sink;
-        // Closing the job channels ends the workers.
-        drop(jobs);
-        table.finish();
-        main.finish();
-        let mut exchange: ExchangeStats = table.stats();
-        exchange.absorb(&body_stats);
-        let stats = front.stats(stream, exchange, problems);
-        (main, stats)
-    })
+        if n % PROGRESS_EVERY == 0 {
+            let (done, total) = source.progress();
+            progress(done, total);
+        }
+    }
+    let (done, total) = source.progress();
+    progress(done, total);
+    front.flush(&mut streams);
+    streams.sink.drain();
+    let stream = streams.stats().clone();
+    let Dispatch {
+        mut table,
+        mut main,
+        problems,
+        body_stats,
+        ..
+    } = streams.sink;
+    // Closing the job channels ends the workers.
+    drop(jobs);
+    table.finish();
+    main.finish();
+    let mut exchange: ExchangeStats = table.stats();
+    exchange.absorb(&body_stats);
+    let stats = front.stats(stream, exchange, problems);
+    (main, stats)
 }
