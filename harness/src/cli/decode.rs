@@ -1,7 +1,7 @@
 //! `trunkcheck decode`: the arguments and the loop over files (or a live
 //! interface) that feeds the decode report.
 
-use super::progress::{decode_file, decode_file_parallel};
+use super::progress::{decode_file_one_thread, decode_file_parallel};
 use super::{EXIT_INPUT, EXIT_OK};
 use analyzer::pipeline::PipelineLimits;
 use analyzer::xdr::PayloadMode;
@@ -155,7 +155,7 @@ pub fn run(args: &DecodeArgs) -> Result<u8> {
                 DecodeOutput::in_memory(json, &name).payload(payload)
             })
         } else {
-            decode_file(path, args.limits.limits(), sink)
+            decode_file_one_thread(path, args.limits.limits(), sink)
         };
         match result {
             Ok((mut sink, stats)) => {
