@@ -3,6 +3,8 @@
 
 pub mod action;
 pub mod client;
+pub mod gss;
+pub mod krb5;
 pub mod lab;
 pub mod netns;
 pub mod report;

@@ -28,6 +28,9 @@ enum Command {
     /// Run the conformance scenarios against a target (default: local
     /// Ganesha started by trunkcheck).
     Run(cli::run::RunArgs),
+    /// Compare saved run results (`run --json`) of several targets: a
+    /// matrix scenario × target, disagreements first; text, JSON, HTML.
+    Compare(cli::compare::CompareArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Command::Targets(args) => cli::targets::run(&args),
         Command::Lab(args) => cli::lab::run(&args),
         Command::Run(args) => cli::run::run(&args),
+        Command::Compare(args) => cli::compare::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

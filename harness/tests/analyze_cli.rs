@@ -31,7 +31,7 @@ fn a_whole_linux_client_lifetime_is_one_client_one_server_one_session() {
     };
     let r = analyze(&file);
     assert_eq!(r["format"], "trunkcheck-analyze");
-    assert_eq!(r["version"], 2);
+    assert_eq!(r["version"], 3);
     assert_eq!(r["files"], serde_json::json!([file.display().to_string()]));
     assert_eq!(r["merged"], false);
     assert_eq!(len(&r["servers"]), 1);
@@ -215,7 +215,7 @@ impl Expected {
 #[test]
 fn each_recorded_capture_gives_exactly_its_expected_findings() {
     let mut files = Vec::new();
-    for sub in ["", "linux", "precision"] {
+    for sub in ["", "linux", "precision", "krb5"] {
         let Ok(dir) = std::fs::read_dir(repo().join("captures").join(sub)) else {
             continue;
         };
@@ -255,12 +255,19 @@ fn each_recorded_capture_gives_exactly_its_expected_findings() {
 
 #[test]
 fn two_servers_claiming_one_identity_are_caught_with_frames() {
-    let r = analyze_any(&repo().join("captures/ganesha-two-servers-one-claim.pcap"));
+    // Two servers declaring one identity, as the suite's liar target runs
+    // them: the second gives the client another client ID while the first
+    // is still in use (its session destroyed afterwards, frame 18).
+    let r = analyze_any(&repo().join("captures/suite-two-servers-claim-one.pcap"));
     let f = &r["findings"][0];
     assert_eq!(f["rule"], "trunk.same-clientid");
     assert_eq!(f["party"], "server");
     assert_eq!(f["severity"], "violation");
-    assert_eq!(f["frames"], serde_json::json!([6, 15, 17]));
+    assert_eq!(f["frames"], serde_json::json!([9, 13, 15, 18]));
+    assert_eq!(
+        f["servers"],
+        serde_json::json!(["127.0.0.3:2049", "127.0.0.2:2049"])
+    );
     assert_eq!(
         len(&r["server_identities"]),
         1,
@@ -284,10 +291,14 @@ fn analyze_any(file: &Path) -> serde_json::Value {
 /// together with `--merge` (in name order) and an `expected` verdict.
 #[test]
 fn merged_captures_give_their_expected_findings_with_evidence_by_file() {
-    let dir = repo().join("captures/merge");
+    let mut dirs = Vec::new();
+    for parent in ["captures/merge", "captures/precision/merge"] {
+        if let Ok(rd) = std::fs::read_dir(repo().join(parent)) {
+            dirs.extend(rd.flatten().map(|e| e.path()));
+        }
+    }
     let mut checked = 0;
-    for e in std::fs::read_dir(&dir).expect("captures/merge/").flatten() {
-        let d = e.path();
+    for d in dirs {
         if !d.is_dir() {
             continue;
         }
@@ -327,42 +338,35 @@ fn two_servers_captured_apart_merge_into_one_observation() {
     // Apart, neither capture shows anything wrong.
     assert_eq!(len(&analyze(&a)["findings"]), 0);
     assert_eq!(len(&analyze(&b)["findings"]), 0);
-    // Together they show the one "server" handing out two client IDs.
+    // Together they show one declared server handing the same client two
+    // client IDs; whether the first was still alive when the second came
+    // (no restart in between: a server was seen answering again 72 ms after
+    // one) the capture does not show, so it is not judged.
     let out = trunkcheck()
         .args(["analyze", "--merge", "--json", "--complete"])
         .args([&a, &b])
         .output()
         .expect("run trunkcheck");
-    assert_eq!(out.status.code(), Some(1), "a violation");
+    assert_eq!(out.status.code(), Some(0));
     let r: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("JSON");
     assert_eq!(len(&r["server_identities"]), 1);
     assert_eq!(len(&r["connections"]), 2);
-    let f = &r["findings"][0];
-    assert_eq!(f["rule"], "trunk.same-clientid");
-    assert_eq!(
-        f["evidence"],
-        serde_json::json!([
-            {"file": 0, "frame": 6},
-            {"file": 1, "frame": 4},
-            {"file": 1, "frame": 6}
-        ])
-    );
+    assert_eq!(len(&r["client_ids"]), 2);
+    assert_eq!(len(&r["findings"]), 0);
+    assert_eq!(r["not_judged"][0]["rule"], "trunk.same-clientid");
     assert_eq!(
         r["frame_map"],
         serde_json::json!([[1, 0, 1], [12, 1, 1], [23, 0, 12], [26, 1, 12]])
     );
-    // The text report names evidence by file.
+    // The text report names connections (and evidence) by file.
     let out = trunkcheck()
         .args(["analyze", "--merge", "--complete"])
         .args([&a, &b])
         .output()
         .expect("run trunkcheck");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("(frames a-127.0.0.2.pcap#6, b-127.0.0.3.pcap#4, b-127.0.0.3.pcap#6)"),
-        "{text}"
-    );
+    assert!(text.contains("issued a-127.0.0.2.pcap#6"), "{text}");
     assert!(text.contains("c0@1 127.0.0.1:50045"), "{text}");
 }
 

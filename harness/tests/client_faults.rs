@@ -3,6 +3,9 @@
 //! to hang, reset mid-record, send garbage, claim a 2 GiB record or call
 //! the client at a chosen moment, so these faults are produced here.
 //!
+//! RPCSEC_GSS replies with a wrong verifier, checksum or sequence number
+//! are produced here too (a real server cannot be made to send them).
+//!
 //! Every fault must end in a typed error within the configured timeout,
 //! never a hang; the elapsed-time bounds below are hang guards (generous
 //! multiples of the timeouts), not performance tests.
@@ -12,14 +15,20 @@ use analyzer::nfs4::{
     Compound4Res, NfsRes, NfsResOp, NfsStat4, SessionId4, Stateid4, StateidOther, CB_COMPOUND,
     NFS4_CALLBACK,
 };
-use analyzer::rpc::{write_record, OpaqueAuth, RecordAssembler, RpcMessage};
+use analyzer::rpc::{
+    write_record, AuthFlavor, AuthStat, Credential, MsgBody, OpaqueAuth, RecordAssembler,
+    RejectedReply, ReplyBody, RpcGssProc, RpcGssService, RpcMessage,
+};
 use analyzer::xdr::{to_bytes, IntoStatic, Opaque};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use trunkcheck::client::ops;
 use trunkcheck::client::{ClientError, ConnectOptions, Connection, Principal};
+use trunkcheck::gss::testkit::Keyed;
+use trunkcheck::gss::GssContext;
 
 /// Options with short timeouts.
 fn opts(reply: Duration) -> ConnectOptions {
@@ -510,4 +519,366 @@ fn the_slot_table_advances_only_on_a_successful_sequence() {
     // Slot 0: 1 accepted; 2 refused, so 2 again; 3 unanswered; then slot 1.
     assert_eq!(seen, vec![(0, 1), (0, 2), (0, 2), (0, 3), (1, 1)]);
     assert_eq!(session.next_seqid(0), Some(3));
+}
+
+// ---------------------------------------------------------------------------
+// RPCSEC_GSS replies a real server cannot be made to send wrong. The
+// context is the keyed test stand-in of `trunkcheck::gss::testkit` (the
+// same sealing code as a Kerberos context; a real one needs a KDC, see
+// tests/krb5_live.rs); the fake peer holds the same key.
+
+/// What the fake GSS peer does with one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GssFault {
+    /// A correct reply.
+    None,
+    /// The reply verifier's MIC has a flipped byte.
+    BadVerifier,
+    /// The integrity checksum (or privacy token) has a flipped byte.
+    BadBody,
+    /// The body carries another sequence number than the call's.
+    WrongSeq,
+    /// MSG_DENIED AUTH_ERROR RPCSEC_GSS_CTXPROBLEM.
+    CtxProblem,
+    /// No reply at all.
+    Silence,
+}
+
+const GSS_KEY: Keyed = Keyed(0x3c);
+
+/// A fake peer answering one call per fault in `faults`, in order, as a
+/// server holding the context's key would (but for the fault); returns
+/// the sequence numbers and services of the calls it read.
+fn gss_peer(faults: Vec<GssFault>) -> (SocketAddr, JoinHandle<Vec<(u32, RpcGssService)>>) {
+    fake_peer(move |mut s| {
+        let mut asm = RecordAssembler::new();
+        let mut seen = Vec::new();
+        for fault in faults {
+            let data = read_record(&mut s, &mut asm);
+            let (msg, payload) = RpcMessage::parse(&data).expect("client sends RPC");
+            let call = msg.as_call().expect("a call");
+            let Ok(Credential::Gss(g)) = call.cred.credential() else {
+                panic!("not RPCSEC_GSS: {:?}", call.cred);
+            };
+            let v = g.vers1();
+            let (seq, service) = (v.seq_num, v.service);
+            seen.push((seq, service));
+            let results = if v.gss_proc == RpcGssProc::RPCSEC_GSS_DATA {
+                let (inner, args) = GSS_KEY
+                    .unseal_call(service, payload.bytes)
+                    .expect("the call body verifies");
+                if service != RpcGssService::rpc_gss_svc_none {
+                    assert_eq!(inner, Some(seq), "inner sequence number");
+                }
+                assert!(!args.is_empty(), "COMPOUND arguments");
+                compound_results()
+            } else {
+                Vec::new()
+            };
+            let inner = if fault == GssFault::WrongSeq {
+                seq + 1
+            } else {
+                seq
+            };
+            let (mut verf, mut body) = GSS_KEY
+                .reply(inner, service, &results)
+                .expect("keyed reply");
+            if fault == GssFault::WrongSeq {
+                verf = GSS_KEY.verifier_of(seq);
+            }
+            match fault {
+                GssFault::BadVerifier => {
+                    let mut mic = verf.body.as_bytes().to_vec();
+                    mic[0] ^= 0x80;
+                    verf.body = Opaque::from(mic);
+                }
+                GssFault::BadBody => {
+                    if let Some(b) = body.last_mut() {
+                        *b ^= 0x01;
+                    }
+                }
+                GssFault::Silence => continue,
+                _ => {}
+            }
+            let reply = if fault == GssFault::CtxProblem {
+                RpcMessage {
+                    xid: msg.xid,
+                    body: MsgBody::Reply(ReplyBody::Denied(RejectedReply::AuthError(
+                        AuthStat::RPCSEC_GSS_CTXPROBLEM,
+                    ))),
+                }
+                .to_bytes_with_payload(&[])
+            } else {
+                RpcMessage::success_reply(msg.xid, verf).to_bytes_with_payload(&body)
+            };
+            send_record(&mut s, &reply);
+        }
+        // Hold the connection until the client is done.
+        let mut buf = [0u8; 16];
+        let _ = s.read(&mut buf);
+        seen
+    })
+}
+
+/// COMPOUND results with one PUTROOTFH result.
+fn compound_results() -> Vec<u8> {
+    to_bytes(&Compound4Res {
+        status: NfsStat4::NFS4_OK,
+        tag: Opaque::from("t"),
+        resarray: vec![NfsResOp::Putrootfh(NfsStat4::NFS4_OK)],
+    })
+}
+
+fn gss_principal(service: RpcGssService) -> (Arc<GssContext>, Principal) {
+    let ctx = Arc::new(
+        GSS_KEY
+            .context(b"fake-handle", 16, service)
+            .expect("context"),
+    );
+    (Arc::clone(&ctx), Principal::gss(ctx))
+}
+
+const SERVICES: [RpcGssService; 3] = [
+    RpcGssService::rpc_gss_svc_none,
+    RpcGssService::rpc_gss_svc_integrity,
+    RpcGssService::rpc_gss_svc_privacy,
+];
+
+#[test]
+fn gss_calls_are_sealed_and_their_replies_verified_under_every_service() {
+    let (addr, peer) = gss_peer(vec![GssFault::None; 4]);
+    let conn = Connection::connect(addr, &opts(Duration::from_secs(5))).expect("connect");
+    let (ctx, p) = gss_principal(RpcGssService::rpc_gss_svc_privacy);
+    for service in SERVICES {
+        let res = conn
+            .compound(&p.with_service(service), 1, "t", vec![ops::putrootfh()])
+            .unwrap_or_else(|e| panic!("{service}: {e}"));
+        assert_eq!(res.status, NfsStat4::NFS4_OK);
+        assert_eq!(res.resarray.len(), 1);
+    }
+    conn.gss_destroy(&ctx).expect("RPCSEC_GSS_DESTROY answered");
+    assert_eq!(ctx.in_flight(), 0);
+    conn.shutdown();
+    let seen = peer.join().expect("peer");
+    let mut want: Vec<(u32, RpcGssService)> = SERVICES
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i as u32 + 1, *s))
+        .collect();
+    want.push((4, RpcGssService::rpc_gss_svc_privacy));
+    assert_eq!(seen, want, "sequence numbers 1, 2, 3 then DESTROY as 4");
+}
+
+#[test]
+fn a_gss_reply_with_a_wrong_verifier_checksum_or_sequence_number_is_refused() {
+    use GssFault::*;
+    let (addr, peer) = gss_peer(vec![
+        BadVerifier,
+        BadBody,
+        BadBody,
+        WrongSeq,
+        WrongSeq,
+        CtxProblem,
+        None,
+    ]);
+    let conn = Connection::connect(addr, &opts(Duration::from_secs(5))).expect("connect");
+    let (ctx, p) = gss_principal(RpcGssService::rpc_gss_svc_none);
+    let call = |service, what: &str| {
+        let e = conn
+            .compound(&p.with_service(service), 1, "t", vec![ops::putrootfh()])
+            .expect_err(what);
+        eprintln!("{what}: {e}");
+        e
+    };
+    let e = call(RpcGssService::rpc_gss_svc_none, "bad verifier");
+    assert!(matches!(e, ClientError::Gss { .. }), "{e}");
+    assert!(e.to_string().contains("verifier"), "{e}");
+    let e = call(RpcGssService::rpc_gss_svc_integrity, "bad checksum");
+    assert!(matches!(e, ClientError::Gss { .. }), "{e}");
+    assert!(e.to_string().contains("checksum"), "{e}");
+    let e = call(RpcGssService::rpc_gss_svc_privacy, "bad privacy token");
+    assert!(matches!(e, ClientError::Gss { .. }), "{e}");
+    for service in [
+        RpcGssService::rpc_gss_svc_integrity,
+        RpcGssService::rpc_gss_svc_privacy,
+    ] {
+        let e = call(service, "wrong inner sequence number");
+        assert!(matches!(e, ClientError::Gss { .. }), "{e}");
+        assert!(e.to_string().contains("seq_num"), "{e}");
+    }
+    let e = call(RpcGssService::rpc_gss_svc_none, "CTXPROBLEM");
+    assert_eq!(
+        e.gss_problem(),
+        Some(AuthStat::RPCSEC_GSS_CTXPROBLEM),
+        "{e}"
+    );
+    assert!(!e.is_fatal());
+    // None of these is fatal: the next call works, and every sequence
+    // number refused left the window.
+    assert_eq!(ctx.in_flight(), 0);
+    let res = conn
+        .compound(&p, 1, "t", vec![ops::putrootfh()])
+        .expect("a good reply after the bad ones");
+    assert_eq!(res.status, NfsStat4::NFS4_OK);
+    conn.shutdown();
+    let seen = peer.join().expect("peer");
+    assert_eq!(
+        seen.iter().map(|s| s.0).collect::<Vec<_>>(),
+        (1..=7).collect::<Vec<u32>>()
+    );
+}
+
+#[test]
+fn a_gss_call_without_a_reply_gives_its_sequence_number_up() {
+    let (addr, peer) = gss_peer(vec![GssFault::Silence]);
+    let conn = Connection::connect(addr, &opts(Duration::from_millis(300))).expect("connect");
+    let (ctx, p) = gss_principal(RpcGssService::rpc_gss_svc_integrity);
+    let e = conn
+        .compound(&p, 1, "t", vec![ops::putrootfh()])
+        .expect_err("no reply");
+    assert!(matches!(e, ClientError::Timeout { .. }), "{e}");
+    assert_eq!(ctx.in_flight(), 0, "the timed-out call left the window");
+    conn.shutdown();
+    peer.join().expect("peer");
+}
+
+#[test]
+fn a_call_waits_for_room_in_a_full_gss_window_then_gives_up_typed() {
+    // A window of 2: two calls in flight (sealed elsewhere, unanswered)
+    // hold a third back until one of them is answered or given up.
+    let ctx = Arc::new(
+        GSS_KEY
+            .context(b"fake-handle", 2, RpcGssService::rpc_gss_svc_none)
+            .expect("ctx"),
+    );
+    let p = Principal::gss(Arc::clone(&ctx));
+    let seal = |i| {
+        trunkcheck::client::rpc::seal_call_record(i, 100003, 4, 1, &p, &[])
+            .expect("seals")
+            .sealed
+            .expect("sealed")
+    };
+    let held = [seal(0), seal(1)];
+    let (addr, peer) = gss_peer(vec![GssFault::None]);
+    let conn = Connection::connect(addr, &opts(Duration::from_millis(500))).expect("connect");
+    // Nothing frees the window: a typed error after the reply timeout,
+    // and nothing was sent.
+    let t = Instant::now();
+    let e = conn
+        .compound(&p, 1, "t", vec![ops::putrootfh()])
+        .expect_err("window full");
+    assert!(matches!(e, ClientError::GssContext { .. }), "{e}");
+    assert!(e.to_string().contains("window"), "{e}");
+    assert!(t.elapsed() >= Duration::from_millis(450), "it waited");
+    assert!(t.elapsed() < Duration::from_secs(3), "hang guard");
+    assert_eq!(conn.stats().calls, 0, "nothing was sent");
+    // One held call is given up while the next one waits: it goes out.
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(Duration::from_millis(100));
+            ctx.abandon(&held[0]);
+        });
+        let res = conn
+            .compound(&p, 1, "t", vec![ops::putrootfh()])
+            .expect("room was made");
+        assert_eq!(res.status, NfsStat4::NFS4_OK);
+    });
+    ctx.abandon(&held[1]);
+    assert_eq!(ctx.in_flight(), 0);
+    conn.shutdown();
+    let seen = peer.join().expect("peer");
+    assert_eq!(seen, vec![(3, RpcGssService::rpc_gss_svc_none)]);
+}
+
+#[test]
+fn callbacks_on_a_gss_connection_are_answered_and_gss_callbacks_denied() {
+    let session = SessionId4([0x6b; 16]);
+    let (addr, peer) = fake_peer(move |mut s| {
+        let mut asm = RecordAssembler::new();
+        let data = read_record(&mut s, &mut asm);
+        let (msg, _) = RpcMessage::parse(&data).expect("RPC");
+        let xid = msg.xid;
+        let Ok(Credential::Gss(g)) = msg.as_call().expect("a call").cred.credential() else {
+            panic!("the fore call is RPCSEC_GSS");
+        };
+        let seq = g.vers1().seq_num;
+        // Before answering: a CB_COMPOUND with AUTH_NONE (the callback
+        // security the client offers), then a CB_NULL with an RPCSEC_GSS
+        // credential (which the client does not accept).
+        let args = CbCompound4Args {
+            tag: Opaque::from("cb"),
+            minorversion: 1,
+            callback_ident: 0,
+            argarray: vec![CbArgOp::CbSequence(CbSequence4Args {
+                csa_sessionid: session,
+                csa_sequenceid: 1,
+                csa_slotid: 0,
+                csa_highest_slotid: 0,
+                csa_cachethis: false,
+                csa_referring_call_lists: Vec::new(),
+            })],
+        };
+        let cb = RpcMessage::call(
+            0x0c0f_fee1,
+            NFS4_CALLBACK,
+            1,
+            CB_COMPOUND,
+            OpaqueAuth::none(),
+            OpaqueAuth::none(),
+        );
+        send_record(&mut s, &cb.to_bytes_with_payload(&to_bytes(&args)));
+        let first = read_record(&mut s, &mut asm);
+        let gss_cred = trunkcheck::gss::rpcsec::credential(
+            RpcGssProc::RPCSEC_GSS_INIT,
+            0,
+            RpcGssService::rpc_gss_svc_none,
+            &[],
+        );
+        let init = RpcMessage::call(
+            0x0c0f_fee2,
+            NFS4_CALLBACK,
+            1,
+            0,
+            gss_cred,
+            OpaqueAuth::none(),
+        );
+        send_record(&mut s, &init.to_bytes_with_payload(&[0, 0, 0, 0]));
+        let second = read_record(&mut s, &mut asm);
+        let (verf, body) = GSS_KEY
+            .reply(seq, RpcGssService::rpc_gss_svc_privacy, &compound_results())
+            .expect("keyed reply");
+        send_record(
+            &mut s,
+            &RpcMessage::success_reply(xid, verf).to_bytes_with_payload(&body),
+        );
+        let (m1, _) = RpcMessage::parse(&first).expect("reply");
+        let (m2, _) = RpcMessage::parse(&second).expect("reply");
+        (
+            m1.is_success(),
+            m2.xid,
+            matches!(
+                m2.body,
+                MsgBody::Reply(ReplyBody::Denied(RejectedReply::AuthError(
+                    AuthStat::AUTH_BADCRED
+                )))
+            ),
+        )
+    });
+    let conn = Connection::connect(addr, &opts(Duration::from_secs(10))).expect("connect");
+    let (ctx, p) = gss_principal(RpcGssService::rpc_gss_svc_privacy);
+    let res = conn
+        .compound(&p, 1, "t", vec![ops::putrootfh()])
+        .expect("the sealed call completes, verified");
+    assert_eq!(res.status, NfsStat4::NFS4_OK);
+    assert_eq!(ctx.in_flight(), 0);
+    let (cb_ok, xid, denied) = peer.join().expect("peer");
+    assert!(cb_ok, "the AUTH_NONE CB_COMPOUND is answered");
+    assert_eq!(xid, 0x0c0f_fee2);
+    assert!(denied, "an RPCSEC_GSS callback is denied AUTH_BADCRED");
+    let got = conn.callbacks().received();
+    assert_eq!(
+        got.iter().map(|c| c.flavor).collect::<Vec<_>>(),
+        vec![AuthFlavor::AUTH_NONE, AuthFlavor::RPCSEC_GSS]
+    );
+    conn.shutdown();
 }

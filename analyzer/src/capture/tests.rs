@@ -450,6 +450,15 @@ const OWN_EXPECT: &[Expect] = &[
     e("ganesha-two-servers-one-claim.pcap", 28, 28, 0, 0, 1984, 0),
     // Recorded by `trunkcheck run --capture-all` (Linux cooked v2 on `any`).
     e("suite-client-owner-per-address.pcap", 28, 28, 0, 0, 1696, 0),
+    e(
+        "ganesha-backchannel-ctl-illegal.pcap",
+        18,
+        18,
+        0,
+        0,
+        1384,
+        0,
+    ),
     e("suite-one-scope-two-owners.pcap", 30, 30, 0, 0, 1964, 0),
     e("suite-one-server-two-addresses.pcap", 26, 26, 0, 0, 1492, 0),
     e("suite-restart-grace-reclaim.pcap", 42, 42, 0, 0, 4084, 0),

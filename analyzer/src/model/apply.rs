@@ -281,6 +281,7 @@ impl Model {
             }
             rec.endpoints.insert(at.server);
             rec.issued_frame.get_or_insert(frame);
+            rec.issued_at.get_or_insert(at.server);
             rec.flags = Some(x.eir_flags);
             rec.state_protect = Some(match x.eir_state_protect {
                 StateProtect4R::None => StateProtectHow4::SP4_NONE,
@@ -325,15 +326,21 @@ impl Model {
         let mut newly_confirmed = None;
         if let Some(rec) = self.live_record_mut(key.clone(), *clientid) {
             if rec.confirmed_frame.is_none() {
-                newly_confirmed = rec.owner.clone();
+                newly_confirmed = rec
+                    .owner
+                    .clone()
+                    .map(|o| (o, rec.verifier, rec.principal.clone()));
             }
             rec.confirmed_frame.get_or_insert(frame);
             rec.endpoints.insert(at.server);
             rec.alive = Some((ts, frame, conn));
         }
-        // Cases 3 and 5: confirming a new client ID of an owner ends the
-        // owner's older confirmed one, and its sessions.
-        if let Some(owner) = newly_confirmed {
+        // Cases 3 and 5: confirming a new client ID of an owner with another
+        // verifier (a client restart) or another principal ends the owner's
+        // older confirmed one, and its sessions. (The same verifier and
+        // principal is case 2, which gives no new client ID: two live ones
+        // are a server's fault, judged by the trunking rules.)
+        if let Some((owner, verifier, principal)) = newly_confirmed {
             let older: Vec<usize> = self
                 .client_ids
                 .iter()
@@ -344,6 +351,7 @@ impl Model {
                         && r.live()
                         && r.confirmed_frame.is_some()
                         && r.owner.as_deref() == Some(owner.as_slice())
+                        && (r.verifier != verifier || r.principal != principal)
                 })
                 .map(|(i, _)| i)
                 .collect();
@@ -434,6 +442,7 @@ impl Model {
                 SlotState {
                     seqid: x.sr_sequenceid,
                     frame: at.frame,
+                    conn: at.conn,
                 },
             );
             let bit = Seq4Status::RESTART_RECLAIM_NEEDED;
@@ -464,6 +473,7 @@ impl Model {
             rec.verifier.get_or_insert(verifier);
             rec.endpoints.insert(at.server);
             rec.issued_frame.get_or_insert(frame);
+            rec.issued_at.get_or_insert(at.server);
             rec.alive = Some((ts, frame, conn));
         }
         let pair = (reply.clientid.0, reply.setclientid_confirm.0);
@@ -618,6 +628,7 @@ impl Model {
                     verifier: None,
                     endpoints: BTreeSet::new(),
                     issued_frame: None,
+                    issued_at: None,
                     confirmed_frame: None,
                     flags: None,
                     state_protect: None,

@@ -186,7 +186,7 @@ fn call_op(op: &NfsArgOp<'_>, gss_protected: bool) -> CallOp {
         NfsArgOp::BackchannelCtl(a) => CallOp::BackchannelCtl {
             cb_program: a.bca_cb_program,
         },
-        _ => CallOp::Other,
+        other => CallOp::Other { name: other.name() },
     }
 }
 
@@ -467,7 +467,7 @@ impl Model {
         let mut at = self.at(m, call.frame, call.principal.take());
         at.call_len = call.len;
         at.compound.sequenced = matches!(call.ops.first(), Some(CallOp::Sequence { .. }));
-        let other = CallOp::Other;
+        let other = CallOp::Other { name: "ILLEGAL" };
         for (i, r) in res.resarray.iter().enumerate() {
             let op = call.ops.get(i).unwrap_or(&other);
             at.compound.clientid = at

@@ -188,7 +188,33 @@ pub enum CallOp {
     /// FREE_STATEID.
     FreeStateid,
     /// Anything else.
-    Other,
+    Other {
+        /// The operation's name.
+        name: &'static str,
+    },
+}
+
+impl CallOp {
+    /// The operation's name (as `decode` prints it).
+    pub fn name(&self) -> &'static str {
+        match self {
+            CallOp::ExchangeId { .. } => "EXCHANGE_ID",
+            CallOp::CreateSession { .. } => "CREATE_SESSION",
+            CallOp::BindConnToSession { .. } => "BIND_CONN_TO_SESSION",
+            CallOp::Renew { .. } => "RENEW",
+            CallOp::Getattr { .. } => "GETATTR",
+            CallOp::Sequence { .. } => "SEQUENCE",
+            CallOp::SetClientId { .. } => "SETCLIENTID",
+            CallOp::SetClientIdConfirm { .. } => "SETCLIENTID_CONFIRM",
+            CallOp::DestroySession { .. } => "DESTROY_SESSION",
+            CallOp::DestroyClientid { .. } => "DESTROY_CLIENTID",
+            CallOp::ReclaimComplete { .. } => "RECLAIM_COMPLETE",
+            CallOp::Reclaim { op } | CallOp::NonReclaimLock { op } => op,
+            CallOp::BackchannelCtl { .. } => "BACKCHANNEL_CTL",
+            CallOp::FreeStateid => "FREE_STATEID",
+            CallOp::Other { name } => name,
+        }
+    }
 }
 
 /// One thing that happened, in the order the capture shows it.

@@ -240,6 +240,8 @@ pub struct ClientIdRecord {
     pub endpoints: BTreeSet<SocketAddr>,
     /// Frame of the EXCHANGE_ID / SETCLIENTID reply that issued it.
     pub issued_frame: Option<u64>,
+    /// The address that issued it.
+    pub issued_at: Option<SocketAddr>,
     /// Frame of the confirming CREATE_SESSION / SETCLIENTID_CONFIRM reply.
     pub confirmed_frame: Option<u64>,
     /// `eir_flags` of the last EXCHANGE_ID reply returning it.
@@ -353,6 +355,8 @@ pub struct SlotState {
     pub seqid: u32,
     /// Its frame.
     pub frame: u64,
+    /// The connection it came on.
+    pub conn: ConnId,
 }
 
 /// Where a session is kept: its id, and a number telling apart sessions

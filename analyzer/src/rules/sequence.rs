@@ -241,8 +241,10 @@ fn slots(x: &Sequence4ResOk, j: &mut Judge<'_>) {
                 "slot {} of session {sid} went from sequence id {} (frame {}) to {seq}",
                 x.sr_slotid, p.seqid, p.frame
             );
-            // Back (by less than half the space): nothing missed explains it.
-            let back = p.seqid.wrapping_sub(seq) < 1 << 31;
+            // Back (by less than half the space) on the same connection:
+            // nothing missed explains it. Across connections the capture's
+            // order of two replies need not be the server's.
+            let back = p.seqid.wrapping_sub(seq) < 1 << 31 && p.conn == at.conn;
             let needs: &[Need] = if back { &[] } else { SEQ_SLOT_ORDER.needs };
             j.judge_needing(&SEQ_SLOT_ORDER, needs, Some(&sid), || {
                 Some(Violation::new(message, at.frames()))

@@ -103,9 +103,13 @@ impl Check for StateProtection {
 /// spo_must_enforce (None when protection was not granted or none is
 /// missing).
 fn must_enforce(p: &Protection, x: &ExchangeId4ResOk<'_>) -> Option<Vec<String>> {
+    let none = crate::nfs4::Bitmap4::default();
     let granted = match &x.eir_state_protect {
         StateProtect4R::MachCred(o) => &o.spo_must_enforce,
         StateProtect4R::Ssv(i) => &i.spi_ops.spo_must_enforce,
+        // Declining is no answer to a valid request (sent under RPCSEC_GSS
+        // with integrity or privacy): the requested operations are missing.
+        StateProtect4R::None if p.how != StateProtectHow4::SP4_NONE && p.gss_protected => &none,
         StateProtect4R::None => return None,
     };
     let missing: Vec<String> = GUARDED_OPS
@@ -330,5 +334,47 @@ mod tests {
                 "bcts.state-protection"
             ]
         );
+    }
+
+    #[test]
+    fn a_valid_request_declined_with_sp4_none_misses_its_operations() {
+        let ops = StateProtectOps4 {
+            spo_must_enforce: Bitmap4::from_bits(&[41, 44]),
+            spo_must_allow: Bitmap4::default(),
+        };
+        let gss = |c: &mut Conv| {
+            c.cred = OpaqueAuth {
+                flavor: crate::rpc::AuthFlavor(6),
+                body: Opaque::from(crate::xdr::to_bytes(&crate::rpc::RpcGssCred::Vers1(
+                    crate::rpc::RpcGssCredVers1 {
+                        gss_proc: crate::rpc::RpcGssProc::RPCSEC_GSS_DATA,
+                        seq_num: 1,
+                        service: crate::rpc::RpcGssService::rpc_gss_svc_integrity,
+                        handle: Opaque::from(vec![1u8, 2, 3, 4]),
+                    },
+                ))),
+            };
+        };
+        for (signed, expect) in [
+            (true, vec!["exchid.must-enforce"]),
+            (false, vec!["client.state-protection-gss"]),
+        ] {
+            let mut eid = exchange_id("c", 1, ExchgId4Flags(0));
+            if let NfsArgOp::ExchangeId(a) = &mut eid {
+                a.eia_state_protect = StateProtect4A::MachCred(ops.clone());
+            }
+            let mut c = Conv::new();
+            if signed {
+                gss(&mut c);
+            }
+            c.exchange(
+                1,
+                CLIENT,
+                SERVER_A,
+                vec![eid],
+                vec![exchange_id_ok(7, PNFS, "srv", 0)],
+            );
+            assert_eq!(c.rules(), expect, "under GSS integrity: {signed}");
+        }
     }
 }

@@ -168,11 +168,32 @@ impl Conv {
             self.cred.clone(),
             OpaqueAuth::none(),
         )
-        .to_bytes_with_payload(&to_bytes(&call));
+        .to_bytes_with_payload(&self.protect(to_bytes(&call)));
         let r = RpcMessage::success_reply(self.xid, OpaqueAuth::none())
-            .to_bytes_with_payload(&to_bytes(&reply));
+            .to_bytes_with_payload(&self.protect(to_bytes(&reply)));
         self.record(conn, client, server, Direction::ToServer, &c);
         self.record(conn, client, server, Direction::ToClient, &r);
+    }
+
+    /// A COMPOUND body as the credential sends it: under RPCSEC_GSS with
+    /// integrity, wrapped as `rpc_gss_integ_data` (sequence number and body,
+    /// then a checksum the analyzer does not verify).
+    fn protect(&self, body: Vec<u8>) -> Vec<u8> {
+        use crate::rpc::{Credential, RpcGssCred, RpcGssService};
+        let integrity = Credential::decode(self.cred.flavor, self.cred.body.as_bytes())
+            .ok()
+            .is_some_and(|c| {
+                matches!(c, Credential::Gss(RpcGssCred::Vers1(g))
+                    if g.service == RpcGssService::rpc_gss_svc_integrity)
+            });
+        if !integrity {
+            return body;
+        }
+        let mut data = 1u32.to_be_bytes().to_vec();
+        data.extend_from_slice(&body);
+        let mut out = to_bytes(&Opaque::from(data));
+        out.extend(to_bytes(&Opaque::from(vec![0u8; 4])));
+        out
     }
 
     /// A CB_COMPOUND call from the server on connection `conn`, on `prog`.

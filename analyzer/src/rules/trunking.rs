@@ -11,7 +11,7 @@
 //! configuration error). Until then, and at the end of the capture when it
 //! never tells, they are a claim (see [`Claim`]).
 
-use super::{alive, Check, Judge, Need, Violation, MIN_RESTART_SECS};
+use super::{alive, within_lease, Check, Judge, Need, Violation};
 use crate::model::event::{At, CallOp, Event};
 use crate::model::{
     key_text, ClientIdRecord, Model, OwnerKind, Principal, RecoveryKind, ServerKey,
@@ -62,9 +62,6 @@ struct Claim {
     two_servers: Option<(u64, String)>,
     /// The first client ID was renewed after the second was given.
     first_renewed: Option<u64>,
-    /// Seconds between the last evidence that the first client ID was
-    /// alive and the second one's issue.
-    gap: f64,
     /// Whether the capture shows the first client ID alive when the second
     /// was given (else only its later use shows it).
     alive: Result<(), Need>,
@@ -206,8 +203,20 @@ impl Trunking {
                 one_server: None,
                 two_servers: None,
                 first_renewed: None,
-                gap: r.alive.map_or(f64::INFINITY, |(t, _, _)| at.ts.since(t)),
-                alive: alive(m, r, at),
+                alive: alive(m, r, at).or_else(|n| {
+                    // One boot epoch for both: the server did not restart in
+                    // between; a complete capture shows no end, and the
+                    // lease had not run out.
+                    let within = r
+                        .alive
+                        .is_some_and(|(t, _, _)| within_lease(m, r, at, at.ts.since(t)).is_ok());
+                    let whole = m.complete && !m.gaps_seen;
+                    if r.clientid >> 32 == clientid >> 32 && whole && within {
+                        Ok(())
+                    } else {
+                        Err(n)
+                    }
+                }),
             });
         }
         j.judge(&CLIENT_OWNER_PER_SERVER, || {
@@ -318,13 +327,19 @@ impl Claim {
             for a in &self.first_at {
                 j.refute_trunking(*a, self.second, &TRUNK_IDENTITY_COLLISION);
             }
+            let first_at: Vec<SocketAddr> = std::iter::once(self.second)
+                .chain(self.first_at.iter().copied())
+                .collect();
             j.judge(&TRUNK_IDENTITY_COLLISION, || {
-                Some(Violation::new(
-                    format!(
-                        "{base}; {what}: two servers claim one identity (give each its own server owner or scope)"
-                    ),
-                    frames,
-                ))
+                Some(
+                    Violation::new(
+                        format!(
+                            "{base}; {what}: two servers claim one identity (give each its own server owner or scope)"
+                        ),
+                        frames,
+                    )
+                    .about(first_at),
+                )
             });
             return;
         }
@@ -338,10 +353,6 @@ impl Claim {
                 format!("; both client IDs were in use (frame {f})")
             }
             (None, None) if self.same_epoch => String::new(),
-            (None, None) if self.gap < MIN_RESTART_SECS => format!(
-                "; {:.0} ms after the first was shown alive, too soon for a restart in between",
-                self.gap * 1000.0
-            ),
             (None, None) => {
                 // A new boot epoch: the server may have restarted in
                 // between, which the capture neither shows nor refutes.
@@ -352,8 +363,11 @@ impl Claim {
         for a in &self.first_at {
             j.refute_trunking(*a, self.second, &TRUNK_SAME_CLIENTID);
         }
+        let first_at: Vec<SocketAddr> = std::iter::once(self.second)
+            .chain(self.first_at.iter().copied())
+            .collect();
         j.judge(&TRUNK_SAME_CLIENTID, || {
-            Some(Violation::new(format!("{base}{evidence}"), frames))
+            Some(Violation::new(format!("{base}{evidence}"), frames).about(first_at))
         });
     }
 }

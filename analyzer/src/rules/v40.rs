@@ -11,9 +11,9 @@ use std::net::SocketAddr;
 rules! {
     V40_SAME_CONFIRM: "v40.same-confirm", "RFC 7931 §5.8", [110], Info, Server, [],
         "two addresses returning the same client ID and confirm verifier are likely different servers colliding by chance";
-    V40_CONFIRM_MISMATCH: "v40.confirm-mismatch", "RFC 7530 §16.34", [105], Violation, Server, [],
+    V40_CONFIRM_MISMATCH: "v40.confirm-mismatch", "RFC 7530 §16.34", [105], Violation, Server, [Complete],
         "SETCLIENTID_CONFIRM with a confirm verifier the server did not issue for that client ID gets NFS4ERR_STALE_CLIENTID";
-    V40_NEW_CLIENTID: "v40.clientid-per-verifier", "RFC 7530 §16.33.5", [104], Violation, Server, [],
+    V40_NEW_CLIENTID: "v40.clientid-per-verifier", "RFC 7530 §16.33.5", [104], Violation, Server, [Alive],
         "SETCLIENTID with a new verifier (a client reboot) gets a new client ID, not the one confirmed for the old verifier";
     V40_TRUNKING_CONSISTENT: "v40.trunking-consistent", "RFC 7931 §5.8", [109], Violation, Server, [],
         "addresses that the RFC 7931 SETCLIENTID_CONFIRM test shows to be one server give one id string and verifier one client ID";
@@ -34,11 +34,11 @@ impl Check for V40 {
                 reply,
             } => {
                 let cid = reply.clientid.0;
-                j.judge(&V40_NEW_CLIENTID, || {
-                    let r = m.record_for(server, Some(cid))?;
-                    if r.owner.as_deref() != Some(id) || r.destroyed_frame.is_some() {
-                        return None;
-                    }
+                let record = m
+                    .live_record(server, cid)
+                    .filter(|r| r.owner.as_deref() == Some(id) && r.destroyed_frame.is_none());
+                if let Some(r) = record {
+                    j.judge_alive(&V40_NEW_CLIENTID, r, || {
                     let (old, cf) = (r.verifier?, r.confirmed_frame?);
                     (old != verifier).then(|| {
                         Violation::new(
@@ -51,7 +51,8 @@ impl Check for V40 {
                             at.frames_after(cf),
                         )
                     })
-                });
+                    });
+                }
                 let pair = (cid, reply.setclientid_confirm.0);
                 let other = m
                     .v40_confirms

@@ -1,6 +1,6 @@
 //! `trunkcheck analyze`: the arguments, and the loop over files (one
 //! observation each, or all merged into one) that writes the text or JSON
-//! report, the graph and the JUnit report.
+//! report, the graph, the sequence diagram and the JUnit report.
 
 use super::progress::decode_file;
 use super::{EXIT_INPUT, EXIT_OK, EXIT_VIOLATION};
@@ -8,10 +8,12 @@ use analyzer::pipeline::PipelineStats;
 use analyzer::rules::{Analysis, Policy};
 use anyhow::Result;
 use clap::Args;
+use std::io::IsTerminal;
 use std::io::Write;
 use std::path::PathBuf;
 use trunkcheck::report::frames::Frames;
-use trunkcheck::report::{analyze_json, analyze_text, graph, junit};
+use trunkcheck::report::sequence::{Marks, SequenceRecorder, Tee};
+use trunkcheck::report::{analyze_json, analyze_text, graph, junit, sequence};
 
 /// Arguments of `trunkcheck analyze`.
 #[derive(Args)]
@@ -34,6 +36,13 @@ pub struct AnalyzeArgs {
     /// written, suffixed with its index.
     #[arg(long, value_name = "FILE")]
     graph: Option<PathBuf>,
+    /// Also draw a sequence diagram (SVG) to this file: a lifeline per
+    /// client connection and server address, every call and reply, the
+    /// findings in red (at most the first 2000 messages; the picture says
+    /// when more were left out). With several files, one per file,
+    /// suffixed with its index.
+    #[arg(long, value_name = "FILE")]
+    sequence: Option<PathBuf>,
     /// Also write a JUnit XML report (a test case per rule per capture).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
@@ -48,12 +57,21 @@ pub struct AnalyzeArgs {
 impl AnalyzeArgs {
     /// A new analysis as these options ask.
     fn analysis(&self) -> Analysis {
-        let a = Analysis::new(Default::default());
+        let mut a = Analysis::new(Default::default());
         if self.complete {
-            a.complete()
-        } else {
-            a
+            a = a.complete();
         }
+        a
+    }
+
+    /// What records the sequence diagram: nothing unless it is asked for.
+    fn recorder(&self) -> SequenceRecorder {
+        let max = if self.sequence.is_some() {
+            sequence::MAX_MESSAGES
+        } else {
+            0
+        };
+        SequenceRecorder::new(max)
     }
 }
 
@@ -65,9 +83,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<u8> {
     let names: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
     if args.merge {
         let paths: Vec<&std::path::Path> = args.files.iter().map(|p| p.as_path()).collect();
-        let analysis = args.analysis();
-        match analyzer::pipeline::merge::decode_files_merged(&paths, Default::default(), analysis) {
-            Ok((analysis, stats, map)) => {
+        let sink = Tee(args.analysis(), args.recorder());
+        match analyzer::pipeline::merge::decode_files_merged(&paths, Default::default(), sink) {
+            Ok((Tee(analysis, seq), stats, map)) => {
                 let name = names.join(" + ");
                 let obs = Observation {
                     name: &name,
@@ -76,6 +94,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<u8> {
                     frames: Frames::Merged(&map),
                 };
                 code = write_reports(args, &mut out, &mut report, &obs, &analysis, &stats)?;
+                write_sequence(args, &obs, &analysis, &seq);
             }
             Err(e) => {
                 eprintln!("trunkcheck: {e}");
@@ -85,9 +104,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<u8> {
     }
     for (idx, path) in args.files.iter().enumerate().filter(|_| !args.merge) {
         let name = path.display().to_string();
-        let analysis = args.analysis();
-        match decode_file(path, Default::default(), analysis) {
-            Ok((analysis, stats)) => {
+        let sink = Tee(args.analysis(), args.recorder());
+        match decode_file(path, Default::default(), sink) {
+            Ok((Tee(analysis, seq), stats)) => {
                 let obs = Observation {
                     name: &name,
                     files: std::slice::from_ref(&name),
@@ -95,6 +114,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<u8> {
                     frames: Frames::Single,
                 };
                 let c = write_reports(args, &mut out, &mut report, &obs, &analysis, &stats)?;
+                write_sequence(args, &obs, &analysis, &seq);
                 if code == EXIT_OK {
                     code = c;
                 }
@@ -141,7 +161,8 @@ fn write_reports(
     let text = if args.json {
         analyze_json::json_report(obs.name, obs.files, analysis, stats, &obs.frames)
     } else {
-        analyze_text::text_report(obs.name, analysis, stats, &obs.frames)
+        let paint = analyze_text::Paint::for_output(std::io::stdout().is_terminal());
+        analyze_text::text_report_painted(obs.name, analysis, stats, &obs.frames, paint)
     };
     writeln!(out, "{text}")?;
     if let Some(g) = &args.graph {
@@ -162,4 +183,25 @@ fn write_reports(
     } else {
         EXIT_OK
     })
+}
+
+/// Writes the sequence diagram of one observation, when asked for.
+fn write_sequence(
+    args: &AnalyzeArgs,
+    obs: &Observation<'_>,
+    analysis: &Analysis,
+    seq: &SequenceRecorder,
+) {
+    let Some(path) = &args.sequence else {
+        return;
+    };
+    let target = match obs.index {
+        Some(idx) => path.with_extension(format!("{idx}.svg")),
+        None => path.clone(),
+    };
+    let svg = seq.svg(obs.name, &Marks::findings(analysis.findings()));
+    match std::fs::write(&target, svg) {
+        Ok(()) => eprintln!("sequence: {}", target.display()),
+        Err(e) => eprintln!("trunkcheck: cannot write {}: {e}", target.display()),
+    }
 }

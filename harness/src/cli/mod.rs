@@ -3,6 +3,7 @@
 //! lab); `main.rs` only dispatches.
 
 pub mod analyze;
+pub mod compare;
 pub mod decode;
 pub mod lab;
 pub mod progress;

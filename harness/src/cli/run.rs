@@ -56,10 +56,16 @@ pub struct RunArgs {
     /// Write the JSON report.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// Known failures (YAML): listed failures do not fail the run.
+    /// Known failures and expected warnings (YAML): listed failures do not
+    /// fail the run.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    /// Keep the capture of every failing scenario here (ID.pcap).
+    /// Warnings (an RFC SHOULD or lowercase should/must not followed) fail
+    /// trials too, unless the baseline expects them.
+    #[arg(long)]
+    pub strict: bool,
+    /// Keep the capture of every failing scenario here (ID.pcap), with its
+    /// sequence diagram (ID.svg).
     #[arg(long, value_name = "DIR")]
     pub keep_captures: Option<PathBuf>,
     /// With --keep-captures: keep every scenario's capture, not only the
@@ -144,7 +150,7 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         Some(p) => Some(Baseline::load(p).map_err(anyhow::Error::msg)?),
         None => None,
     };
-    let libtest = libtest_mimic::Arguments {
+    let libtest = trunkcheck::run::libtest::Options {
         filter,
         list: args.list,
         exact: args.exact,
@@ -153,9 +159,8 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         include_ignored: args.include_ignored,
         // Trials mostly wait on servers: more threads than cores pay off
         // (those that act on servers still run alone).
-        test_threads: Some(args.test_threads.unwrap_or(4)),
+        threads: args.test_threads.unwrap_or(4),
         quiet: args.quiet,
-        ..Default::default()
     };
     let target = match (&args.target, &args.builtin) {
         (Some(p), _) => Target::load_with(p, args.allow_remote)?,
@@ -167,6 +172,7 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         keep_captures: args.keep_captures.clone(),
         capture_all: args.capture_all,
         passive: !args.no_passive && trunkcheck::run::capture::CAN_CAPTURE,
+        strict: args.strict,
     };
     if args.list {
         let env = Env {
@@ -222,25 +228,52 @@ fn write_reports(
         std::fs::write(p, xml).with_context(|| format!("writing {}", p.display()))?;
     }
     if let Some(p) = &args.json {
-        let doc = report::run::json(records, target, baseline);
+        let doc = report::run::json(records, target, baseline, args.strict);
         std::fs::write(p, doc).with_context(|| format!("writing {}", p.display()))?;
     }
     let count = |o: Outcome| records.iter().filter(|r| r.outcome == o).count();
+    let warned = records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Passed && !r.warnings.is_empty())
+        .count();
     eprintln!(
-        "trunkcheck: target {}: {} passed, {} failed, {} known failures, {} skipped in {:.1} s",
+        "trunkcheck: target {}: {} passed ({} with warnings), {} failed, {} known failures, {} skipped in {:.1} s",
         target,
         count(Outcome::Passed),
+        warned,
         count(Outcome::Failed),
         count(Outcome::KnownFailure),
         count(Outcome::Skipped),
         wall.as_secs_f64()
     );
+    let expected = |id: &str| baseline.is_some_and(|b| b.warnings.contains_key(id));
+    let new: Vec<&str> = records
+        .iter()
+        .filter(|r| !r.warnings.is_empty() && !expected(&r.id))
+        .map(|r| r.id.as_str())
+        .collect();
+    if !new.is_empty() {
+        eprintln!(
+            "trunkcheck: warnings the baseline does not expect{}: {}",
+            if args.strict {
+                " (they failed: --strict)"
+            } else {
+                ""
+            },
+            new.join(", ")
+        );
+    }
     if let (Some(b), Some(path)) = (baseline, &args.baseline) {
-        for (id, why) in b.stale(records) {
-            if why == "now passes" || records.iter().any(|r| r.id == id) {
+        for st in b.stale(records) {
+            // A filtered run leaves most entries unrun; those are not news
+            // (the JSON lists them all).
+            if st.why != "was not run" {
                 eprintln!(
-                    "trunkcheck: baseline {}: {id} {why}; remove it",
-                    path.display()
+                    "trunkcheck: baseline {}: {} ({} expected) {}; remove it",
+                    path.display(),
+                    st.id,
+                    st.kind,
+                    st.why
                 );
             }
         }

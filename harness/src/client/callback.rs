@@ -12,13 +12,20 @@
 //! operation of the call's minor version gets NFS4_OK; an operation the
 //! minor version does not define gets NFS4ERR_OP_ILLEGAL. A test can
 //! replace the answer with [`CallbackService::set_override`].
+//!
+//! Callbacks are accepted with AUTH_NONE and AUTH_SYS only: the client
+//! offers no RPCSEC_GSS callback security (CREATE_SESSION and
+//! BACKCHANNEL_CTL carry AUTH_SYS or AUTH_NONE) and is no GSS acceptor, so
+//! a call with an RPCSEC_GSS credential (e.g. the context creation an
+//! NFSv4.0 server starts towards a krb5 client's callback address) is
+//! recorded and denied with AUTH_ERROR AUTH_BADCRED.
 
 use super::rpc;
 use analyzer::nfs4::{
     CbArgOp, CbCompound4Args, CbCompound4Res, CbGetattr4ResOk, CbResOp, CbSequence4Args,
     CbSequence4ResOk, Fattr4, NfsRes, NfsStat4, SessionId4, CB_COMPOUND, CB_NULL, NFS4_CALLBACK,
 };
-use analyzer::rpc::{AcceptStat, CallBody};
+use analyzer::rpc::{AcceptStat, AuthFlavor, AuthStat, CallBody};
 use analyzer::xdr::{to_bytes, ErrorKind, IntoStatic, Opaque, Reader};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -57,6 +64,8 @@ pub struct ReceivedCallback {
     pub procedure: u32,
     /// Transaction id.
     pub xid: u32,
+    /// The flavor of the call's credential.
+    pub flavor: AuthFlavor,
     /// The client's end of the connection it came on.
     pub local: SocketAddr,
     /// The server's end of the connection it came on.
@@ -238,6 +247,7 @@ impl CallbackService {
             version: call.vers,
             procedure: call.procedure,
             xid,
+            flavor: call.cred.flavor,
             local: ctx.local,
             peer: ctx.peer,
             at: SystemTime::now(),
@@ -246,7 +256,9 @@ impl CallbackService {
             reply_status: None,
             replayed: false,
         };
-        let reply = if call.prog != self.program() {
+        let reply = if call.cred.flavor == AuthFlavor::RPCSEC_GSS {
+            Some(rpc::auth_error_record(xid, AuthStat::AUTH_BADCRED))
+        } else if call.prog != self.program() {
             Some(rpc::accept_error_record(
                 xid,
                 rpc::accept_data(AcceptStat::PROG_UNAVAIL),

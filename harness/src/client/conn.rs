@@ -8,15 +8,26 @@
 //! socket. Once the reader meets a fatal error (reset, end of stream, a
 //! record too large, bytes that are not RPC) every pending and future call
 //! fails at once with that error.
+//!
+//! Calls as an RPCSEC_GSS [`Principal`] are sealed before they are written
+//! and their replies verified before they are returned: a reply whose
+//! verifier, checksum or privacy body is wrong is [`ClientError::Gss`]; a
+//! call that got no reply gives its sequence number up. Contexts are
+//! created over the connection itself ([`Connection::gss_context`]).
 
 use super::callback::{CallContext, CallbackService};
 use super::rpc::{self, Principal};
 use super::ClientError;
+use crate::gss::rpcsec::NULLPROC;
+use crate::gss::{Cred, GssContext, GssError, InitReply, Name, SealedCall};
 use crate::netns::NetNs;
 use analyzer::nfs4::{
     Compound4Args, Compound4Res, NfsArgOp, NFS4_PROGRAM, NFSPROC4_COMPOUND, NFSPROC4_NULL, NFS_V4,
 };
-use analyzer::rpc::{MsgBody, Record, RecordAssembler, RecordError, RecordLimits, RpcMessage};
+use analyzer::rpc::{
+    AuthFlavor, MsgBody, OpaqueAuth, Record, RecordAssembler, RecordError, RecordLimits,
+    RpcGssService, RpcMessage,
+};
 use analyzer::xdr::{to_bytes, IntoStatic, Opaque, Reader, Xdr};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::HashMap;
@@ -125,9 +136,22 @@ impl Wire {
     }
 }
 
+/// An accepted SUCCESS reply: its verifier and the bytes after the header.
+type RawReply = (OpaqueAuth<'static>, Vec<u8>);
+
+/// A call waiting for its reply.
+#[derive(Default)]
+struct Waiting {
+    /// The call is RPCSEC_GSS: an AUTH_ERROR denial is `GssDenied`.
+    gss: bool,
+    /// The context and sequence number of a sealed call, released from
+    /// the window as soon as the reply arrives.
+    sealed: Option<(Arc<GssContext>, u32)>,
+}
+
 enum Slot {
-    Waiting,
-    Done(Result<Vec<u8>, ClientError>),
+    Waiting(Waiting),
+    Done(Result<RawReply, ClientError>),
 }
 
 #[derive(Default)]
@@ -369,7 +393,127 @@ impl Connection {
         let _ = self.inner.wire.stream().shutdown(Shutdown::Both);
     }
 
-    /// One call: register the xid, write the record, wait for the reply.
+    /// Sends a call with exactly this credential and verifier (nothing is
+    /// sealed or checked) and returns the reply's verifier and results:
+    /// RPCSEC_GSS context creation, and forged or replayed calls in
+    /// negative tests.
+    pub fn call_raw(
+        &self,
+        program: u32,
+        version: u32,
+        procedure: u32,
+        cred: OpaqueAuth<'static>,
+        verf: OpaqueAuth<'static>,
+        args: &[u8],
+    ) -> Result<(OpaqueAuth<'static>, Vec<u8>), ClientError> {
+        let what = format!("program {program} version {version} procedure {procedure}");
+        let xid = self.register(cred.flavor == AuthFlavor::RPCSEC_GSS)?;
+        let record = rpc::plain_call_record(xid, program, version, procedure, cred, verf, args);
+        self.send_and_wait(xid, &record, &what)
+    }
+
+    /// Writes an already framed call `record` with transaction id `xid`
+    /// (e.g. a sealed call written a second time, to test the server's
+    /// replay window) and waits for the reply's verifier and results.
+    pub fn call_record_raw(
+        &self,
+        xid: u32,
+        record: &[u8],
+    ) -> Result<(OpaqueAuth<'static>, Vec<u8>), ClientError> {
+        let gss = record
+            .get(4..)
+            .and_then(|m| RpcMessage::parse(m).ok())
+            .and_then(|(msg, _)| msg.as_call().map(|c| c.cred.flavor))
+            == Some(AuthFlavor::RPCSEC_GSS);
+        self.register_xid(xid, gss)?;
+        self.send_and_wait(xid, record, &format!("a raw call (xid {xid:#010x})"))
+    }
+
+    /// A transaction id for the next call (for [`Connection::call_record_raw`]).
+    pub fn next_xid(&self) -> u32 {
+        self.inner.next_xid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Creates an RPCSEC_GSS context as `cred` with the server `target`
+    /// (e.g. `Name::service("nfs", host)`) over this connection, on the
+    /// NFSv4 program's NULL procedure, for calls with `service` by default
+    /// (RFC 2203 §5.2). The context may then be used on any connection to
+    /// the same server: `Principal::gss(ctx)`.
+    pub fn gss_context(
+        &self,
+        cred: &Cred,
+        target: &Name,
+        service: RpcGssService,
+    ) -> Result<Arc<GssContext>, ClientError> {
+        self.gss_context_for(NFS4_PROGRAM, NFS_V4, cred, target, service)
+    }
+
+    /// [`Connection::gss_context`] on the NULL procedure of `program`/`version`.
+    pub fn gss_context_for(
+        &self,
+        program: u32,
+        version: u32,
+        cred: &Cred,
+        target: &Name,
+        service: RpcGssService,
+    ) -> Result<Arc<GssContext>, ClientError> {
+        // The transport's own error is kept (typed) rather than the text
+        // GssError::Transport would carry.
+        let mut transport: Option<ClientError> = None;
+        let made = GssContext::establish(cred, target, service, |c| {
+            self.call_raw(
+                program,
+                version,
+                NULLPROC,
+                c.cred.clone(),
+                c.verf.clone(),
+                &c.args,
+            )
+            .map(|(verf, results)| InitReply { verf, results })
+            .inspect_err(|e| transport = Some(e.clone()))
+        });
+        match (made, transport) {
+            (Ok(ctx), _) => Ok(Arc::new(ctx)),
+            (Err(_), Some(e)) => Err(e),
+            (Err(source), None) => Err(ClientError::GssContext {
+                to: self.inner.to,
+                source,
+            }),
+        }
+    }
+
+    /// Destroys `ctx` on the server (RPCSEC_GSS_DESTROY on the NFSv4
+    /// NULL procedure, RFC 2203 §5.4); the reply's verifier is checked.
+    /// Calls on the context afterwards are for the server to refuse.
+    pub fn gss_destroy(&self, ctx: &Arc<GssContext>) -> Result<(), ClientError> {
+        let xid = self.register(true)?;
+        let sealed = match self.seal_within(ctx, |ctx| ctx.seal_destroy(xid, NFS4_PROGRAM, NFS_V4))
+        {
+            Ok(s) => s,
+            Err(source) => {
+                self.unregister(xid);
+                return Err(ClientError::GssContext {
+                    to: self.inner.to,
+                    source,
+                });
+            }
+        };
+        self.mark_sealed(xid, ctx, sealed.seq_num);
+        let record = rpc::plain_call_record(
+            xid,
+            NFS4_PROGRAM,
+            NFS_V4,
+            NULLPROC,
+            sealed.cred.clone(),
+            sealed.verf.clone(),
+            &sealed.body,
+        );
+        let reply = self.send_and_wait(xid, &record, "RPCSEC_GSS_DESTROY");
+        self.unseal(ctx, &sealed, xid, reply).map(|_| ())
+    }
+
+    /// One call: seal it for a GSS principal, register the xid, write the
+    /// record, wait for the reply, verify it for a GSS principal.
     fn call_described(
         &self,
         program: u32,
@@ -379,17 +523,116 @@ impl Connection {
         args: &[u8],
         what: &str,
     ) -> Result<Vec<u8>, ClientError> {
-        let xid = self.inner.next_xid.fetch_add(1, Ordering::Relaxed);
-        {
-            let mut st = self.inner.shared.lock();
-            if let Some(e) = &st.fatal {
-                return Err(e.clone());
+        let xid = self.register(principal.gss_context().is_some())?;
+        let call = match principal.gss_context() {
+            Some(ctx) => self.seal_within(ctx, |_| {
+                rpc::seal_call_record(xid, program, version, procedure, principal, args)
+            }),
+            None => rpc::seal_call_record(xid, program, version, procedure, principal, args),
+        };
+        let call = match call {
+            Ok(c) => c,
+            Err(source) => {
+                self.unregister(xid);
+                return Err(ClientError::GssContext {
+                    to: self.inner.to,
+                    source,
+                });
             }
-            st.pending.insert(xid, Slot::Waiting);
-            st.stats.calls += 1;
+        };
+        if let (Some(ctx), Some(sealed)) = (principal.gss_context(), &call.sealed) {
+            self.mark_sealed(xid, ctx, sealed.seq_num);
         }
-        let record = rpc::call_record(xid, program, version, procedure, principal, args);
-        if let Err(e) = self.inner.wire.send(&record, what) {
+        let reply = self.send_and_wait(xid, &call.record, what);
+        match (principal, &call.sealed) {
+            (Principal::Gss { ctx, .. }, Some(sealed)) => self.unseal(ctx, sealed, xid, reply),
+            _ => reply.map(|(_, results)| results),
+        }
+    }
+
+    /// Runs `seal`; while the context's sequence window is full (calls on
+    /// other threads not answered yet) waits for room, up to the reply
+    /// timeout, and tries again (RFC 2203 §5.3.3.1: a call more than a
+    /// window ahead of an unanswered one would make the server drop it).
+    fn seal_within<T>(
+        &self,
+        ctx: &GssContext,
+        mut seal: impl FnMut(&GssContext) -> Result<T, GssError>,
+    ) -> Result<T, GssError> {
+        let deadline = Instant::now() + self.inner.reply_timeout;
+        loop {
+            match seal(ctx) {
+                Err(GssError::WindowFull { .. }) if Instant::now() < deadline => {
+                    ctx.wait_for_room(deadline.saturating_duration_since(Instant::now()));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The results of a sealed call's reply, verified and unwrapped; a call
+    /// without a reply gives its sequence number up.
+    fn unseal(
+        &self,
+        ctx: &GssContext,
+        sealed: &SealedCall,
+        xid: u32,
+        reply: Result<RawReply, ClientError>,
+    ) -> Result<Vec<u8>, ClientError> {
+        match reply {
+            Ok((verf, results)) => {
+                ctx.unseal_reply(sealed, &verf, &results)
+                    .map_err(|e| ClientError::Gss {
+                        to: self.inner.to,
+                        xid,
+                        detail: e.to_string(),
+                    })
+            }
+            Err(e) => {
+                ctx.abandon(sealed);
+                Err(e)
+            }
+        }
+    }
+
+    /// A new xid registered as waiting (or the connection's fatal error);
+    /// `gss` for an RPCSEC_GSS call.
+    fn register(&self, gss: bool) -> Result<u32, ClientError> {
+        let xid = self.inner.next_xid.fetch_add(1, Ordering::Relaxed);
+        self.register_xid(xid, gss)?;
+        Ok(xid)
+    }
+
+    /// Registers `xid` as waiting.
+    fn register_xid(&self, xid: u32, gss: bool) -> Result<(), ClientError> {
+        let mut st = self.inner.shared.lock();
+        if let Some(e) = &st.fatal {
+            return Err(e.clone());
+        }
+        st.pending
+            .insert(xid, Slot::Waiting(Waiting { gss, sealed: None }));
+        st.stats.calls += 1;
+        Ok(())
+    }
+
+    /// Notes the context and sequence number of registered `xid`, so that
+    /// the reader releases the number when the reply arrives.
+    fn mark_sealed(&self, xid: u32, ctx: &Arc<GssContext>, seq_num: u32) {
+        if let Some(Slot::Waiting(w)) = self.inner.shared.lock().pending.get_mut(&xid) {
+            w.sealed = Some((Arc::clone(ctx), seq_num));
+        }
+    }
+
+    /// Forgets a registered xid whose call was never written.
+    fn unregister(&self, xid: u32) {
+        let mut st = self.inner.shared.lock();
+        st.pending.remove(&xid);
+        st.stats.calls = st.stats.calls.saturating_sub(1);
+    }
+
+    /// Writes the record of registered `xid` and waits for its reply.
+    fn send_and_wait(&self, xid: u32, record: &[u8], what: &str) -> Result<RawReply, ClientError> {
+        if let Err(e) = self.inner.wire.send(record, what) {
             self.inner.shared.lock().pending.remove(&xid);
             return Err(e);
         }
@@ -397,7 +640,7 @@ impl Connection {
     }
 
     /// Waits for the reply to `xid`, a fatal error, or the timeout.
-    fn wait_reply(&self, xid: u32, what: &str) -> Result<Vec<u8>, ClientError> {
+    fn wait_reply(&self, xid: u32, what: &str) -> Result<RawReply, ClientError> {
         let shared = &self.inner.shared;
         let deadline = Instant::now() + self.inner.reply_timeout;
         let mut st = shared.lock();
@@ -505,8 +748,12 @@ impl RecordReader {
         })?;
         match &msg.body {
             MsgBody::Reply(body) => {
-                let result =
-                    rpc::check_reply(self.to, msg.xid, body).map(|()| payload.bytes.to_vec());
+                let gss = matches!(
+                    self.shared.lock().pending.get(&msg.xid),
+                    Some(Slot::Waiting(Waiting { gss: true, .. }))
+                );
+                let result = rpc::check_reply_verf(self.to, msg.xid, body, gss)
+                    .map(|verf| (verf, payload.bytes.to_vec()));
                 self.deliver(msg.xid, result);
                 Ok(())
             }
@@ -524,16 +771,27 @@ impl RecordReader {
     }
 
     /// Hands a reply to the caller waiting on `xid`, or counts it as stray.
-    fn deliver(&self, xid: u32, result: Result<Vec<u8>, ClientError>) {
+    /// A sealed call's sequence number leaves the window now.
+    fn deliver(&self, xid: u32, result: Result<RawReply, ClientError>) {
         let mut st = self.shared.lock();
-        match st.pending.get_mut(&xid) {
-            Some(slot @ Slot::Waiting) => {
-                *slot = Slot::Done(result);
+        let released = match st.pending.get_mut(&xid) {
+            Some(slot @ Slot::Waiting(_)) => {
+                let old = std::mem::replace(slot, Slot::Done(result));
                 st.stats.replies += 1;
                 drop(st);
                 self.shared.cond.notify_all();
+                match old {
+                    Slot::Waiting(w) => w.sealed,
+                    Slot::Done(_) => None,
+                }
             }
-            _ => st.stats.stray_replies += 1,
+            _ => {
+                st.stats.stray_replies += 1;
+                None
+            }
+        };
+        if let Some((ctx, seq)) = released {
+            ctx.release(seq);
         }
     }
 

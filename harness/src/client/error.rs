@@ -1,5 +1,7 @@
 //! What can go wrong below the NFS level: connecting, the transport, RPC.
 
+use crate::gss::GssError;
+use analyzer::rpc::AuthStat;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -80,6 +82,43 @@ pub enum ClientError {
         /// The decoder's message.
         detail: String,
     },
+    /// A reply to an RPCSEC_GSS call whose verifier, integrity checksum,
+    /// privacy body or inner sequence number is wrong (RFC 2203 §5.3.3.2,
+    /// §5.3.2.2): the server's fault, reported, never trusted.
+    #[error("RPCSEC_GSS reply xid {xid:#010x} from {to} refused: {detail}")]
+    Gss {
+        /// Server address.
+        to: SocketAddr,
+        /// Transaction id of the call.
+        xid: u32,
+        /// What did not verify.
+        detail: String,
+    },
+    /// The server denied an RPCSEC_GSS call (context creation included):
+    /// MSG_DENIED AUTH_ERROR, e.g. RPCSEC_GSS_CREDPROBLEM (it cannot
+    /// verify the credential: a bad call verifier, an unknown handle) or
+    /// RPCSEC_GSS_CTXPROBLEM (a problem with the context), RFC 2203
+    /// §5.3.3.3, or AUTH_REJECTEDCRED for a ticket it cannot accept.
+    #[error("RPC call xid {xid:#010x} to {to} denied: {}", gss_problem_text(*.stat))]
+    GssDenied {
+        /// Server address.
+        to: SocketAddr,
+        /// Transaction id of the call.
+        xid: u32,
+        /// The `auth_stat` the server sent.
+        stat: AuthStat,
+    },
+    /// This client could not create, use or destroy an RPCSEC_GSS context
+    /// (a GSS-API failure, the server refusing context creation, the
+    /// sequence window full or exhausted).
+    #[error("RPCSEC_GSS with {to}: {source}")]
+    GssContext {
+        /// Server address.
+        to: SocketAddr,
+        /// What went wrong.
+        #[source]
+        source: GssError,
+    },
     /// A reply that decodes but breaks the protocol's shape (e.g. a result
     /// array that does not match the request), or a local misuse.
     #[error("protocol error: {detail}")]
@@ -89,7 +128,29 @@ pub enum ClientError {
     },
 }
 
+/// What an RPCSEC_GSS `auth_stat` means for the client.
+fn gss_problem_text(stat: AuthStat) -> String {
+    match stat {
+        AuthStat::RPCSEC_GSS_CREDPROBLEM => {
+            "MSG_DENIED AUTH_ERROR RPCSEC_GSS_CREDPROBLEM (the server cannot verify the credential)"
+                .into()
+        }
+        AuthStat::RPCSEC_GSS_CTXPROBLEM => {
+            "MSG_DENIED AUTH_ERROR RPCSEC_GSS_CTXPROBLEM (the server has no such context)".into()
+        }
+        other => format!("MSG_DENIED AUTH_ERROR {other}"),
+    }
+}
+
 impl ClientError {
+    /// The `auth_stat` of a [`ClientError::GssDenied`].
+    pub fn gss_problem(&self) -> Option<AuthStat> {
+        match self {
+            ClientError::GssDenied { stat, .. } => Some(*stat),
+            _ => None,
+        }
+    }
+
     /// True for errors after which the connection is unusable.
     pub fn is_fatal(&self) -> bool {
         matches!(

@@ -5,7 +5,8 @@
 //! (wrong positions, wrong ids, raw bytes) for negative tests. Every message
 //! is built with the analyzer's codec; there is no second encoder here.
 //!
-//! - [`rpc`]: credentials ([`Principal`]) and RPC call/reply framing.
+//! - [`rpc`]: credentials ([`Principal`]: AUTH_NONE, AUTH_SYS and
+//!   RPCSEC_GSS) and RPC call/reply framing.
 //! - [`conn`]: a TCP [`Connection`] from a chosen source address, with a
 //!   reader thread that matches replies to calls by xid and hands calls from
 //!   the server (the NFSv4.1 backchannel) to a [`CallbackService`].
@@ -22,9 +23,20 @@
 //! session in one place, open the others with [`Connection::connect_with`]
 //! and the first one's service (`first.callbacks().clone()`).
 //!
+//! Kerberos: create a context over a connection with
+//! [`Connection::gss_context`] (a `gss::Cred` of the principal, the
+//! server's `gss::Name`, the service), then act as `Principal::gss(ctx)`
+//! (or `.with_service(..)`) on any connection to that server: every call
+//! is sealed (krb5, krb5i, krb5p) and every reply verified before its
+//! results are returned; [`Connection::gss_destroy`] ends the context.
+//! Callbacks stay AUTH_NONE/AUTH_SYS (see [`callback`]).
+//!
 //! Errors are [`ClientError`] values naming the peer and what was being
 //! done; NFS statuses are never errors, they are returned for the test to
-//! judge. Every wait has a timeout.
+//! judge. A reply that fails RPCSEC_GSS verification is
+//! [`ClientError::Gss`] (the server's fault), a denial of an RPCSEC_GSS
+//! call [`ClientError::GssDenied`], a context this client could not create
+//! or use [`ClientError::GssContext`]. Every wait has a timeout.
 
 pub mod callback;
 pub mod conn;

@@ -7,6 +7,7 @@
 
 use super::rpc::Principal;
 use analyzer::nfs4::attr::{AttrValue, Fattr4Num};
+use analyzer::nfs4::{BackchannelCtl4Args, GssCbHandles4, RpcGssSvc};
 use analyzer::nfs4::{
     BindConnToSession4Args, CallbackSecParms4, CbClient4, ChannelAttrs4, ChannelDirFromClient4,
     ClientOwner4, CreateSession4Args, CreateSession4Flags, DestroyClientid4Args,
@@ -20,9 +21,10 @@ use analyzer::nfs4::{
     Locker4, Lockt4Args, Locku4Args, Lookup4Args, NfsArgOp, NfsLockType4, NfsOpnum4, NfsResOp,
     NfsStat4, Open4Args, Open4ResOk, OpenClaim4, OpenClaimDelegateCur4, OpenConfirm4Args,
     OpenDelegationType4, OpenToLockOwner4, Openflag4, Opentype4, Putfh4Args, Read4Args,
-    Remove4Args, Renew4Args, ShareAccess4, ShareDeny4, StableHow4, StateOwner4, Stateid4,
-    StateidOther, Verifier4, Write4Args, Write4ResOk,
+    Remove4Args, Rename4Args, Renew4Args, ShareAccess4, ShareDeny4, StableHow4, StateOwner4,
+    Stateid4, StateidOther, Verifier4, Write4Args, Write4ResOk,
 };
+use analyzer::rpc::RpcGssService;
 use analyzer::xdr::{IntoStatic, Opaque};
 
 /// An open or lock owner of `clientid` named `owner`.
@@ -373,6 +375,15 @@ pub fn remove(name: &str) -> NfsArgOp<'static> {
     })
 }
 
+/// RENAME of `from` to `to`, both in the saved directory (SAVEFH) and
+/// the current one.
+pub fn rename(from: &str, to: &str) -> NfsArgOp<'static> {
+    NfsArgOp::Rename(Rename4Args {
+        oldname: Opaque::from(from.to_string()),
+        newname: Opaque::from(to.to_string()),
+    })
+}
+
 /// RENEW (4.0).
 pub fn renew(clientid: Clientid4) -> NfsArgOp<'static> {
     NfsArgOp::Renew(Renew4Args { clientid })
@@ -463,12 +474,42 @@ pub fn create_session_args(
     }
 }
 
-/// The callback security the client offers: its own AUTH_SYS identity, or AUTH_NONE.
+/// The callback security the client offers: its own AUTH_SYS identity, or
+/// AUTH_NONE (also for an RPCSEC_GSS principal: the client's callback
+/// service accepts no RPCSEC_GSS, see [`callback_sec_gss`] to offer it anyway).
 pub fn callback_sec(principal: &Principal) -> Vec<CallbackSecParms4<'static>> {
     match principal.auth_sys_parms() {
         Some(p) => vec![CallbackSecParms4::AuthSys(p), CallbackSecParms4::AuthNone],
         None => vec![CallbackSecParms4::AuthNone],
     }
+}
+
+/// RPCSEC_GSS callback security (RFC 8881 §2.10.8.3): the server is to
+/// call with `handle_from_server` in its credentials and the client to
+/// answer with `handle_from_client`. For tests of what a server does with
+/// it only: the client's callback service denies RPCSEC_GSS calls.
+pub fn callback_sec_gss(
+    service: RpcGssService,
+    handle_from_server: &[u8],
+    handle_from_client: &[u8],
+) -> CallbackSecParms4<'static> {
+    CallbackSecParms4::RpcsecGss(GssCbHandles4 {
+        gcbp_service: RpcGssSvc(service.0),
+        gcbp_handle_from_server: Opaque::from(handle_from_server.to_vec()),
+        gcbp_handle_from_client: Opaque::from(handle_from_client.to_vec()),
+    })
+}
+
+/// BACKCHANNEL_CTL: callback program `cb_program` with `sec_parms`
+/// (e.g. [`callback_sec`] of the principal).
+pub fn backchannel_ctl(
+    cb_program: u32,
+    sec_parms: Vec<CallbackSecParms4<'static>>,
+) -> NfsArgOp<'static> {
+    NfsArgOp::BackchannelCtl(BackchannelCtl4Args {
+        bca_cb_program: cb_program,
+        bca_sec_parms: sec_parms,
+    })
 }
 
 /// SEQUENCE on session `id`, slot `slot` with sequence id `seqid`.

@@ -396,12 +396,37 @@ impl Session {
         conn: &Connection,
         ops: Vec<NfsArgOp<'_>>,
     ) -> Result<Compound4Res<'static>, ClientError> {
+        self.compound_caching(conn, false, ops)
+    }
+
+    /// [`Session::compound`] with sa_cachethis set as given (the server
+    /// then keeps the whole reply for a retry).
+    pub fn compound_caching(
+        &self,
+        conn: &Connection,
+        cachethis: bool,
+        ops: Vec<NfsArgOp<'_>>,
+    ) -> Result<Compound4Res<'static>, ClientError> {
+        self.compound_as(conn, &self.inner.principal, cachethis, ops)
+    }
+
+    /// [`Session::compound_caching`] sent as `principal` instead of the
+    /// session's own (another user acting inside the session, RFC 8881
+    /// §2.10.8: a session is not bound to one principal); the slot table is
+    /// the session's.
+    pub fn compound_as(
+        &self,
+        conn: &Connection,
+        principal: &Principal,
+        cachethis: bool,
+        ops: Vec<NfsArgOp<'_>>,
+    ) -> Result<Compound4Res<'static>, ClientError> {
         let slot = self.take_slot(conn)?;
         let (seqid, highest) = {
             let s = self.slots();
             (s.slots[slot].seqid.wrapping_add(1), s.highest_busy())
         };
-        let result = self.send(conn, slot as u32, seqid, highest, false, ops);
+        let result = self.send_as(conn, principal, slot as u32, seqid, highest, cachethis, ops);
         let mut s = self.slots();
         match &result {
             Ok(res) => {
@@ -458,6 +483,21 @@ impl Session {
         cachethis: bool,
         ops: Vec<NfsArgOp<'_>>,
     ) -> Result<Compound4Res<'static>, ClientError> {
+        let principal = &self.inner.principal;
+        self.send_as(conn, principal, slot, seqid, highest, cachethis, ops)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send_as(
+        &self,
+        conn: &Connection,
+        principal: &Principal,
+        slot: u32,
+        seqid: u32,
+        highest: u32,
+        cachethis: bool,
+        ops: Vec<NfsArgOp<'_>>,
+    ) -> Result<Compound4Res<'static>, ClientError> {
         let mut all = Vec::with_capacity(ops.len() + 1);
         all.push(ops::sequence(
             self.inner.id,
@@ -467,7 +507,7 @@ impl Session {
             cachethis,
         ));
         all.extend(ops);
-        conn.compound(&self.inner.principal, self.inner.minor, "", all)
+        conn.compound(principal, self.inner.minor, "", all)
     }
 
     /// A SEQUENCE-only compound (renews the lease); the SEQUENCE result.
@@ -493,6 +533,22 @@ impl Session {
             Ok(other) => Err(mismatched(conn, "BIND_CONN_TO_SESSION", &other)),
             Err(s) => Ok(NfsRes::Fail(s)),
         }
+    }
+
+    /// BACKCHANNEL_CTL in the session: callback program `cb_program` with
+    /// the callback security of the session's principal ([`ops::callback_sec`]);
+    /// its status (or SEQUENCE's when that failed).
+    pub fn backchannel_ctl(
+        &self,
+        conn: &Connection,
+        cb_program: u32,
+    ) -> Result<NfsStat4, ClientError> {
+        let sec = ops::callback_sec(&self.inner.principal);
+        let res = self.compound(conn, vec![ops::backchannel_ctl(cb_program, sec)])?;
+        if res.status.is_ok() {
+            conn.callbacks().set_program(cb_program);
+        }
+        Ok(last_status(&res))
     }
 
     /// DESTROY_SESSION as the only operation.

@@ -3,13 +3,15 @@
 //! relate, clients and their client IDs, sessions and their connections, and
 //! the recovery timeline.
 //!
-//! JSON (`--json`, format `trunkcheck-analyze`, version 2): one document per
+//! JSON (`--json`, format `trunkcheck-analyze`, version 3): one document per
 //! observation with `file`, `files` (the capture files, in command-line
-//! order; several with `--merge`), `merged`, the model's members (`servers`,
+//! order; several with `--merge`), `merged`, `verdict` (the one-line verdict
+//! as `text`, and its counts), the model's members (`servers`,
 //! `server_identities`, `same_scope`, `v40_trunking_tests`, `clients`,
 //! `client_ids`, `sessions`, `connections`, `recovery`), `findings` (each with
 //! `rule`, `severity`, `party`, `rfc`, `catalogue_rows`, `frames`,
-//! `evidence`, `message`), `findings_not_listed`, `model_limits` (each bound
+//! `evidence`, `message`), `findings_not_listed`, `not_judged` (each rule
+//! the capture could not prove, with `reason` and `count`), `model_limits` (each bound
 //! of the identity model as `{"name", "limit", "hits"}`, like the pipeline's
 //! `stats.limits`; what reached a bound was not recorded, nor judged),
 //! `frame_map` and `stats`.
@@ -19,7 +21,9 @@
 //! observation: in a merged one, in merged (timestamp) order; `frame_map`
 //! lists the runs `[first merged frame, file, its frame in that file]` to
 //! turn them back (empty for one file, where they are the file's own).
-//! Version 1 had no `files`, `merged`, `evidence` nor `frame_map`.
+//! Version 1 had no `files`, `merged`, `evidence` nor `frame_map`; version 2
+//! no `verdict`, `not_judged`, servers' `restarts`, client IDs' and
+//! sessions' `ended`, client IDs' `state_protect_requested`.
 
 use super::frames::Frames;
 use super::stats::{limits_json, stats_json_object};
@@ -28,7 +32,7 @@ use analyzer::rules::Analysis;
 use analyzer::xdr::JsonOut;
 
 /// Version of the JSON document `analyze --json` writes.
-pub const JSON_VERSION: u32 = 2;
+pub const JSON_VERSION: u32 = 3;
 
 /// The JSON document (see the module documentation for its members).
 pub fn json_report(
@@ -46,6 +50,18 @@ pub fn json_report(
     o.field("file", file);
     o.field("files", &files.to_vec());
     o.field("merged", &matches!(fr, Frames::Merged(_)));
+    let v = a.summary();
+    o.key("verdict");
+    o.begin_object();
+    o.field("text", v.to_string().as_str());
+    o.field("nfs4", &v.nfs4);
+    o.field("server_violations", &(v.server.0 as u64));
+    o.field("server_warnings", &(v.server.1 as u64));
+    o.field("client_violations", &(v.client.0 as u64));
+    o.field("client_warnings", &(v.client.1 as u64));
+    o.field("info", &(v.info as u64));
+    o.field("rules_not_judged", &(v.not_judged.0 as u64));
+    o.end_object();
     m.write_json_members(&mut o);
     o.key("findings");
     o.begin_array();
@@ -68,6 +84,10 @@ pub fn json_report(
         }
         o.end_array();
         o.field("message", fr.message(&f.message).as_str());
+        o.field(
+            "servers",
+            &f.servers.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        );
         o.end_object();
     }
     o.end_array();

@@ -1,7 +1,9 @@
-//! `trunkcheck analyze`: the identity report of a capture as text: server
-//! endpoints and what they declared, server identities and how endpoints
-//! relate, clients and their client IDs, sessions and their connections, and
-//! the recovery timeline, then the findings.
+//! `trunkcheck analyze`: the identity report of a capture as text: a
+//! one-line verdict, server endpoints and what they declared (and restarts),
+//! server identities and how endpoints relate, clients and their client IDs
+//! (with state protection and how they ended), sessions and their
+//! connections, and the recovery timeline, then the findings and what the
+//! capture could not prove.
 
 use super::frames::{finding_line, join, Frames};
 use super::stats::limits_reached;
@@ -43,71 +45,181 @@ fn principal_text(p: &Principal) -> String {
     }
 }
 
-/// The text report.
+/// ANSI colour for a terminal, or none (`NO_COLOR`, a pipe, a file).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Paint {
+    /// Colour is on.
+    pub on: bool,
+}
+
+impl Paint {
+    /// Colour when `terminal` is true, unless `NO_COLOR` is set or
+    /// `CLICOLOR` is 0; `CLICOLOR_FORCE` (not 0) turns it on anyway.
+    pub fn for_output(terminal: bool) -> Paint {
+        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        let force = var("CLICOLOR_FORCE").is_some_and(|v| v != "0");
+        let off = var("NO_COLOR").is_some() || var("CLICOLOR").is_some_and(|v| v == "0");
+        Paint {
+            on: force || (terminal && !off),
+        }
+    }
+
+    fn wrap(self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// Violations.
+    pub fn red(self, text: &str) -> String {
+        self.wrap("31", text)
+    }
+
+    /// Passed tests.
+    pub fn green(self, text: &str) -> String {
+        self.wrap("32", text)
+    }
+
+    /// Warnings.
+    pub fn yellow(self, text: &str) -> String {
+        self.wrap("33", text)
+    }
+
+    /// The verdict line and section titles.
+    pub fn bold(self, text: &str) -> String {
+        self.wrap("1", text)
+    }
+}
+
+/// The text report (plain).
 pub fn text_report(file: &str, a: &Analysis, stats: &PipelineStats, fr: &Frames<'_>) -> String {
-    let m = a.model();
-    let opt = |v: Option<u64>| v.map_or("-".to_string(), |f| fr.label(f));
+    text_report_painted(file, a, stats, fr, Paint::default())
+}
+
+/// The text report, in colour when `paint` says so: the verdict line first,
+/// then who is who, then the findings and what was not judged.
+pub fn text_report_painted(
+    file: &str,
+    a: &Analysis,
+    stats: &PipelineStats,
+    fr: &Frames<'_>,
+    paint: Paint,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "== {file}");
+    let summary = a.summary();
+    let verdict = format!("verdict: {summary}");
+    let verdict = match summary {
+        x if x.server.0 + x.client.0 > 0 => paint.red(&verdict),
+        x if x.server.1 + x.client.1 > 0 => paint.yellow(&verdict),
+        _ => paint.bold(&verdict),
+    };
+    let _ = writeln!(s, "{verdict}");
+    endpoints(&mut s, a, fr);
+    identities(&mut s, a, fr);
+    clients(&mut s, a, fr);
+    client_ids(&mut s, a, fr);
+    sessions(&mut s, a, fr);
+    recovery(&mut s, a, fr);
+    findings(&mut s, a, fr, paint);
+    let _ = writeln!(
+        s,
+        "\n{} frames, {} connections, {} calls, {} replies, {} gaps, {} malformed records",
+        stats.frames,
+        stats.connections,
+        stats.exchange.calls,
+        stats.exchange.replies,
+        stats.gaps,
+        stats.malformed_records()
+    );
+    let hits = limits_reached(&a.limit_hits());
+    if !hits.is_empty() {
+        let _ = writeln!(s, "model limits reached: {}", hits.join("; "));
+    }
+    s
+}
+
+fn endpoints(s: &mut String, a: &Analysis, fr: &Frames<'_>) {
+    let m = a.model();
     let _ = writeln!(s, "\nServer endpoints");
     if m.endpoints.is_empty() {
         let _ = writeln!(s, "  (none)");
     }
     for e in m.endpoints.values() {
         let minors = join(e.minor_versions.iter().map(|v| format!("4.{v}")));
-        match e.declarations.as_slice() {
-            [] => {
-                let _ = writeln!(s, "  {}  declared nothing (NFS {minors})", e.addr);
-            }
-            decls => {
-                for (i, d) in decls.iter().enumerate() {
-                    let _ = writeln!(
-                        s,
-                        "  {}  major={} minor={} scope={}  frames {}-{} ({} replies){}{}",
-                        e.addr,
-                        q(&d.major),
-                        d.minor,
-                        q(&d.scope),
-                        fr.label(d.first_frame),
-                        fr.label(d.last_frame),
-                        d.replies,
-                        if i == 0 {
-                            format!(
-                                "  NFS {minors}{}",
-                                e.lease_time
-                                    .map_or(String::new(), |l| format!("  lease {l} s"))
-                            )
-                        } else {
-                            "  CHANGED".into()
-                        },
-                        d.impl_id
-                            .as_ref()
-                            .map_or(String::new(), |(dom, name)| format!(
-                                "  impl {}/{}",
-                                escape_bytes(dom),
-                                escape_bytes(name)
-                            )),
-                    );
-                }
-            }
+        if e.declarations.is_empty() {
+            let _ = writeln!(s, "  {}  declared nothing (NFS {minors})", e.addr);
+        }
+        for (i, d) in e.declarations.iter().enumerate() {
+            let first = if i == 0 {
+                format!(
+                    "  NFS {minors}{}",
+                    e.lease_time
+                        .map_or(String::new(), |l| format!("  lease {l} s"))
+                )
+            } else {
+                "  CHANGED".into()
+            };
+            let impl_id = d.impl_id.as_ref().map_or(String::new(), |(dom, name)| {
+                format!("  impl {}/{}", escape_bytes(dom), escape_bytes(name))
+            });
+            let _ = writeln!(
+                s,
+                "  {}  major={} minor={} scope={}  frames {}-{} ({} replies){first}{impl_id}",
+                e.addr,
+                q(&d.major),
+                d.minor,
+                q(&d.scope),
+                fr.label(d.first_frame),
+                fr.label(d.last_frame),
+                d.replies,
+            );
+        }
+        for r in &e.restarts {
+            let _ = writeln!(
+                s,
+                "      restarted before frame {}: {}",
+                fr.label(r.frame),
+                r.why
+            );
         }
     }
+}
+
+fn identities(s: &mut String, a: &Analysis, fr: &Frames<'_>) {
+    let m = a.model();
     let _ = writeln!(s, "\nServer identities");
-    let ids = m.server_identities();
-    for (i, id) in ids.iter().enumerate() {
+    let refuted = |x: &std::net::SocketAddr, y: &std::net::SocketAddr| {
+        a.refuted_trunking()
+            .iter()
+            .find(|(p, q, _)| (p == x && q == y) || (p == y && q == x))
+            .map(|(_, _, r)| r.id)
+    };
+    for (i, id) in m.server_identities().iter().enumerate() {
         let _ = writeln!(s, "  [{i}] {}", key_text(&id.key));
         let groups = m.minor_groups(id);
         for (minor, eps) in &groups {
+            let pairs: Vec<&'static str> = eps
+                .iter()
+                .enumerate()
+                .flat_map(|(k, x)| eps[k + 1..].iter().filter_map(move |y| refuted(x, y)))
+                .collect();
+            let note = match (eps.len() > 1, pairs.first()) {
+                (false, _) => String::new(),
+                (true, None) => "  (session-trunkable)".into(),
+                (true, Some(rule)) => {
+                    format!(
+                        "  (declared session-trunkable, but the capture shows otherwise: {rule})"
+                    )
+                }
+            };
             let _ = writeln!(
                 s,
-                "      minor id {}: {}{}",
+                "      minor id {}: {}{note}",
                 minor.map_or("-".into(), |v| v.to_string()),
                 join(eps),
-                if eps.len() > 1 {
-                    "  (session-trunkable)"
-                } else {
-                    ""
-                }
             );
         }
         if groups.len() > 1 {
@@ -142,6 +254,10 @@ pub fn text_report(file: &str, a: &Analysis, stats: &PipelineStats, fr: &Frames<
             );
         }
     }
+}
+
+fn clients(s: &mut String, a: &Analysis, fr: &Frames<'_>) {
+    let m = a.model();
     let _ = writeln!(s, "\nClients");
     if m.clients.is_empty() {
         let _ = writeln!(
@@ -168,14 +284,35 @@ pub fn text_report(file: &str, a: &Analysis, stats: &PipelineStats, fr: &Frames<
             join(&c.endpoints),
         );
     }
+}
+
+fn client_ids(s: &mut String, a: &Analysis, fr: &Frames<'_>) {
+    let m = a.model();
+    let opt = |v: Option<u64>| v.map_or("-".to_string(), |f| fr.label(f));
     let _ = writeln!(s, "\nClient IDs");
     if m.client_ids.is_empty() {
         let _ = writeln!(s, "  (none)");
     }
     for r in &m.client_ids {
+        let protection = match (r.protection_asked, r.state_protect) {
+            (None, None) => String::new(),
+            (asked, granted) => format!(
+                "  state protection asked {}{}, granted {}",
+                asked.map_or("-".into(), |(h, _)| h.to_string()),
+                match asked {
+                    Some((_, true)) => " (RPCSEC_GSS integrity/privacy)",
+                    Some((_, false)) => " (no RPCSEC_GSS integrity/privacy)",
+                    None => "",
+                },
+                granted.map_or("-".into(), |h| h.to_string())
+            ),
+        };
+        let ended = r.ended.map_or(String::new(), |e| {
+            format!("  ended {} ({})", fr.label(e.frame), e.kind.as_str())
+        });
         let _ = writeln!(
             s,
-            "  {:#018x}  by {}  owner {}  issued {}  confirmed {}  reclaim_complete {}  destroyed {}  at {}",
+            "  {:#018x}  by {}  owner {}  issued {}  confirmed {}  reclaim_complete {}  destroyed {}  at {}{protection}{ended}",
             r.clientid,
             key_text(&r.server),
             r.owner.as_deref().map_or("(unknown)".into(), q),
@@ -186,14 +323,22 @@ pub fn text_report(file: &str, a: &Analysis, stats: &PipelineStats, fr: &Frames<
             join(&r.endpoints),
         );
     }
+}
+
+fn sessions(s: &mut String, a: &Analysis, fr: &Frames<'_>) {
+    let m = a.model();
+    let opt = |v: Option<u64>| v.map_or("-".to_string(), |f| fr.label(f));
     let _ = writeln!(s, "\nSessions");
     if m.sessions.is_empty() {
         let _ = writeln!(s, "  (none)");
     }
     for sess in m.sessions.values() {
+        let ended = sess.ended.map_or(String::new(), |e| {
+            format!("  ended {} ({})", fr.label(e.frame), e.kind.as_str())
+        });
         let _ = writeln!(
             s,
-            "  {}  clientid {}  at {}  created {}  flags {}  slots used {}  destroyed {}",
+            "  {}  clientid {}  at {}  created {}  flags {}  slots used {}  destroyed {}{ended}",
             sess.id,
             sess.clientid
                 .map_or("(unknown)".into(), |c| format!("{c:#018x}")),
@@ -227,38 +372,56 @@ pub fn text_report(file: &str, a: &Analysis, stats: &PipelineStats, fr: &Frames<
             );
         }
     }
-    if !m.recovery.is_empty() {
-        let _ = writeln!(s, "\nRecovery timeline");
-        for e in &m.recovery {
-            let what = match &e.kind {
-                RecoveryKind::Status(st) => st.to_string(),
-                RecoveryKind::ReclaimNeeded => "SEQUENCE says RESTART_RECLAIM_NEEDED".into(),
-                RecoveryKind::Reclaim { op, status } => format!("reclaim {op} -> {status}"),
-                RecoveryKind::ReclaimComplete { one_fs, status } => {
-                    format!("RECLAIM_COMPLETE(one_fs={one_fs}) -> {status}")
-                }
-            };
-            let _ = writeln!(
-                s,
-                "  frame {:>7}  {}  {}  {what}",
-                fr.label(e.frame),
-                e.endpoint,
-                e.clientid
-                    .map_or("-".into(), |c| format!("clientid {c:#018x}")),
-            );
-        }
+}
+
+fn recovery(s: &mut String, a: &Analysis, fr: &Frames<'_>) {
+    let m = a.model();
+    if m.recovery.is_empty() {
+        return;
     }
-    let _ = writeln!(s, "\nFindings");
-    if a.findings().is_empty() {
+    let _ = writeln!(s, "\nRecovery timeline");
+    for e in &m.recovery {
+        let what = match &e.kind {
+            RecoveryKind::Status(st) => st.to_string(),
+            RecoveryKind::ReclaimNeeded => "SEQUENCE says RESTART_RECLAIM_NEEDED".into(),
+            RecoveryKind::Reclaim { op, status } => format!("reclaim {op} -> {status}"),
+            RecoveryKind::ReclaimComplete { one_fs, status } => {
+                format!("RECLAIM_COMPLETE(one_fs={one_fs}) -> {status}")
+            }
+        };
         let _ = writeln!(
             s,
-            "  none ({} rules checked; see analyzer/RULES.md)",
-            analyzer::rules::ALL.len()
+            "  frame {:>7}  {}  {}  {what}",
+            fr.label(e.frame),
+            e.endpoint,
+            e.clientid
+                .map_or("-".into(), |c| format!("clientid {c:#018x}")),
         );
+    }
+}
+
+fn findings(s: &mut String, a: &Analysis, fr: &Frames<'_>, paint: Paint) {
+    let _ = writeln!(s, "\nFindings");
+    if a.findings().is_empty() {
+        if a.summary().nfs4 {
+            let _ = writeln!(
+                s,
+                "  none ({} rules checked; see analyzer/RULES.md)",
+                analyzer::rules::ALL.len()
+            );
+        } else {
+            let _ = writeln!(s, "  none: no NFSv4 traffic, nothing judged");
+        }
     }
     for sev in [Severity::Violation, Severity::Warning, Severity::Info] {
         for f in a.findings().iter().filter(|f| f.rule.severity == sev) {
-            let _ = writeln!(s, "  {}", finding_line(f, fr));
+            let line = finding_line(f, fr);
+            let line = match sev {
+                Severity::Violation => paint.red(&line),
+                Severity::Warning => paint.yellow(&line),
+                Severity::Info => line,
+            };
+            let _ = writeln!(s, "  {line}");
         }
     }
     if a.findings_dropped() > 0 {
@@ -270,21 +433,6 @@ pub fn text_report(file: &str, a: &Analysis, stats: &PipelineStats, fr: &Frames<
             let _ = writeln!(s, "  {}: {} x {}", n.rule.id, n.count, n.reason);
         }
     }
-    let _ = writeln!(
-        s,
-        "\n{} frames, {} connections, {} calls, {} replies, {} gaps, {} malformed records",
-        stats.frames,
-        stats.connections,
-        stats.exchange.calls,
-        stats.exchange.replies,
-        stats.gaps,
-        stats.malformed_records()
-    );
-    let hits = limits_reached(&a.limit_hits());
-    if !hits.is_empty() {
-        let _ = writeln!(s, "model limits reached: {}", hits.join("; "));
-    }
-    s
 }
 
 #[cfg(test)]

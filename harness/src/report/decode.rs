@@ -87,7 +87,7 @@ impl<W: Write> DecodeOutput<W> {
 
     /// Appends the text line of `m` to `s`: bytes appended
     /// directly (numbers, addresses, names), `std::fmt` only for the rare
-    /// parts (see [`push_ops`]).
+    /// parts (see [`put_ops`]).
     fn text_line(&mut self, m: &Message<'_>, s: &mut Vec<u8>) {
         let t0 = *self.t0.get_or_insert(m.ts);
         s.reserve(256);
@@ -118,7 +118,7 @@ impl<W: Write> DecodeOutput<W> {
         }
         s.push(b' ');
         let before_ops = s.len();
-        push_ops(s, m, &mut self.scratch);
+        put_ops(s, m, &mut self.scratch);
         if s.len() == before_ops {
             s.pop();
         }
@@ -578,10 +578,19 @@ fn put_sequence_res(s: &mut Vec<u8>, r: &Sequence4ResOk) {
     s.extend_from_slice(b" flags=0");
 }
 
-/// Appends the operations of `m`, comma-separated, with their details:
-/// SEQUENCE (in nearly every NFSv4.1 message) directly, the others through
-/// `describe_*_into`.
-fn push_ops(s: &mut Vec<u8>, m: &Message<'_>, scratch: &mut String) {
+/// Appends the operations of `m`, comma-separated, with their details
+/// (also the labels of `sequence` diagrams).
+pub fn push_ops(s: &mut String, m: &Message<'_>) {
+    let mut bytes = Vec::new();
+    put_ops(&mut bytes, m, &mut String::new());
+    // Every part is a `str` or ASCII, so nothing is replaced.
+    s.push_str(&String::from_utf8_lossy(&bytes));
+}
+
+/// Appends the operations of `m` as [`push_ops`] does, as bytes: SEQUENCE
+/// (in nearly every NFSv4.1 message) directly, the others through
+/// `describe_*_into` into `scratch`.
+fn put_ops(s: &mut Vec<u8>, m: &Message<'_>, scratch: &mut String) {
     let mut first = true;
     match &m.body {
         Body::Null => s.extend_from_slice(b"NULL"),

@@ -100,6 +100,7 @@ mod tests {
             rule: &CSESS_ATTRS,
             message: "first in frame 2, then frame 4; frames 1-2 untouched".into(),
             frames: vec![3, 4],
+            servers: vec![],
         };
         let line = finding_line(&f, &fr);
         assert!(

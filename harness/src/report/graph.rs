@@ -93,17 +93,45 @@ pub fn dot(title: &str, a: &analyzer::rules::Analysis) -> String {
             );
         }
     }
-    for sess in m.sessions.values() {
-        let label = format!(
-            "session {}\\nclient ID {}",
-            &sess.id.hex()[..12],
-            sess.clientid.map_or("?".into(), |c| format!("{c:#x}"))
-        );
+    for (i, r) in m.client_ids.iter().enumerate() {
+        let ended = r
+            .ended
+            .map_or(String::new(), |e| format!("\\nended ({})", e.kind.as_str()));
         let _ = writeln!(
             s,
-            "  \"sess {}\" [label=\"{label}\", shape=component, style=filled, fillcolor=\"#e8f5e9\"];",
-            sess.id
+            "  \"cid {i}\" [label=\"client ID {:#x}{ended}\", shape=note, style=filled, fillcolor=\"#ede7f6\"];",
+            r.clientid
         );
+        if let Some(at) = r.issued_at.or_else(|| r.endpoints.iter().next().copied()) {
+            let _ = writeln!(
+                s,
+                "  \"cid {i}\" -> \"ep {at}\" [label=\"issued by\", color=\"#5e35b1\"];"
+            );
+        }
+        if let Some(c) = r
+            .owner
+            .as_deref()
+            .and_then(|o| m.clients.iter().position(|c| c.owner == o))
+        {
+            let _ = writeln!(
+                s,
+                "  \"client {c}\" -> \"cid {i}\" [label=\"holds\", color=\"#8d6e63\"];"
+            );
+        }
+    }
+    for (k, sess) in m.sessions.values().enumerate() {
+        let node = format!("sess {k}");
+        let _ = writeln!(
+            s,
+            "  \"{node}\" [label=\"session {}\", shape=component, style=filled, fillcolor=\"#e8f5e9\"];",
+            &sess.id.hex()[..12],
+        );
+        if let Some(i) = m.session_record_index(sess) {
+            let _ = writeln!(
+                s,
+                "  \"{node}\" -> \"cid {i}\" [label=\"of\", color=\"#5e35b1\"];"
+            );
+        }
         for (conn, b) in &sess.connections {
             let (client, server) = m
                 .connections
@@ -118,9 +146,26 @@ pub fn dot(title: &str, a: &analyzer::rules::Analysis) -> String {
             };
             let _ = writeln!(
                 s,
-                "  \"sess {}\" -> \"ep {server}\" [label=\"{conn} from {client}\\n{how} {}\"];",
-                sess.id, b.dir
+                "  \"{node}\" -> \"ep {server}\" [label=\"{conn} from {client}\\n{how} {}\"];",
+                b.dir
             );
+        }
+    }
+    // Each finding: a red edge labelled with its rule, from the finding
+    // note to every server address it is about.
+    for f in a.findings() {
+        let color = match f.rule.severity {
+            Severity::Violation => "#c62828",
+            _ => "#f9a825",
+        };
+        for srv in &f.servers {
+            if m.endpoints.contains_key(srv) {
+                let _ = writeln!(
+                    s,
+                    "  findings -> \"ep {srv}\" [color=\"{color}\", fontcolor=\"{color}\", label=\"{}\"];",
+                    esc(f.rule.id)
+                );
+            }
         }
     }
     let violations = a

@@ -62,11 +62,13 @@ mod tests {
             rule: &rules::CSESS_ATTRS,
             message: "channel attributes: fore ca_maxrequestsize 1 -> 2".into(),
             frames: vec![10, 11],
+            servers: vec![],
         });
         m.add_finding(Finding {
             rule: &rules::CLIENT_OWNER_PER_SERVER,
             message: "two owners".into(),
             frames: vec![3],
+            servers: vec![],
         });
         let mut r = report();
         add_suite(&mut r, "x.pcap", &m, &Frames::Single, &Policy::default());

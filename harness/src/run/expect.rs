@@ -74,7 +74,10 @@ pub(crate) fn expect(
 fn status_matches(set: Option<&StatusSet>, got: &str) -> bool {
     match set {
         None => got == "NFS4_OK",
-        Some(s) => s.names().iter().any(|n| *n == "any" || *n == got),
+        Some(s) => s
+            .names()
+            .iter()
+            .any(|n| *n == "any" || *n == got || (*n == "any_error" && got != "NFS4_OK")),
     }
 }
 
@@ -144,6 +147,11 @@ fn test(
     if let Some(s) = &t.not {
         if value.is_some_and(|v| scalar_eq(s, v)) {
             return Err(format!("not {}", show_scalar(s)));
+        }
+    }
+    if let Some(min) = t.at_least {
+        if !value.and_then(Value::as_f64).is_some_and(|v| v >= min) {
+            return Err(format!("at least {min}"));
         }
     }
     Ok(())
@@ -364,6 +372,7 @@ mod tests {
             differ: df.iter().map(|x| x.to_string()).collect(),
             rule: None,
             why: None,
+            kw: None,
         };
         assert!(check(1, &c(&["a.eir_clientid", "b.eir_clientid"], &[]), &s).is_ok());
         let e = check(1, &c(&["a.eir_clientid", "c.eir_clientid"], &[]), &s).expect_err("differ");

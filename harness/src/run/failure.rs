@@ -22,6 +22,12 @@ pub struct Failure {
     pub why: Option<String>,
     /// Frames of the trial's capture that show it.
     pub frames: Vec<u64>,
+    /// What the expectation is worth and why: `warning (SHOULD, catalogue
+    /// row 44)` (none: a failure of a step that states no expectation).
+    pub strength: Option<String>,
+    /// The step could not be sent: it needs what an earlier step did not
+    /// leave (a saved client ID, session, open or lock).
+    pub unmet: bool,
 }
 
 impl Failure {
@@ -32,6 +38,14 @@ impl Failure {
             what: what.into(),
             message: message.into(),
             ..Failure::default()
+        }
+    }
+
+    /// Step `n` needs what an earlier step did not leave behind.
+    pub fn unmet(n: usize, what: impl Into<String>, message: impl Into<String>) -> Failure {
+        Failure {
+            unmet: true,
+            ..Failure::at(n, what, message)
         }
     }
 
@@ -78,6 +92,9 @@ impl fmt::Display for Failure {
         }
         if let Some(w) = &self.why {
             write!(f, "\n  why:      {w}")?;
+        }
+        if let Some(s) = &self.strength {
+            write!(f, "\n  strength: {s}")?;
         }
         if !self.frames.is_empty() {
             let frames: Vec<String> = self.frames.iter().map(u64::to_string).collect();

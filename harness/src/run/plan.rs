@@ -2,7 +2,7 @@
 //! client IDs, sessions and stateids filled into the client's builders.
 
 use super::failure::Failure;
-use super::trial::{Conn, Saved, TrialRun};
+use super::trial::{Conn, OpenState, Saved, TrialRun};
 use crate::client::ops::{self, Claim, Create, Range};
 use crate::client::session::{default_back_attrs, default_fore_attrs};
 use crate::client::{CallbackListener, Principal, Session};
@@ -18,6 +18,8 @@ use std::net::SocketAddr;
 pub enum SeqMode {
     /// The client's slot table picks slot and seqid.
     Auto,
+    /// The client's slot table picks slot and seqid; sa_cachethis is set.
+    AutoCached,
     /// Exactly these.
     Exact {
         /// sa_slotid.
@@ -37,10 +39,14 @@ pub struct Plan {
     pub seq: SeqMode,
     /// The operations (after the SEQUENCE).
     pub ops: Vec<NfsArgOp<'static>>,
-    /// Index in the reply's results of the step's own operation.
+    /// Index in the reply's results of the step's own operation
+    /// (`usize::MAX`: the step is judged on the COMPOUND status).
     pub main: usize,
     /// The COMPOUND's minor version (without a session).
     pub minor: u32,
+    /// Operations sent first, in a COMPOUND of their own in the same
+    /// session, which must succeed (e.g. data written before a READ).
+    pub before: Vec<NfsArgOp<'static>>,
 }
 
 impl Plan {
@@ -53,6 +59,7 @@ impl Plan {
             seq: SeqMode::Auto,
             ops,
             main,
+            before: Vec::new(),
         }
     }
 }
@@ -112,6 +119,32 @@ pub(super) fn seq_choice(choice: &Option<Scalar>, next: u32) -> u32 {
     }
 }
 
+/// The slot a step chose: its number, or `beyond` (the session's granted
+/// ca_maxrequests, one past its highest slot id).
+pub(super) fn slot_choice(s: &Session, choice: &Option<SlotChoice>) -> u32 {
+    match choice {
+        Some(SlotChoice::Id(n)) => *n,
+        Some(SlotChoice::Word(_)) => s.created().csr_fore_chan_attrs.ca_maxrequests,
+        None => 0,
+    }
+}
+
+/// The SEQUENCE a step chose itself (slot, sequence id, cachethis).
+pub(super) fn exact(
+    s: &Session,
+    slot: &Option<SlotChoice>,
+    seqid: &Option<Scalar>,
+    cachethis: bool,
+) -> SeqMode {
+    let slot = slot_choice(s, slot);
+    let next = s.next_seqid(slot).unwrap_or(1);
+    SeqMode::Exact {
+        slot,
+        seqid: seq_choice(seqid, next),
+        cachethis,
+    }
+}
+
 /// A SEQUENCE operation as the scenario places it inside a `compound`
 /// (slot 0 and its next seqid unless given).
 pub fn sequence_op(
@@ -120,15 +153,15 @@ pub fn sequence_op(
     a: &SequenceStep,
 ) -> Result<NfsArgOp<'static>, Failure> {
     let s = t.session(n, &a.session)?;
-    let slot = a.slot.unwrap_or(0);
-    let next = s.next_seqid(slot).unwrap_or(1);
-    Ok(ops::sequence(
-        s.id(),
-        seq_choice(&a.seqid, next),
-        slot,
-        slot,
-        a.cachethis,
-    ))
+    let (slot, seqid, cachethis) = match exact(&s, &a.slot, &a.seqid, a.cachethis) {
+        SeqMode::Exact {
+            slot,
+            seqid,
+            cachethis,
+        } => (slot, seqid, cachethis),
+        _ => (0, 1, false),
+    };
+    Ok(ops::sequence(s.id(), seqid, slot, slot, cachethis))
 }
 
 /// The operations one step sends.
@@ -156,17 +189,7 @@ pub fn plan(
         }
         Op::Sequence(a) => {
             let s = t.session(n, &a.session)?;
-            let mut p = Plan::new(t, Some(s.clone()), vec![]);
-            if a.slot.is_some() || a.seqid.is_some() || a.cachethis {
-                let slot = a.slot.unwrap_or(0);
-                let next = s.next_seqid(slot).unwrap_or(1);
-                p.seq = SeqMode::Exact {
-                    slot,
-                    seqid: seq_choice(&a.seqid, next),
-                    cachethis: a.cachethis,
-                };
-            }
-            p
+            Plan::new(t, Some(s), vec![])
         }
         Op::DestroySession(a) => {
             let s = t.session(n, &a.session)?;
@@ -184,6 +207,12 @@ pub fn plan(
         Op::ReclaimComplete(a) => {
             let s = t.session(n, &a.session)?;
             let op = ops::reclaim_complete(a.one_fs);
+            Plan::new(t, Some(s), vec![op])
+        }
+        Op::BackchannelCtl(a) => {
+            let s = t.session(n, &a.session)?;
+            let program = a.cb_program.unwrap_or(NFS4_CALLBACK);
+            let op = ops::backchannel_ctl(program, ops::callback_sec(principal));
             Plan::new(t, Some(s), vec![op])
         }
         Op::Putrootfh(a) => {
@@ -278,7 +307,69 @@ pub fn plan(
             Plan::new(t, None, vec![ops::renew(clientid)])
         }
         Op::Illegal(_) => Plan::new(t, None, vec![ops::illegal()]),
+        Op::Remove(a) => {
+            let s = t.opt_session(n, &a.session)?;
+            let mut list = export_root(t, conn);
+            list.push(ops::remove(&file_name(t, &a.file)));
+            Plan::new(t, s, list)
+        }
+        Op::Rename(a) => {
+            let s = t.opt_session(n, &a.session)?;
+            let mut list = export_root(t, conn);
+            list.push(ops::savefh());
+            list.push(ops::rename(&file_name(t, &a.from), &file_name(t, &a.to)));
+            Plan::new(t, s, list)
+        }
+        Op::OverLimit(a) => over_limit(t, n, a)?,
     };
+    let mut p = p;
+    let common = op.common();
+    if let (Some(s), true) = (&p.session, common.exact_sequence()) {
+        p.seq = exact(s, &common.slot, &common.seqid, common.cachethis);
+    }
+    Ok(p)
+}
+
+/// A COMPOUND over one of the limits the session was granted
+/// (csr_fore_chan_attrs), judged on its COMPOUND status. The data a READ
+/// needs is written first, in a COMPOUND of its own.
+fn over_limit(t: &TrialRun<'_>, n: usize, a: &OverLimitStep) -> Result<Plan, Failure> {
+    let s = t.session(n, &a.session)?;
+    let attrs = s.created().csr_fore_chan_attrs.clone();
+    let open = a.open.as_ref().map(|o| t.open_state(n, o)).transpose()?;
+    let file = |o: &Option<OpenState>| {
+        o.clone()
+            .ok_or_else(|| Failure::at(n, "over_limit", "no saved open to write or read"))
+    };
+    // Sizes are bounded: a server may grant limits a test cannot send.
+    let cap = |v: u32| (v as usize).min(16 << 20);
+    let mut before = Vec::new();
+    let mut seq = SeqMode::Auto;
+    let list = match a.limit.as_str() {
+        "operations" => vec![ops::putrootfh(); cap(attrs.ca_maxoperations).min(1 << 16)],
+        "request" => {
+            let o = file(&open)?;
+            let data = vec![b'r'; cap(attrs.ca_maxrequestsize)];
+            vec![ops::putfh(&o.fh), ops::write(o.stateid, 0, &data)]
+        }
+        limit => {
+            let o = file(&open)?;
+            let count = if limit == "cached" {
+                seq = SeqMode::AutoCached;
+                cap(attrs.ca_maxresponsesize_cached) + 512
+            } else {
+                cap(attrs.ca_maxresponsesize)
+            };
+            let data = vec![b'd'; count];
+            before = vec![ops::putfh(&o.fh), ops::write(o.stateid.clone(), 0, &data)];
+            let count = u32::try_from(count).unwrap_or(u32::MAX);
+            vec![ops::putfh(&o.fh), ops::read(o.stateid, 0, count)]
+        }
+    };
+    let mut p = Plan::new(t, Some(s), list);
+    p.main = usize::MAX;
+    p.seq = seq;
+    p.before = before;
     Ok(p)
 }
 
@@ -322,6 +413,15 @@ fn create_session(
     }
     if let Some(m) = a.max_response {
         fore.ca_maxresponsesize = m;
+    }
+    if let Some(m) = a.max_request {
+        fore.ca_maxrequestsize = m;
+    }
+    if let Some(m) = a.max_cached {
+        fore.ca_maxresponsesize_cached = m;
+    }
+    if let Some(m) = a.max_operations {
+        fore.ca_maxoperations = m;
     }
     let f = flags(
         &a.flags,

@@ -54,13 +54,32 @@ pub struct Record {
     pub capture: Option<PathBuf>,
     /// Which target servers played which roles.
     pub roles: BTreeMap<String, String>,
+    /// Warnings: expectations of SHOULD strength that did not hold, and
+    /// passive server warnings (each in full).
+    pub warnings: Vec<String>,
+    /// Information: expectations of no requirement that did not hold, and
+    /// what the trial measured.
+    pub information: Vec<String>,
 }
 
-/// Known failures: scenario id → reason.
+/// Known failures and expected warnings: scenario id → reason.
 #[derive(Debug, Clone, Default)]
 pub struct Baseline {
-    /// The entries.
+    /// Known failures.
     pub known: BTreeMap<String, String>,
+    /// Scenarios expected to pass with warnings.
+    pub warnings: BTreeMap<String, String>,
+}
+
+/// A baseline entry the run contradicts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stale {
+    /// The scenario id.
+    pub id: String,
+    /// `failure` (a known failure) or `warning` (an expected warning).
+    pub kind: &'static str,
+    /// Why it is stale: `now passes`, `now has no warning`, `was not run`.
+    pub why: &'static str,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +90,8 @@ struct BaselineFile {
     target: Option<String>,
     #[serde(default)]
     known_failures: Vec<BaselineEntry>,
+    #[serde(default)]
+    known_warnings: Vec<BaselineEntry>,
 }
 
 #[derive(Deserialize)]
@@ -81,7 +102,8 @@ struct BaselineEntry {
 }
 
 impl Baseline {
-    /// Reads a baseline file (YAML: `known_failures: [{id, reason}]`).
+    /// Reads a baseline file (YAML: `known_failures: [{id, reason}]`,
+    /// `known_warnings: [{id, reason}]`).
     pub fn load(path: &Path) -> Result<Baseline, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let f: BaselineFile = serde_saphyr::from_str(&text).map_err(|e| {
@@ -95,23 +117,51 @@ impl Baseline {
                 e.to_string().lines().next().unwrap_or("")
             )
         })?;
-        let mut known = BTreeMap::new();
-        for e in f.known_failures {
-            if known.insert(e.id.clone(), e.reason).is_some() {
-                return Err(format!("{}: {} is listed twice", path.display(), e.id));
+        let mut b = Baseline::default();
+        for (list, map) in [
+            (f.known_failures, &mut b.known),
+            (f.known_warnings, &mut b.warnings),
+        ] {
+            for e in list {
+                if map.insert(e.id.clone(), e.reason).is_some() {
+                    return Err(format!("{}: {} is listed twice", path.display(), e.id));
+                }
             }
         }
-        Ok(Baseline { known })
+        if let Some(id) = b.known.keys().find(|id| b.warnings.contains_key(*id)) {
+            return Err(format!(
+                "{}: {id} is both a known failure and an expected warning",
+                path.display()
+            ));
+        }
+        Ok(b)
     }
 
-    /// Baseline entries whose scenario passed (to be removed) or that name
-    /// no scenario of the run.
-    pub fn stale(&self, records: &[Record]) -> Vec<(String, &'static str)> {
+    /// Baseline entries the run contradicts: a known failure whose scenario
+    /// passed, an expected warning whose scenario passed without one, and
+    /// entries naming no scenario of the run (each to be removed).
+    pub fn stale(&self, records: &[Record]) -> Vec<Stale> {
         let mut out = Vec::new();
+        let mut entry = |id: &String, kind, why| {
+            out.push(Stale {
+                id: id.clone(),
+                kind,
+                why,
+            })
+        };
         for id in self.known.keys() {
             match records.iter().find(|r| &r.id == id) {
-                Some(r) if r.outcome == Outcome::Passed => out.push((id.clone(), "now passes")),
-                None => out.push((id.clone(), "was not run")),
+                Some(r) if r.outcome == Outcome::Passed => entry(id, "failure", "now passes"),
+                None => entry(id, "failure", "was not run"),
+                _ => {}
+            }
+        }
+        for id in self.warnings.keys() {
+            match records.iter().find(|r| &r.id == id) {
+                Some(r) if r.outcome == Outcome::Passed && r.warnings.is_empty() => {
+                    entry(id, "warning", "now has no warning")
+                }
+                None => entry(id, "warning", "was not run"),
                 _ => {}
             }
         }
@@ -136,6 +186,8 @@ pub(crate) mod tests {
             findings: vec![],
             capture: None,
             roles: BTreeMap::new(),
+            warnings: vec![],
+            information: vec![],
         }
     }
 
@@ -144,22 +196,41 @@ pub(crate) mod tests {
         let dir = std::env::temp_dir().join(format!("tc-baseline-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let p = dir.join("b.yaml");
-        std::fs::write(&p, "known_failures:\n  - {id: A-B-01, reason: r1}\n  - {id: A-B-02, reason: r2}\n  - {id: A-B-03, reason: r3}\n").expect("write");
+        std::fs::write(&p, "known_failures:\n  - {id: A-B-01, reason: r1}\n  - {id: A-B-02, reason: r2}\n  - {id: A-B-03, reason: r3}\nknown_warnings:\n  - {id: W-B-01, reason: w1}\n  - {id: W-B-02, reason: w2}\n  - {id: W-B-03, reason: w3}\n").expect("write");
         let b = Baseline::load(&p).expect("loads");
         std::fs::write(&p, "known_failures:\n  - {id: A-B-01, reasons: r1}\n").expect("write");
         let e = Baseline::load(&p).expect_err("unknown key");
+        std::fs::write(&p, "known_failures: [{id: A-B-01, reason: r}]\nknown_warnings: [{id: A-B-01, reason: r}]\n").expect("write");
+        let both = Baseline::load(&p).expect_err("listed as both");
         let _ = std::fs::remove_dir_all(&dir);
         assert!(e.contains("b.yaml:2:"), "{e}");
-        assert_eq!(b.known.len(), 3);
+        assert!(
+            both.contains("both a known failure and an expected warning"),
+            "{both}"
+        );
+        assert_eq!((b.known.len(), b.warnings.len()), (3, 3));
+        let mut warned = rec("W-B-01", Outcome::Passed);
+        warned
+            .warnings
+            .push("step 3 (sequence): reply field sr_status_flags".into());
         let recs = [
             rec("A-B-01", Outcome::Passed),
             rec("A-B-02", Outcome::KnownFailure),
+            warned,
+            rec("W-B-02", Outcome::Passed),
         ];
+        let stale: Vec<(String, &str, &str)> = b
+            .stale(&recs)
+            .into_iter()
+            .map(|s| (s.id, s.kind, s.why))
+            .collect();
         assert_eq!(
-            b.stale(&recs),
+            stale,
             vec![
-                ("A-B-01".to_string(), "now passes"),
-                ("A-B-03".to_string(), "was not run")
+                ("A-B-01".to_string(), "failure", "now passes"),
+                ("A-B-03".to_string(), "failure", "was not run"),
+                ("W-B-02".to_string(), "warning", "now has no warning"),
+                ("W-B-03".to_string(), "warning", "was not run"),
             ]
         );
     }

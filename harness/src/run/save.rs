@@ -66,19 +66,6 @@ pub fn after(
             _ => Saved::Reply(reply.json),
         },
         Op::CreateSession(a) => session_created(t, n, a, conn, principal, reply)?,
-        Op::Sequence(a) => {
-            if let (Some(Saved::Session { session, .. }), Some(slot), true) =
-                (t.saved.get(&a.session), a.slot, status == NfsStat4::NFS4_OK)
-            {
-                if let Some(next) = session.next_seqid(slot) {
-                    let used = seq_choice(&a.seqid, next);
-                    if used == next {
-                        session.set_last_seqid(slot, used);
-                    }
-                }
-            }
-            Saved::Reply(reply.json)
-        }
         Op::Setclientid(_) => match ops::find(res, NfsOpnum4::OP_SETCLIENTID) {
             Some(NfsResOp::Setclientid(Setclientid4Res::Ok(ok))) => Saved::Setclientid {
                 json: reply.json,

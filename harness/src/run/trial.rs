@@ -96,8 +96,15 @@ pub struct TrialRun<'a> {
     /// NFSv4.0 seqids per state owner name.
     pub(crate) seqids: BTreeMap<String, u32>,
     pub(crate) leases: BTreeMap<String, Duration>,
+    /// When each role's server came back from the last action on it.
+    pub(crate) acted: BTreeMap<String, std::time::Instant>,
     /// What each step did.
     pub log: Vec<StepLog>,
+    /// Expectations of warning strength that did not hold (the trial went on).
+    pub warnings: Vec<Failure>,
+    /// Information: expectations of no requirement that did not hold, and
+    /// what the trial measured.
+    pub notes: Vec<String>,
 }
 
 /// An open file held by the trial.
@@ -151,7 +158,10 @@ impl<'a> TrialRun<'a> {
             listener: None,
             seqids: BTreeMap::new(),
             leases: BTreeMap::new(),
+            acted: BTreeMap::new(),
             log: Vec::new(),
+            warnings: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -230,7 +240,7 @@ impl<'a> TrialRun<'a> {
     pub(crate) fn session(&self, n: usize, name: &str) -> Result<Session, Failure> {
         match self.saved.get(name) {
             Some(Saved::Session { session, .. }) => Ok(session.clone()),
-            _ => Err(Failure::at(
+            _ => Err(Failure::unmet(
                 n,
                 "session",
                 format!("{name} holds no session (did create_session fail?)"),
@@ -254,7 +264,7 @@ impl<'a> TrialRun<'a> {
             Some(Saved::ExchangeId {
                 clientid, next_seq, ..
             }) => Ok((*clientid, *next_seq)),
-            _ => Err(Failure::at(
+            _ => Err(Failure::unmet(
                 n,
                 "client",
                 format!("{name} holds no client ID (did exchange_id fail?)"),
@@ -272,7 +282,7 @@ impl<'a> TrialRun<'a> {
             Some(Saved::Setclientid {
                 clientid, confirm, ..
             }) => Ok((*clientid, *confirm)),
-            _ => Err(Failure::at(
+            _ => Err(Failure::unmet(
                 n,
                 "client",
                 format!("{name} holds no client ID (did setclientid fail?)"),
@@ -284,7 +294,7 @@ impl<'a> TrialRun<'a> {
     pub(crate) fn open_state(&self, n: usize, name: &str) -> Result<OpenState, Failure> {
         match self.saved.get(name) {
             Some(Saved::Open(o)) => Ok(o.clone()),
-            _ => Err(Failure::at(
+            _ => Err(Failure::unmet(
                 n,
                 "open",
                 format!("{name} holds no open file (did open fail?)"),
@@ -296,7 +306,7 @@ impl<'a> TrialRun<'a> {
     pub(crate) fn lock_state(&self, n: usize, name: &str) -> Result<LockState, Failure> {
         match self.saved.get(name) {
             Some(Saved::Lock(l)) => Ok(l.clone()),
-            _ => Err(Failure::at(
+            _ => Err(Failure::unmet(
                 n,
                 "lock",
                 format!("{name} holds no lock (did lock fail?)"),

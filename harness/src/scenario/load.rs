@@ -1,6 +1,7 @@
 //! Reading suite files and refusing bad ones before anything runs.
 
 use super::reply::reply_fields;
+use super::strength::Kw;
 use super::types::*;
 use analyzer::nfs4::consts::{ChannelDirFromClient4, CreateSession4Flags, ExchgId4Flags, NfsStat4};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -184,7 +185,7 @@ pub fn load_files(paths: &[PathBuf]) -> Result<Vec<Suite>, Vec<LoadError>> {
 /// Adds what an untagged form accepts to serde's terse message.
 fn with_hint(message: String) -> String {
     let hint = if message.contains("enum Expect") {
-        "expect is a status, a list of statuses, or {status, fields, rule, why}"
+        "expect is a status, a list of statuses, or {status, fields, rule, why, kw}"
     } else if message.contains("enum FieldExpect") {
         "a field expectation is a value, a list of values, or {has, lacks, same_as, differs_from, not}"
     } else {
@@ -249,6 +250,18 @@ fn validate(s: &Scenario) -> Result<(), Refusal> {
             return Err((None, None, format!("findings: no passive rule `{f}`")));
         }
     }
+    if let Some(kw) = &s.kw {
+        kw.check().map_err(|(at, m)| (None, Some(at), m))?;
+    }
+    for row in s.partial.keys() {
+        if !s.rows.contains(row) {
+            return Err((
+                None,
+                None,
+                format!("partial: row {row} is not one of the scenario's rows"),
+            ));
+        }
+    }
     let roles = roles_of(s);
     for (name, role) in &roles {
         match (&role.relation, &role.of) {
@@ -283,8 +296,35 @@ fn validate(s: &Scenario) -> Result<(), Refusal> {
     for (i, step) in s.steps.iter().enumerate() {
         v.step(step).map_err(|m| (Some(i + 1), None, m))?;
         check_fields(step).map_err(|(at, m)| (Some(i + 1), Some(at), m))?;
+        check_strength(s, step).map_err(|(at, m)| (Some(i + 1), at, m))?;
     }
     Ok(())
+}
+
+/// The expectations a step states itself (a step without `expect` is a
+/// precondition and needs no keyword): each has a known keyword, or
+/// inherits one from the scenario or its rows.
+fn check_strength(s: &Scenario, step: &Step) -> Result<(), (Option<(u64, u64)>, String)> {
+    let common = step.op().map(|op| op.common());
+    let stated: Option<Option<&Kw>> = match step {
+        Step::Check(c) => Some(c.kw.as_ref()),
+        Step::Compound(c) => c.expect.as_ref().map(Expect::kw),
+        Step::Raw(r) => r.expect.as_ref().map(Expect::kw),
+        Step::MeasureGrace(m) => m.expect.as_ref().map(Expect::kw),
+        _ => common
+            .as_ref()
+            .and_then(|c| c.expect.as_ref())
+            .map(Expect::kw),
+    };
+    let Some(own) = stated else {
+        return Ok(());
+    };
+    if let Some(k) = own {
+        k.check().map_err(|(at, m)| (Some(at), m))?;
+    }
+    s.strength_of(own)
+        .map(|_| ())
+        .map_err(|m| (None, format!("the expectation has {m}")))
 }
 
 /// The scenario's roles (`a` when none are declared).
@@ -338,6 +378,16 @@ impl Validator<'_> {
                 Ok(())
             }
             Step::Check(c) => self.check(c),
+            Step::MeasureGrace(m) => {
+                self.role(&m.of)?;
+                if let Some(e) = &m.expect {
+                    check_expect(e)?;
+                }
+                if let Some(name) = &m.save {
+                    self.saved.insert(name.clone(), Saved::Other);
+                }
+                Ok(())
+            }
             Step::Wait(w) => {
                 self.role(&w.of)?;
                 match (w.leases, w.graces) {
@@ -393,6 +443,14 @@ impl Validator<'_> {
         if let Some(e) = &c.expect {
             check_expect(e)?;
         }
+        if (c.slot.is_some() || c.seqid.is_some() || c.cachethis) && c.session.is_none() {
+            return Err(
+                "compound: slot, seqid and cachethis choose the SEQUENCE of `session`; name one"
+                    .into(),
+            );
+        }
+        check_slot(&c.slot)?;
+        check_seq(&c.seqid)?;
         for op in &c.ops {
             let common = op.common();
             if common.on.is_some() || common.expect.is_some() || common.save.is_some() {
@@ -401,10 +459,23 @@ impl Validator<'_> {
                     op.keyword()
                 ));
             }
+            if common.exact_sequence() && !matches!(op, Op::Sequence(_)) {
+                return Err(format!(
+                    "compound: {} inside a compound takes no slot/seqid/cachethis (put them on the compound)",
+                    op.keyword()
+                ));
+            }
             self.op_step(op, false)?;
         }
         if let Some(name) = &c.save {
-            self.saved.insert(name.clone(), Saved::Other);
+            // A client ID or session made by the compound's last operation
+            // is kept like one a step of its own made.
+            let kind = match c.ops.last() {
+                Some(Op::CreateSession(_)) => Saved::Session,
+                Some(Op::ExchangeId(_)) => Saved::ExchangeId,
+                _ => Saved::Other,
+            };
+            self.saved.insert(name.clone(), kind);
         }
         Ok(())
     }
@@ -420,6 +491,14 @@ impl Validator<'_> {
         if let Some(e) = &common.expect {
             check_expect(e)?;
         }
+        if alone && common.exact_sequence() && op_session(op).is_none() {
+            return Err(format!(
+                "{}: slot, seqid and cachethis choose the SEQUENCE of the step's session; it is sent without one",
+                op.keyword()
+            ));
+        }
+        check_slot(&common.slot)?;
+        check_seq(&common.seqid)?;
         let kind = self.op_args(op)?;
         if let Some(name) = &common.save {
             self.saved.insert(name.clone(), kind);
@@ -458,7 +537,6 @@ impl Validator<'_> {
             }
             Op::Sequence(a) => {
                 self.saved(&a.session, Saved::Session)?;
-                check_seq(&a.seqid)?;
                 Ok(Saved::Other)
             }
             Op::DestroySession(a) => self.saved(&a.session, Saved::Session).map(|_| Saved::Other),
@@ -468,6 +546,7 @@ impl Validator<'_> {
                 Ok(Saved::Other)
             }
             Op::ReclaimComplete(a) => self.saved(&a.session, Saved::Session).map(|_| Saved::Other),
+            Op::BackchannelCtl(a) => self.saved(&a.session, Saved::Session).map(|_| Saved::Other),
             Op::Putrootfh(a) => self
                 .opt_saved(&a.session, Saved::Session)
                 .map(|_| Saved::Other),
@@ -539,6 +618,43 @@ impl Validator<'_> {
                     .map(|_| Saved::Other)
             }
             Op::Illegal(_) => Ok(Saved::Other),
+            Op::Remove(a) => {
+                self.session_or_none(&a.session, "remove")?;
+                Ok(Saved::Other)
+            }
+            Op::Rename(a) => {
+                self.session_or_none(&a.session, "rename")?;
+                Ok(Saved::Other)
+            }
+            Op::OverLimit(a) => {
+                self.saved(&a.session, Saved::Session)?;
+                match (a.limit.as_str(), &a.open) {
+                    ("operations", _) => {}
+                    ("request" | "response" | "cached", Some(o)) => self.saved(o, Saved::Open)?,
+                    ("request" | "response" | "cached", None) => {
+                        return Err(format!(
+                            "over_limit: limit `{}` needs `open` (the file written or read)",
+                            a.limit
+                        ))
+                    }
+                    (other, _) => {
+                        return Err(format!(
+                        "over_limit: limit `{other}`: use operations, request, response or cached"
+                    ))
+                    }
+                }
+                Ok(Saved::Other)
+            }
+        }
+    }
+
+    /// A v4.1 step names its session; a v4.0 step has none.
+    fn session_or_none(&self, session: &Option<String>, what: &str) -> Result<(), String> {
+        match (session, self.minor()) {
+            (Some(s), 1..) => self.saved(s, Saved::Session),
+            (None, 0) => Ok(()),
+            (Some(_), _) => Err(format!("{what}: NFSv4.0 has no sessions")),
+            (None, _) => Err(format!("{what}: name the saved session in `session`")),
         }
     }
 
@@ -647,7 +763,10 @@ fn check_expect(e: &Expect) -> Result<(), String> {
         Expect::Full(f) => f.status.as_ref(),
     };
     for name in statuses.map(|s| s.names()).unwrap_or_default() {
-        if name != "any" && NfsStat4::from_name(name).is_none() && !is_rpc_status(name) {
+        if !matches!(name, "any" | "any_error")
+            && NfsStat4::from_name(name).is_none()
+            && !is_rpc_status(name)
+        {
             return Err(format!("expect: unknown status `{name}`"));
         }
     }
@@ -687,6 +806,46 @@ fn check_seq(s: &Option<Scalar>) -> Result<(), String> {
     }
 }
 
+fn check_slot(s: &Option<SlotChoice>) -> Result<(), String> {
+    match s {
+        Some(SlotChoice::Word(w)) if w != "beyond" => Err(format!(
+            "slot `{w}`: a number, or `beyond` (one past the session's highest slot)"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The session a step is sent in, when it is sent in one.
+fn op_session(op: &Op) -> Option<&str> {
+    match op {
+        Op::Sequence(a) => Some(&a.session),
+        Op::ReclaimComplete(a) => Some(&a.session),
+        Op::BackchannelCtl(a) => Some(&a.session),
+        Op::OverLimit(a) => Some(&a.session),
+        Op::DestroySession(a) => a.with_sequence.then_some(a.session.as_str()),
+        Op::DestroyClientid(a) => a.session.as_deref(),
+        Op::Putrootfh(a) => a.session.as_deref(),
+        Op::Getattr(a) => a.session.as_deref(),
+        Op::Open(a) => a.session.as_deref(),
+        Op::Lock(a) => a.session.as_deref(),
+        Op::Locku(a) => a.session.as_deref(),
+        Op::Lockt(a) => a.session.as_deref(),
+        Op::Close(a) => a.session.as_deref(),
+        Op::Read(a) => a.session.as_deref(),
+        Op::Write(a) => a.session.as_deref(),
+        Op::Remove(a) => a.session.as_deref(),
+        Op::Rename(a) => a.session.as_deref(),
+        Op::ExchangeId(_)
+        | Op::CreateSession(_)
+        | Op::BindConnToSession(_)
+        | Op::OpenConfirm(_)
+        | Op::Setclientid(_)
+        | Op::SetclientidConfirm(_)
+        | Op::Renew(_)
+        | Op::Illegal(_) => None,
+    }
+}
+
 fn one_of(field: &str, value: &Option<String>, allowed: &[&str]) -> Result<(), String> {
     match value {
         Some(v) if !allowed.contains(&v.as_str()) => {
@@ -700,6 +859,24 @@ fn one_of(field: &str, value: &Option<String>, allowed: &[&str]) -> Result<(), S
 /// (a typo would otherwise fail only when the step runs, as an absent
 /// field), with the line and column the file wrote it at.
 fn check_fields(step: &Step) -> Result<(), ((u64, u64), String)> {
+    if let Step::MeasureGrace(m) = step {
+        let Some(Expect::Full(full)) = &m.expect else {
+            return Ok(());
+        };
+        for path in full.fields.keys() {
+            if !MEASURE_GRACE_FIELDS.contains(&path.field()) {
+                return Err((
+                    (path.line, path.column),
+                    format!(
+                        "expect.fields: `{}` is not a field of measure_grace ({})",
+                        path.field(),
+                        MEASURE_GRACE_FIELDS.join(", ")
+                    ),
+                ));
+            }
+        }
+        return Ok(());
+    }
     let (expect, op, whose) = match step {
         Step::Compound(c) => (
             c.expect.clone(),

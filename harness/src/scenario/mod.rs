@@ -20,6 +20,11 @@
 //! - `wait`: a number of the server's own lease periods or grace periods,
 //!   never a fixed time.
 //!
+//! Every expectation has a strength ([`strength`]): the RFC keyword of
+//! the sentence it checks, stated with `kw:` or inherited from the
+//! catalogue rows the scenario covers. A broken MUST fails the trial, a
+//! SHOULD not followed is a warning, a MAY is information.
+//!
 //! [`load`] reads and validates files before anything runs: a malformed
 //! file is refused with its path, line and column, and a scenario that
 //! refers to a connection, saved value, role or principal it never made is
@@ -27,11 +32,14 @@
 //! `expect.fields` that the step's reply does not have (see [`reply`]) is
 //! refused with its line and column too.
 
+pub mod catalogue;
 pub mod load;
 pub mod reply;
+pub mod strength;
 mod types;
 
 pub use load::{load_dir, load_file, load_files, load_str, roles_of, LoadError, Suite};
+pub use strength::{Kw, Resolved, Strength};
 pub use types::*;
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 use super::types::Op;
 use analyzer::nfs4::{
     BindConnToSession4ResOk, Clientaddr4, CreateSession4ResOk, ExchangeId4ResOk, Getattr4ResOk,
-    Lock4Denied, Open4ResOk, Read4ResOk, Sequence4ResOk, Setclientid4ResOk, Stateid4, Write4ResOk,
+    Lock4Denied, Open4ResOk, Read4ResOk, Remove4ResOk, Rename4ResOk, Sequence4ResOk,
+    Setclientid4ResOk, Stateid4, Write4ResOk,
 };
 use analyzer::xdr::XdrFields;
 
@@ -36,10 +37,14 @@ fn result_structs(op: &Op) -> &'static [&'static [&'static str]] {
         Op::DestroySession(_)
         | Op::DestroyClientid(_)
         | Op::ReclaimComplete(_)
+        | Op::BackchannelCtl(_)
         | Op::Putrootfh(_)
         | Op::SetclientidConfirm(_)
         | Op::Renew(_)
-        | Op::Illegal(_) => &[],
+        | Op::Illegal(_)
+        | Op::OverLimit(_) => &[],
+        Op::Remove(_) => &[Remove4ResOk::FIELDS],
+        Op::Rename(_) => &[Rename4ResOk::FIELDS],
     }
 }
 

@@ -17,6 +17,7 @@ area: t
 scenarios:
   - id: T-ONE-01
     title: t
+    kw: MUST
     rfc: ["RFC 8881 §2.10.5"]
     requires: {servers: {a: {addresses: 2}}}
     steps:
@@ -133,7 +134,7 @@ fn ids_are_checked_and_unique_across_files() {
 fn syntax_errors_name_the_place_once() {
     let bad = GOOD.replace("- wait: {leases: 1.5}", "- snooze: 3");
     let text = load(&bad).expect_err("refused").to_string();
-    assert!(text.starts_with("t.yaml:14:9: "), "{text}");
+    assert!(text.starts_with("t.yaml:15:9: "), "{text}");
     assert!(text.contains("unknown variant `snooze`"), "{text}");
     assert!(!text.contains("line 14"), "location said twice: {text}");
 }
@@ -145,7 +146,7 @@ fn a_typo_in_a_reply_field_is_refused_with_line_and_column() {
     let e = load(&bad).expect_err("refused");
     let text = e.to_string();
     assert!(
-        text.starts_with("t.yaml:10:79: scenario T-ONE-01, step 2: "),
+        text.starts_with("t.yaml:11:79: scenario T-ONE-01, step 2: "),
         "{text}"
     );
     assert!(text.contains("`eir_flagz` is not a field"), "{text}");
@@ -166,4 +167,114 @@ fn a_compound_names_the_fields_of_its_last_operation() {
         text.contains("step 5: expect.fields: `eir_flags` is not a field of the reply to the compound's last operation (getattr"),
         "{text}"
     );
+}
+
+/// A scenario with one expectation of each kind of strength source.
+const STRENGTHS: &str = r#"
+area: t
+scenarios:
+  - id: T-KW-01
+    title: t
+    rfc: ["RFC 8881 §18.35.4"]
+    rows: [44]
+    steps:
+      - connect: {as: c1, to: a}
+      - exchange_id: {owner: o1, save: x1}
+      - create_session: {client: x1, expect: NFS4ERR_STALE_CLIENTID}
+      - create_session: {client: x1, expect: {status: NFS4ERR_STALE_CLIENTID, kw: MUST}}
+"#;
+
+#[test]
+fn an_expectation_takes_its_own_keyword_else_the_scenarios_else_its_rows() {
+    let s = load(STRENGTHS).expect("loads");
+    let sc = &s.file.scenarios[0];
+    let from_rows = sc.strength_of(None).expect("row 44 is SHOULD");
+    assert_eq!(from_rows.strength, Strength::Warning);
+    assert!(
+        from_rows.source.contains("catalogue row 44"),
+        "{from_rows:?}"
+    );
+    let Step::CreateSession(own) = &sc.steps[3] else {
+        panic!("step 4 is create_session")
+    };
+    let own = sc
+        .strength_of(own.expect.as_ref().and_then(Expect::kw))
+        .expect("own kw");
+    assert_eq!(own.strength, Strength::Failure);
+    let mut scenario_kw = sc.clone();
+    scenario_kw.kw = Some(Kw {
+        word: "MAY".into(),
+        line: 0,
+        column: 0,
+    });
+    assert_eq!(
+        scenario_kw.strength_of(None).map(|r| r.strength),
+        Ok(Strength::Information)
+    );
+}
+
+#[test]
+fn an_unknown_keyword_is_refused_with_line_and_column() {
+    let bad = STRENGTHS.replace("kw: MUST", "kw: MUSTN'T");
+    let text = load(&bad).expect_err("refused").to_string();
+    assert!(
+        text.starts_with("t.yaml:12:83: scenario T-KW-01, step 4: "),
+        "{text}"
+    );
+    assert!(text.contains("kw `MUSTN'T` is not a keyword"), "{text}");
+    let bad = STRENGTHS.replace("    rows: [44]\n", "    rows: [44]\n    kw: should'nt\n");
+    let text = load(&bad).expect_err("refused").to_string();
+    assert!(
+        text.starts_with("t.yaml:8:9: scenario T-KW-01: kw"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_expectation_without_any_keyword_is_refused() {
+    // Row 48's Kw is "–": the scenario must say which keyword applies.
+    let bad = STRENGTHS.replace("rows: [44]", "rows: [48]");
+    let text = load(&bad).expect_err("refused").to_string();
+    assert!(text.contains("scenario T-KW-01, step 3"), "{text}");
+    assert!(text.contains("no RFC keyword"), "{text}");
+    // Rows that disagree (44 SHOULD, 29 MUST) must be settled too.
+    let mixed = STRENGTHS.replace("rows: [44]", "rows: [44, 29]");
+    let text = load(&mixed).expect_err("refused").to_string();
+    assert!(text.contains("different strengths"), "{text}");
+    // A step without `expect` is a precondition and needs no keyword.
+    let none = STRENGTHS.replace("rows: [44]", "rows: []");
+    let none = none.replace(", expect: NFS4ERR_STALE_CLIENTID}", "}");
+    load(&none).expect("a step without expect needs no keyword");
+}
+
+#[test]
+fn partial_rows_slots_and_any_error_are_checked() {
+    let ok = GOOD
+        .replace(
+            "    requires:",
+            "    rows: [16]\n    partial: {16: client IDs only}\n    requires:",
+        )
+        .replace(
+            "expect: [NFS4_OK, NFS4ERR_DELAY]}",
+            "slot: beyond, seqid: 1, expect: {status: any_error, kw: MUST}}",
+        );
+    load(&ok).expect("loads");
+    let bad = ok.replace("partial: {16:", "partial: {17:");
+    assert!(load(&bad)
+        .expect_err("partial row not in rows")
+        .to_string()
+        .contains("partial: row 17"));
+    let bad = ok.replace("slot: beyond", "slot: past");
+    assert!(load(&bad)
+        .expect_err("unknown slot word")
+        .to_string()
+        .contains("slot `past`"));
+    let bad = ok.replace(
+        "- create_session: {client: x1, save: s1, flags: [CONN_BACK_CHAN]}",
+        "- create_session: {client: x1, save: s1, flags: [CONN_BACK_CHAN], slot: 1}",
+    );
+    assert!(load(&bad)
+        .expect_err("no session")
+        .to_string()
+        .contains("sent without one"));
 }

@@ -1,5 +1,6 @@
 //! The scenario file format: what `suites/*.yaml` may say.
 
+use super::strength::Kw;
 use crate::action::Action;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -30,6 +31,15 @@ pub struct Scenario {
     /// The rows of the rule catalogue (`spec/rules.md`) this covers.
     #[serde(default)]
     pub rows: Vec<u32>,
+    /// Rows of `rows` covered only in part: row → the part shown (the
+    /// coverage matrix says "partial: …").
+    #[serde(default)]
+    pub partial: BTreeMap<u32, String>,
+    /// The RFC keyword of the scenario's expectations (`MUST`, `SHOULD`,
+    /// `should`, `MAY`, `defined`, `none` ...), unless an expectation
+    /// states its own; without it the catalogue Kw of `rows` applies.
+    #[serde(default)]
+    pub kw: Option<Kw>,
     /// Free tags for selection (`trunking`, `recovery`, `v4.0` ...).
     #[serde(default)]
     pub tags: Vec<String>,
@@ -186,6 +196,30 @@ pub struct Wait {
     pub of: String,
 }
 
+/// `measure_grace`: how long a restarted server answers a non-reclaim
+/// OPEN with NFS4ERR_GRACE, timed by a probe client of its own from the end
+/// of the role's last server action (restart, crash, failover) until the
+/// first OPEN that is not refused so. The reply fields are `status` (the
+/// last OPEN's), `grace_seconds`, `lease_seconds` (read from the server)
+/// and `leases` (their ratio).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureGrace {
+    /// The role measured (default `a`).
+    #[serde(default = "role_a")]
+    pub of: String,
+    /// What the measurement must show, e.g. `{fields: {leases: {at_least: 1}}}`.
+    #[serde(default)]
+    pub expect: Option<Expect>,
+    /// Save the measurement under this name.
+    #[serde(default)]
+    pub save: Option<String>,
+}
+
+/// The reply fields of `measure_grace`.
+pub const MEASURE_GRACE_FIELDS: &[&str] =
+    &["status", "op", "grace_seconds", "lease_seconds", "leases"];
+
 /// `check`: saved values compared.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -202,6 +236,9 @@ pub struct Check {
     /// Why the check matters (shown when it fails).
     #[serde(default)]
     pub why: Option<String>,
+    /// The RFC keyword of the sentence checked (see [`ExpectFull::kw`]).
+    #[serde(default)]
+    pub kw: Option<Kw>,
 }
 
 /// What a reply must say.
@@ -211,6 +248,16 @@ pub enum Expect {
     Status(StatusSet),
     /// Status and reply fields.
     Full(ExpectFull),
+}
+
+impl Expect {
+    /// The keyword the expectation states (only the long form can).
+    pub fn kw(&self) -> Option<&Kw> {
+        match self {
+            Expect::Status(_) => None,
+            Expect::Full(f) => f.kw.as_ref(),
+        }
+    }
 }
 
 /// The message of an `expect` that is none of its forms (the load error
@@ -228,7 +275,7 @@ impl<'de> Deserialize<'de> for Expect {
         impl<'de> de::Visitor<'de> for Forms {
             type Value = Expect;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a status, a list of statuses, or {status, fields, rule, why}")
+                f.write_str("a status, a list of statuses, or {status, fields, rule, why, kw}")
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Expect, E> {
                 Ok(Expect::Status(StatusSet::One(s.to_string())))
@@ -319,6 +366,11 @@ pub struct ExpectFull {
     /// Why it matters (shown when it fails).
     #[serde(default)]
     pub why: Option<String>,
+    /// The RFC keyword of the sentence checked: `MUST`, `SHOULD`, `should`,
+    /// `MAY`, `defined` (a result the RFC defines without a keyword),
+    /// `none` ... (default: the scenario's, else its rows').
+    #[serde(default)]
+    pub kw: Option<Kw>,
 }
 
 /// A reply field path in `expect.fields` (`eir_flags`,
@@ -414,6 +466,9 @@ pub struct FieldTest {
     /// Not this value.
     #[serde(default)]
     pub not: Option<Scalar>,
+    /// A number at least this large.
+    #[serde(default)]
+    pub at_least: Option<f64>,
 }
 
 /// A plain YAML value in an expectation.
@@ -444,6 +499,35 @@ pub struct Common {
     /// Send as this principal instead of the connection's.
     #[serde(default)]
     pub principal: Option<String>,
+    /// In a session: SEQUENCE on this slot (a number, or `beyond`: the
+    /// session's granted slot count, one past its highest slot).
+    #[serde(default)]
+    pub slot: Option<SlotChoice>,
+    /// In a session: this sequence id (a number, `next`, `replay`, `skip`).
+    #[serde(default)]
+    pub seqid: Option<Scalar>,
+    /// In a session: sa_cachethis.
+    #[serde(default)]
+    pub cachethis: bool,
+}
+
+impl Common {
+    /// Whether the step chooses its SEQUENCE's slot, sequence id or
+    /// cachethis itself.
+    pub fn exact_sequence(&self) -> bool {
+        self.slot.is_some() || self.seqid.is_some() || self.cachethis
+    }
+}
+
+/// A slot chosen by a step: a number, or `beyond` (the session's
+/// granted ca_maxrequests: one past its highest slot id).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum SlotChoice {
+    /// This slot id.
+    Id(u32),
+    /// A word (`beyond`).
+    Word(String),
 }
 
 /// Defines the operation steps: each a struct with the common fields and
@@ -470,6 +554,15 @@ macro_rules! op_steps {
                 /// Send as this principal instead of the connection's.
                 #[serde(default)]
                 pub principal: Option<String>,
+                /// In a session: SEQUENCE on this slot (a number or `beyond`).
+                #[serde(default)]
+                pub slot: Option<SlotChoice>,
+                /// In a session: this sequence id (number, next, replay, skip).
+                #[serde(default)]
+                pub seqid: Option<Scalar>,
+                /// In a session: sa_cachethis.
+                #[serde(default)]
+                pub cachethis: bool,
                 $( $(#[$fm])* #[serde(default)] pub $f: $t, )*
             }
 
@@ -481,6 +574,9 @@ macro_rules! op_steps {
                         expect: self.expect.clone(),
                         save: self.save.clone(),
                         principal: self.principal.clone(),
+                        slot: self.slot.clone(),
+                        seqid: self.seqid.clone(),
+                        cachethis: self.cachethis,
                     }
                 }
             }
@@ -510,6 +606,8 @@ macro_rules! op_steps {
             Check(Check),
             /// Wait a number of the server's lease or grace periods.
             Wait(Wait),
+            /// Measure a restarted server's grace period.
+            MeasureGrace(MeasureGrace),
             /// An action on a server (restart, crash, failover ...).
             Action(ActionStep),
         }
@@ -525,6 +623,7 @@ macro_rules! op_steps {
             Raw(RawStep),
             Check(Check),
             Wait(Wait),
+            MeasureGrace(MeasureGrace),
             Restart(String),
             Crash(String),
             Stop(String),
@@ -545,6 +644,7 @@ macro_rules! op_steps {
                     StepSpelled::Raw(r) => Step::Raw(r),
                     StepSpelled::Check(c) => Step::Check(c),
                     StepSpelled::Wait(w) => Step::Wait(w),
+                    StepSpelled::MeasureGrace(m) => Step::MeasureGrace(m),
                     StepSpelled::Restart(r) => act(r, Action::Restart),
                     StepSpelled::Crash(r) => act(r, Action::Crash),
                     StepSpelled::Stop(r) => act(r, Action::Stop),
@@ -590,6 +690,7 @@ fn op_keyword(variant: &'static str) -> &'static str {
         "DestroySession" => "destroy_session",
         "DestroyClientid" => "destroy_clientid",
         "ReclaimComplete" => "reclaim_complete",
+        "BackchannelCtl" => "backchannel_ctl",
         "Putrootfh" => "putrootfh",
         "Getattr" => "getattr",
         "Open" => "open",
@@ -604,6 +705,9 @@ fn op_keyword(variant: &'static str) -> &'static str {
         "SetclientidConfirm" => "setclientid_confirm",
         "Renew" => "renew",
         "Illegal" => "illegal",
+        "Remove" => "remove",
+        "Rename" => "rename",
+        "OverLimit" => "over_limit",
         _ => "op",
     }
 }
@@ -636,6 +740,12 @@ op_steps! {
         fore_slots: Option<u32>,
         /// Fore channel ca_maxresponsesize (default 1 MiB).
         max_response: Option<u32>,
+        /// Fore channel ca_maxrequestsize (default 1 MiB).
+        max_request: Option<u32>,
+        /// Fore channel ca_maxresponsesize_cached (default 4096).
+        max_cached: Option<u32>,
+        /// Fore channel ca_maxoperations (default 16).
+        max_operations: Option<u32>,
     }
     /// BIND_CONN_TO_SESSION of the step's connection to a saved session.
     BindConnToSession => BindStep {
@@ -651,12 +761,6 @@ op_steps! {
     Sequence => SequenceStep {
         /// The saved session.
         session: String,
-        /// Use this slot (default: the client's own bookkeeping).
-        slot: Option<u32>,
-        /// Use this seqid: a number, `next`, `replay` or `skip`.
-        seqid: Option<Scalar>,
-        /// sa_cachethis.
-        cachethis: bool,
     }
     /// DESTROY_SESSION.
     DestroySession => DestroySessionStep {
@@ -671,6 +775,14 @@ op_steps! {
         client: String,
         /// Send it after a SEQUENCE on this saved session.
         session: Option<String>,
+    }
+    /// BACKCHANNEL_CTL in a session: the callback program and the
+    /// callback security of the step's principal.
+    BackchannelCtl => BackchannelCtlStep {
+        /// The saved session.
+        session: String,
+        /// bca_cb_program (default: the program CREATE_SESSION gave).
+        cb_program: Option<u32>,
     }
     /// RECLAIM_COMPLETE in a session.
     ReclaimComplete => ReclaimCompleteStep {
@@ -802,6 +914,36 @@ op_steps! {
     }
     /// OP_ILLEGAL (inside `compound`).
     Illegal => IllegalStep {}
+    /// REMOVE a file of the export (by its name in the scenario).
+    Remove => RemoveStep {
+        /// The saved session (v4.1); none for v4.0.
+        session: Option<String>,
+        /// The file's name in the scenario.
+        file: String,
+    }
+    /// RENAME a file of the export to another name.
+    Rename => RenameStep {
+        /// The saved session (v4.1); none for v4.0.
+        session: Option<String>,
+        /// The file's name in the scenario.
+        from: String,
+        /// Its new name in the scenario.
+        to: String,
+    }
+    /// A COMPOUND in a session that goes over one of the limits the
+    /// session's CREATE_SESSION granted (csr_fore_chan_attrs); the reply's
+    /// COMPOUND status is judged.
+    OverLimit => OverLimitStep {
+        /// The saved session.
+        session: String,
+        /// `operations` (ca_maxoperations + 1 operations), `request` (a
+        /// WRITE making the request longer than ca_maxrequestsize),
+        /// `response` (a READ of ca_maxresponsesize bytes) or `cached` (a
+        /// READ of ca_maxresponsesize_cached bytes, with cachethis).
+        limit: String,
+        /// The saved open written or read (for `request`, `response`, `cached`).
+        open: Option<String>,
+    }
 }
 
 /// `compound`: several operations in one COMPOUND.
@@ -825,6 +967,15 @@ pub struct CompoundStep {
     /// Send as this principal.
     #[serde(default)]
     pub principal: Option<String>,
+    /// With `session`: SEQUENCE on this slot (a number or `beyond`).
+    #[serde(default)]
+    pub slot: Option<SlotChoice>,
+    /// With `session`: this sequence id (number, next, replay, skip).
+    #[serde(default)]
+    pub seqid: Option<Scalar>,
+    /// With `session`: sa_cachethis.
+    #[serde(default)]
+    pub cachethis: bool,
 }
 
 /// `raw`: an NFSv4 COMPOUND call whose argument bytes are given as hex.
