@@ -466,6 +466,10 @@ impl CallTable {
                 (Some(p), _) => compound_minorversion(p.bytes),
                 (None, _) => None,
             },
+            (Program::Nfs4Callback, CB_COMPOUND) => match unwrap_gss(payload, gss.as_ref()) {
+                (Some(p), _) => cb_compound_minorversion(p.bytes),
+                (None, _) => None,
+            },
             _ => None,
         };
         self.seq += 1;
@@ -578,6 +582,19 @@ fn compound_minorversion(body: &[u8]) -> Option<u32> {
     let mut r = Reader::new(body);
     let _tag: crate::nfs4::Utf8StrCs<'_> = crate::xdr::Xdr::decode(&mut r).ok()?;
     let minor = r.u32().ok()?;
+    r.u32().ok()?;
+    Some(minor)
+}
+
+/// The minor version of a CB_COMPOUND call, read exactly as
+/// `CbCompound4Args::decode_partial` reads its header (tag, minor version,
+/// callback ident, operation count): `None` when that header does not
+/// decode.
+fn cb_compound_minorversion(body: &[u8]) -> Option<u32> {
+    let mut r = Reader::new(body);
+    let _tag: crate::nfs4::Utf8StrCs<'_> = crate::xdr::Xdr::decode(&mut r).ok()?;
+    let minor = r.u32().ok()?;
+    r.u32().ok()?;
     r.u32().ok()?;
     Some(minor)
 }
@@ -982,10 +999,11 @@ impl<M: MessageSink> RecordSink for Exchanges<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nfs4::Compound4Args;
+    use crate::nfs4::{CbCompound4Args, Compound4Args};
 
-    /// The call table reads a COMPOUND's minor version as the decoder does,
-    /// on every prefix of a real call and on bytes of every kind.
+    /// The call table reads a COMPOUND's and a CB_COMPOUND's minor version
+    /// as the decoder does, on every prefix of a real call and on bytes of
+    /// every kind.
     #[test]
     fn minorversion_is_read_as_the_decoder_reads_it() {
         let mut w = crate::xdr::Writer::new();
@@ -1017,6 +1035,10 @@ mod tests {
                 .ok()
                 .map(|p| p.value.minorversion);
             assert_eq!(compound_minorversion(&b), decoded, "{b:?}");
+            let decoded = CbCompound4Args::decode_partial(&mut Reader::new(&b))
+                .ok()
+                .map(|p| p.value.minorversion);
+            assert_eq!(cb_compound_minorversion(&b), decoded, "{b:?}");
         }
     }
 }

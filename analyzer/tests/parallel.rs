@@ -130,16 +130,19 @@ fn captures() -> Vec<PathBuf> {
     let mut files = Vec::new();
     let shared = std::env::var_os("TRUNKCHECK_SHARED_CAPTURES")
         .map_or_else(|| root.join("../../shared/captures"), PathBuf::from);
-    for dir in [
+    // Subdirectories too (captures/linux, captures/precision, ...).
+    let mut dirs = vec![
         root.join("../captures"),
         root.join("tests/malformed"),
         shared,
-    ] {
+    ];
+    while let Some(dir) = dirs.pop() {
         if let Ok(rd) = std::fs::read_dir(&dir) {
             for e in rd.flatten() {
                 let p = e.path();
-                let name = p.to_string_lossy().to_string();
-                if name.contains(".pcap") {
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.to_string_lossy().contains(".pcap") {
                     files.push(p);
                 }
             }
