@@ -14,12 +14,13 @@ use crate::nfs4::{
 };
 use crate::rpc::stream::{RecordRef, RecordSink, StreamNotice};
 use crate::rpc::{
-    AcceptStat, AcceptedReplyData, Credential, GssBody, MsgBody, Payload, RejectedReply, ReplyBody,
-    RpcGssCred, RpcGssService, RpcMessage,
+    AcceptStat, AcceptedReplyData, AuthFlavor, Credential, GssBody, MsgBody, Payload,
+    RejectedReply, ReplyBody, RpcGssCred, RpcGssService, RpcMessage,
 };
 use crate::tcp::flow::{CloseReason, ConnId, Direction};
+use crate::tcp::hash::{FastMap, FastState};
 use crate::xdr::{ErrorKind, Reader, XdrError};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 
 /// Bounds of the call table.
@@ -268,60 +269,86 @@ pub struct ExchangeStats {
     pub calls_by_program: Vec<(u32, u64)>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct PendingCall {
-    prog: u32,
-    vers: u32,
-    procedure: u32,
-    program: Program,
-    minorversion: Option<u32>,
-    frame: u64,
-    gss_service: Option<RpcGssService>,
+/// What the call table remembers of a call, handed to the body decoder
+/// with its reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallInfo {
+    /// RPC program number.
+    pub prog: u32,
+    /// Program version.
+    pub vers: u32,
+    /// Procedure.
+    pub procedure: u32,
+    /// The program class.
+    pub program: Program,
+    /// The COMPOUND minor version, when the call's COMPOUND header decoded.
+    pub minorversion: Option<u32>,
+    /// Frame of the call.
+    pub frame: u64,
+    /// The call's RPCSEC_GSS service, if it had such a credential.
+    pub gss_service: Option<RpcGssService>,
     seq: u64,
+}
+
+/// How the call table routed one record: what the body decoder needs
+/// besides the record's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// A call of this program class.
+    Call(Program),
+    /// A reply, with its call when the table had it.
+    Reply(Option<CallInfo>),
 }
 
 type CallKey = (ConnId, Direction, u32);
 
-/// The call/reply layer: a [`RecordSink`] that decodes each record and hands
-/// [`Message`]s to a [`MessageSink`].
+/// The sequential half of the call/reply layer: RPC headers, program
+/// classes (with the callback programs learned so far) and the bounded
+/// table of calls waiting for their reply. It sees every record in order;
+/// what it decides for one ([`Route`]) is all the [`BodyDecoder`] needs, so
+/// bodies can be decoded elsewhere (another thread) in any grouping.
 #[derive(Debug)]
-pub struct Exchanges<M> {
+pub struct CallTable {
     limits: ExchangeLimits,
-    pending: HashMap<CallKey, PendingCall>,
+    pending: FastMap<CallKey, CallInfo>,
     /// Calls in arrival order, per connection (for per-connection bounds).
-    per_conn: HashMap<ConnId, VecDeque<(Direction, u32, u64)>>,
+    per_conn: FastMap<ConnId, VecDeque<(Direction, u32, u64)>>,
     /// All calls in arrival order (lazily cleaned; for the global bound).
     order: VecDeque<(CallKey, u64)>,
     seq: u64,
-    cb_programs: HashSet<u32>,
+    cb_programs: HashSet<u32, FastState>,
     stats: ExchangeStats,
-    by_program: HashMap<u32, u64>,
-    /// Where messages go.
-    pub sink: M,
+    /// Calls of program 100003 (the others are in `by_program`).
+    nfs_calls: u64,
+    by_program: FastMap<u32, u64>,
 }
 
-impl<M: MessageSink> Exchanges<M> {
-    /// A call/reply layer feeding `sink`.
-    pub fn new(limits: ExchangeLimits, sink: M) -> Self {
-        let mut cb_programs = HashSet::new();
+impl CallTable {
+    /// An empty table that knows the conventional callback program.
+    pub fn new(limits: ExchangeLimits) -> Self {
+        let mut cb_programs = HashSet::default();
         cb_programs.insert(NFS4_CALLBACK);
-        Exchanges {
+        CallTable {
             limits,
-            pending: HashMap::new(),
-            per_conn: HashMap::new(),
+            pending: FastMap::default(),
+            per_conn: FastMap::default(),
             order: VecDeque::new(),
             seq: 0,
             cb_programs,
             stats: ExchangeStats::default(),
-            by_program: HashMap::new(),
-            sink,
+            nfs_calls: 0,
+            by_program: FastMap::default(),
         }
     }
 
-    /// Counters so far (`calls_by_program` sorted by program number).
+    /// Its counters (`calls_by_program` sorted by program number); the
+    /// body decoder's are added by [`ExchangeStats::absorb`].
     pub fn stats(&self) -> ExchangeStats {
         let mut s = self.stats.clone();
         s.calls_by_program = self.by_program.iter().map(|(p, n)| (*p, *n)).collect();
+        if self.nfs_calls > 0 {
+            s.calls_by_program.push((NFS4_PROGRAM, self.nfs_calls));
+        }
         s.calls_by_program.sort_unstable();
         s
     }
@@ -338,13 +365,19 @@ impl<M: MessageSink> Exchanges<M> {
         v
     }
 
+    /// True when the class of a call to `prog` could depend on callback
+    /// programs learned from calls not yet decoded: `prog` is neither NFS
+    /// nor already known as a callback program.
+    pub fn class_may_change(&self, prog: u32) -> bool {
+        prog != NFS4_PROGRAM && !self.cb_programs.contains(&prog)
+    }
+
     /// Counts the calls still waiting as unanswered (end of capture).
     pub fn finish(&mut self) {
         self.stats.unanswered_calls += self.pending.len() as u64;
         self.pending.clear();
         self.per_conn.clear();
         self.order.clear();
-        self.sink.finish();
     }
 
     fn classify(&self, prog: u32, vers: u32) -> Program {
@@ -356,28 +389,116 @@ impl<M: MessageSink> Exchanges<M> {
         }
     }
 
-    fn learn_cb_programs(&mut self, args: &Compound4Args<'_>) {
-        for op in &args.argarray {
-            let prog = match op {
-                NfsArgOp::Setclientid(a) => a.callback.cb_program,
-                NfsArgOp::CreateSession(a) => a.csa_cb_program,
-                NfsArgOp::BackchannelCtl(a) => a.bca_cb_program,
-                _ => continue,
-            };
-            // Program 100003 (or 0, a client without callbacks) is never a
-            // callback program.
-            if prog == NFS4_PROGRAM || prog == 0 || self.cb_programs.contains(&prog) {
-                continue;
-            }
-            if self.cb_programs.len() < self.limits.max_cb_programs {
-                self.cb_programs.insert(prog);
-            } else {
-                self.stats.cb_programs_dropped += 1;
+    /// Remembers `prog`, announced by a client as its callback program
+    /// (in SETCLIENTID, CREATE_SESSION or BACKCHANNEL_CTL), within
+    /// `max_cb_programs`.
+    pub fn learn(&mut self, prog: u32) {
+        // Program 100003 (or 0, a client without callbacks) is never a
+        // callback program.
+        if prog == NFS4_PROGRAM || prog == 0 || self.cb_programs.contains(&prog) {
+            return;
+        }
+        if self.cb_programs.len() < self.limits.max_cb_programs {
+            self.cb_programs.insert(prog);
+        } else {
+            self.stats.cb_programs_dropped += 1;
+        }
+    }
+
+    /// Routes one record: parses its RPC header, classifies a call and
+    /// remembers it, or finds a reply's call. A record that is not an RPC
+    /// message is counted and given to `notice`; it has no route.
+    pub fn route(&mut self, rec: &RecordRef<'_>, notice: impl FnOnce(Notice)) -> Option<Route> {
+        match RpcMessage::parse(rec.bytes) {
+            Ok((msg, payload)) => Some(self.route_message(rec, &msg, payload)),
+            Err(error) => {
+                self.not_rpc(rec, error, notice);
+                None
             }
         }
     }
 
-    fn remember(&mut self, key: CallKey, call: PendingCall) {
+    /// Routes a record whose RPC header was parsed already.
+    pub fn route_message(
+        &mut self,
+        rec: &RecordRef<'_>,
+        msg: &RpcMessage<'_>,
+        payload: Payload<'_>,
+    ) -> Route {
+        match &msg.body {
+            MsgBody::Call(call) => self.on_call(rec, msg.xid, call, payload),
+            MsgBody::Reply(_) => self.on_reply(rec, msg.xid),
+        }
+    }
+
+    /// Counts a record that is not an RPC message and gives its notice.
+    pub fn not_rpc(&mut self, rec: &RecordRef<'_>, error: XdrError, notice: impl FnOnce(Notice)) {
+        self.stats.bad_rpc_headers += 1;
+        notice(Notice::BadRpcHeader {
+            conn: rec.conn,
+            frame: rec.frame,
+            error,
+        });
+    }
+
+    fn on_call(
+        &mut self,
+        rec: &RecordRef<'_>,
+        xid: u32,
+        call: &crate::rpc::CallBody<'_>,
+        payload: Payload<'_>,
+    ) -> Route {
+        self.stats.calls += 1;
+        if call.prog == NFS4_PROGRAM {
+            self.nfs_calls += 1;
+        } else {
+            *self.by_program.entry(call.prog).or_default() += 1;
+        }
+        let program = self.classify(call.prog, call.vers);
+        // What the reply will need: the GSS service and the COMPOUND's
+        // minor version, read as the body decoder reads them.
+        let gss = match call.cred.flavor {
+            AuthFlavor::RPCSEC_GSS => gss_vers1(&call.cred),
+            _ => None,
+        };
+        let minorversion = match (program, call.procedure) {
+            (Program::Nfs4, NFSPROC4_COMPOUND) => match unwrap_gss(payload, gss.as_ref()) {
+                (Some(p), _) => compound_minorversion(p.bytes),
+                (None, _) => None,
+            },
+            (Program::Nfs4Callback, CB_COMPOUND) => match unwrap_gss(payload, gss.as_ref()) {
+                (Some(p), _) => cb_compound_minorversion(p.bytes),
+                (None, _) => None,
+            },
+            _ => None,
+        };
+        self.seq += 1;
+        self.remember(
+            (rec.conn, rec.dir, xid),
+            CallInfo {
+                prog: call.prog,
+                vers: call.vers,
+                procedure: call.procedure,
+                program,
+                minorversion,
+                frame: rec.frame,
+                gss_service: gss.as_ref().map(|g| g.service),
+                seq: self.seq,
+            },
+        );
+        Route::Call(program)
+    }
+
+    fn on_reply(&mut self, rec: &RecordRef<'_>, xid: u32) -> Route {
+        self.stats.replies += 1;
+        let call = self.take_call((rec.conn, rec.dir.reverse(), xid));
+        if call.is_none() {
+            self.stats.unmatched_replies += 1;
+        }
+        Route::Reply(call)
+    }
+
+    fn remember(&mut self, key: CallKey, call: CallInfo) {
         if self.pending.insert(key, call).is_none() {
             self.per_conn
                 .entry(key.0)
@@ -421,7 +542,7 @@ impl<M: MessageSink> Exchanges<M> {
         }
     }
 
-    fn take_call(&mut self, key: CallKey) -> Option<PendingCall> {
+    fn take_call(&mut self, key: CallKey) -> Option<CallInfo> {
         let call = self.pending.remove(&key)?;
         if let Some(q) = self.per_conn.get_mut(&key.0) {
             if let Some(i) = q.iter().position(|e| e.2 == call.seq) {
@@ -431,13 +552,168 @@ impl<M: MessageSink> Exchanges<M> {
         Some(call)
     }
 
-    fn on_call(&mut self, rec: &RecordRef<'_>, msg: &RpcMessage<'_>, payload: Payload<'_>) {
-        let MsgBody::Call(call) = &msg.body else {
-            return;
-        };
-        self.stats.calls += 1;
-        *self.by_program.entry(call.prog).or_default() += 1;
-        let program = self.classify(call.prog, call.vers);
+    /// A connection ended: its calls still waiting are unanswered.
+    pub fn closed(&mut self, conn: ConnId) {
+        if let Some(q) = self.per_conn.remove(&conn) {
+            for (dir, xid, seq) in q {
+                let key = (conn, dir, xid);
+                if self.pending.get(&key).is_some_and(|c| c.seq == seq) {
+                    self.pending.remove(&key);
+                    self.stats.unanswered_calls += 1;
+                }
+            }
+        }
+    }
+}
+
+/// The RPCSEC_GSS version 1 credential of a call, if it has one.
+fn gss_vers1<'a>(cred: &crate::rpc::OpaqueAuth<'a>) -> Option<crate::rpc::RpcGssCredVers1<'a>> {
+    let body = cred.body.as_borrowed()?;
+    match Credential::decode(cred.flavor, body).ok()? {
+        Credential::Gss(RpcGssCred::Vers1(g)) => Some(g),
+        _ => None,
+    }
+}
+
+/// The minor version of a COMPOUND call, read exactly as
+/// `Compound4Args::decode_partial` reads its header (tag, minor version,
+/// operation count): `None` when that header does not decode.
+fn compound_minorversion(body: &[u8]) -> Option<u32> {
+    let mut r = Reader::new(body);
+    let _tag: crate::nfs4::Utf8StrCs<'_> = crate::xdr::Xdr::decode(&mut r).ok()?;
+    let minor = r.u32().ok()?;
+    r.u32().ok()?;
+    Some(minor)
+}
+
+/// The minor version of a CB_COMPOUND call, read exactly as
+/// `CbCompound4Args::decode_partial` reads its header (tag, minor version,
+/// callback ident, operation count): `None` when that header does not
+/// decode.
+fn cb_compound_minorversion(body: &[u8]) -> Option<u32> {
+    let mut r = Reader::new(body);
+    let _tag: crate::nfs4::Utf8StrCs<'_> = crate::xdr::Xdr::decode(&mut r).ok()?;
+    let minor = r.u32().ok()?;
+    r.u32().ok()?;
+    r.u32().ok()?;
+    Some(minor)
+}
+
+/// The counters the body decoder keeps (see [`ExchangeStats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BodyStats {
+    /// (CB_)COMPOUNDs that did not decode completely.
+    pub bad_bodies: u64,
+    /// NFSv4 COMPOUND calls by minor version (index 0, 1, 2; 3 = other).
+    pub compounds_by_minor: [u64; 4],
+    /// CB_COMPOUND calls.
+    pub cb_compounds: u64,
+    /// NFSv2/v3 calls.
+    pub nfs_v2v3_calls: u64,
+    /// Calls of other RPC programs.
+    pub other_program_calls: u64,
+    /// Calls whose body is encrypted (RPCSEC_GSS privacy).
+    pub encrypted_bodies: u64,
+}
+
+impl BodyStats {
+    /// Adds another decoder's counters.
+    pub fn absorb(&mut self, o: &BodyStats) {
+        self.bad_bodies += o.bad_bodies;
+        for (a, b) in self.compounds_by_minor.iter_mut().zip(o.compounds_by_minor) {
+            *a += b;
+        }
+        self.cb_compounds += o.cb_compounds;
+        self.nfs_v2v3_calls += o.nfs_v2v3_calls;
+        self.other_program_calls += o.other_program_calls;
+        self.encrypted_bodies += o.encrypted_bodies;
+    }
+}
+
+impl ExchangeStats {
+    /// The call table's counters with a body decoder's added.
+    pub fn absorb(&mut self, b: &BodyStats) {
+        self.bad_bodies += b.bad_bodies;
+        for (a, n) in self.compounds_by_minor.iter_mut().zip(b.compounds_by_minor) {
+            *a += n;
+        }
+        self.cb_compounds += b.cb_compounds;
+        self.nfs_v2v3_calls += b.nfs_v2v3_calls;
+        self.other_program_calls += b.other_program_calls;
+        self.encrypted_bodies += b.encrypted_bodies;
+    }
+}
+
+/// The other half of the call/reply layer: decodes the body of a record
+/// the [`CallTable`] routed, builds the [`Message`] and hands it to a sink.
+/// It keeps no state between records besides counters, so records can be
+/// decoded by several of them in parallel.
+#[derive(Debug, Default)]
+pub struct BodyDecoder {
+    /// Its counters.
+    pub stats: BodyStats,
+    /// Callback programs announced by the calls decoded, in order (for the
+    /// call table's [`CallTable::learn`]).
+    pub learned: Vec<u32>,
+}
+
+impl BodyDecoder {
+    /// A decoder with nothing decoded.
+    pub fn new() -> Self {
+        BodyDecoder::default()
+    }
+
+    /// Decodes `rec` (routed `route`) and hands the message and any
+    /// problem to `sink`; appends the callback programs it announces to
+    /// `learned`.
+    pub fn decode<M: MessageSink>(&mut self, rec: &RecordRef<'_>, route: Route, sink: &mut M) {
+        // The table parsed this header already (elsewhere): parse it again.
+        if let Ok((msg, payload)) = RpcMessage::parse(rec.bytes) {
+            self.decode_message(rec, &msg, payload, route, sink);
+        }
+    }
+
+    /// [`decode`](Self::decode) for a record whose header was parsed.
+    pub fn decode_message<M: MessageSink>(
+        &mut self,
+        rec: &RecordRef<'_>,
+        msg: &RpcMessage<'_>,
+        payload: Payload<'_>,
+        route: Route,
+        sink: &mut M,
+    ) {
+        match (&msg.body, route) {
+            (MsgBody::Call(call), Route::Call(program)) => {
+                self.on_call(rec, msg.xid, call, program, payload, sink)
+            }
+            (MsgBody::Reply(reply), Route::Reply(call)) => {
+                self.on_reply(rec, msg.xid, reply, call, payload, sink)
+            }
+            _ => {}
+        }
+    }
+
+    fn learn_cb_programs(&mut self, args: &Compound4Args<'_>) {
+        for op in &args.argarray {
+            let prog = match op {
+                NfsArgOp::Setclientid(a) => a.callback.cb_program,
+                NfsArgOp::CreateSession(a) => a.csa_cb_program,
+                NfsArgOp::BackchannelCtl(a) => a.bca_cb_program,
+                _ => continue,
+            };
+            self.learned.push(prog);
+        }
+    }
+
+    fn on_call<M: MessageSink>(
+        &mut self,
+        rec: &RecordRef<'_>,
+        xid: u32,
+        call: &crate::rpc::CallBody<'_>,
+        program: Program,
+        payload: Payload<'_>,
+        sink: &mut M,
+    ) {
         let cred = call
             .cred
             .body
@@ -455,7 +731,7 @@ impl<M: MessageSink> Exchanges<M> {
             dir: rec.dir,
             src: src_of(rec),
             dst: dst_of(rec),
-            xid: msg.xid,
+            xid,
             kind: MsgKind::Call,
             first_frame: rec.first_frame,
             frame: rec.frame,
@@ -509,33 +785,19 @@ impl<M: MessageSink> Exchanges<M> {
             (Program::Other, _, _) => self.stats.other_program_calls += 1,
             _ => {}
         }
-        self.report_body_error(&m);
-        self.seq += 1;
-        self.remember(
-            (rec.conn, rec.dir, msg.xid),
-            PendingCall {
-                prog: call.prog,
-                vers: call.vers,
-                procedure: call.procedure,
-                program,
-                minorversion: m.minorversion,
-                frame: rec.frame,
-                gss_service: gss.as_ref().map(|g| g.service),
-                seq: self.seq,
-            },
-        );
-        self.sink.message(&m);
+        self.report_body_error(&m, sink);
+        sink.message(&m);
     }
 
-    fn on_reply(&mut self, rec: &RecordRef<'_>, msg: &RpcMessage<'_>, payload: Payload<'_>) {
-        let MsgBody::Reply(reply) = &msg.body else {
-            return;
-        };
-        self.stats.replies += 1;
-        let call = self.take_call((rec.conn, rec.dir.reverse(), msg.xid));
-        if call.is_none() {
-            self.stats.unmatched_replies += 1;
-        }
+    fn on_reply<M: MessageSink>(
+        &mut self,
+        rec: &RecordRef<'_>,
+        xid: u32,
+        reply: &ReplyBody,
+        call: Option<CallInfo>,
+        payload: Payload<'_>,
+        sink: &mut M,
+    ) {
         let reply_status = Some(match reply {
             ReplyBody::Accepted(a) => ReplyStatus::Accepted(match a.reply_data {
                 AcceptedReplyData::Success => AcceptStat::SUCCESS,
@@ -556,7 +818,7 @@ impl<M: MessageSink> Exchanges<M> {
             dir: rec.dir,
             src: src_of(rec),
             dst: dst_of(rec),
-            xid: msg.xid,
+            xid,
             kind: MsgKind::Reply,
             first_frame: rec.first_frame,
             frame: rec.frame,
@@ -607,14 +869,14 @@ impl<M: MessageSink> Exchanges<M> {
                 _ => {}
             }
         }
-        self.report_body_error(&m);
-        self.sink.message(&m);
+        self.report_body_error(&m, sink);
+        sink.message(&m);
     }
 
-    fn report_body_error(&mut self, m: &Message<'_>) {
+    fn report_body_error<M: MessageSink>(&mut self, m: &Message<'_>, sink: &mut M) {
         if let Some(e) = &m.error {
             self.stats.bad_bodies += 1;
-            self.sink.notice(&Notice::BadBody {
+            sink.notice(&Notice::BadBody {
                 conn: m.conn,
                 frame: m.frame,
                 xid: m.xid,
@@ -622,6 +884,51 @@ impl<M: MessageSink> Exchanges<M> {
                 error: e.clone(),
             });
         }
+    }
+}
+
+/// The call/reply layer in one piece: a [`RecordSink`] that routes each
+/// record through a [`CallTable`], decodes it with a [`BodyDecoder`] and
+/// hands the [`Message`] to a [`MessageSink`].
+#[derive(Debug)]
+pub struct Exchanges<M> {
+    table: CallTable,
+    body: BodyDecoder,
+    /// Where messages go.
+    pub sink: M,
+}
+
+impl<M: MessageSink> Exchanges<M> {
+    /// A call/reply layer feeding `sink`.
+    pub fn new(limits: ExchangeLimits, sink: M) -> Self {
+        Exchanges {
+            table: CallTable::new(limits),
+            body: BodyDecoder::new(),
+            sink,
+        }
+    }
+
+    /// Counters so far (`calls_by_program` sorted by program number).
+    pub fn stats(&self) -> ExchangeStats {
+        let mut s = self.table.stats();
+        s.absorb(&self.body.stats);
+        s
+    }
+
+    /// Calls waiting for their reply.
+    pub fn pending_calls(&self) -> usize {
+        self.table.pending_calls()
+    }
+
+    /// Callback program numbers known so far.
+    pub fn callback_programs(&self) -> Vec<u32> {
+        self.table.callback_programs()
+    }
+
+    /// Counts the calls still waiting as unanswered (end of capture).
+    pub fn finish(&mut self) {
+        self.table.finish();
+        self.sink.finish();
     }
 }
 
@@ -664,19 +971,19 @@ fn dst_of(rec: &RecordRef<'_>) -> SocketAddr {
 
 impl<M: MessageSink> RecordSink for Exchanges<M> {
     fn record(&mut self, rec: RecordRef<'_>) {
-        match RpcMessage::parse(rec.bytes) {
-            Ok((msg, payload)) => match msg.body {
-                MsgBody::Call(_) => self.on_call(&rec, &msg, payload),
-                MsgBody::Reply(_) => self.on_reply(&rec, &msg, payload),
-            },
+        let (msg, payload) = match RpcMessage::parse(rec.bytes) {
+            Ok(parsed) => parsed,
             Err(error) => {
-                self.stats.bad_rpc_headers += 1;
-                self.sink.notice(&Notice::BadRpcHeader {
-                    conn: rec.conn,
-                    frame: rec.frame,
-                    error,
-                });
+                let sink = &mut self.sink;
+                self.table.not_rpc(&rec, error, |n| sink.notice(&n));
+                return;
             }
+        };
+        let route = self.table.route_message(&rec, &msg, payload);
+        self.body
+            .decode_message(&rec, &msg, payload, route, &mut self.sink);
+        for prog in self.body.learned.drain(..) {
+            self.table.learn(prog);
         }
     }
 
@@ -685,14 +992,53 @@ impl<M: MessageSink> RecordSink for Exchanges<M> {
     }
 
     fn closed(&mut self, conn: ConnId, _reason: CloseReason, _frame: u64) {
-        if let Some(q) = self.per_conn.remove(&conn) {
-            for (dir, xid, seq) in q {
-                let key = (conn, dir, xid);
-                if self.pending.get(&key).is_some_and(|c| c.seq == seq) {
-                    self.pending.remove(&key);
-                    self.stats.unanswered_calls += 1;
-                }
-            }
+        self.table.closed(conn);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nfs4::{CbCompound4Args, Compound4Args};
+
+    /// The call table reads a COMPOUND's and a CB_COMPOUND's minor version
+    /// as the decoder does, on every prefix of a real call and on bytes of
+    /// every kind.
+    #[test]
+    fn minorversion_is_read_as_the_decoder_reads_it() {
+        let mut w = crate::xdr::Writer::new();
+        // tag "abc", minor version 1, two ops (PUTROOTFH, GETFH).
+        for v in [3u32, 0x6162_6300, 1, 2, 24, 10] {
+            w.put_u32(v);
+        }
+        let call = w.into_bytes();
+        let mut inputs: Vec<Vec<u8>> = (0..=call.len()).map(|n| call[..n].to_vec()).collect();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..200 {
+            let bytes = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    // Mostly small numbers, as XDR lengths are.
+                    if x % 3 == 0 {
+                        (x >> 8) as u8
+                    } else {
+                        (x % 5) as u8
+                    }
+                })
+                .collect();
+            inputs.push(bytes);
+        }
+        for b in inputs {
+            let decoded = Compound4Args::decode_partial(&mut Reader::new(&b))
+                .ok()
+                .map(|p| p.value.minorversion);
+            assert_eq!(compound_minorversion(&b), decoded, "{b:?}");
+            let decoded = CbCompound4Args::decode_partial(&mut Reader::new(&b))
+                .ok()
+                .map(|p| p.value.minorversion);
+            assert_eq!(cb_compound_minorversion(&b), decoded, "{b:?}");
         }
     }
 }

@@ -35,8 +35,13 @@ pub const MAX_BLOCK_LEN: u64 = 256 << 20;
 /// Most interfaces one pcapng section may declare.
 pub const MAX_INTERFACES: usize = 65_536;
 
-/// Bytes asked of the operating system per read.
+/// Smallest read buffer, and the most bytes a buffer may hold beyond what
+/// the stream really delivered (it grows at most by doubling).
 const CHUNK: usize = 64 * 1024;
+/// Size the read buffer grows to once the stream has delivered that much:
+/// large reads (few system calls, rare compaction) that still fit in a
+/// core's L2 cache next to the pipeline's own data.
+const TARGET: usize = 256 * 1024;
 /// A buffer grown above this by one large record is given back afterwards.
 const SHRINK_ABOVE: usize = 4 << 20;
 /// Obsolete pcapng Packet Block (superseded by the EPB).
@@ -44,13 +49,20 @@ const PB_MAGIC: u32 = 0x0000_0002;
 const PCAPNG_BOM: u32 = 0x1A2B_3C4D;
 
 /// The byte stream with a window over the record being read.
+///
+/// `buf` is allocated (and zeroed) once and reused: bytes are read straight
+/// into its free end, and the unconsumed tail moves to the front only when
+/// the record being read would not fit after it.
 struct Input {
     reader: Box<dyn Read + Send>,
-    /// `data[pos..]` holds bytes read but not consumed.
-    data: Vec<u8>,
+    /// `buf[pos..end]` holds bytes read but not consumed.
+    buf: Vec<u8>,
     pos: usize,
-    /// Stream offset of `data[pos]`.
+    end: usize,
+    /// Stream offset of `buf[pos]`.
     offset: u64,
+    /// Bytes the stream delivered so far.
+    delivered: u64,
     eof: bool,
 }
 
@@ -58,19 +70,21 @@ impl Input {
     fn new(reader: Box<dyn Read + Send>) -> Self {
         Input {
             reader,
-            data: Vec::new(),
+            buf: Vec::new(),
             pos: 0,
+            end: 0,
             offset: 0,
+            delivered: 0,
             eof: false,
         }
     }
 
     fn bytes(&self) -> &[u8] {
-        self.data.get(self.pos..).unwrap_or(&[])
+        self.buf.get(self.pos..self.end).unwrap_or(&[])
     }
 
     fn available(&self) -> usize {
-        self.data.len().saturating_sub(self.pos)
+        self.end.saturating_sub(self.pos)
     }
 
     /// Reads until at least `n` bytes are available or the stream ends;
@@ -79,35 +93,57 @@ impl Input {
         if self.available() >= n || self.eof {
             return Ok(self.available());
         }
-        if self.pos > 0 {
-            self.data.drain(..self.pos);
+        if self.buf.len().saturating_sub(self.pos) < n || self.end == self.buf.len() {
+            // Not enough room after the tail: move it to the front.
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
             self.pos = 0;
+            if self.buf.len() > SHRINK_ABOVE && n <= TARGET {
+                self.buf.truncate(TARGET.max(self.end));
+                self.buf.shrink_to_fit();
+            }
+            // Grow towards the target size as the stream shows it has the
+            // bytes (at most twice what it delivered).
+            let grown = TARGET.min(self.delivered_x2()).max(CHUNK);
+            if self.buf.len() < grown {
+                self.buf.resize(grown, 0);
+            }
         }
-        if self.data.capacity() > SHRINK_ABOVE && n <= CHUNK {
-            self.data.shrink_to(2 * CHUNK);
-        }
-        while self.data.len() < n && !self.eof {
-            let old = self.data.len();
-            // Grow by what is missing, but never more than doubles what was
-            // really read: a claimed length costs memory only once the
-            // bytes are there.
-            let step = (n - old).max(CHUNK).min(old.max(CHUNK));
-            self.data.resize(old + step, 0);
-            let buf = self.data.get_mut(old..).unwrap_or(&mut []);
-            match self.reader.read(buf) {
-                Ok(0) => {
-                    self.data.truncate(old);
-                    self.eof = true;
+        while self.available() < n && !self.eof {
+            if self.end == self.buf.len() {
+                // The record is larger than the buffer: grow towards it,
+                // at most doubling, and never to more than twice what the
+                // stream really delivered: a claimed length costs memory
+                // only once the bytes are there. (A full buffer means the
+                // stream delivered at least its length, so this grows.)
+                let len = self.buf.len();
+                let new_len = n
+                    .min(self.delivered_x2())
+                    .min(len.saturating_mul(2))
+                    .max(len + 1)
+                    .max(CHUNK);
+                self.buf.resize(new_len, 0);
+            }
+            let free = self.buf.get_mut(self.end..).unwrap_or(&mut []);
+            match self.reader.read(free) {
+                Ok(0) => self.eof = true,
+                Ok(r) => {
+                    let r = r.min(free.len());
+                    self.end += r;
+                    self.delivered += r as u64;
                 }
-                Ok(r) => self.data.truncate(old + r.min(step)),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.data.truncate(old),
-                Err(e) => {
-                    self.data.truncate(old);
-                    return Err(e);
-                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(self.available())
+    }
+
+    /// Twice the bytes the stream delivered so far.
+    fn delivered_x2(&self) -> usize {
+        usize::try_from(self.delivered)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(2)
     }
 
     fn consume(&mut self, n: usize) {
@@ -322,7 +358,7 @@ impl FileSource {
     /// Bytes the read buffer holds room for (tests check it stays bounded).
     #[cfg(test)]
     pub(crate) fn buffer_capacity(&self) -> usize {
-        self.input.data.capacity()
+        self.input.buf.capacity()
     }
 
     /// The name used in errors (the path given to `open`).

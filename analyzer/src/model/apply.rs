@@ -594,6 +594,22 @@ impl Model {
         }
     }
 
+    /// The first live record issued by `server` with value `clientid`
+    /// (through the record index when it has seen every record).
+    fn first_live_record(&self, server: &ServerKey, clientid: u64) -> Option<usize> {
+        let matches =
+            |r: &ClientIdRecord| r.live() && r.server == *server && r.clientid == clientid;
+        if self.record_index.count == self.client_ids.len() {
+            let (at, first_live) = self.record_index.candidates(clientid, &self.client_ids);
+            return at
+                .iter()
+                .skip(first_live)
+                .copied()
+                .find(|&i| self.client_ids.get(i).is_some_and(matches));
+        }
+        self.client_ids.iter().position(matches)
+    }
+
     /// The live client ID record issued by `server` with value `clientid`,
     /// created when missing (a capture that began later, or the value given
     /// again after the old record ended).
@@ -602,11 +618,7 @@ impl Model {
         server: ServerKey,
         clientid: u64,
     ) -> Option<&mut ClientIdRecord> {
-        let i = match self
-            .client_ids
-            .iter()
-            .position(|r| r.server == server && r.clientid == clientid && r.live())
-        {
+        let i = match self.first_live_record(&server, clientid) {
             Some(i) => i,
             None if self.client_ids.len() < self.limits.max_entities => {
                 self.client_ids.push(ClientIdRecord {
@@ -633,7 +645,9 @@ impl Model {
                     reclaim_complete_refused: None,
                     ended: None,
                 });
-                self.client_ids.len() - 1
+                let i = self.client_ids.len() - 1;
+                self.record_index.add(clientid, i);
+                i
             }
             None => {
                 self.limit_counts.client_ids_dropped += 1;
@@ -677,6 +691,9 @@ impl Model {
             n: self.next_session,
         };
         self.next_session += 1;
+        if !self.sessions.contains_key(&key) {
+            self.session_index.add(id, endpoint, key.n);
+        }
         Some(self.sessions.entry(key).or_insert(Session {
             id,
             server,

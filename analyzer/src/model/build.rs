@@ -9,7 +9,8 @@ use crate::exchange::{Body, Message, Notice, Program};
 use crate::nfs4::{CbArgOp, CbResOp, NfsArgOp, NfsRes, NfsResOp, OpenClaimType4, Setclientid4Res};
 use crate::rpc::{Credential, RpcGssCred};
 use crate::tcp::flow::Direction;
-use std::collections::{HashMap, VecDeque};
+use crate::tcp::hash::FastMap;
+use std::collections::VecDeque;
 
 /// Bounds of the model (memory stays bounded whatever the capture).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +49,7 @@ type Key = (ConnId, Direction, u32);
 /// Calls waiting for their replies, oldest first.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
-    map: HashMap<Key, PendingCompound>,
+    map: FastMap<Key, PendingCompound>,
     order: VecDeque<Key>,
 }
 
@@ -438,7 +439,7 @@ impl Model {
             .iter()
             .map(|op| call_op(op, gss_protected))
             .collect();
-        let mut at = self.at(m, m.frame, who.clone());
+        let mut at = self.at(m, m.frame, who);
         at.compound.sequenced = matches!(args.argarray.first(), Some(NfsArgOp::Sequence(_)));
         sink.event(self, &at, &Event::Called { ops: &ops });
         self.limit_counts.pending_evicted += self.pending.insert(
@@ -447,7 +448,8 @@ impl Model {
                 ops,
                 frame: m.frame,
                 len: m.len,
-                principal: who,
+                // Moved from the place, which is not used again.
+                principal: at.principal,
             },
             self.limits.max_pending,
         );
@@ -457,11 +459,12 @@ impl Model {
         let Body::CompoundReply(res) = &m.body else {
             return;
         };
-        let Some(call) = self.pending.take(&(m.conn, m.dir.reverse(), m.xid)) else {
+        let Some(mut call) = self.pending.take(&(m.conn, m.dir.reverse(), m.xid)) else {
             return;
         };
         let frees_state = call.ops.iter().any(|o| matches!(o, CallOp::FreeStateid));
-        let mut at = self.at(m, call.frame, call.principal.clone());
+        // The call's principal is not used again: moved, not cloned.
+        let mut at = self.at(m, call.frame, call.principal.take());
         at.call_len = call.len;
         at.compound.sequenced = matches!(call.ops.first(), Some(CallOp::Sequence { .. }));
         let other = CallOp::Other { name: "ILLEGAL" };

@@ -29,7 +29,8 @@ use crate::nfs4::{
     Seq4Status, SessionId4, StateProtectHow4,
 };
 use crate::tcp::flow::ConnId;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use crate::tcp::hash::FastMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 
 /// What a server said about itself in one EXCHANGE_ID reply (a run of equal
@@ -272,7 +273,9 @@ pub struct ClientIdRecord {
     pub reclaim_complete_sent: Option<u64>,
     /// A global RECLAIM_COMPLETE the server refused: frame and status.
     pub reclaim_complete_refused: Option<(u64, NfsStat4)>,
-    /// When and why it stopped being the server's, if it did.
+    /// When and why it stopped being the server's, if it did. Set once: an
+    /// ended record stays ended (the value given again is a new record;
+    /// the record index relies on it).
     pub ended: Option<End>,
 }
 
@@ -364,6 +367,86 @@ pub struct SessionKey {
     pub id: SessionId4,
     /// Which session of that id, in order of appearance.
     pub n: u32,
+}
+
+/// The sessions created with each (id, endpoint), in creation order: a
+/// lookup accelerator for [`Model::session_key_at`], trusted only while it
+/// has seen every session of [`Model::sessions`] (else the lookup scans).
+#[derive(Debug, Default)]
+pub(crate) struct SessionIndex {
+    at: FastMap<(SessionId4, SocketAddr), Vec<u32>>,
+    count: usize,
+}
+
+impl SessionIndex {
+    /// Notes the session `n` of `id` created at `endpoint`.
+    pub(crate) fn add(&mut self, id: SessionId4, endpoint: SocketAddr, n: u32) {
+        self.at.entry((id, endpoint)).or_default().push(n);
+        self.count += 1;
+    }
+}
+
+/// Answers of [`Model::session_key_at`] while the model is frozen (the
+/// rules judging one event ask the same several times); empty otherwise.
+#[derive(Debug, Default)]
+pub(crate) struct SessionMemo {
+    frozen: std::cell::Cell<bool>,
+    last: std::cell::Cell<Option<(SocketAddr, SessionId4, Option<SessionKey>)>>,
+}
+
+/// The positions in [`Model::client_ids`] of the records of each client ID
+/// value, in order: a lookup accelerator for
+/// [`Model::record_index_by_key`], trusted only while it has seen every
+/// record (else the lookup scans).
+#[derive(Debug, Default)]
+pub(crate) struct RecordIndex {
+    by_clientid: FastMap<u64, Candidates>,
+    pub(crate) count: usize,
+}
+
+/// The positions of one client ID value's records, and how many of the
+/// first ones are known to have ended (records end once and for all, so
+/// lookups for a live one start after them).
+#[derive(Debug, Default)]
+struct Candidates {
+    at: Vec<usize>,
+    ended_prefix: std::sync::atomic::AtomicUsize,
+}
+
+impl RecordIndex {
+    /// Notes that record `i` holds client ID `clientid`.
+    pub(crate) fn add(&mut self, clientid: u64, i: usize) {
+        self.by_clientid.entry(clientid).or_default().at.push(i);
+        self.count += 1;
+    }
+
+    /// The positions of the records of `clientid`, in order, and from which
+    /// of them one may be live (the ones before have ended).
+    pub(crate) fn candidates(
+        &self,
+        clientid: u64,
+        records: &[ClientIdRecord],
+    ) -> (&[usize], usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let Some(c) = self.by_clientid.get(&clientid) else {
+            return (&[], 0);
+        };
+        let mut skip = c.ended_prefix.load(Relaxed);
+        debug_assert!(c
+            .at
+            .iter()
+            .take(skip)
+            .all(|&i| records.get(i).is_some_and(|r| !r.live())));
+        while c
+            .at
+            .get(skip)
+            .is_some_and(|&i| records.get(i).is_some_and(|r| !r.live()))
+        {
+            skip += 1;
+        }
+        c.ended_prefix.store(skip, Relaxed);
+        (&c.at, skip)
+    }
 }
 
 /// An NFSv4.1 session.
@@ -482,6 +565,14 @@ pub struct Model {
     pub sessions: BTreeMap<SessionKey, Session>,
     /// The number the next session gets in its [`SessionKey`].
     pub(crate) next_session: u32,
+    /// Where each session was created, to find one without scanning every
+    /// session of its id (see [`Model::session_key_at`]).
+    pub(crate) session_index: SessionIndex,
+    /// Where each client ID value's records are in [`Model::client_ids`].
+    pub(crate) record_index: RecordIndex,
+    /// The last session lookups, kept while the model cannot change (see
+    /// [`Model::frozen`]).
+    pub(crate) session_memo: SessionMemo,
     /// Connections by id.
     pub connections: BTreeMap<ConnId, Connection>,
     /// Recovery timeline, in frame order.
@@ -504,7 +595,7 @@ pub struct Model {
     pub(crate) pending: build::Pending,
     /// CB_COMPOUND calls waiting for their reply: (connection, xid) →
     /// (session of their CB_SEQUENCE, frame).
-    pub(crate) cb_pending: HashMap<(ConnId, u32), (SessionId4, u64)>,
+    pub(crate) cb_pending: FastMap<(ConnId, u32), (SessionId4, u64)>,
     pub(crate) limits: ModelLimits,
 }
 
@@ -731,8 +822,27 @@ impl Model {
     /// the latest.
     pub fn record_index_by_key(&self, key: &ServerKey, clientid: u64) -> Option<usize> {
         let mut found = None;
+        let matches = |r: &ClientIdRecord| r.server == *key && r.clientid == clientid;
+        if self.record_index.count == self.client_ids.len() {
+            // Only the records of this value, in the same order: the first
+            // live one that matches, else the last that matches (liveness
+            // first: it is cheaper to test than the server key).
+            let (at, first_live) = self.record_index.candidates(clientid, &self.client_ids);
+            let record = |i: usize| self.client_ids.get(i);
+            let live = at
+                .iter()
+                .skip(first_live)
+                .copied()
+                .find(|&i| record(i).is_some_and(|r| r.live() && matches(r)));
+            return live.or_else(|| {
+                at.iter()
+                    .rev()
+                    .copied()
+                    .find(|&i| record(i).is_some_and(matches))
+            });
+        }
         for (i, r) in self.client_ids.iter().enumerate() {
-            if r.server == *key && r.clientid == clientid {
+            if matches(r) {
                 if r.live() {
                     return Some(i);
                 }
@@ -764,11 +874,63 @@ impl Model {
             .map(|i| &self.client_ids[i])
     }
 
+    /// Runs `f` with the model frozen: it cannot change while `f` holds it
+    /// (a shared borrow), so lookups may remember their answers until `f`
+    /// returns.
+    pub fn frozen<R>(&self, f: impl FnOnce(&Model) -> R) -> R {
+        let memo = &self.session_memo;
+        let was = memo.frozen.replace(true);
+        let r = f(self);
+        memo.frozen.set(was);
+        if !was {
+            memo.last.set(None);
+        }
+        r
+    }
+
+    /// The session with id `id` as a message at `endpoint` means it (see
+    /// [`Model::session_key_uncached`]), remembered while the model is
+    /// [`frozen`](Model::frozen).
+    pub fn session_key_at(&self, endpoint: SocketAddr, id: &SessionId4) -> Option<SessionKey> {
+        let memo = &self.session_memo;
+        if !memo.frozen.get() {
+            return self.session_key_uncached(endpoint, id);
+        }
+        if let Some((e, i, k)) = memo.last.get() {
+            if e == endpoint && i == *id {
+                return k;
+            }
+        }
+        let k = self.session_key_uncached(endpoint, id);
+        memo.last.set(Some((endpoint, *id, k)));
+        k
+    }
+
     /// The session with id `id` as a message at `endpoint` means it: among
     /// the sessions of that id, a live one created at that address, else a
     /// live one of the same server (trunked), else the latest one that
-    /// ended there.
-    pub fn session_key_at(&self, endpoint: SocketAddr, id: &SessionId4) -> Option<SessionKey> {
+    /// ended there ([`Model::session_key_at`] without remembering).
+    pub fn session_key_uncached(
+        &self,
+        endpoint: SocketAddr,
+        id: &SessionId4,
+    ) -> Option<SessionKey> {
+        // The best rank below is a live session at this very endpoint, the
+        // latest such winning: when the index knows every session, look at
+        // this endpoint's sessions of `id` from the latest.
+        if self.session_index.count == self.sessions.len() {
+            let at_endpoint = self.session_index.at.get(&(*id, endpoint));
+            for &n in at_endpoint.into_iter().flatten().rev() {
+                let k = SessionKey { id: *id, n };
+                let live_here = self
+                    .sessions
+                    .get(&k)
+                    .is_some_and(|s| s.ended.is_none() && s.endpoint == endpoint);
+                if live_here {
+                    return Some(k);
+                }
+            }
+        }
         let key = self.endpoints.get(&endpoint).map(|e| e.server_key());
         // An address that declared nothing may be any server's: a session
         // id used there can only be matched by value.

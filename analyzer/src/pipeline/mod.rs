@@ -3,12 +3,14 @@
 //! of problems (each with its frame) that `decode` and `analyze` report.
 
 pub mod merge;
+pub mod parallel;
 
 use crate::capture::packet::Transport;
 use crate::capture::{CaptureError, FileSource, Frame};
 use crate::exchange::{ExchangeLimits, ExchangeStats, Exchanges, Message, MessageSink, Notice};
 use crate::rpc::stream::{NoticeKind, RpcStreams, StreamLimits, StreamStats};
 use crate::tcp::flow::ConnId;
+use crate::tcp::flow::StreamSink;
 use crate::tcp::{Reassembler, TcpLimits, TcpStats};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -177,12 +179,87 @@ impl PipelineStats {
     }
 }
 
+/// The problems found, in the order they were found (each with a key that
+/// says so), at most `max` of them listed: the first ones by key.
+#[derive(Debug)]
+pub(crate) struct ProblemList {
+    problems: Vec<(u64, Problem)>,
+    /// The largest key in `problems`.
+    max_key: u64,
+    next_key: u64,
+    dropped: u64,
+    max: usize,
+}
+
+impl ProblemList {
+    fn new(max: usize) -> Self {
+        ProblemList {
+            problems: Vec::new(),
+            max_key: 0,
+            next_key: 0,
+            dropped: 0,
+            max,
+        }
+    }
+
+    /// A key for something found now (keys grow in the order found).
+    pub(crate) fn next_key(&mut self) -> u64 {
+        self.next_key += 1;
+        self.next_key
+    }
+
+    /// Adds a problem found now.
+    pub(crate) fn add(&mut self, frame: u64, kind: &'static str, message: String) {
+        let key = self.next_key();
+        self.add_keyed(key, frame, kind, message);
+    }
+
+    /// Adds a problem found at `key` (possibly before others already
+    /// added: the ones kept are the first `max` by key).
+    pub(crate) fn add_keyed(&mut self, key: u64, frame: u64, kind: &'static str, message: String) {
+        // After every problem kept, with `max` kept already: not kept.
+        if key > self.max_key && self.problems.len() >= self.max {
+            self.dropped += 1;
+            return;
+        }
+        self.max_key = self.max_key.max(key);
+        self.problems.push((
+            key,
+            Problem {
+                frame,
+                kind,
+                message,
+            },
+        ));
+        if self.problems.len() > 2 * self.max.max(1) {
+            self.keep_first();
+        }
+    }
+
+    /// Sorts by key and keeps the first `max`.
+    fn keep_first(&mut self) {
+        self.problems.sort_by_key(|(k, _)| *k);
+        if self.problems.len() > self.max {
+            self.dropped += (self.problems.len() - self.max) as u64;
+            self.problems.truncate(self.max);
+        }
+        self.max_key = self.problems.last().map_or(0, |(k, _)| *k);
+    }
+
+    /// The problems kept, in frame order (found first first within a
+    /// frame), and how many more there were.
+    fn into_sorted(mut self) -> (Vec<Problem>, u64) {
+        self.keep_first();
+        let mut problems: Vec<Problem> = self.problems.into_iter().map(|(_, p)| p).collect();
+        problems.sort_by_key(|p| p.frame);
+        (problems, self.dropped)
+    }
+}
+
 /// Passes messages on and turns notices into [`Problem`]s.
 struct Collector<M> {
     inner: M,
-    problems: Vec<Problem>,
-    dropped: u64,
-    max: usize,
+    problems: ProblemList,
 }
 
 impl PipelineLimits {
@@ -198,20 +275,78 @@ impl PipelineLimits {
 
 impl<M> Collector<M> {
     fn add(&mut self, frame: u64, kind: &'static str, message: String) {
-        if self.problems.len() < self.max {
-            self.problems.push(Problem {
-                frame,
-                kind,
-                message,
-            });
-        } else {
-            self.dropped += 1;
-        }
+        self.problems.add(frame, kind, message);
     }
 }
 
 fn conn_text(c: ConnId) -> String {
     format!("connection {c}")
+}
+
+/// The problem a notice reports: its frame, kind and words.
+pub(crate) fn notice_problem(n: &Notice) -> (u64, &'static str, String) {
+    match n {
+        Notice::Stream(s) => {
+            let (kind, what) = match &s.what {
+                NoticeKind::Gap { offset, len } => {
+                    ("gap", format!("{len} bytes missing at stream offset {offset}"))
+                }
+                NoticeKind::Skipped { offset, len } => (
+                    "skipped",
+                    format!("{len} bytes at stream offset {offset} skipped to find the next RPC record"),
+                ),
+                NoticeKind::OversizedRecord { offset, claimed } => (
+                    "oversized-record",
+                    format!("record marker at stream offset {offset} claims {claimed} bytes"),
+                ),
+                NoticeKind::TruncatedRecord { offset } => (
+                    "truncated-record",
+                    format!("stream ends inside the record starting at offset {offset}"),
+                ),
+                NoticeKind::NotRpc => ("not-rpc", "carries no ONC RPC".to_string()),
+                NoticeKind::BufferLimit { offset, dropped } => (
+                    "buffer-limit",
+                    format!("{dropped} bytes held dropped at the stream buffer limit; hunting again from stream offset {offset}"),
+                ),
+                NoticeKind::NoRecord { bytes } => (
+                    "not-rpc",
+                    format!("ended after {bytes} bytes without any ONC RPC record"),
+                ),
+            };
+            let dir = match s.dir {
+                crate::tcp::flow::Direction::ToServer => "to server",
+                crate::tcp::flow::Direction::ToClient => "to client",
+            };
+            (
+                s.frame,
+                kind,
+                format!("{} {dir}: {what}", conn_text(s.conn)),
+            )
+        }
+        Notice::BadRpcHeader { conn, frame, error } => (
+            *frame,
+            "bad-rpc-header",
+            format!(
+                "{}: record is not an RPC message: {error}",
+                conn_text(*conn)
+            ),
+        ),
+        Notice::BadBody {
+            conn,
+            frame,
+            xid,
+            kind,
+            error,
+        } => (
+            *frame,
+            "malformed-compound",
+            format!(
+                "{}: {} xid {xid:#010x}: {error}",
+                conn_text(*conn),
+                kind.as_str()
+            ),
+        ),
+    }
 }
 
 impl<M: MessageSink> MessageSink for Collector<M> {
@@ -220,68 +355,8 @@ impl<M: MessageSink> MessageSink for Collector<M> {
     }
 
     fn notice(&mut self, n: &Notice) {
-        match n {
-            Notice::Stream(s) => {
-                let (kind, what) = match &s.what {
-                    NoticeKind::Gap { offset, len } => {
-                        ("gap", format!("{len} bytes missing at stream offset {offset}"))
-                    }
-                    NoticeKind::Skipped { offset, len } => (
-                        "skipped",
-                        format!("{len} bytes at stream offset {offset} skipped to find the next RPC record"),
-                    ),
-                    NoticeKind::OversizedRecord { offset, claimed } => (
-                        "oversized-record",
-                        format!("record marker at stream offset {offset} claims {claimed} bytes"),
-                    ),
-                    NoticeKind::TruncatedRecord { offset } => (
-                        "truncated-record",
-                        format!("stream ends inside the record starting at offset {offset}"),
-                    ),
-                    NoticeKind::NotRpc => ("not-rpc", "carries no ONC RPC".to_string()),
-                    NoticeKind::BufferLimit { offset, dropped } => (
-                        "buffer-limit",
-                        format!("{dropped} bytes held dropped at the stream buffer limit; hunting again from stream offset {offset}"),
-                    ),
-                    NoticeKind::NoRecord { bytes } => (
-                        "not-rpc",
-                        format!("ended after {bytes} bytes without any ONC RPC record"),
-                    ),
-                };
-                let dir = match s.dir {
-                    crate::tcp::flow::Direction::ToServer => "to server",
-                    crate::tcp::flow::Direction::ToClient => "to client",
-                };
-                self.add(
-                    s.frame,
-                    kind,
-                    format!("{} {dir}: {what}", conn_text(s.conn)),
-                );
-            }
-            Notice::BadRpcHeader { conn, frame, error } => self.add(
-                *frame,
-                "bad-rpc-header",
-                format!(
-                    "{}: record is not an RPC message: {error}",
-                    conn_text(*conn)
-                ),
-            ),
-            Notice::BadBody {
-                conn,
-                frame,
-                xid,
-                kind,
-                error,
-            } => self.add(
-                *frame,
-                "malformed-compound",
-                format!(
-                    "{}: {} xid {xid:#010x}: {error}",
-                    conn_text(*conn),
-                    kind.as_str()
-                ),
-            ),
-        }
+        let (frame, kind, message) = notice_problem(n);
+        self.add(frame, kind, message);
         self.inner.notice(n);
     }
 
@@ -290,32 +365,24 @@ impl<M: MessageSink> MessageSink for Collector<M> {
     }
 }
 
-/// The pipeline for one capture (one observation).
-pub struct Pipeline<M: MessageSink> {
+/// The stages before the RPC stream layer: frames sliced and their TCP
+/// segments reassembled (one reassembler per file of a merged analysis).
+struct Front {
     tcp: Reassembler,
     /// Reassemblers of the other files of a merged analysis (file n at n-1),
     /// so that each file's connections stay its own.
     more_tcp: Vec<Reassembler>,
     tcp_limits: TcpLimits,
-    streams: RpcStreams<Exchanges<Collector<M>>>,
     stats: PipelineStats,
     last_frame: u64,
 }
 
-impl<M: MessageSink> Pipeline<M> {
-    /// A pipeline that hands decoded messages to `sink`.
-    pub fn new(limits: PipelineLimits, sink: M) -> Self {
-        let collector = Collector {
-            inner: sink,
-            problems: Vec::new(),
-            dropped: 0,
-            max: limits.max_problems_or_default(),
-        };
-        Pipeline {
+impl Front {
+    fn new(limits: PipelineLimits) -> Self {
+        Front {
             tcp: Reassembler::new(limits.tcp),
             more_tcp: Vec::new(),
             tcp_limits: limits.tcp,
-            streams: RpcStreams::new(limits.stream, Exchanges::new(limits.exchange, collector)),
             stats: PipelineStats {
                 limits,
                 ..PipelineStats::default()
@@ -324,15 +391,14 @@ impl<M: MessageSink> Pipeline<M> {
         }
     }
 
-    /// Processes one captured frame.
-    pub fn frame(&mut self, f: &Frame<'_>) {
-        self.frame_from(0, f)
-    }
-
-    /// Processes one frame of the `source`-th file of a merged analysis:
-    /// its TCP connections are reassembled apart from other files' (ids
-    /// from `source << CONN_FILE_SHIFT`), whatever their 5-tuples.
-    pub fn frame_from(&mut self, source: usize, f: &Frame<'_>) {
+    /// One frame of the `source`-th file into `streams`; a frame that
+    /// cannot be sliced is returned as a problem's words.
+    fn frame_from<S: StreamSink>(
+        &mut self,
+        source: usize,
+        f: &Frame<'_>,
+        streams: &mut S,
+    ) -> Option<String> {
         self.stats.frames += 1;
         self.stats.bytes += f.data.len() as u64;
         self.last_frame = f.number;
@@ -340,13 +406,11 @@ impl<M: MessageSink> Pipeline<M> {
             Ok(p) => p,
             Err(e) if e.is_not_ip() => {
                 self.stats.non_ip_frames += 1;
-                return;
+                return None;
             }
             Err(e) => {
                 self.stats.malformed_frames += 1;
-                self.collector()
-                    .add(f.number, "malformed-frame", e.to_string());
-                return;
+                return Some(e.to_string());
             }
         };
         match packet.transport {
@@ -365,10 +429,85 @@ impl<M: MessageSink> Pipeline<M> {
                     }
                     &mut self.more_tcp[source - 1]
                 };
-                tcp.segment(f.number, f.ts, src, dst, &seg, &mut self.streams);
+                tcp.segment(f.number, f.ts, src, dst, &seg, streams);
             }
             Transport::Udp(_) => self.stats.udp_datagrams += 1,
             Transport::Fragment | Transport::Other(_) => self.stats.other_ip += 1,
+        }
+        None
+    }
+
+    /// Notes that reading stopped early; returns the frame to blame.
+    fn read_error(&mut self, e: &CaptureError) -> u64 {
+        self.stats.read_error = Some(e.to_string());
+        self.stats.read_error_kind = Some(e.kind().name());
+        e.frame().unwrap_or(self.last_frame + 1)
+    }
+
+    /// End of capture: every connection flushed into `streams`.
+    fn flush<S: StreamSink>(&mut self, streams: &mut S) {
+        let last = self.last_frame;
+        self.tcp.finish(last, streams);
+        for t in &mut self.more_tcp {
+            t.finish(last, streams);
+        }
+    }
+
+    /// The counters, with the TCP and stream layers' and these.
+    fn stats(
+        self,
+        stream: StreamStats,
+        exchange: ExchangeStats,
+        problems: ProblemList,
+    ) -> PipelineStats {
+        let mut stats = self.stats;
+        stats.tcp = self.tcp.stats().clone();
+        for t in &self.more_tcp {
+            stats.tcp.absorb(t.stats());
+        }
+        stats.stream = stream;
+        stats.exchange = exchange;
+        stats.connections = stats.tcp.connections_opened;
+        let g = stats.tcp.gaps();
+        stats.gaps = g.gaps;
+        stats.gap_bytes = g.bytes;
+        let (problems, dropped) = problems.into_sorted();
+        stats.problems = problems;
+        stats.problems_dropped = dropped;
+        stats
+    }
+}
+
+/// The pipeline for one capture (one observation).
+pub struct Pipeline<M: MessageSink> {
+    front: Front,
+    streams: RpcStreams<Exchanges<Collector<M>>>,
+}
+
+impl<M: MessageSink> Pipeline<M> {
+    /// A pipeline that hands decoded messages to `sink`.
+    pub fn new(limits: PipelineLimits, sink: M) -> Self {
+        let collector = Collector {
+            inner: sink,
+            problems: ProblemList::new(limits.max_problems_or_default()),
+        };
+        Pipeline {
+            front: Front::new(limits),
+            streams: RpcStreams::new(limits.stream, Exchanges::new(limits.exchange, collector)),
+        }
+    }
+
+    /// Processes one captured frame.
+    pub fn frame(&mut self, f: &Frame<'_>) {
+        self.frame_from(0, f)
+    }
+
+    /// Processes one frame of the `source`-th file of a merged analysis:
+    /// its TCP connections are reassembled apart from other files' (ids
+    /// from `source << CONN_FILE_SHIFT`), whatever their 5-tuples.
+    pub fn frame_from(&mut self, source: usize, f: &Frame<'_>) {
+        if let Some(e) = self.front.frame_from(source, f, &mut self.streams) {
+            self.collector().add(f.number, "malformed-frame", e);
         }
     }
 
@@ -378,37 +517,19 @@ impl<M: MessageSink> Pipeline<M> {
 
     /// Notes that reading stopped early (the error names the file and frame).
     pub fn read_error(&mut self, e: &CaptureError) {
-        let frame = e.frame().unwrap_or(self.last_frame + 1);
-        self.stats.read_error = Some(e.to_string());
-        self.stats.read_error_kind = Some(e.kind().name());
+        let frame = self.front.read_error(e);
         self.collector().add(frame, "read-error", e.to_string());
     }
 
     /// Ends the capture: flushes streams, counts what never completed, and
     /// returns the sink and the counters.
     pub fn finish(mut self) -> (M, PipelineStats) {
-        let last = self.last_frame;
-        self.tcp.finish(last, &mut self.streams);
-        for t in &mut self.more_tcp {
-            t.finish(last, &mut self.streams);
-        }
+        self.front.flush(&mut self.streams);
         self.streams.sink.finish();
-        let mut stats = self.stats;
-        stats.tcp = self.tcp.stats().clone();
-        for t in &self.more_tcp {
-            stats.tcp.absorb(t.stats());
-        }
-        stats.stream = self.streams.stats().clone();
-        stats.exchange = self.streams.sink.stats();
-        stats.connections = stats.tcp.connections_opened;
-        let g = stats.tcp.gaps();
-        stats.gaps = g.gaps;
-        stats.gap_bytes = g.bytes;
+        let stream = self.streams.stats().clone();
+        let exchange = self.streams.sink.stats();
         let collector = self.streams.sink.sink;
-        let mut problems = collector.problems;
-        problems.sort_by_key(|p| p.frame);
-        stats.problems = problems;
-        stats.problems_dropped = collector.dropped;
+        let stats = self.front.stats(stream, exchange, collector.problems);
         (collector.inner, stats)
     }
 }
@@ -495,4 +616,32 @@ pub fn decode_file<M: MessageSink>(
 ) -> Result<(M, PipelineStats), CaptureError> {
     let mut src = FileSource::open(path)?;
     Ok(Pipeline::new(limits, sink).run(&mut src, progress))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Problems added out of order keep the first `max` by key, as if
+    /// added in order.
+    #[test]
+    fn problem_lists_keep_the_first_by_key_whatever_the_arrival() {
+        for max in [1, 3, 10] {
+            let mut keys: Vec<u64> = (1..=40).collect();
+            // A fixed shuffle: reversed runs of 7.
+            for c in keys.chunks_mut(7) {
+                c.reverse();
+            }
+            let mut l = ProblemList::new(max);
+            for &k in &keys {
+                l.add_keyed(k, 100 - k, "gap", k.to_string());
+            }
+            let (got, dropped) = l.into_sorted();
+            let mut want: Vec<u64> = (1..=max as u64).collect();
+            want.sort_by_key(|k| 100 - k);
+            let got: Vec<u64> = got.iter().map(|p| p.message.parse().unwrap()).collect();
+            assert_eq!(got, want, "max {max}");
+            assert_eq!(dropped, 40 - max as u64);
+        }
+    }
 }

@@ -264,6 +264,18 @@ impl RecordAssembler {
         self.ready.pop_front()
     }
 
+    /// Lends the assembler an empty buffer for its next record's data, so
+    /// that a caller which recycles the buffers of popped records (see
+    /// [`Record::data`]) avoids an allocation and the copies of growing one
+    /// per record. Swaps only when the assembler holds no record data and no
+    /// buffer of its own; `spare` gets the assembler's (empty) buffer back.
+    pub fn lend_buffer(&mut self, spare: &mut Vec<u8>) {
+        if self.data.is_empty() && self.data.capacity() == 0 {
+            spare.clear();
+            std::mem::swap(&mut self.data, spare);
+        }
+    }
+
     /// Number of complete records waiting in [`pop`](Self::pop).
     pub fn ready(&self) -> usize {
         self.ready.len()

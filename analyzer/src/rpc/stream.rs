@@ -14,7 +14,7 @@
 use crate::capture::packet::Timestamp;
 use crate::rpc::{RecordAssembler, RecordLimits};
 use crate::tcp::flow::{CloseReason, ConnId, ConnInfo, Direction, StreamSink};
-use std::collections::HashMap;
+use crate::tcp::hash::FastMap;
 
 /// Bounds of the RPC stream layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +155,14 @@ pub struct RecordRef<'a> {
 pub trait RecordSink {
     /// One complete record.
     fn record(&mut self, rec: RecordRef<'_>);
+    /// One complete record whose bytes are in a buffer of their own, `data`
+    /// (`rec.bytes` is empty): one reassembled from several segments. A
+    /// sink that keeps records (to decode them on another thread) may take
+    /// the buffer, leaving an empty one (best with capacity, to be reused)
+    /// in its place. By default the record goes to [`record`](Self::record).
+    fn record_buffer(&mut self, rec: RecordRef<'_>, data: &mut Vec<u8>) {
+        self.record(RecordRef { bytes: data, ..rec });
+    }
     /// Something worth reporting.
     fn notice(&mut self, n: StreamNotice);
     /// A connection ended (pending calls on it can be forgotten).
@@ -242,22 +250,29 @@ impl ConnState {
 #[derive(Debug)]
 pub struct RpcStreams<S> {
     limits: StreamLimits,
-    conns: HashMap<ConnId, ConnState>,
+    conns: FastMap<ConnId, ConnState>,
     stats: StreamStats,
     /// Bytes held across all directions.
     buffered: usize,
+    /// An empty buffer kept from a record reassembled earlier, lent to the
+    /// next direction that starts one (at most [`SPARE_MAX`] bytes kept).
+    spare: Vec<u8>,
     /// Where records go.
     pub sink: S,
 }
+
+/// Largest buffer kept for reuse between reassembled records.
+const SPARE_MAX: usize = 4 << 20;
 
 impl<S: RecordSink> RpcStreams<S> {
     /// A stream layer feeding `sink`.
     pub fn new(limits: StreamLimits, sink: S) -> Self {
         RpcStreams {
             limits,
-            conns: HashMap::new(),
+            conns: FastMap::default(),
             stats: StreamStats::default(),
             buffered: 0,
+            spare: Vec::new(),
             sink,
         }
     }
@@ -309,6 +324,7 @@ impl<S: RecordSink> RpcStreams<S> {
             limits,
             rec_limits,
             stats: &mut self.stats,
+            spare: &mut self.spare,
             sink: &mut self.sink,
         };
         f(&mut ctx, st);
@@ -445,6 +461,7 @@ struct Ctx<'s, S> {
     limits: StreamLimits,
     rec_limits: RecordLimits,
     stats: &'s mut StreamStats,
+    spare: &'s mut Vec<u8>,
     sink: &'s mut S,
 }
 
@@ -465,6 +482,31 @@ impl<S: RecordSink> Ctx<'_, S> {
             frame: self.frame,
             ts: self.ts,
         });
+    }
+
+    /// Emits a record popped from an assembler and keeps its buffer for
+    /// the next record to be reassembled.
+    fn emit_popped(&mut self, rec: crate::rpc::Record, first_frame: u64) {
+        let mut data = rec.data;
+        self.stats.records += 1;
+        self.stats.record_bytes += data.len() as u64;
+        if first_frame != self.frame {
+            self.stats.reassembled_records += 1;
+        }
+        let meta = RecordRef {
+            conn: self.conn,
+            dir: self.dir,
+            info: self.info,
+            bytes: &[],
+            offset: rec.offset,
+            first_frame,
+            frame: self.frame,
+            ts: self.ts,
+        };
+        self.sink.record_buffer(meta, &mut data);
+        if data.capacity() > self.spare.capacity() && data.capacity() <= SPARE_MAX {
+            *self.spare = data;
+        }
     }
 
     /// Drops any record in progress and starts hunting at stream offset `at`.
@@ -519,6 +561,9 @@ impl<S: RecordSink> Ctx<'_, S> {
             return;
         }
         let started_before = !asm.is_at_boundary();
+        if !started_before {
+            asm.lend_buffer(self.spare);
+        }
         let fed = asm.feed(rest);
         let mut first = true;
         let mut popped = false;
@@ -530,7 +575,7 @@ impl<S: RecordSink> Ctx<'_, S> {
             };
             first = false;
             popped = true;
-            self.emit(&rec.data, rec.offset, ff);
+            self.emit_popped(rec, ff);
         }
         if popped {
             st.ever_rpc = true;
@@ -662,6 +707,7 @@ impl<S: RecordSink> Ctx<'_, S> {
             return;
         };
         *partial_first_frame = first_frame;
+        asm.lend_buffer(self.spare);
         let fed = asm.feed(data);
         let mut popped = false;
         while let Some(rec) = asm.pop() {
@@ -671,7 +717,7 @@ impl<S: RecordSink> Ctx<'_, S> {
                 self.frame
             };
             popped = true;
-            self.emit(&rec.data, rec.offset, ff);
+            self.emit_popped(rec, ff);
         }
         if popped {
             st.ever_rpc = true;

@@ -9,7 +9,7 @@ use crate::nfs4::{
     ChannelAttrs4, CreateSession4Flags, CreateSession4ResOk, ExchgId4Flags, Sequence4ResOk,
     SessionId4,
 };
-use std::collections::HashMap;
+use crate::tcp::hash::FastMap;
 
 rules! {
     CSESS_SEQUENCE_ECHO: "csess.sequence-echo", "RFC 8881 §18.36.3", [56], Violation, Server, [],
@@ -42,7 +42,7 @@ struct Track {
 /// The CREATE_SESSION rules, with each client ID record's sequence.
 #[derive(Debug, Default)]
 pub struct CreateSession {
-    tracks: HashMap<usize, Track>,
+    tracks: FastMap<usize, Track>,
 }
 
 impl Check for CreateSession {

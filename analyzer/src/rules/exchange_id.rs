@@ -6,8 +6,8 @@ use super::{Check, Judge, Violation};
 use crate::model::event::{At, CallOp, Event};
 use crate::model::{ClientIdRecord, Model, ServerKey};
 use crate::nfs4::{ExchangeId4ResOk, ExchgId4Flags, NfsStat4, StateProtectHow4};
+use crate::tcp::hash::FastMap;
 use crate::xdr::{escape_bytes, hex};
-use std::collections::HashMap;
 
 rules! {
     EXCHID_FLAG_SIDE_CLIENT: "exchid.flags-side-client", "RFC 8881 §18.35.3", [32], Violation, Client, [],
@@ -34,7 +34,7 @@ rules! {
 /// returned unconfirmed in (case 1).
 #[derive(Debug, Default)]
 pub struct ExchangeId {
-    unconfirmed: HashMap<usize, u64>,
+    unconfirmed: FastMap<usize, u64>,
 }
 
 impl Check for ExchangeId {

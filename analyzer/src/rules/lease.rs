@@ -15,7 +15,7 @@ use super::{Check, Judge, Need, Violation};
 use crate::model::event::{At, CallOp, Event};
 use crate::model::{Model, ServerKey};
 use crate::nfs4::{ExchgId4Flags, NfsStat4};
-use std::collections::HashMap;
+use crate::tcp::hash::FastMap;
 
 rules! {
     LEASE_RENEWED: "lease.renewed-by-sequence", "RFC 8881 §2.10.2.2, §18.46.3", [74], Violation, Server, [LeaseTime, Complete],
@@ -30,7 +30,7 @@ rules! {
 /// owner and verifier) that returned each confirmed client ID.
 #[derive(Debug, Default)]
 pub struct Lease {
-    probes: HashMap<usize, u64>,
+    probes: FastMap<usize, u64>,
 }
 
 /// What the server said it lost: a session, or a client ID.

@@ -8,8 +8,8 @@ use super::{Check, Judge, Violation};
 use crate::model::event::{At, Event};
 use crate::model::{Client, Model, OwnerKind, SessionKey};
 use crate::nfs4::{Bitmap4, ExchgId4Flags, Getattr4Res, NfsRes, NfsStat4, Seq4Status};
+use crate::tcp::hash::FastMap;
 use crate::xdr::escape_bytes;
-use std::collections::HashMap;
 
 rules! {
     EXCHID_SUPP_MOVED: "exchid.supp-moved", "RFC 8881 §18.35.3", [35, 117], Violation, Server, [],
@@ -32,7 +32,7 @@ const ABSENT_FS_ATTRS: [u32; 6] = [8, 11, 24, 55, 61, 67];
 /// since.
 #[derive(Debug, Default)]
 pub struct Migration {
-    lease_moved: HashMap<SessionKey, (u64, bool)>,
+    lease_moved: FastMap<SessionKey, (u64, bool)>,
 }
 
 impl Check for Migration {

@@ -16,7 +16,7 @@
 
 use crate::exchange::{Message, MessageSink, Notice};
 use crate::model::event::{At, Event, EventSink};
-use crate::model::{Model, ModelLimits};
+use crate::model::{Model, ModelLimits, Principal};
 use crate::nfs4::SessionId4;
 use crate::pipeline::LimitHit;
 use std::fmt;
@@ -713,21 +713,75 @@ impl Engine {
 
 impl EventSink for Engine {
     fn event(&mut self, model: &mut Model, at: &At, ev: &Event<'_>) {
-        let mut j = Judge {
-            model: &*model,
-            at,
-            verdicts: &mut self.verdicts,
-        };
-        for g in &mut self.groups {
-            g.judge(ev, &mut j);
-        }
+        // The rules judge a model that cannot change meanwhile: its
+        // lookups may remember their answers.
+        model.frozen(|model| {
+            let mut j = Judge {
+                model,
+                at,
+                verdicts: &mut self.verdicts,
+            };
+            for g in &mut self.groups {
+                g.judge(ev, &mut j);
+            }
+        });
         model.apply(at, ev);
         for g in &mut self.groups {
             g.applied(at, ev, model);
         }
-        if self.last.as_ref().is_none_or(|l| l.frame <= at.frame) {
-            self.last = Some(at.clone());
+        match &mut self.last {
+            Some(l) if l.frame <= at.frame => keep_place(l, at),
+            Some(_) => {}
+            None => self.last = Some(at.clone()),
         }
+    }
+}
+
+/// Makes `last` a copy of `at`, reusing the buffers `last` holds (an event
+/// place is kept for every event).
+fn keep_place(last: &mut At, at: &At) {
+    let At {
+        conn,
+        client,
+        server,
+        call_frame,
+        frame,
+        ts,
+        minor,
+        principal,
+        compound,
+        call_len,
+    } = at;
+    last.conn = *conn;
+    last.client = *client;
+    last.server = *server;
+    last.call_frame = *call_frame;
+    last.frame = *frame;
+    last.ts = *ts;
+    last.minor = *minor;
+    last.compound = *compound;
+    last.call_len = *call_len;
+    match (&mut last.principal, principal) {
+        (
+            Some(Principal::Sys {
+                machine,
+                uid,
+                gid,
+                gids,
+            }),
+            Some(Principal::Sys {
+                machine: m2,
+                uid: u2,
+                gid: g2,
+                gids: gs2,
+            }),
+        ) => {
+            machine.clone_from(m2);
+            *uid = *u2;
+            *gid = *g2;
+            gids.clone_from(gs2);
+        }
+        (mine, theirs) => mine.clone_from(theirs),
     }
 }
 

@@ -11,7 +11,7 @@ use super::{Check, Judge, Need, Violation};
 use crate::model::event::Event;
 use crate::model::{EndKind, SessionKey};
 use crate::nfs4::{NfsStat4, Seq4Status, Sequence4ResOk};
-use std::collections::HashMap;
+use crate::tcp::hash::FastMap;
 
 rules! {
     SEQ_FIRST_SEQID: "seq.first-seqid", "RFC 8881 §18.36.3", [61], Violation, Server, [SessionWhole, Complete],
@@ -49,7 +49,7 @@ struct Flags {
 /// The SEQUENCE rules, with what each session's replies said.
 #[derive(Debug, Default)]
 pub struct Sequence {
-    sessions: HashMap<SessionKey, Flags>,
+    sessions: FastMap<SessionKey, Flags>,
 }
 
 impl Check for Sequence {

@@ -24,6 +24,7 @@
 
 mod conn;
 pub mod flow;
+pub(crate) mod hash;
 mod stream;
 mod table;
 

@@ -1,8 +1,9 @@
 //! The connection table (5-tuple → connection, least recently active first
 //! out) and the short memory of recently closed connections.
 
+use super::hash::FastMap;
 use crate::capture::packet::Timestamp;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 
@@ -14,22 +15,24 @@ pub(super) struct FlowKey {
     hi: SocketAddr,
 }
 
-/// Hashes both endpoints as one byte string (one call to the hasher per
-/// segment instead of one per field; the table's hasher stays the std
-/// keyed one).
+/// Hashes each endpoint as one or three words (the hash is coarser than
+/// equality, which also compares IPv6 flow labels and scopes: equal keys
+/// still hash alike).
 impl Hash for FlowKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        let mut buf = [0u8; 2 * 19];
-        for (out, a) in buf.chunks_exact_mut(19).zip([self.lo, self.hi]) {
-            let (family, ip) = match a.ip() {
-                std::net::IpAddr::V4(v4) => (4, v4.to_ipv6_mapped().octets()),
-                std::net::IpAddr::V6(v6) => (6, v6.octets()),
-            };
-            out[0] = family;
-            out[1..17].copy_from_slice(&ip);
-            out[17..19].copy_from_slice(&a.port().to_be_bytes());
+        for a in [self.lo, self.hi] {
+            match a {
+                SocketAddr::V4(v4) => {
+                    state.write_u64(u64::from(v4.ip().to_bits()) << 16 | u64::from(v4.port()))
+                }
+                SocketAddr::V6(v6) => {
+                    let ip = v6.ip().to_bits();
+                    state.write_u64(ip as u64);
+                    state.write_u64((ip >> 64) as u64);
+                    state.write_u64(1 << 63 | u64::from(v6.port()));
+                }
+            }
         }
-        state.write(&buf);
     }
 }
 
@@ -58,7 +61,7 @@ struct Slot<K, V> {
 /// to the least recently touched, so that finding, touching, inserting,
 /// removing and finding the oldest entry are all O(1).
 pub(super) struct LruTable<K, V> {
-    index: HashMap<K, usize>,
+    index: FastMap<K, usize>,
     slots: Vec<Slot<K, V>>,
     free: Vec<usize>,
     newest: usize,
@@ -69,7 +72,7 @@ impl<K: Hash + Eq + Copy, V> LruTable<K, V> {
     /// An empty table.
     pub(super) fn new() -> Self {
         LruTable {
-            index: HashMap::new(),
+            index: FastMap::default(),
             slots: Vec::new(),
             free: Vec::new(),
             newest: NIL,
@@ -216,7 +219,7 @@ const STRAGGLER_WINDOW: i64 = 1 << 24;
 /// a RST or retransmitted after the FINs (stragglers) do not open bogus
 /// mid-stream connections. Bounded: oldest forgotten first.
 pub(super) struct Tombstones {
-    map: HashMap<FlowKey, Tombstone>,
+    map: FastMap<FlowKey, Tombstone>,
     order: VecDeque<(FlowKey, u64)>,
     serial: u64,
 }
@@ -225,7 +228,7 @@ impl Tombstones {
     /// An empty memory.
     pub(super) fn new() -> Self {
         Tombstones {
-            map: HashMap::new(),
+            map: FastMap::default(),
             order: VecDeque::new(),
             serial: 0,
         }

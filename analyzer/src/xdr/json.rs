@@ -8,9 +8,25 @@
 //! `\\`); fixed-size opaques (verifiers, session ids) and client IDs are
 //! hexadecimal strings; a union arm with data is `{"ARM_NAME": data}` and a
 //! void arm is `"ARM_NAME"`.
+//!
+//! File data (the `data` of READ and WRITE, the `d_data` of a READ_PLUS
+//! segment) is written as [`JsonOut::set_payload`] says: escaped text (the
+//! default here), hexadecimal, or only its length in bytes.
 
 use super::{List, Opaque};
 use std::fmt::Write;
+
+/// How file data (READ/WRITE payload) is written.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadMode {
+    /// Text with non-printable bytes escaped as `\xNN`, as any opaque.
+    #[default]
+    Escaped,
+    /// Lower-case hexadecimal.
+    Hex,
+    /// Only the number of bytes (a JSON number).
+    Len,
+}
 
 /// A JSON text being written; tracks where commas go.
 #[derive(Debug, Default, Clone)]
@@ -20,6 +36,10 @@ pub struct JsonOut {
     filled: Vec<bool>,
     /// True right after a key (the value needs no comma).
     after_key: bool,
+    /// How file data is written.
+    payload: PayloadMode,
+    /// A file-data field's value is being written.
+    in_payload: bool,
 }
 
 impl JsonOut {
@@ -38,11 +58,17 @@ impl JsonOut {
         self.s
     }
 
-    /// Empties the output for reuse (keeps its capacity).
+    /// Empties the output for reuse (keeps its capacity and payload mode).
     pub fn clear(&mut self) {
         self.s.clear();
         self.filled.clear();
         self.after_key = false;
+        self.in_payload = false;
+    }
+
+    /// How file data is written from now on.
+    pub fn set_payload(&mut self, mode: PayloadMode) {
+        self.payload = mode;
     }
 
     fn sep(&mut self) {
@@ -92,6 +118,18 @@ impl JsonOut {
         self.after_key = true;
     }
 
+    /// Writes a string value made by `f`, which appends text that needs no
+    /// JSON escaping (printable ASCII without `"` or `\\`: numbers,
+    /// addresses, names), without an intermediate string.
+    pub fn plain_string_with(&mut self, f: impl FnOnce(&mut String)) {
+        self.sep();
+        self.s.push('"');
+        let start = self.s.len();
+        f(&mut self.s);
+        debug_assert!(is_plain(self.s.as_bytes().get(start..).unwrap_or_default()));
+        self.s.push('"');
+    }
+
     /// Writes a string value.
     pub fn string(&mut self, v: &str) {
         self.sep();
@@ -101,7 +139,7 @@ impl JsonOut {
     /// Writes a number (any integer).
     pub fn number(&mut self, v: impl Into<i128>) {
         self.sep();
-        let _ = write!(self.s, "{}", v.into());
+        push_int(&mut self.s, v.into());
     }
 
     /// Writes a floating-point number (non-finite values as null).
@@ -131,11 +169,107 @@ impl JsonOut {
         self.key(k);
         v.to_json(self);
     }
+
+    /// Writes `key: value` where the value is file data (see
+    /// [`set_payload`](Self::set_payload)).
+    pub fn payload_field<T: ToJson + ?Sized>(&mut self, k: &str, v: &T) {
+        self.key(k);
+        self.in_payload = true;
+        v.to_json(self);
+        self.in_payload = false;
+    }
+}
+
+/// Writes a field of an XDR struct: the file-data fields (`data` of READ
+/// and WRITE, `d_data` of READ_PLUS) as payload, the others as they are.
+#[inline]
+pub fn struct_field<T: ToJson + ?Sized>(out: &mut JsonOut, k: &str, v: &T) {
+    if matches!(k, "data" | "d_data") {
+        out.payload_field(k, v)
+    } else {
+        out.field(k, v)
+    }
+}
+
+/// Two decimal digits of every number below 100.
+const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Appends `v` in decimal (as `Display` does).
+fn push_int(s: &mut String, v: i128) {
+    let (neg, m) = (v < 0, v.unsigned_abs());
+    let Ok(mut m) = u64::try_from(m) else {
+        let _ = write!(s, "{v}");
+        return;
+    };
+    let mut buf = [0u8; 21];
+    let mut i = buf.len();
+    while m >= 100 {
+        let pair = (m % 100) as usize * 2;
+        m /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if m >= 10 {
+        let pair = m as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
+        i -= 1;
+        buf[i] = b'0' + m as u8;
+    }
+    if neg {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    for &c in buf.get(i..).unwrap_or_default() {
+        s.push(char::from(c));
+    }
+}
+
+/// True when some byte of the word `x` needs JSON escaping: one below
+/// 0x20, `"` or `\\` (exact tests for a byte below a bound and for a
+/// zero byte, eight bytes at a time).
+#[inline]
+fn word_needs_escape(x: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGHS != 0;
+    below(x, 0x20)
+        || below(x ^ (ONES * u64::from(b'"')), 1)
+        || below(x ^ (ONES * u64::from(b'\\')), 1)
+}
+
+/// True when no byte of `b` needs JSON escaping.
+fn is_plain(b: &[u8]) -> bool {
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        if word_needs_escape(u64::from_le_bytes(w)) {
+            return false;
+        }
+    }
+    // The last bytes in a word padded with a plain letter.
+    let rest = chunks.remainder();
+    let mut w = [b'a'; 8];
+    if let Some(dst) = w.get_mut(..rest.len()) {
+        dst.copy_from_slice(rest);
+    }
+    !word_needs_escape(u64::from_le_bytes(w))
 }
 
 /// Appends `v` as a JSON string literal.
 pub fn push_json_str(s: &mut String, v: &str) {
     s.push('"');
+    if is_plain(v.as_bytes()) {
+        s.push_str(v);
+        s.push('"');
+        return;
+    }
     let mut rest = v;
     // Runs without a character to escape go in at once; every character
     // escaped is ASCII, so the cuts fall on character boundaries.
@@ -211,11 +345,27 @@ impl ToJson for String {
 
 impl ToJson for Opaque<'_> {
     fn to_json(&self, out: &mut JsonOut) {
-        // The escaped text as a JSON string, without building it first.
-        out.sep();
-        out.s.push('"');
-        super::escape_bytes_json_into(self.as_bytes(), &mut out.s);
-        out.s.push('"');
+        let mode = if out.in_payload {
+            out.payload
+        } else {
+            PayloadMode::Escaped
+        };
+        match mode {
+            PayloadMode::Len => out.number(self.len() as u64),
+            PayloadMode::Hex => {
+                out.sep();
+                out.s.push('"');
+                super::hex_into(self.as_bytes(), &mut out.s);
+                out.s.push('"');
+            }
+            PayloadMode::Escaped => {
+                // The escaped text as a JSON string, without building it first.
+                out.sep();
+                out.s.push('"');
+                super::escape_bytes_json_into(self.as_bytes(), &mut out.s);
+                out.s.push('"');
+            }
+        }
     }
 }
 

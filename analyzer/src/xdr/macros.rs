@@ -215,7 +215,10 @@ macro_rules! xdr_flags {
 
         impl $crate::xdr::ToJson for $name {
             fn to_json(&self, out: &mut $crate::xdr::JsonOut) {
-                out.string(&format!("{:?}", self))
+                // Names and a hexadecimal number: nothing to escape.
+                out.plain_string_with(|s| {
+                    let _ = ::std::fmt::Write::write_fmt(s, format_args!("{:?}", self));
+                })
             }
         }
 
@@ -265,7 +268,7 @@ macro_rules! xdr_struct {
         impl<$lt> $crate::xdr::ToJson for $name $($g)* {
             fn to_json(&self, out: &mut $crate::xdr::JsonOut) {
                 out.begin_object();
-                $( out.field(stringify!($f), &self.$f); )*
+                $( $crate::xdr::json::struct_field(out, stringify!($f), &self.$f); )*
                 out.end_object();
             }
         }
@@ -588,8 +591,24 @@ macro_rules! xdr_union {
 macro_rules! xdr_fixed_opaque {
     ($(#[$m:meta])* $vis:vis struct $name:ident([u8; $n:literal]);) => {
         $(#[$m])*
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
         $vis struct $name(pub [u8; $n]);
+
+        // Byte order (as derived), eight bytes at a time: these are the
+        // keys of the model's maps of sessions and verifiers.
+        impl ::std::cmp::Ord for $name {
+            #[inline]
+            fn cmp(&self, other: &Self) -> ::std::cmp::Ordering {
+                $crate::xdr::cmp_bytes(&self.0, &other.0)
+            }
+        }
+
+        impl ::std::cmp::PartialOrd for $name {
+            #[inline]
+            fn partial_cmp(&self, other: &Self) -> Option<::std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
 
         impl $name {
             /// The bytes as lower-case hexadecimal.

@@ -11,9 +11,11 @@ pub mod macros;
 mod opaque;
 
 pub use error::{ErrorKind, XdrError, XdrResult};
-pub use json::{JsonOut, ToJson};
+pub use json::{JsonOut, PayloadMode, ToJson};
 pub use macros::Discriminant;
-pub use opaque::{escape_bytes, escape_bytes_into, escape_bytes_json_into, hex, hex_into, Opaque};
+pub use opaque::{
+    cmp_bytes, escape_bytes, escape_bytes_into, escape_bytes_json_into, hex, hex_into, Opaque,
+};
 
 /// XDR's TRUE, usable as a union arm (`case TRUE => ...`).
 pub const TRUE: bool = true;

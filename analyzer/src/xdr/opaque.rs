@@ -76,40 +76,62 @@ pub fn escape_bytes_json_into(b: &[u8], s: &mut String) {
     escape_with(b, s, true);
 }
 
-/// The escaping of [`escape_bytes`], JSON-escaped as well when `json`.
-/// Works through a stack buffer: everything written is ASCII.
+/// The escaping of [`escape_bytes`], JSON-escaped as well when `json`:
+/// runs of printable bytes copied at once, the others written one by one.
 fn escape_with(b: &[u8], s: &mut String, json: bool) {
-    // Input bytes per round; each becomes at most 8 output bytes.
-    const IN: usize = 512;
-    let mut buf = [0u8; IN * 8];
     s.reserve(b.len());
-    for chunk in b.chunks(IN) {
-        let mut n = 0;
-        let mut put = |bytes: &[u8]| {
-            if let Some(dst) = buf.get_mut(n..n + bytes.len()) {
-                dst.copy_from_slice(bytes);
-                n += bytes.len();
-            }
+    let mut rest = b;
+    loop {
+        let plain = rest
+            .iter()
+            .position(|&c| !(0x20..=0x7e).contains(&c) || c == b'\\' || c == b'"')
+            .unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(plain);
+        // Printable ASCII: valid UTF-8.
+        s.push_str(std::str::from_utf8(run).unwrap_or_default());
+        let Some((&c, after)) = tail.split_first() else {
+            return;
         };
-        for &c in chunk {
-            let hex = [HEX[(c >> 4) as usize], HEX[(c & 15) as usize]];
-            match (c, json) {
-                (b'\\', false) => put(b"\\\\"),
-                (b'"', false) => put(b"\\\""),
-                // `\\` and `\"` JSON-escaped.
-                (b'\\', true) => put(b"\\\\\\\\"),
-                (b'"', true) => put(b"\\\\\\\""),
-                (0x20..=0x7e, _) => put(&[c]),
-                (_, false) => put(&[b'\\', b'x', hex[0], hex[1]]),
-                // `\xNN` JSON-escaped.
-                (_, true) => put(&[b'\\', b'\\', b'x', hex[0], hex[1]]),
+        match (c, json) {
+            (b'\\', false) => s.push_str("\\\\"),
+            (b'"', false) => s.push_str("\\\""),
+            // `\\` and `\"` JSON-escaped.
+            (b'\\', true) => s.push_str("\\\\\\\\"),
+            (b'"', true) => s.push_str("\\\\\\\""),
+            (_, false) => {
+                s.push_str("\\x");
+                s.push(char::from(HEX[(c >> 4) as usize]));
+                s.push(char::from(HEX[(c & 15) as usize]));
+            }
+            // `\xNN` JSON-escaped.
+            (_, true) => {
+                s.push_str("\\\\x");
+                s.push(char::from(HEX[(c >> 4) as usize]));
+                s.push(char::from(HEX[(c & 15) as usize]));
             }
         }
-        s.push_str(std::str::from_utf8(buf.get(..n).unwrap_or_default()).unwrap_or_default());
+        rest = after;
     }
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Compares two byte arrays in byte order (as `[u8; N]`'s `Ord` does),
+/// eight bytes at a time as big-endian words instead of through `memcmp`.
+#[inline]
+pub fn cmp_bytes<const N: usize>(a: &[u8; N], b: &[u8; N]) -> std::cmp::Ordering {
+    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (p, q) in (&mut x).zip(&mut y) {
+        let (mut wp, mut wq) = ([0u8; 8], [0u8; 8]);
+        wp.copy_from_slice(p);
+        wq.copy_from_slice(q);
+        match u64::from_be_bytes(wp).cmp(&u64::from_be_bytes(wq)) {
+            std::cmp::Ordering::Equal => {}
+            other => return other,
+        }
+    }
+    x.remainder().cmp(y.remainder())
+}
 
 /// Lower-case hexadecimal of `b`.
 pub fn hex(b: &[u8]) -> String {
@@ -121,7 +143,8 @@ pub fn hex(b: &[u8]) -> String {
 /// Appends the lower-case hexadecimal of `b` to `s`.
 pub fn hex_into(b: &[u8], s: &mut String) {
     s.reserve(b.len().saturating_mul(2));
-    let mut buf = [0u8; 512];
+    // Small: zeroed on every call (most values are ids of 8 to 16 bytes).
+    let mut buf = [0u8; 128];
     for chunk in b.chunks(buf.len() / 2) {
         for (pair, &c) in buf.chunks_exact_mut(2).zip(chunk) {
             pair[0] = HEX[(c >> 4) as usize];

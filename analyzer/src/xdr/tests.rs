@@ -270,3 +270,96 @@ fn fixed_opaques_and_flags_print_without_change() {
     assert_eq!(format!("{:?}", Bits(0x15)), "A|B|0x10");
     assert_eq!(format!("{:?}", Bits(0x10)), "0x10");
 }
+
+#[test]
+fn fixed_opaques_order_as_their_bytes() {
+    use crate::nfs4::{SessionId4, StateidOther, Verifier4};
+    // Pairs differing in one byte (each position, both ways) and equal pairs.
+    let mut cases = vec![([0u8; 16], [0u8; 16])];
+    for i in 0..16 {
+        for (x, y) in [(0u8, 1u8), (0x7f, 0x80), (0xff, 0xfe), (3, 3)] {
+            let (mut a, mut b) = ([0x5au8; 16], [0x5au8; 16]);
+            a[i] = x;
+            b[i] = y;
+            cases.push((a, b));
+        }
+    }
+    for (a, b) in cases {
+        assert_eq!(SessionId4(a).cmp(&SessionId4(b)), a.cmp(&b));
+        let (a8, b8): ([u8; 8], [u8; 8]) =
+            (a[4..12].try_into().unwrap(), b[4..12].try_into().unwrap());
+        assert_eq!(Verifier4(a8).cmp(&Verifier4(b8)), a8.cmp(&b8));
+        let (a12, b12): ([u8; 12], [u8; 12]) =
+            (a[2..14].try_into().unwrap(), b[2..14].try_into().unwrap());
+        assert_eq!(StateidOther(a12).cmp(&StateidOther(b12)), a12.cmp(&b12));
+        assert_eq!(SessionId4(a).partial_cmp(&SessionId4(b)), Some(a.cmp(&b)));
+    }
+}
+
+#[test]
+fn json_numbers_and_strings_match_std_and_parse_back() {
+    for v in [
+        0i128,
+        9,
+        10,
+        99,
+        100,
+        -1,
+        -100,
+        i64::MIN as i128,
+        u64::MAX as i128,
+        i128::MIN,
+        i128::MAX,
+    ] {
+        let mut o = JsonOut::new();
+        o.number(v);
+        assert_eq!(o.as_str(), v.to_string());
+    }
+    // Every position of every character that needs escaping, in strings
+    // longer and shorter than a word.
+    for len in [0usize, 3, 8, 13, 24] {
+        for at in 0..len.max(1) {
+            for c in ['\u{0}', '\u{1f}', '"', '\\', '\n', 'é', ' ', '\u{7f}'] {
+                let mut t: Vec<char> = vec!['a'; len];
+                if at < len {
+                    t[at] = c;
+                }
+                let t: String = t.into_iter().collect();
+                let mut o = JsonOut::new();
+                o.string(&t);
+                let back: String =
+                    serde_json::from_str(o.as_str()).unwrap_or_else(|_| panic!("{}", o.as_str()));
+                assert_eq!(back, t);
+            }
+        }
+    }
+}
+
+#[test]
+fn file_data_is_written_as_the_payload_mode_says() {
+    use crate::nfs4::Read4ResOk;
+    let r = Read4ResOk {
+        eof: true,
+        data: Opaque::from(&b"a\x00\"b"[..]),
+    };
+    let with = |mode: Option<PayloadMode>| {
+        let mut o = JsonOut::new();
+        if let Some(m) = mode {
+            o.set_payload(m);
+        }
+        r.to_json(&mut o);
+        o.into_string()
+    };
+    assert_eq!(with(None), r#"{"eof":true,"data":"a\\x00\\\"b"}"#);
+    assert_eq!(with(Some(PayloadMode::Escaped)), with(None));
+    assert_eq!(
+        with(Some(PayloadMode::Hex)),
+        r#"{"eof":true,"data":"61002262"}"#
+    );
+    assert_eq!(with(Some(PayloadMode::Len)), r#"{"eof":true,"data":4}"#);
+    // Other opaques stay text whatever the mode.
+    let mut o = JsonOut::new();
+    o.set_payload(PayloadMode::Len);
+    o.field("owner", &Opaque::from(&b"x\x01"[..]));
+    assert_eq!(o.as_str(), r#""owner":"x\\x01""#);
+}

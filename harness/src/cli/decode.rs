@@ -1,9 +1,10 @@
 //! `trunkcheck decode`: the arguments and the loop over files (or a live
 //! interface) that feeds the decode report.
 
-use super::progress::decode_file;
+use super::progress::{decode_file_one_thread, decode_file_parallel};
 use super::{EXIT_INPUT, EXIT_OK};
 use analyzer::pipeline::PipelineLimits;
+use analyzer::xdr::PayloadMode;
 use anyhow::Result;
 use clap::Args;
 use std::io::Write;
@@ -32,11 +33,56 @@ pub struct DecodeArgs {
     /// Write JSON Lines (one object per message, then a summary object).
     #[arg(long)]
     json: bool,
+    /// How `--json` writes file data (READ and WRITE payload): `len` its
+    /// length in bytes, `hex`, or `escaped` text (`\xNN` for bytes that
+    /// are not printable).
+    #[arg(long, value_enum, value_name = "MODE", default_value = "len")]
+    data: DataMode,
     /// List each problem found (gaps, malformed records) on stderr.
     #[arg(long)]
     problems: bool,
+    /// Threads decoding and formatting messages while another reads and
+    /// reassembles (default: one per core for files of 4 MiB or more; 1:
+    /// everything on one thread). The output is the same.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
     #[command(flatten)]
     limits: LimitArgs,
+}
+
+/// Files smaller than this are decoded on one thread unless `--threads`
+/// says otherwise (starting threads costs more than they save).
+const PARALLEL_ABOVE: u64 = 4 << 20;
+
+/// One thread per core for a file worth it, else one.
+fn default_threads(path: &std::path::Path) -> usize {
+    let big = std::fs::metadata(path).is_ok_and(|m| m.len() >= PARALLEL_ABOVE);
+    if big {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    } else {
+        1
+    }
+}
+
+/// How `--json` writes file data.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataMode {
+    /// Its length in bytes (a number).
+    Len,
+    /// Lower-case hexadecimal.
+    Hex,
+    /// Text, non-printable bytes as `\xNN` (lossless).
+    Escaped,
+}
+
+impl DataMode {
+    fn payload(self) -> PayloadMode {
+        match self {
+            DataMode::Len => PayloadMode::Len,
+            DataMode::Hex => PayloadMode::Hex,
+            DataMode::Escaped => PayloadMode::Escaped,
+        }
+    }
 }
 
 /// The pipeline's bounds as command-line options (each unset option keeps
@@ -100,8 +146,17 @@ pub fn run(args: &DecodeArgs) -> Result<u8> {
     let mut code = EXIT_OK;
     for path in &args.files {
         let name = path.display().to_string();
-        let sink = DecodeOutput::new(&mut out, args.json, &name);
-        let result = decode_file(path, args.limits.limits(), sink);
+        let payload = args.data.payload();
+        let sink = DecodeOutput::new(&mut out, args.json, &name).payload(payload);
+        let workers = args.threads.unwrap_or_else(|| default_threads(path));
+        let result = if workers > 1 {
+            let json = args.json;
+            decode_file_parallel(path, args.limits.limits(), sink, workers, || {
+                DecodeOutput::in_memory(json, &name).payload(payload)
+            })
+        } else {
+            decode_file_one_thread(path, args.limits.limits(), sink)
+        };
         match result {
             Ok((mut sink, stats)) => {
                 if let Some(e) = &stats.read_error {
@@ -146,7 +201,7 @@ fn run_live(args: &DecodeArgs, iface: &str) -> Result<u8> {
     let stdout = std::io::stdout();
     let out = std::io::LineWriter::new(stdout.lock());
     let name = format!("live:{iface}");
-    let sink = DecodeOutput::new(out, args.json, &name);
+    let sink = DecodeOutput::new(out, args.json, &name).payload(args.data.payload());
     let (mut sink, stats) =
         analyzer::pipeline::Pipeline::new(args.limits.limits(), sink).run(&mut src, |_, _| {});
     let _ = src.flush();
