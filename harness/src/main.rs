@@ -35,6 +35,11 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before any thread starts: the GSS library reads KRB5_CONFIG from the
+    // environment; a run's lab later writes its realm's krb5.conf there.
+    if matches!(cli.command, Command::Run(_) | Command::Lab(_)) {
+        trunkcheck::krb5::prepare_process();
+    }
     let result = match cli.command {
         Command::Decode(args) => cli::decode::run(&args),
         Command::Analyze(args) => cli::analyze::run(&args),

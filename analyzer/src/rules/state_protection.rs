@@ -55,11 +55,18 @@ impl Check for StateProtection {
                 }
             }
             Event::ExchangeId {
-                call: CallOp::ExchangeId { protect, .. },
+                call: CallOp::ExchangeId { protect, flags, .. },
                 result: Ok(x),
             } => {
                 let at = j.at();
+                // An update keeps the confirmed record's protection
+                // (§18.35.3: it cannot change once confirmed): what it
+                // asks for is not what it gets, by design.
+                let update = flags.0 & crate::nfs4::ExchgId4Flags::UPD_CONFIRMED_REC_A.0 != 0;
                 j.judge(&EXCHID_MUST_ENFORCE, || {
+                    if update {
+                        return None;
+                    }
                     must_enforce(protect, x).map(|missing| {
                         Violation::new(
                             format!(

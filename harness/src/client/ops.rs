@@ -13,7 +13,7 @@ use analyzer::nfs4::{
     ClientOwner4, CreateSession4Args, CreateSession4Flags, DestroyClientid4Args,
     DestroySession4Args, ExchangeId4Args, ExchgId4Flags, Netaddr4, NfsClientId4, NfsImplId4,
     Nfstime4, ReclaimComplete4Args, Sequence4Args, SessionId4, Setclientid4Args,
-    SetclientidConfirm4Args, StateProtect4A, StateProtectOps4,
+    SetclientidConfirm4Args, SsvSpParms4, StateProtect4A, StateProtectOps4,
 };
 use analyzer::nfs4::{
     Bitmap4, Clientid4, Close4Args, Compound4Res, Createhow4, Creatverfattr, Delegreturn4Args,
@@ -425,6 +425,40 @@ pub fn mach_cred() -> StateProtect4A<'static> {
     StateProtect4A::MachCred(StateProtectOps4 {
         spo_must_enforce: Bitmap4::from_bits(&enforced.map(|op| op.0)),
         spo_must_allow: Bitmap4::default(),
+    })
+}
+
+/// SP4_SSV asking for the same operations as [`mach_cred`], with SHA-256
+/// (when `hash`) and AES-256-CBC (when `encr`) as the only algorithms (DER
+/// object identifiers), window `window` and one GSS handle.
+pub fn ssv(window: u32, hash: bool, encr: bool) -> StateProtect4A<'static> {
+    const SHA256: &[u8] = &[
+        0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+    ];
+    const AES256_CBC: &[u8] = &[
+        0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x2A,
+    ];
+    let ops = match mach_cred() {
+        StateProtect4A::MachCred(o) => o,
+        _ => StateProtectOps4 {
+            spo_must_enforce: Bitmap4::default(),
+            spo_must_allow: Bitmap4::default(),
+        },
+    };
+    StateProtect4A::Ssv(SsvSpParms4 {
+        ssp_ops: ops,
+        ssp_hash_algs: if hash {
+            vec![Opaque::from(SHA256.to_vec())]
+        } else {
+            Vec::new()
+        },
+        ssp_encr_algs: if encr {
+            vec![Opaque::from(AES256_CBC.to_vec())]
+        } else {
+            Vec::new()
+        },
+        ssp_window: window,
+        ssp_num_gss_handles: 1,
     })
 }
 

@@ -130,6 +130,17 @@ type Unwrap = unsafe extern "C" fn(
     *mut c_int,
     *mut u32,
 ) -> u32;
+type InquireContext = unsafe extern "C" fn(
+    *mut u32,
+    Raw,
+    *mut Raw,
+    *mut Raw,
+    *mut u32,
+    *mut *mut OidDesc,
+    *mut u32,
+    *mut c_int,
+    *mut c_int,
+) -> u32;
 type ReleaseBuffer = unsafe extern "C" fn(*mut u32, *mut BufferDesc) -> u32;
 type ReleaseObject = unsafe extern "C" fn(*mut u32, *mut Raw) -> u32;
 type DeleteSecContext = unsafe extern "C" fn(*mut u32, *mut Raw, *mut BufferDesc) -> u32;
@@ -151,6 +162,7 @@ pub struct Gssapi {
     release_cred: ReleaseObject,
     delete_sec_context: DeleteSecContext,
     display_status: DisplayStatus,
+    inquire_context: InquireContext,
 }
 
 impl std::fmt::Debug for Gssapi {
@@ -229,6 +241,7 @@ impl Gssapi {
                 release_cred: symbol(handle, "gss_release_cred")?,
                 delete_sec_context: symbol(handle, "gss_delete_sec_context")?,
                 display_status: symbol(handle, "gss_display_status")?,
+                inquire_context: symbol(handle, "gss_inquire_context")?,
             })
         }
     }
@@ -661,6 +674,43 @@ impl SecContext {
             self.established = true;
             Ok(InitStep::Complete { token })
         }
+    }
+
+    /// The acceptor's principal as the mechanism authenticated it
+    /// (`gss_inquire_context`'s target name, e.g. `nfs/host@REALM`).
+    pub fn acceptor_name(&self) -> Result<String, GssError> {
+        if self.raw.is_null() {
+            return Err(GssError::Protocol {
+                detail: "no context to inquire".into(),
+            });
+        }
+        let mut minor = 0;
+        let mut target: Raw = ptr::null_mut();
+        // SAFETY: raw is a live context; only the target name is asked for
+        // (the other outputs are null, which RFC 2744 allows); it is
+        // released below.
+        let major = unsafe {
+            (self.lib.inquire_context)(
+                &mut minor,
+                self.raw,
+                ptr::null_mut(),
+                &mut target,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        if is_error(major) || target.is_null() {
+            return Err(self.lib.error("gss_inquire_context", major, minor));
+        }
+        let name = Name {
+            lib: self.lib,
+            raw: target,
+            text: String::new(),
+        };
+        name.display()
     }
 
     /// True once [`SecContext::step`] returned `Complete`.

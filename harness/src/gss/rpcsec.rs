@@ -307,6 +307,8 @@ pub struct GssContext {
     /// Signalled when a sequence number leaves the window.
     room: Condvar,
     outcome: InitOutcome,
+    /// The acceptor's principal, when the mechanism tells it.
+    acceptor: Option<String>,
 }
 
 impl std::fmt::Debug for GssContext {
@@ -426,14 +428,17 @@ impl GssContext {
                 gss_major: res.gss_major,
                 gss_minor: res.gss_minor,
             };
-            return GssContext::from_parts(
+            let acceptor = ctx.acceptor_name().ok();
+            let mut made = GssContext::from_parts(
                 Box::new(ctx),
                 handle,
                 res.seq_window,
                 service,
                 &reply.verf,
                 outcome,
-            );
+            )?;
+            made.acceptor = acceptor;
+            return Ok(made);
         }
     }
 
@@ -471,7 +476,14 @@ impl GssContext {
             seq: Mutex::new(SeqWindow::new(seq_window, 1)),
             room: Condvar::new(),
             outcome,
+            acceptor: None,
         })
+    }
+
+    /// The acceptor's principal as the mechanism authenticated it (with
+    /// mutual authentication: the server proved it holds that key).
+    pub fn acceptor(&self) -> Option<&str> {
+        self.acceptor.as_deref()
     }
 
     /// The server's context handle.

@@ -666,6 +666,65 @@ impl Kdc {
     }
 }
 
+/// The environment variable the GSS library reads its configuration from.
+pub const CONFIG_VAR: &str = "KRB5_CONFIG";
+
+/// The `krb5.conf` this process's GSS library reads when a run owns the
+/// realm: `<tmp>/trunkcheck-krb5-<pid>.conf`, written by [`use_realm`].
+pub fn process_config_path() -> PathBuf {
+    std::env::temp_dir().join(format!("trunkcheck-krb5-{}.conf", std::process::id()))
+}
+
+/// Points this process's GSS library at [`process_config_path`]. Call it
+/// in `main` before any thread starts (the library reads the environment
+/// at each new krb5 context; changing it later races other threads). The
+/// file need not exist yet: MIT Kerberos then uses an empty profile.
+pub fn prepare_process() {
+    std::env::set_var(CONFIG_VAR, process_config_path());
+}
+
+/// True when [`prepare_process`] pointed this process at its own path.
+pub fn process_prepared() -> bool {
+    std::env::var_os(CONFIG_VAR).is_some_and(|v| Path::new(&v) == process_config_path())
+}
+
+/// While alive, this process's GSS library uses a realm (see [`use_realm`]).
+#[derive(Debug)]
+pub struct ProcessRealm {
+    written: Option<PathBuf>,
+}
+
+impl Drop for ProcessRealm {
+    fn drop(&mut self) {
+        if let Some(p) = self.written.take() {
+            let _ = fs::remove_file(p);
+        }
+    }
+}
+
+/// Makes this process's GSS library use `kdc`'s realm. After
+/// [`prepare_process`] the realm's `krb5.conf` is copied to the process
+/// path (no environment change); otherwise `KRB5_CONFIG` is set now, which
+/// is only safe while no other thread reads the environment (tests that
+/// start one lab at a time).
+pub fn use_realm(kdc: &Kdc) -> Result<ProcessRealm, Krb5Error> {
+    if process_prepared() {
+        let path = process_config_path();
+        let text = fs::read(kdc.krb5_config())
+            .map_err(io_err(format!("reading {}", kdc.krb5_config().display())))?;
+        // Written beside and renamed: a reader never sees half a file.
+        let tmp = path.with_extension("conf.new");
+        fs::write(&tmp, text).map_err(io_err(format!("writing {}", tmp.display())))?;
+        fs::rename(&tmp, &path).map_err(io_err(format!("writing {}", path.display())))?;
+        Ok(ProcessRealm {
+            written: Some(path),
+        })
+    } else {
+        std::env::set_var(CONFIG_VAR, kdc.krb5_config());
+        Ok(ProcessRealm { written: None })
+    }
+}
+
 impl Drop for Kdc {
     fn drop(&mut self) {
         // Stop (and reap) the KDC before its files go.

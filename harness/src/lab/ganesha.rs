@@ -40,6 +40,33 @@ pub struct InstanceConfig {
     pub pseudo: String,
     /// FSAL plugin directory.
     pub plugins_dir: PathBuf,
+    /// Kerberos: the NFS_KRB5 block, krb5 SecTypes and idmapping.
+    pub krb5: Option<Krb5Instance>,
+}
+
+/// What an instance needs to accept RPCSEC_GSS contexts (Ganesha 4.3):
+/// `PrincipalName "nfs@HOST"` (a host-based name: only tickets for exactly
+/// that principal are taken), its keytab, a ccache directory of its own,
+/// and an idmapd.conf whose Local-Realms is the run's realm (else every
+/// principal maps to the anonymous user).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Krb5Instance {
+    /// The host part of the `nfs/` principal.
+    pub host: String,
+    /// The keytab holding it.
+    pub keytab: PathBuf,
+    /// `CCacheDir`.
+    pub ccache_dir: PathBuf,
+    /// The idmapd.conf written for the instance.
+    pub idmap: PathBuf,
+}
+
+/// The idmapd.conf of a realm: names `x@REALM` map to local user `x`.
+pub fn idmap_conf(realm: &str) -> String {
+    format!(
+        "[General]\nDomain = {}\nLocal-Realms = {realm}\n[Translation]\nMethod = nsswitch\n",
+        realm.to_ascii_lowercase()
+    )
 }
 
 /// The plugin file an FSAL needs, to check before starting.
@@ -72,6 +99,19 @@ pub fn render(c: &InstanceConfig) -> String {
         .map(|m| m.to_string())
         .collect::<Vec<_>>()
         .join(", ");
+    let (krb5_block, idmap, sec) = match &c.krb5 {
+        Some(k) => (
+            format!(
+                "NFS_KRB5 {{\n    Active_krb5 = true;\n    PrincipalName = \"nfs@{}\";\n    KeytabPath = {};\n    CCacheDir = {};\n}}\n",
+                k.host,
+                k.keytab.display(),
+                k.ccache_dir.display()
+            ),
+            format!("    IdmapConf = {};\n", k.idmap.display()),
+            "sys, krb5, krb5i, krb5p",
+        ),
+        None => (String::new(), String::new(), "sys"),
+    };
     let (fsal_name, mem_block, path) = match c.spec.fsal {
         Fsal::Vfs => ("VFS", String::new(), c.data_dir.display().to_string()),
         // A MEM export without Inode_Size returns filler on READ.
@@ -92,7 +132,7 @@ NFS_CORE_PARAM {{
     Enable_UDP = false;
     Plugins_Dir = {plugins};
 }}
-NFSv4 {{
+{krb5_block}NFSv4 {{
     Minor_Versions = {minor};
     Lease_Lifetime = {lease};
     Grace_Period = {grace};
@@ -100,7 +140,7 @@ NFSv4 {{
     RecoveryRoot = {recovery};
     Server_Owner = \"{owner}\";
     Server_Scope = \"{scope}\";
-}}
+{idmap}}}
 {mem_block}EXPORT {{
     Export_Id = 1;
     Path = {path};
@@ -108,7 +148,7 @@ NFSv4 {{
     Protocols = 4;
     Access_Type = RW;
     Squash = No_Root_Squash;
-    SecType = sys;
+    SecType = {sec};
     FSAL {{ Name = {fsal_name}; }}
 }}
 LOG {{ Default_Log_Level = EVENT; }}

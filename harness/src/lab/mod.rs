@@ -45,6 +45,7 @@ mod hooks;
 pub mod knfsd;
 mod link;
 pub mod probe;
+pub mod realm;
 #[cfg(test)]
 mod tests;
 
@@ -57,15 +58,16 @@ use cleanup::{
     add_pid, make_lab_dir, next_id, register, remove_lab_dir, remove_pid, shutting_down, signal,
     unregister_lab,
 };
-use ganesha::{Bind, InstanceConfig};
+use ganesha::{Bind, InstanceConfig, Krb5Instance};
 use link::Topology;
+pub use realm::{ClientKind, LabRealm};
 use std::fs;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::net::{IpAddr, SocketAddr};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Mutex, MutexGuard};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long an instance gets to exit after SIGTERM before SIGKILL.
@@ -285,6 +287,11 @@ pub struct Lab {
     target: Target,
     servers: Vec<ServerInfo>,
     kind: Kind,
+    /// The run's Kerberos realm (targets with `krb5:`), dropped after the
+    /// servers.
+    realm: Option<Arc<LabRealm>>,
+    /// Why a target asking for a realm has none (a tool is missing).
+    no_realm: Option<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -392,6 +399,8 @@ impl Lab {
                     target: target.clone(),
                     servers,
                     kind: Kind::External,
+                    realm: None,
+                    no_realm: None,
                 };
                 for s in &target.servers {
                     lab.wait_external(&s.name, &s.addresses)?;
@@ -415,6 +424,8 @@ impl Lab {
                 target: target.clone(),
                 servers,
                 kind: Kind::Knfsd(Box::new(k)),
+                realm: None,
+                no_realm: None,
             }),
             Err(e) => {
                 // What was started dies with the supervisor (dropped with
@@ -500,16 +511,44 @@ impl Lab {
                 return Err(e);
             }
         };
+        // The realm comes up before the servers (they read its keytabs); a
+        // machine without the Kerberos tools runs the lab without one, and
+        // scenarios needing it are skipped with the reason.
+        let (realm, no_realm) = match target.krb5 {
+            None => (None, None),
+            Some(_) => match LabRealm::start(target, &dir) {
+                Ok(r) => (Some(Arc::new(r)), None),
+                Err(why) => (None, Some(why)),
+            },
+        };
         let lab = Lab {
             id,
             target: target.clone(),
             servers,
             kind: Kind::Ganesha(Box::new(g)),
+            realm,
+            no_realm,
         };
         for i in 0..lab.target.servers.len() {
             lab.launch(i, Role::Own)?;
         }
         Ok(lab)
+    }
+
+    /// The run's Kerberos realm, if the target has one and it started.
+    pub fn realm(&self) -> Option<&Arc<LabRealm>> {
+        self.realm.as_ref()
+    }
+
+    /// Why the target has no realm: it asks for none, or it could not start.
+    pub fn no_realm(&self) -> String {
+        match &self.no_realm {
+            Some(why) => format!("the target's Kerberos realm could not start: {why}"),
+            None => format!(
+                "target {} has no Kerberos realm (a built-in Ganesha target with `krb5:`)",
+                self.target.name
+            ),
+        }
     }
 
     /// The client namespace (None for external targets): open client
@@ -702,7 +741,33 @@ impl Lab {
             pseudo: server.export.clone(),
             plugins_dir: PathBuf::from(ganesha::PLUGINS_DIR),
             spec: spec.clone(),
+            krb5: None,
         };
+        let mut config = config;
+        let mut krb5_env = Vec::new();
+        if let Some(r) = &self.realm {
+            // The identity served names the principal (a takeover serves
+            // the peer's).
+            let who = match role {
+                Role::Own => i,
+                Role::TakenOverBy(j) => j,
+            };
+            if let (Some(host), Some(keytab)) = (r.host(who), r.keytab(who)) {
+                let ccache_dir = inst_dir.join("ccache");
+                fs::create_dir_all(&ccache_dir)
+                    .map_err(io_err(format!("creating {}", ccache_dir.display())))?;
+                let idmap = inst_dir.join("idmapd.conf");
+                fs::write(&idmap, ganesha::idmap_conf(r.kdc().realm()))
+                    .map_err(io_err(format!("writing {}", idmap.display())))?;
+                krb5_env = r.kdc().server_env(keytab);
+                config.krb5 = Some(Krb5Instance {
+                    host: host.to_string(),
+                    keytab: keytab.path.clone(),
+                    ccache_dir,
+                    idmap,
+                });
+            }
+        }
         let conf = inst_dir.join("ganesha.conf");
         fs::write(&conf, ganesha::render(&config))
             .map_err(io_err(format!("writing {}", conf.display())))?;
@@ -739,6 +804,7 @@ impl Lab {
             .arg(inst_dir.join("ganesha.pid"))
             .args(["-N", "NIV_EVENT", "-I"])
             .arg(spec.node_id.to_string())
+            .envs(krb5_env)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

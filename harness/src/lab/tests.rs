@@ -14,7 +14,37 @@ fn config(bind: Bind) -> InstanceConfig {
         data_dir: PathBuf::from("/tmp/lab/shared/data-cluster"),
         pseudo: "/export".into(),
         plugins_dir: PathBuf::from(ganesha::PLUGINS_DIR),
+        krb5: None,
     }
+}
+
+#[test]
+fn a_krb5_instance_gets_an_nfs_krb5_block_krb5_sectypes_and_idmapping() {
+    let plain = render(&config(Bind::Any));
+    assert!(plain.contains("SecType = sys;") && !plain.contains("NFS_KRB5"));
+    let mut c = config(Bind::Any);
+    c.krb5 = Some(ganesha::Krb5Instance {
+        host: "trunkcheck-cluster.trunkcheck.test".into(),
+        keytab: PathBuf::from("/tmp/lab/nfs.keytab"),
+        ccache_dir: PathBuf::from("/tmp/lab/a/ccache"),
+        idmap: PathBuf::from("/tmp/lab/a/idmapd.conf"),
+    });
+    let text = render(&c);
+    for want in [
+        "Active_krb5 = true;",
+        "PrincipalName = \"nfs@trunkcheck-cluster.trunkcheck.test\";",
+        "KeytabPath = /tmp/lab/nfs.keytab;",
+        "CCacheDir = /tmp/lab/a/ccache;",
+        "IdmapConf = /tmp/lab/a/idmapd.conf;",
+        "SecType = sys, krb5, krb5i, krb5p;",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    let idmap = ganesha::idmap_conf("TRUNKCHECK.TEST");
+    assert!(
+        idmap.contains("Local-Realms = TRUNKCHECK.TEST")
+            && idmap.contains("Domain = trunkcheck.test")
+    );
 }
 
 #[test]

@@ -193,6 +193,23 @@ pub struct Env {
     /// Said after "the target has no servers for these roles" (what the
     /// target's kind of server cannot be, e.g. a knfsd cluster peer).
     pub role_note: Option<String>,
+    /// The run's Kerberos realm, or why there is none.
+    pub realm: Realm,
+}
+
+/// The run's Kerberos realm as trials see it.
+#[derive(Clone)]
+pub enum Realm {
+    /// The lab's realm: servers' principals and client credentials.
+    Ready(Arc<crate::lab::LabRealm>),
+    /// No realm, and why (scenarios with krb5 principals are skipped).
+    Missing(String),
+}
+
+impl Default for Realm {
+    fn default() -> Self {
+        Realm::Missing("the target has no Kerberos realm".into())
+    }
 }
 
 impl Env {
@@ -205,6 +222,7 @@ impl Env {
             sources: Sources::Lent(AddressPool::new(Vec::new())),
             reply_timeout: Duration::from_secs(1),
             role_note: None,
+            realm: Realm::default(),
         }
     }
 

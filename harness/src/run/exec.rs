@@ -103,7 +103,7 @@ impl<'a> TrialRun<'a> {
         };
         let conn =
             Connection::connect(to, &opts).map_err(|e| Failure::at(n, &what, e.to_string()))?;
-        let principal = self.principal(n, c.principal.as_deref())?;
+        let principal = self.principal(n, c.principal.as_deref(), &conn, &c.to)?;
         self.conns.insert(
             c.name.clone(),
             Conn {
@@ -111,6 +111,7 @@ impl<'a> TrialRun<'a> {
                 conn,
                 role: c.to.clone(),
                 principal,
+                principal_name: c.principal.clone(),
             },
         );
         self.last_conn = Some(c.name.clone());
@@ -120,14 +121,13 @@ impl<'a> TrialRun<'a> {
     fn op_step(&mut self, n: usize, op: &Op) -> Result<(), Failure> {
         let common = op.common();
         let conn = self.conn(n, &common.on)?;
-        let principal = match &common.principal {
-            Some(p) => self.principal(n, Some(p))?,
-            None => conn.principal.clone(),
-        };
+        let name = common.principal.as_ref().or(conn.principal_name.as_ref());
+        let principal = self.principal(n, name.map(String::as_str), &conn.conn, &conn.role)?;
         let what = op.keyword();
         let plan = plan::plan(self, n, op, &conn, &principal)?;
         let mut res = self.send(n, what, &conn, &principal, &plan)?;
         let (mut status, mut json) = main_result(&res, plan.main);
+        gss_acceptor(&mut json, &principal);
         if status == NfsStat4::NFS4ERR_DELAY
             && retries_delay(&plan, op)
             && !names_status(common.expect.as_ref(), "NFS4ERR_DELAY")
@@ -141,6 +141,7 @@ impl<'a> TrialRun<'a> {
                 let again = plan::plan(self, n, op, &conn, &principal)?;
                 res = self.send(n, what, &conn, &principal, &again)?;
                 (status, json) = main_result(&res, again.main);
+                gss_acceptor(&mut json, &principal);
                 times += 1;
             }
             self.notes.push(format!(
@@ -182,10 +183,8 @@ impl<'a> TrialRun<'a> {
 
     fn compound(&mut self, n: usize, c: &CompoundStep) -> Result<(), Failure> {
         let conn = self.conn(n, &c.on)?;
-        let principal = match &c.principal {
-            Some(p) => self.principal(n, Some(p))?,
-            None => conn.principal.clone(),
-        };
+        let name = c.principal.as_ref().or(conn.principal_name.as_ref());
+        let principal = self.principal(n, name.map(String::as_str), &conn.conn, &conn.role)?;
         let mut all = Plan {
             session: None,
             seq: SeqMode::Auto,
@@ -423,6 +422,8 @@ impl<'a> TrialRun<'a> {
             .act(&server, &action)
             .map_err(|e| Failure::at(n, &what, e.to_string()))?;
         self.acted.insert(role.to_string(), Instant::now());
+        // A restarted or replaced server knows no context of before.
+        self.gss.clear();
         Ok(())
     }
 
@@ -463,7 +464,7 @@ impl<'a> TrialRun<'a> {
         };
         let fail = |e: String| Failure::at(n, what, e);
         let conn = Connection::connect(addr, &opts).map_err(|e| fail(e.to_string()))?;
-        let principal = self.principal(n, None)?;
+        let principal = self.plain_principal(n, None)?;
         let owner = self.owner("grace-probe", None);
         let session = Session::fresh(&conn, &principal, &owner).map_err(fail)?;
         let _ = session.reclaim_complete(&conn, false);
@@ -664,6 +665,19 @@ pub fn actions_of(sc: &Scenario) -> Vec<(String, Action)> {
             _ => None,
         })
         .collect()
+}
+
+/// Adds `gss_acceptor` to a step's reply fields: the server principal the
+/// call's RPCSEC_GSS context authenticated (null under AUTH_SYS/NONE).
+fn gss_acceptor(json: &mut serde_json::Value, principal: &Principal) {
+    if let serde_json::Value::Object(m) = json {
+        let acceptor = principal
+            .gss_context()
+            .and_then(|c| c.acceptor())
+            .map(|a| serde_json::Value::String(a.to_string()))
+            .unwrap_or(serde_json::Value::Null);
+        m.insert("gss_acceptor".into(), acceptor);
+    }
 }
 
 #[cfg(test)]

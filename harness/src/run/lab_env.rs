@@ -1,7 +1,9 @@
 //! A run's environment from a running [`Lab`]: its servers, its client
 //! namespace, its actions, where each trial's traffic is captured.
 
-use super::env::{AddressPool, Control, Env, EnvServer, Sources, ADDRESSES_PER_TRIAL, PROBE_TRIAL};
+use super::env::{
+    AddressPool, Control, Env, EnvServer, Realm, Sources, ADDRESSES_PER_TRIAL, PROBE_TRIAL,
+};
 use crate::action::{Action, Unsupported};
 use crate::lab::{Lab, LabError};
 use crate::netns::NetNs;
@@ -70,6 +72,10 @@ pub fn env_from_lab(lab: Arc<Lab>, trials: usize) -> Result<Env, String> {
         sources,
         reply_timeout: Duration::from_secs(10),
         role_note: lab.role_note(),
+        realm: match lab.realm() {
+            Some(r) => Realm::Ready(Arc::clone(r)),
+            None => Realm::Missing(lab.no_realm()),
+        },
     };
     if matches!(env.sources, Sources::PerTrial { .. }) {
         add_trial_addresses(&mut env, trials + 1)?;

@@ -202,6 +202,11 @@ fn note(record: &Record, known: bool) -> Option<String> {
 
 fn judge(ctx: &Ctx, sc: &Scenario, record: &mut Record) -> Verdict {
     let env = &ctx.env;
+    if sc.needs_krb5() {
+        if let env::Realm::Missing(why) = &env.realm {
+            return Verdict::Skip(format!("needs Kerberos (krb5 principals): {why}"));
+        }
+    }
     let roles = match env.assign(&roles_of(sc)) {
         Ok(r) => r,
         Err(why) => return Verdict::Skip(why),

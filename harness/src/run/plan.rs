@@ -410,6 +410,7 @@ fn exchange_id(t: &mut TrialRun<'_>, a: &ExchangeIdStep) -> Plan {
     );
     let sp = match a.state_protect.as_deref() {
         Some("mach_cred") => ops::mach_cred(),
+        Some("ssv") => ops::ssv(a.ssv_window.unwrap_or(16), !a.ssv_no_hash, !a.ssv_no_encr),
         _ => StateProtect4A::None,
     };
     let eia_flags = ExchgId4Flags(f.0 | a.raw_flags);

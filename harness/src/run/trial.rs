@@ -4,13 +4,19 @@
 //! trial reads and changes it through this module.
 
 use super::env::Env;
+use super::env::Realm;
 use super::failure::Failure;
 use crate::client::ops::Range;
 use crate::client::{CallbackListener, ClientOwner, Connection, Principal, Session};
+use crate::gss::GssContext;
+use crate::lab::ClientKind;
+use crate::scenario::GssServiceName;
 use crate::scenario::Scenario;
 use analyzer::nfs4::{Clientid4, Stateid4, Verifier4};
+use analyzer::rpc::RpcGssService;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What a saved name holds.
@@ -65,6 +71,8 @@ pub(crate) struct Conn {
     pub conn: Connection,
     pub role: String,
     pub principal: Principal,
+    /// The scenario's name of the connection's principal (None: root).
+    pub principal_name: Option<String>,
 }
 
 /// One step's record, for failure reports and frame lookup.
@@ -95,6 +103,9 @@ pub struct TrialRun<'a> {
     pub(crate) listener: Option<CallbackListener>,
     /// NFSv4.0 seqids per state owner name.
     pub(crate) seqids: BTreeMap<String, u32>,
+    /// RPCSEC_GSS contexts by (principal name, server name); a server
+    /// action forgets them all (a restarted server knows none).
+    pub(crate) gss: BTreeMap<(String, String), Arc<GssContext>>,
     pub(crate) leases: BTreeMap<String, Duration>,
     /// When each role's server came back from the last action on it.
     pub(crate) acted: BTreeMap<String, std::time::Instant>,
@@ -157,6 +168,7 @@ impl<'a> TrialRun<'a> {
             owners: BTreeMap::new(),
             listener: None,
             seqids: BTreeMap::new(),
+            gss: BTreeMap::new(),
             leases: BTreeMap::new(),
             acted: BTreeMap::new(),
             log: Vec::new(),
@@ -174,8 +186,84 @@ impl<'a> TrialRun<'a> {
             .ok_or_else(|| Failure::at(n, "role", format!("role {role} has no server")))
     }
 
-    /// The principal named (`root` and the scenario's own).
-    pub(crate) fn principal(&self, n: usize, name: Option<&str>) -> Result<Principal, Failure> {
+    /// The principal named (`root` and the scenario's own) for calls on
+    /// `conn` to the server playing `role`: a Kerberos principal's context
+    /// with that server is created over `conn` on first use.
+    pub(crate) fn principal(
+        &mut self,
+        n: usize,
+        name: Option<&str>,
+        conn: &Connection,
+        role: &str,
+    ) -> Result<Principal, Failure> {
+        if let Some(p) = name {
+            let krb5 = match self.sc.principals.get(p) {
+                Some(spec) => spec.krb5().map_err(|e| Failure::at(n, "principal", e))?,
+                None => None,
+            };
+            if let Some(k) = krb5 {
+                return self.gss_principal(n, p, &k, conn, role);
+            }
+        }
+        self.plain_principal(n, name)
+    }
+
+    /// A Kerberos principal's context with `role`'s server (reused, or
+    /// created over `conn`), with the principal's service.
+    fn gss_principal(
+        &mut self,
+        n: usize,
+        name: &str,
+        k: &crate::scenario::Krb5Principal,
+        conn: &Connection,
+        role: &str,
+    ) -> Result<Principal, Failure> {
+        let what = format!("RPCSEC_GSS context of {name}");
+        let realm = match &self.env.realm {
+            Realm::Ready(r) => Arc::clone(r),
+            Realm::Missing(why) => return Err(Failure::at(n, &what, why.clone())),
+        };
+        let i = *self
+            .roles
+            .get(role)
+            .ok_or_else(|| Failure::at(n, &what, format!("role {role} has no server")))?;
+        let server = self.server_name(n, role)?;
+        let service = match k.service {
+            GssServiceName::None => RpcGssService::rpc_gss_svc_none,
+            GssServiceName::Integrity => RpcGssService::rpc_gss_svc_integrity,
+            GssServiceName::Privacy => RpcGssService::rpc_gss_svc_privacy,
+        };
+        let key = (name.to_string(), server.clone());
+        let ctx = match self.gss.get(&key) {
+            Some(c) => Arc::clone(c),
+            None => {
+                let kind = if k.machine {
+                    ClientKind::Machine
+                } else {
+                    ClientKind::User
+                };
+                let cred = realm
+                    .cred(kind, &k.name)
+                    .map_err(|e| Failure::at(n, &what, e))?;
+                let target = realm
+                    .target_name(i)
+                    .map_err(|e| Failure::at(n, &what, e.to_string()))?;
+                let ctx = conn
+                    .gss_context(&cred, &target, service)
+                    .map_err(|e| Failure::at(n, &what, format!("server {server}: {e}")))?;
+                self.gss.insert(key, Arc::clone(&ctx));
+                ctx
+            }
+        };
+        Ok(Principal::gss(ctx).with_service(service))
+    }
+
+    /// An AUTH_SYS or AUTH_NONE principal (`root` and the scenario's own).
+    pub(crate) fn plain_principal(
+        &self,
+        n: usize,
+        name: Option<&str>,
+    ) -> Result<Principal, Failure> {
         let root = || Principal::Sys {
             uid: 0,
             gid: 0,

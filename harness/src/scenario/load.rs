@@ -282,6 +282,13 @@ fn validate(s: &Scenario) -> Result<(), Refusal> {
             _ => {}
         }
     }
+    for (name, p) in &s.principals {
+        if name == "root" {
+            return Err((None, None, "principals: `root` is predefined".into()));
+        }
+        p.krb5()
+            .map_err(|m| (None, None, format!("principal {name}: {m}")))?;
+    }
     if let Some(m) = s.requires.minor {
         if m > 2 {
             return Err((None, None, format!("minor version {m} does not exist")));
@@ -513,8 +520,8 @@ impl Validator<'_> {
                 self.minor_at_least(1, "exchange_id")?;
                 check_flags::<ExchgId4Flags>(&a.flags, ExchgId4Flags::KNOWN)?;
                 match a.state_protect.as_deref() {
-                    None | Some("none") | Some("mach_cred") => Ok(Saved::ExchangeId),
-                    Some(o) => Err(format!("state_protect `{o}`: use none or mach_cred")),
+                    None | Some("none") | Some("mach_cred") | Some("ssv") => Ok(Saved::ExchangeId),
+                    Some(o) => Err(format!("state_protect `{o}`: use none, mach_cred or ssv")),
                 }
             }
             Op::CreateSession(a) => {

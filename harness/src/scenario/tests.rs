@@ -278,3 +278,46 @@ fn partial_rows_slots_and_any_error_are_checked() {
         .to_string()
         .contains("sent without one"));
 }
+
+fn with_principal(p: &str) -> String {
+    format!(
+        "area: t\nscenarios:\n  - id: T-KRB-01\n    title: t\n    rfc: [x]\n    kw: MUST\n    principals:\n      m: {p}\n    steps:\n      - connect: {{as: c1, principal: m}}\n"
+    )
+}
+
+#[test]
+fn krb5_principals_load_with_their_kind_and_service() {
+    let s = load(&with_principal("{krb5: machine client1, service: privacy}")).expect("loads");
+    let sc = &s.file.scenarios[0];
+    assert!(sc.needs_krb5());
+    let k = sc.principals["m"].krb5().expect("valid").expect("krb5");
+    assert!(k.machine);
+    assert_eq!(k.name, "client1");
+    assert_eq!(k.service, GssServiceName::Privacy);
+    let u = load(&with_principal("{krb5: user alice}")).expect("loads");
+    let k = u.file.scenarios[0].principals["m"]
+        .krb5()
+        .expect("valid")
+        .expect("krb5");
+    assert!(!k.machine);
+    assert_eq!(k.service, GssServiceName::Integrity);
+    let sys = load(&with_principal("{uid: 5}")).expect("loads");
+    assert!(!sys.file.scenarios[0].needs_krb5());
+}
+
+#[test]
+fn bad_krb5_principals_are_refused() {
+    for bad in [
+        "{krb5: root client1}",
+        "{krb5: machine}",
+        "{krb5: user a/b}",
+        "{krb5: user alice, service: secret}",
+        "{krb5: user alice, uid: 3}",
+        "{uid: 3, service: privacy}",
+    ] {
+        let e = load(&with_principal(bad))
+            .err()
+            .unwrap_or_else(|| panic!("{bad} loads"));
+        assert!(e.to_string().contains("principal m"), "{bad}: {e}");
+    }
+}

@@ -133,6 +133,100 @@ pub struct PrincipalSpec {
     /// AUTH_SYS machine name (default `trunkcheck`).
     #[serde(default)]
     pub machine: Option<String>,
+    /// A Kerberos principal (RPCSEC_GSS) instead of AUTH_SYS: `machine
+    /// NAME` (the machine credential `host/NAME`) or `user NAME`. Needs a
+    /// target with a realm; the scenario is skipped on others.
+    #[serde(default)]
+    pub krb5: Option<String>,
+    /// The RPCSEC_GSS service of a krb5 principal: `none` (krb5),
+    /// `integrity` (krb5i, the default) or `privacy` (krb5p).
+    #[serde(default)]
+    pub service: Option<String>,
+}
+
+/// The RPCSEC_GSS service a krb5 principal's calls use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GssServiceName {
+    /// Authentication only (krb5).
+    None,
+    /// Integrity (krb5i).
+    Integrity,
+    /// Privacy (krb5p).
+    Privacy,
+}
+
+/// A scenario's Kerberos principal, as `principals:` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Krb5Principal {
+    /// A machine credential (`host/NAME`), else a user (`NAME`).
+    pub machine: bool,
+    /// The name.
+    pub name: String,
+    /// The service its calls use.
+    pub service: GssServiceName,
+}
+
+impl PrincipalSpec {
+    /// The Kerberos principal this names, if any (an error for a spelling
+    /// the runner cannot use).
+    pub fn krb5(&self) -> Result<Option<Krb5Principal>, String> {
+        let Some(text) = &self.krb5 else {
+            if self.service.is_some() {
+                return Err("`service` is for krb5 principals".into());
+            }
+            return Ok(None);
+        };
+        if self.none
+            || self.uid != 0
+            || self.gid != 0
+            || !self.gids.is_empty()
+            || self.machine.is_some()
+        {
+            return Err(
+                "a krb5 principal has no AUTH_SYS fields (none, uid, gid, gids, machine)".into(),
+            );
+        }
+        let (kind, name) = text
+            .split_once(' ')
+            .ok_or_else(|| format!("krb5: {text:?} is not `machine NAME` or `user NAME`"))?;
+        let machine = match kind {
+            "machine" => true,
+            "user" => false,
+            _ => return Err(format!("krb5: {kind:?} is not `machine` or `user`")),
+        };
+        let name = name.trim();
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            return Err(format!(
+                "krb5: {name:?} must be letters, digits, '-', '_' or '.'"
+            ));
+        }
+        let service = match self.service.as_deref() {
+            None | Some("integrity") => GssServiceName::Integrity,
+            Some("none") => GssServiceName::None,
+            Some("privacy") => GssServiceName::Privacy,
+            Some(other) => {
+                return Err(format!(
+                    "service: {other:?} is not `none`, `integrity` or `privacy`"
+                ))
+            }
+        };
+        Ok(Some(Krb5Principal {
+            machine,
+            name: name.to_string(),
+            service,
+        }))
+    }
+}
+
+impl Scenario {
+    /// True when a principal of the scenario is a Kerberos one.
+    pub fn needs_krb5(&self) -> bool {
+        self.principals.values().any(|p| p.krb5.is_some())
+    }
 }
 
 /// `connect`: a TCP connection to one address of a server role.
@@ -723,8 +817,15 @@ op_steps! {
         flags: Vec<String>,
         /// Raw eia_flags bits added to `flags` (for undefined bits).
         raw_flags: u32,
-        /// State protection: `none` (default) or `mach_cred`.
+        /// State protection: `none` (default), `mach_cred` or `ssv`
+        /// (SHA-256 and AES-256-CBC, window `ssv_window`, one GSS handle).
         state_protect: Option<String>,
+        /// SP4_SSV: ssp_window (default 16).
+        ssv_window: Option<u32>,
+        /// SP4_SSV: send an empty ssp_hash_algs.
+        ssv_no_hash: bool,
+        /// SP4_SSV: send an empty ssp_encr_algs.
+        ssv_no_encr: bool,
         /// Send a zero-length eia_client_impl_id.
         empty_impl_id: bool,
     }

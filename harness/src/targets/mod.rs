@@ -88,6 +88,30 @@ pub struct Target {
     pub origin: String,
     /// The directory of the target file (`${target_dir}` in hooks).
     pub dir: Option<PathBuf>,
+    /// A Kerberos realm the built-in launcher starts for the run (None: the
+    /// target has no realm and scenarios needing krb5 are skipped).
+    pub krb5: Option<Krb5Spec>,
+}
+
+/// The run's Kerberos realm (built-in Ganesha targets only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Krb5Spec {
+    /// How servers' GSS service principals are named.
+    #[serde(default)]
+    pub names: ServiceNames,
+}
+
+/// How the launcher names the servers' `nfs/HOST` principals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServiceNames {
+    /// Servers of one scope share one principal (`nfs/SCOPE.DOMAIN`), as
+    /// RFC 8881 §2.10.4 recommends.
+    #[default]
+    PerScope,
+    /// Each server has its own (`nfs/NAME.DOMAIN`), even within a scope.
+    PerServer,
 }
 
 /// Who starts and controls a target's servers.
@@ -335,6 +359,8 @@ struct RawTarget {
     hooks: Option<Hooks>,
     #[serde(default)]
     capture: Vec<String>,
+    #[serde(default)]
+    krb5: Option<Krb5Spec>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -512,6 +538,12 @@ impl Target {
             Some(RawLaunch::Knfsd) => Launch::Knfsd,
             Some(RawLaunch::External) | None => Launch::External,
         };
+        if raw.krb5.is_some() && launch != Launch::Ganesha {
+            return Err(invalid(
+                "krb5".into(),
+                "a Kerberos realm is started only for `launch: ganesha` targets".into(),
+            ));
+        }
         if raw.servers.is_empty() {
             return Err(invalid(
                 "servers".into(),
@@ -827,6 +859,7 @@ impl Target {
             capture,
             origin: origin.to_string(),
             dir: None,
+            krb5: raw.krb5,
         })
     }
 
