@@ -67,6 +67,7 @@ fn a_failing_trial_kept_gets_its_sequence_diagram() {
 /// A scenario that names slot 1 in a session the server granted one slot
 /// (it asked for one: a server may grant as few as that, RFC 8881
 /// §18.36.3) cannot run there; the trial is skipped saying why, not failed.
+/// So is one whose `kw: precondition` expectation does not hold.
 const ONE_SLOT: &str = r#"area: slots
 description: a scenario written for a server that grants two slots
 scenarios:
@@ -88,10 +89,18 @@ scenarios:
       - exchange_id: {owner: o1, save: x1}
       - create_session: {client: x1, save: s1, fore_slots: 1}
       - sequence: {session: s1, slot: 0}
+  - id: ONE-SLOT-03
+    title: a precondition that does not hold skips the trial
+    rfc: ["RFC 8881 §18.35.3"]
+    kw: MUST
+    steps:
+      - connect: {as: c1, to: a}
+      - exchange_id: {owner: o1, save: x1, expect: {status: NFS4ERR_SERVERFAULT, kw: precondition, why: "never answered"}}
+      - create_session: {client: x1, save: s1}
 "#;
 
 #[test]
-fn a_scenario_needing_more_slots_than_granted_is_skipped() {
+fn a_scenario_the_server_lawfully_cannot_run_is_skipped() {
     if !can_run("run_live", &[Need::Root, Need::Ganesha, Need::LiveCapture]) {
         return;
     }
@@ -127,5 +136,12 @@ fn a_scenario_needing_more_slots_than_granted_is_skipped() {
         "{why}"
     );
     assert_eq!(outcome("ONE-SLOT-02")["outcome"], "passed", "{text}");
+    let pre = outcome("ONE-SLOT-03");
+    assert_eq!(pre["outcome"], "skipped", "{text}");
+    let why = pre["message"].as_str().unwrap_or("");
+    assert!(
+        why.contains("step 2") && why.contains("a precondition does not hold"),
+        "{why}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -11,6 +11,7 @@ use crate::action::Action;
 use crate::client::ops;
 use crate::client::{ConnectOptions, Connection, Principal, Session};
 use crate::scenario::*;
+use crate::scenario::strength::PRECONDITION;
 use analyzer::nfs4::{Compound4Res, NfsArgOp, NfsRes, NfsResOp, NfsStat4, NFS4_PROGRAM};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -255,6 +256,16 @@ impl<'a> TrialRun<'a> {
         let Some(own) = stated else {
             return Err(f);
         };
+        if own.is_some_and(|k| k.word == PRECONDITION) {
+            // What the rest of the scenario needs, which the server may
+            // lawfully not give, or which another scenario judges: the
+            // trial is not applicable here.
+            let why = format!("a precondition does not hold: {f}");
+            return Err(Failure {
+                not_applicable: Some(why),
+                ..f
+            });
+        }
         let resolved = self.sc.strength_of(own).unwrap_or_else(|why| Resolved {
             strength: Strength::Failure,
             source: why,

@@ -46,7 +46,7 @@ impl fmt::Display for Strength {
 /// The keywords `kw:` accepts, with their strength. `defined`: the RFC
 /// states the result as the operation's definition without a BCP-14 word
 /// ("the server returns NFS4ERR_NOENT"); `none`: the sentence requires
-/// nothing.
+/// nothing; `precondition`: see [`PRECONDITION`].
 pub const KEYWORDS: &[(&str, Strength)] = &[
     ("MUST", Strength::Failure),
     ("MUST NOT", Strength::Failure),
@@ -65,7 +65,14 @@ pub const KEYWORDS: &[(&str, Strength)] = &[
     ("MAY", Strength::Information),
     ("OPTIONAL", Strength::Information),
     ("none", Strength::Information),
+    (PRECONDITION, Strength::Failure),
 ];
+
+/// The `kw:` of an expectation the rest of the scenario needs but does not
+/// judge (the server may lawfully refuse it, or another scenario judges
+/// it): when it does not hold, the trial is skipped as not applicable,
+/// saying why, instead of failing.
+pub const PRECONDITION: &str = "precondition";
 
 /// The strength of a keyword as `kw:` spells it (`None`: not a keyword).
 pub fn keyword_strength(word: &str) -> Option<Strength> {
@@ -133,7 +140,8 @@ pub fn cell_strength(cell: &str) -> Option<Strength> {
             return None;
         }
         let word = part.strip_suffix("(lc)").map_or(part, str::trim);
-        let s = keyword_strength(word).filter(|_| word != "defined" && word != "none")?;
+        let s = keyword_strength(word)
+            .filter(|_| word != "defined" && word != "none" && word != PRECONDITION)?;
         match found {
             Some(f) if f != s => return None,
             _ => found = Some(s),
