@@ -8,6 +8,8 @@
 //! unread. Otherwise the rules judge it as a partial capture and the
 //! trial's record says why ([`Observed::note`]).
 
+// Used by live capture only (`--features live`).
+#[cfg_attr(not(feature = "live"), allow(dead_code))]
 mod merge;
 
 use super::env::Env;
@@ -83,6 +85,7 @@ pub fn analyze(path: &Path, complete: bool) -> Result<Observed, String> {
 /// are reached by.
 pub struct TrialCapture {
     path: PathBuf,
+    #[cfg_attr(not(feature = "live"), allow(dead_code))]
     started: std::time::Instant,
     #[cfg(feature = "live")]
     parts: Vec<Part>,
