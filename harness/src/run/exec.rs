@@ -197,8 +197,7 @@ impl<'a> TrialRun<'a> {
         if let Some(s) = &c.session {
             let session = self.session(n, s)?;
             if c.slot.is_some() || c.seqid.is_some() || c.cachethis {
-                plan::slot_granted(&session, &c.slot, n, "compound")?;
-                all.seq = plan::exact(&session, &c.slot, &c.seqid, c.cachethis);
+                all.seq = plan::exact(&session, &c.slot, &c.seqid, c.cachethis, n, "compound")?;
             }
             all.session = Some(session);
         }

@@ -129,44 +129,39 @@ pub(super) fn slot_choice(s: &Session, choice: &Option<SlotChoice>) -> u32 {
     }
 }
 
-/// A slot id the scenario names that the session was not granted
+/// The SEQUENCE a step chose itself (slot, sequence id, cachethis). A slot
+/// id the scenario names that the session was not granted
 /// (csr_fore_chan_attrs.ca_maxrequests; a server may grant as few as one
-/// slot): the step cannot run as written on this server. `beyond` is meant
-/// to be outside the range and passes.
-pub(super) fn slot_granted(
-    s: &Session,
-    choice: &Option<SlotChoice>,
-    n: usize,
-    what: &str,
-) -> Result<(), Failure> {
-    let granted = s.created().csr_fore_chan_attrs.ca_maxrequests;
-    match choice {
-        Some(SlotChoice::Id(slot)) if *slot >= granted => Err(Failure::not_applicable(
-            n,
-            what,
-            format!(
-                "the step uses slot {slot}, but the server granted {granted} slot(s) \
-                 (ca_maxrequests), which RFC 8881 §18.36.3 allows"
-            ),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// The SEQUENCE a step chose itself (slot, sequence id, cachethis).
+/// slot) makes step `n` not applicable on this server; `beyond` is meant to
+/// be outside the range and passes.
 pub(super) fn exact(
     s: &Session,
-    slot: &Option<SlotChoice>,
+    choice: &Option<SlotChoice>,
     seqid: &Option<Scalar>,
     cachethis: bool,
-) -> SeqMode {
-    let slot = slot_choice(s, slot);
+    n: usize,
+    what: &str,
+) -> Result<SeqMode, Failure> {
+    let granted = s.created().csr_fore_chan_attrs.ca_maxrequests;
+    if let Some(SlotChoice::Id(slot)) = choice {
+        if *slot >= granted {
+            return Err(Failure::not_applicable(
+                n,
+                what,
+                format!(
+                    "the step uses slot {slot}, but the server granted {granted} slot(s) \
+                     (ca_maxrequests), which RFC 8881 §18.36.3 allows"
+                ),
+            ));
+        }
+    }
+    let slot = slot_choice(s, choice);
     let next = s.next_seqid(slot).unwrap_or(1);
-    SeqMode::Exact {
+    Ok(SeqMode::Exact {
         slot,
         seqid: seq_choice(seqid, next),
         cachethis,
-    }
+    })
 }
 
 /// A SEQUENCE operation as the scenario places it inside a `compound`
@@ -177,8 +172,7 @@ pub fn sequence_op(
     a: &SequenceStep,
 ) -> Result<NfsArgOp<'static>, Failure> {
     let s = t.session(n, &a.session)?;
-    slot_granted(&s, &a.slot, n, "sequence")?;
-    let (slot, seqid, cachethis) = match exact(&s, &a.slot, &a.seqid, a.cachethis) {
+    let (slot, seqid, cachethis) = match exact(&s, &a.slot, &a.seqid, a.cachethis, n, "sequence")? {
         SeqMode::Exact {
             slot,
             seqid,
@@ -350,8 +344,14 @@ pub fn plan(
     let mut p = p;
     let common = op.common();
     if let (Some(s), true) = (&p.session, common.exact_sequence()) {
-        slot_granted(s, &common.slot, n, op.keyword())?;
-        p.seq = exact(s, &common.slot, &common.seqid, common.cachethis);
+        p.seq = exact(
+            s,
+            &common.slot,
+            &common.seqid,
+            common.cachethis,
+            n,
+            op.keyword(),
+        )?;
     }
     Ok(p)
 }
