@@ -51,7 +51,7 @@ KVER="$(dpkg-query -W -f '${Depends}' linux-image-amd64 | grep -o 'linux-image-[
 GUEST_FILES=("$HERE/guest-init.sh" "$HERE/guest-cmdloop.sh" "$HERE/guest-tool.sh" "$HERE/build.sh")
 key="$( {
     echo "kernel $KVER"
-    dpkg-query -W -f '${Package} ${Version}\n' "${PACKAGES[@]}" linux-image-"$KVER" libc6 libtirpc3
+    dpkg-query -W -f '${Package} ${Version}\n' "${PACKAGES[@]}" linux-image-"$KVER" libc6 libtirpc3 libgssapi-krb5-2 libnfsidmap1
     sha256sum "${GUEST_FILES[@]}" | awk '{print $1}'
 } )"
 mkdir -p "$CACHE"
@@ -82,7 +82,9 @@ done
 ln -s bin/busybox "$ROOT/init"
 
 # Kernel modules, in dependency order, each once.
-MODULES=(virtio_pci virtio_net virtio_blk ext4 nfsd nfs nfsv4)
+# rpcsec_gss_krb5 and the ciphers its enctypes ask the crypto API for (the
+# guest has no modprobe to load them on demand: cts(cbc(aes)) needs cts).
+MODULES=(virtio_pci virtio_net virtio_blk ext4 nfsd nfs nfsv4 rpcsec_gss_krb5 cts ecb)
 : > "$ROOT/etc/modules.order"
 for m in "${MODULES[@]}"; do
     modprobe -S "$KVER" --show-depends "$m" | while read -r kind path _; do
@@ -96,7 +98,10 @@ for m in "${MODULES[@]}"; do
 done
 
 # nfs-utils and iproute2 binaries with the shared libraries ldd lists.
-BINS=(/usr/sbin/rpc.nfsd /usr/sbin/rpc.mountd /usr/sbin/exportfs /sbin/mount.nfs /usr/sbin/nfsdcld /bin/ip /sbin/tc /usr/bin/flock)
+# rpc.svcgssd accepts RPCSEC_GSS contexts for knfsd (a lab with a realm);
+# libnfsidmap's plugins (dlopen'ed) map principals to local names.
+NFSIDMAP_PLUGINS=/usr/lib/x86_64-linux-gnu/libnfsidmap
+BINS=(/usr/sbin/rpc.nfsd /usr/sbin/rpc.mountd /usr/sbin/exportfs /sbin/mount.nfs /usr/sbin/nfsdcld /usr/sbin/rpc.svcgssd /bin/ip /sbin/tc /usr/bin/flock "$NFSIDMAP_PLUGINS"/nsswitch.so)
 copy_lib() {
     local f=$1
     [[ -e $ROOT$f ]] && return 0
@@ -104,8 +109,9 @@ copy_lib() {
     cp -L "$f" "$ROOT$f"
 }
 for b in "${BINS[@]}"; do
-    [[ -x $b ]] || die "missing $b"
+    [[ -e $b ]] || die "missing $b"
     dest=/usr/sbin/$(basename "$b")
+    [[ $b == "$NFSIDMAP_PLUGINS"/* ]] && { mkdir -p "$ROOT$NFSIDMAP_PLUGINS"; dest=$b; }
     [[ $b == /bin/ip ]] && dest=/usr/local/sbin/ip   # iproute2 ip (netns), ahead of busybox's ip in PATH
     [[ $b == /sbin/tc ]] && dest=/usr/local/sbin/tc  # iproute2 tc (a cut link), ahead of busybox's tc
     cp -L "$b" "$ROOT$dest"

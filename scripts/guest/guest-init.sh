@@ -76,7 +76,17 @@ if [ "$TC_role" = server ]; then
     mount -t rpc_pipefs rpc_pipefs /var/lib/nfs/rpc_pipefs
     mkdir -p /proc/fs/nfsd
     mount -t nfsd nfsd /proc/fs/nfsd
-    echo '/export *(rw,no_root_squash,insecure,no_subtree_check,sync)' > /etc/exports
+    sec=
+    if [ -s /srv/krb5/principal ]; then
+        # A realm: accept RPCSEC_GSS as the guest's nfs/ principal (keys on
+        # the disk, put there by trunkcheck); the kernel's legacy upcall
+        # goes to rpc.svcgssd. No replay cache: the guest's /var/tmp is not kept.
+        for f in krb5.keytab krb5.conf idmapd.conf; do cp "/srv/krb5/$f" "/etc/$f"; done
+        chmod 600 /etc/krb5.keytab
+        KRB5RCACHETYPE=none rpc.svcgssd -f -p "$(cat /srv/krb5/principal)" >/dev/console 2>&1 &
+        sec=,sec=sys:krb5:krb5i:krb5p
+    fi
+    echo "/export *(rw,no_root_squash,insecure,no_subtree_check,sync$sec)" > /etc/exports
     exportfs -ra
     rpc.mountd -N 2 -N 3
     gt nfsd-start

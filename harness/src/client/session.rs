@@ -457,6 +457,19 @@ impl Session {
         self.send(conn, slot, seqid, slot, cachethis, ops)
     }
 
+    /// [`Session::compound_with`] sent as `principal` instead of the
+    /// session's own.
+    pub fn compound_with_as(
+        &self,
+        conn: &Connection,
+        principal: &Principal,
+        exact: (u32, u32, bool),
+        ops: Vec<NfsArgOp<'_>>,
+    ) -> Result<Compound4Res<'static>, ClientError> {
+        let (slot, seqid, cachethis) = exact;
+        self.send_as(conn, principal, slot, seqid, slot, cachethis, ops)
+    }
+
     /// The sequence id the slot table expects next on `slot` (its last + 1).
     pub fn next_seqid(&self, slot: u32) -> Option<u32> {
         self.slots()

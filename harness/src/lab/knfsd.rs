@@ -14,7 +14,10 @@
 //!
 //! **State.** Each guest has an ext4 disk image (the export and
 //! `/var/lib/nfs` with knfsd's legacy `v4recovery` client records) that
-//! survives a crash.
+//! survives a crash. With the target's realm (`krb5:`) the disk also
+//! holds the guest's keytab, `krb5.conf` and `idmapd.conf`: its init runs
+//! `rpc.svcgssd` as the guest's `nfs/` principal (the legacy upcall; no
+//! gssproxy) and exports with `sec=sys:krb5:krb5i:krb5p`.
 //!
 //! **Actions.** `restart` = `rpc.nfsd 0` and start again in the guest
 //! (about 1.2 s); `stop` / `start` = the two halves; `crash` = QEMU killed
@@ -38,8 +41,10 @@
 use super::cleanup::{add_pid, remove_pid, signal};
 use super::guest::{self, Channel, Image};
 use super::link::run_tool;
+use super::realm::LabRealm;
 use super::{die_with_parent, find_on_path, io_err, lock, probe, tail, LabError, Supervisor};
 use crate::action::{Action, Unsupported};
+use crate::krb5::conf;
 use crate::netns::NetNs;
 use crate::targets::{KnfsdSpec, Target};
 use std::fs::{self, File};
@@ -130,9 +135,60 @@ fn ip_batch(ns: &NetNs, script: &str, step: &str) -> Result<(), LabError> {
     run_tool(cmd, script, step)
 }
 
-/// Makes `dir/disk.img`: ext4 with `export/` (the files clients see) and
-/// `nfs/v4recovery` (knfsd's client records).
-fn make_disk(dir: &Path) -> Result<PathBuf, LabError> {
+/// What a guest needs to accept RPCSEC_GSS contexts: the files its init
+/// finds under `/srv/krb5` (its disk) and uses to run `rpc.svcgssd`.
+struct GuestKrb5 {
+    /// `principal`: the full name of the guest's `nfs/` principal.
+    principal: String,
+    /// `krb5.keytab`: that principal's keys.
+    keytab: Vec<u8>,
+    /// `krb5.conf`: the realm (the guest never reaches the KDC: an
+    /// acceptor needs only its keys).
+    krb5_conf: String,
+    /// `idmapd.conf`: principals of the realm map to local names.
+    idmapd_conf: String,
+}
+
+impl GuestKrb5 {
+    /// The files of server `i` of `realm`.
+    fn of(realm: &LabRealm, i: usize, server: &str) -> Result<GuestKrb5, LabError> {
+        let keytab = realm.keytab(i).ok_or_else(|| LabError::State {
+            server: server.to_string(),
+            message: "the realm made no keytab for this server".into(),
+        })?;
+        let bytes = fs::read(&keytab.path).map_err(io_err(format!(
+            "reading the keytab {}",
+            keytab.path.display()
+        )))?;
+        let kdc = realm.kdc();
+        Ok(GuestKrb5 {
+            principal: keytab.principal.clone(),
+            keytab: bytes,
+            krb5_conf: conf::krb5_conf(kdc.realm(), kdc.address(), Path::new("/tmp")),
+            idmapd_conf: super::ganesha::idmap_conf(kdc.realm()),
+        })
+    }
+
+    /// Writes the files into `dir` (the disk's `krb5/`).
+    fn write(&self, dir: &Path) -> Result<(), LabError> {
+        fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
+        let files: [(&str, &[u8]); 4] = [
+            ("principal", self.principal.as_bytes()),
+            ("krb5.keytab", &self.keytab),
+            ("krb5.conf", self.krb5_conf.as_bytes()),
+            ("idmapd.conf", self.idmapd_conf.as_bytes()),
+        ];
+        for (name, bytes) in files {
+            let p = dir.join(name);
+            fs::write(&p, bytes).map_err(io_err(format!("writing {}", p.display())))?;
+        }
+        Ok(())
+    }
+}
+
+/// Makes `dir/disk.img`: ext4 with `export/` (the files clients see),
+/// `nfs/v4recovery` (knfsd's client records) and, with a realm, `krb5/`.
+fn make_disk(dir: &Path, krb5: Option<&GuestKrb5>) -> Result<PathBuf, LabError> {
     let src = dir.join("disk-src");
     for sub in ["export", "nfs/v4recovery"] {
         fs::create_dir_all(src.join(sub)).map_err(io_err(format!("creating {}", src.display())))?;
@@ -142,6 +198,9 @@ fn make_disk(dir: &Path) -> Result<PathBuf, LabError> {
         "hello from a Linux knfsd guest\n",
     )
     .map_err(io_err("writing the export's first file"))?;
+    if let Some(k) = krb5 {
+        k.write(&src.join("krb5"))?;
+    }
     let img = dir.join("disk.img");
     File::create(&img)
         .and_then(|f| f.set_len(DISK_BYTES))
@@ -158,7 +217,14 @@ fn make_disk(dir: &Path) -> Result<PathBuf, LabError> {
 impl KnfsdLab {
     /// Builds the image and the network, boots every guest and waits until
     /// each answers NFS NULL on every address. `dir` is the lab's own.
-    pub(super) fn start(lab_id: u64, target: &Target, dir: &Path) -> Result<KnfsdLab, LabError> {
+    /// With `realm`, each guest accepts RPCSEC_GSS as its `nfs/` principal
+    /// and exports with `sec=sys:krb5:krb5i:krb5p`.
+    pub(super) fn start(
+        lab_id: u64,
+        target: &Target,
+        dir: &Path,
+        realm: Option<&LabRealm>,
+    ) -> Result<KnfsdLab, LabError> {
         let image = guest::build_image(&dir.join("guest-build"))?;
         let ns = NetNs::new().map_err(io_err("creating the knfsd lab's namespace"))?;
         let ns_file = ns
@@ -185,7 +251,8 @@ impl KnfsdLab {
             })?;
             let gdir = dir.join(&s.name);
             fs::create_dir_all(&gdir).map_err(io_err(format!("creating {}", gdir.display())))?;
-            make_disk(&gdir)?;
+            let krb5 = realm.map(|r| GuestKrb5::of(r, i, &s.name)).transpose()?;
+            make_disk(&gdir, krb5.as_ref())?;
             let mut nics = Vec::new();
             for (j, a) in s.addresses.iter().enumerate() {
                 let IpAddr::V4(addr) = a.ip() else {

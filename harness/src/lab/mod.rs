@@ -418,14 +418,16 @@ impl Lab {
         sweep_stale();
         let dir = make_lab_dir()?;
         register(id, &dir);
-        match knfsd::KnfsdLab::start(id, target, &dir) {
+        // The guests' disks carry their keytabs: the realm comes first.
+        let (realm, no_realm) = Lab::start_realm(target, &dir);
+        match knfsd::KnfsdLab::start(id, target, &dir, realm.as_deref()) {
             Ok(k) => Ok(Lab {
                 id,
                 target: target.clone(),
                 servers,
                 kind: Kind::Knfsd(Box::new(k)),
-                realm: None,
-                no_realm: None,
+                realm,
+                no_realm,
             }),
             Err(e) => {
                 // What was started dies with the supervisor (dropped with
@@ -511,16 +513,8 @@ impl Lab {
                 return Err(e);
             }
         };
-        // The realm comes up before the servers (they read its keytabs); a
-        // machine without the Kerberos tools runs the lab without one, and
-        // scenarios needing it are skipped with the reason.
-        let (realm, no_realm) = match target.krb5 {
-            None => (None, None),
-            Some(_) => match LabRealm::start(target, &dir) {
-                Ok(r) => (Some(Arc::new(r)), None),
-                Err(why) => (None, Some(why)),
-            },
-        };
+        // The realm comes up before the servers (they read its keytabs).
+        let (realm, no_realm) = Lab::start_realm(target, &dir);
         let lab = Lab {
             id,
             target: target.clone(),
@@ -535,6 +529,19 @@ impl Lab {
         Ok(lab)
     }
 
+    /// Starts the target's realm, if it asks for one: the realm, or why
+    /// there is none (a machine without the Kerberos tools runs the lab
+    /// without one, and scenarios needing it are skipped with the reason).
+    fn start_realm(target: &Target, dir: &Path) -> (Option<Arc<LabRealm>>, Option<String>) {
+        match target.krb5 {
+            None => (None, None),
+            Some(_) => match LabRealm::start(target, dir) {
+                Ok(r) => (Some(Arc::new(r)), None),
+                Err(why) => (None, Some(why)),
+            },
+        }
+    }
+
     /// The run's Kerberos realm, if the target has one and it started.
     pub fn realm(&self) -> Option<&Arc<LabRealm>> {
         self.realm.as_ref()
@@ -545,7 +552,7 @@ impl Lab {
         match &self.no_realm {
             Some(why) => format!("the target's Kerberos realm could not start: {why}"),
             None => format!(
-                "target {} has no Kerberos realm (a built-in Ganesha target with `krb5:`)",
+                "target {} has no Kerberos realm (a built-in Ganesha or knfsd target with `krb5:`)",
                 self.target.name
             ),
         }

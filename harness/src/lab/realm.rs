@@ -9,7 +9,8 @@
 //! are `host/<NAME>.<domain>`, users `NAME@REALM`; all have keytabs, so no
 //! password is ever typed. The KDC listens on the host's loopback: the
 //! harness's GSS library reaches it from the host namespace, and Ganesha,
-//! an acceptor, needs only its keytab.
+//! an acceptor, needs only its keytab (a knfsd guest gets its keytab on
+//! its disk and runs `rpc.svcgssd` as that principal).
 
 use crate::gss::{Cred, GssError, Name};
 use crate::krb5::{conf, Kdc, KdcOptions, Keytab, ProcessRealm};
@@ -74,8 +75,10 @@ fn label(s: &str) -> String {
 pub fn service_host(target: &Target, i: usize, domain: &str) -> Option<String> {
     let s = target.servers.get(i)?;
     let names = target.krb5.map(|k| k.names).unwrap_or_default();
-    let base = match (names, &s.ganesha) {
-        (ServiceNames::PerScope, Some(g)) => label(&g.server_scope),
+    let base = match (names, &s.ganesha, &s.knfsd) {
+        (ServiceNames::PerScope, Some(g), _) => label(&g.server_scope),
+        // knfsd declares its host name as its scope.
+        (ServiceNames::PerScope, None, Some(k)) => label(&k.hostname),
         _ => label(&s.name),
     };
     Some(format!("{base}.{domain}"))
@@ -205,6 +208,20 @@ mod tests {
         assert_eq!(service_host(&t, 0, "r.test").as_deref(), Some("a.r.test"));
         assert_eq!(service_host(&t, 1, "r.test").as_deref(), Some("b.r.test"));
         assert_eq!(service_host(&t, 9, "r.test"), None);
+    }
+
+    #[test]
+    fn a_knfsd_guest_is_named_by_its_host_name_which_is_its_scope() {
+        let t = Target::builtin("knfsd").expect("knfsd");
+        assert!(t.krb5.is_some(), "the built-in knfsd lab has a realm");
+        assert_eq!(
+            service_host(&t, 0, "r.test").as_deref(),
+            Some("knfsd-a.r.test")
+        );
+        assert_eq!(
+            service_host(&t, 1, "r.test").as_deref(),
+            Some("knfsd-c.r.test")
+        );
     }
 
     #[test]

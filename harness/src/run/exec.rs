@@ -126,7 +126,8 @@ impl<'a> TrialRun<'a> {
         let principal = self.principal(n, name.map(String::as_str), &conn.conn, &conn.role)?;
         let what = op.keyword();
         let plan = plan::plan(self, n, op, &conn, &principal)?;
-        let mut res = self.send(n, what, &conn, &principal, &plan)?;
+        let acting = common.principal.is_some().then_some(&principal);
+        let mut res = self.send(n, what, &conn, (&principal, acting), &plan)?;
         let (mut status, mut json) = main_result(&res, plan.main);
         gss_acceptor(&mut json, &principal);
         if status == NfsStat4::NFS4ERR_DELAY
@@ -140,7 +141,7 @@ impl<'a> TrialRun<'a> {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(DELAY_MAX_PAUSE);
                 let again = plan::plan(self, n, op, &conn, &principal)?;
-                res = self.send(n, what, &conn, &principal, &again)?;
+                res = self.send(n, what, &conn, (&principal, acting), &again)?;
                 (status, json) = main_result(&res, again.main);
                 gss_acceptor(&mut json, &principal);
                 times += 1;
@@ -211,7 +212,8 @@ impl<'a> TrialRun<'a> {
             all.ops.extend(p.ops);
         }
         all.main = all.ops.len().saturating_sub(1);
-        let res = self.send(n, "compound", &conn, &principal, &all)?;
+        let acting = c.principal.is_some().then_some(&principal);
+        let res = self.send(n, "compound", &conn, (&principal, acting), &all)?;
         let status = res.status;
         let json = match res.resarray.last() {
             Some(r) => result_json(r),
@@ -283,15 +285,20 @@ impl<'a> TrialRun<'a> {
         }
     }
 
-    /// Sends a plan: alone, or after a SEQUENCE of its session.
+    /// Sends a plan: alone, or after a SEQUENCE of its session. `principal`
+    /// is (the step's principal, the one it names explicitly): a COMPOUND
+    /// without a session goes as the first; one inside a session as the
+    /// session's creator unless the step names another (RFC 8881 §2.10.8:
+    /// other principals may act inside a session).
     pub(crate) fn send(
         &mut self,
         n: usize,
         what: &str,
         conn: &Conn,
-        principal: &Principal,
+        principal: (&Principal, Option<&Principal>),
         plan: &Plan,
     ) -> Result<Compound4Res<'static>, Failure> {
+        let (principal, acting) = principal;
         if let (Some(s), false) = (&plan.session, plan.before.is_empty()) {
             let res = s
                 .compound(&conn.conn, plan.before.clone())
@@ -311,9 +318,12 @@ impl<'a> TrialRun<'a> {
             (None, _) => conn
                 .conn
                 .compound(principal, plan.minor, what, plan.ops.clone()),
-            (Some(s), SeqMode::Auto) => s.compound(&conn.conn, plan.ops.clone()),
-            (Some(s), SeqMode::AutoCached) => {
-                s.compound_caching(&conn.conn, true, plan.ops.clone())
+            (Some(s), SeqMode::Auto | SeqMode::AutoCached) => {
+                let cached = matches!(plan.seq, SeqMode::AutoCached);
+                match acting {
+                    Some(p) => s.compound_as(&conn.conn, p, cached, plan.ops.clone()),
+                    None => s.compound_caching(&conn.conn, cached, plan.ops.clone()),
+                }
             }
             (
                 Some(s),
@@ -324,7 +334,15 @@ impl<'a> TrialRun<'a> {
                 },
             ) => {
                 let next = s.next_seqid(slot);
-                let r = s.compound_with(&conn.conn, slot, seqid, cachethis, plan.ops.clone());
+                let r = match acting {
+                    Some(p) => s.compound_with_as(
+                        &conn.conn,
+                        p,
+                        (slot, seqid, cachethis),
+                        plan.ops.clone(),
+                    ),
+                    None => s.compound_with(&conn.conn, slot, seqid, cachethis, plan.ops.clone()),
+                };
                 // A new request the server accepted moves the slot on, as
                 // the client's own slot table would have.
                 let accepted = matches!(

@@ -590,7 +590,8 @@ pub struct Common {
     /// Save the reply under this name.
     #[serde(default)]
     pub save: Option<String>,
-    /// Send as this principal instead of the connection's.
+    /// Send as this principal instead of the connection's (inside a
+    /// session: instead of the session's creator).
     #[serde(default)]
     pub principal: Option<String>,
     /// In a session: SEQUENCE on this slot (a number, or `beyond`: the
@@ -645,7 +646,8 @@ macro_rules! op_steps {
                 /// Save the reply under this name.
                 #[serde(default)]
                 pub save: Option<String>,
-                /// Send as this principal instead of the connection's.
+                /// Send as this principal instead of the connection's
+                /// (inside a session: instead of the session's creator).
                 #[serde(default)]
                 pub principal: Option<String>,
                 /// In a session: SEQUENCE on this slot (a number or `beyond`).

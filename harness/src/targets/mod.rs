@@ -93,7 +93,7 @@ pub struct Target {
     pub krb5: Option<Krb5Spec>,
 }
 
-/// The run's Kerberos realm (built-in Ganesha targets only).
+/// The run's Kerberos realm (built-in Ganesha and knfsd targets only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Krb5Spec {
@@ -538,10 +538,10 @@ impl Target {
             Some(RawLaunch::Knfsd) => Launch::Knfsd,
             Some(RawLaunch::External) | None => Launch::External,
         };
-        if raw.krb5.is_some() && launch != Launch::Ganesha {
+        if raw.krb5.is_some() && launch == Launch::External {
             return Err(invalid(
                 "krb5".into(),
-                "a Kerberos realm is started only for `launch: ganesha` targets".into(),
+                "a Kerberos realm is started only for built-in targets (`launch: ganesha` or `knfsd`)".into(),
             ));
         }
         if raw.servers.is_empty() {
