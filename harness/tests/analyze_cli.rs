@@ -31,7 +31,7 @@ fn a_whole_linux_client_lifetime_is_one_client_one_server_one_session() {
     };
     let r = analyze(&file);
     assert_eq!(r["format"], "trunkcheck-analyze");
-    assert_eq!(r["version"], 3);
+    assert_eq!(r["version"], 4);
     assert_eq!(r["files"], serde_json::json!([file.display().to_string()]));
     assert_eq!(r["merged"], false);
     assert_eq!(len(&r["servers"]), 1);

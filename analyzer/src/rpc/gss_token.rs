@@ -207,6 +207,14 @@ impl InitiatorToken {
     pub fn kerberos_mech(&self) -> &Mech {
         self.negotiated.as_ref().unwrap_or(&self.mech)
     }
+
+    /// `krb5`, or `spnego(krb5)` for Kerberos V5 inside SPNEGO.
+    pub fn mech_text(&self) -> String {
+        match &self.negotiated {
+            Some(inner) => format!("{}({inner})", self.mech),
+            None => self.mech.to_string(),
+        }
+    }
 }
 
 /// Why a token did not give a target principal.
@@ -741,4 +749,4 @@ pub fn framed_mech(token: &[u8]) -> Option<Mech> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

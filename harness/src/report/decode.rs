@@ -644,15 +644,6 @@ fn put_ops(s: &mut Vec<u8>, m: &Message<'_>, scratch: &mut String) {
     }
 }
 
-/// The mechanism a context-creation token uses: `krb5`, or
-/// `spnego(krb5)` for Kerberos V5 inside SPNEGO.
-fn mech_text(t: &InitiatorToken) -> String {
-    match &t.negotiated {
-        Some(inner) => format!("{}({inner})", t.mech),
-        None => t.mech.to_string(),
-    }
-}
-
 /// `[RPCSEC_GSS_INIT mech=krb5 target=nfs/host@REALM]`, or with `token:`
 /// and why the token names no target.
 fn push_gss_init(s: &mut String, m: &Message<'_>, token: &Result<InitiatorToken, TokenError>) {
@@ -661,7 +652,7 @@ fn push_gss_init(s: &mut String, m: &Message<'_>, token: &Result<InitiatorToken,
         let _ = write!(s, "{} ", g.gss_proc);
     }
     let _ = match token {
-        Ok(t) => write!(s, "mech={} target={}", mech_text(t), t.target),
+        Ok(t) => write!(s, "mech={} target={}", t.mech_text(), t.target),
         Err(e) => match &e.mech {
             Some(mech) => write!(s, "mech={mech} token: {e}"),
             None => write!(s, "token: {e}"),

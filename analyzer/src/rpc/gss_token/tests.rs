@@ -94,10 +94,13 @@ fn framed(oid: &[u8], inner: &[u8]) -> Vec<u8> {
 
 /// The Kerberos V5 initial token for nfs/srv.example.org@EXAMPLE.ORG.
 fn krb5_token() -> Vec<u8> {
-    let t = ticket(
-        "EXAMPLE.ORG",
-        &principal_name(3, &["nfs", "srv.example.org"]),
-    );
+    krb5_token_for(&["nfs", "srv.example.org"], "EXAMPLE.ORG")
+}
+
+/// A Kerberos V5 initial token (an AP-REQ) whose ticket names
+/// `components@realm` (NT-SRV-HST), for other modules' tests.
+pub(crate) fn krb5_token_for(components: &[&str], realm: &str) -> Vec<u8> {
+    let t = ticket(realm, &principal_name(3, components));
     framed(OID_KRB5, &cat(&[vec![0x01, 0x00], ap_req(&t)]))
 }
 
