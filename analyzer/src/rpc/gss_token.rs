@@ -496,6 +496,21 @@ fn tagged_int32(outer: &Der<'_>, t: &Tlv<'_>, what: &'static str) -> Result<i32,
     int32(&i, what)
 }
 
+/// `[n] INTEGER` that must equal `want`; else malformed `wrong`.
+fn tagged_int32_is(
+    outer: &Der<'_>,
+    t: &Tlv<'_>,
+    what: &'static str,
+    want: i32,
+    wrong: &'static str,
+) -> Result<(), TokenError> {
+    if tagged_int32(outer, t, what)? == want {
+        Ok(())
+    } else {
+        Err(err(TokenErrorKind::Malformed(wrong), t.at))
+    }
+}
+
 /// A `KerberosString` (GeneralString).
 fn kerberos_string<'a>(t: &Tlv<'a>, what: &'static str) -> Result<&'a [u8], TokenError> {
     if t.tag != TAG_GENERAL_STRING {
@@ -567,11 +582,7 @@ fn ticket(outer: &Der<'_>, t: &Tlv<'_>) -> Result<KrbPrincipal, TokenError> {
     while !seq.is_empty() && (realm.is_none() || sname.is_none()) {
         let f = seq.next("Ticket field")?;
         match f.tag {
-            x if x == ctx(0) => {
-                if tagged_int32(&seq, &f, "tkt-vno")? != 5 {
-                    return Err(err(TokenErrorKind::Malformed("tkt-vno is not 5"), f.at));
-                }
-            }
+            x if x == ctx(0) => tagged_int32_is(&seq, &f, "tkt-vno", 5, "tkt-vno is not 5")?,
             x if x == ctx(1) => {
                 let mut w = seq.enter(&f)?;
                 let r = w.next("realm")?;
@@ -609,18 +620,9 @@ fn ap_req(der: &mut Der<'_>) -> Result<KrbPrincipal, TokenError> {
     while !seq.is_empty() {
         let f = seq.next("AP-REQ field")?;
         match f.tag {
-            x if x == ctx(0) => {
-                if tagged_int32(&seq, &f, "pvno")? != 5 {
-                    return Err(err(TokenErrorKind::Malformed("pvno is not 5"), f.at));
-                }
-            }
+            x if x == ctx(0) => tagged_int32_is(&seq, &f, "pvno", 5, "pvno is not 5")?,
             x if x == ctx(1) => {
-                if tagged_int32(&seq, &f, "msg-type")? != 14 {
-                    return Err(err(
-                        TokenErrorKind::Malformed("msg-type is not KRB_AP_REQ (14)"),
-                        f.at,
-                    ));
-                }
+                tagged_int32_is(&seq, &f, "msg-type", 14, "msg-type is not KRB_AP_REQ (14)")?
             }
             x if x == ctx(3) => return ticket(&seq, &f),
             _ => {}

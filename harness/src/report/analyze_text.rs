@@ -593,6 +593,91 @@ fn findings(s: &mut String, a: &Analysis, fr: &Frames<'_>, paint: Paint) {
 mod tests {
     use super::*;
     use crate::report::analyze_json::json_report;
+    use analyzer::model::{Declaration, Endpoint, TargetSeen};
+    use analyzer::rpc::gss_token::KrbPrincipal;
+
+    fn principal(host: &str) -> KrbPrincipal {
+        KrbPrincipal {
+            name_type: 3,
+            components: vec![b"nfs".to_vec(), host.as_bytes().to_vec()],
+            realm: b"EXAMPLE".to_vec(),
+        }
+    }
+
+    /// The identity section of a model with two addresses of one server
+    /// (one scope and major id), answering EXCHANGE_ID under RPCSEC_GSS
+    /// with these targets.
+    fn trunking_view(a: Vec<Option<KrbPrincipal>>, b: Vec<Option<KrbPrincipal>>) -> String {
+        let mut m = analyzer::model::Model::new(Default::default());
+        for (addr, targets) in [("10.0.0.1:2049", a), ("10.0.0.2:2049", b)] {
+            let addr: std::net::SocketAddr = addr.parse().expect("address");
+            m.endpoints.insert(
+                addr,
+                Endpoint {
+                    addr,
+                    declarations: vec![Declaration {
+                        major: b"srv".to_vec(),
+                        minor: 0,
+                        scope: b"scope".to_vec(),
+                        impl_id: None,
+                        first_frame: 1,
+                        last_frame: 1,
+                        replies: 1,
+                    }],
+                    minor_versions: Default::default(),
+                    first_frame: 1,
+                    lease_time: None,
+                    restarts: Vec::new(),
+                    last_epoch: None,
+                    gss_targets: targets
+                        .into_iter()
+                        .map(|target| TargetSeen {
+                            target,
+                            first_frame: 3,
+                            last_frame: 5,
+                            replies: 2,
+                        })
+                        .collect(),
+                },
+            );
+        }
+        let a = Analysis::from_model(m);
+        let text = text_report("t.pcap", &a, &PipelineStats::default(), &Frames::Single);
+        let start = text.find("Server identities").expect("identities");
+        let end = text.find("\nClients").expect("clients");
+        text[start..end].to_string()
+    }
+
+    #[test]
+    fn the_trunking_view_shows_each_address_target_principal() {
+        let one = trunking_view(vec![Some(principal("a"))], vec![Some(principal("a"))]);
+        assert!(
+            one.contains("        10.0.0.1:2049  nfs/a@EXAMPLE  frames 3-5 (2 replies)\n"),
+            "{one}"
+        );
+        assert!(
+            one.contains(
+                "one target principal at every address: client-ID trunking verified by it"
+            ),
+            "{one}"
+        );
+        let two = trunking_view(vec![Some(principal("a"))], vec![Some(principal("b"))]);
+        assert!(two.contains("the target principals differ"), "{two}");
+        let unknown = trunking_view(vec![Some(principal("a"))], vec![None]);
+        assert!(
+            unknown.contains("10.0.0.2:2049  target not captured"),
+            "{unknown}"
+        );
+        assert!(unknown.contains("the capture cannot verify"), "{unknown}");
+        let missing = trunking_view(vec![Some(principal("a"))], vec![]);
+        assert!(
+            missing.contains("10.0.0.2:2049  no EXCHANGE_ID under RPCSEC_GSS"),
+            "{missing}"
+        );
+        assert!(missing.contains("the capture cannot verify"), "{missing}");
+        let none = trunking_view(vec![], vec![]);
+        assert!(!none.contains("target principal"), "{none}");
+    }
 
     #[test]
     fn model_limits_reached_are_reported_in_text_and_json() {
