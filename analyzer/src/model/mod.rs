@@ -220,7 +220,9 @@ pub enum Principal {
         /// apart by their groups too).
         gids: Vec<u32>,
     },
-    /// RPCSEC_GSS, by context handle (the principal name is not on the wire).
+    /// RPCSEC_GSS, by context handle (the client principal is encrypted,
+    /// not on the wire; the target principal of the context is in
+    /// [`Model::gss_contexts`]).
     Gss {
         /// The context handle.
         handle: Vec<u8>,

@@ -449,14 +449,15 @@ fn gss_contexts(s: &mut String, a: &Analysis, fr: &Frames<'_>) {
     );
     for c in &m.gss_contexts {
         let krb5 = c.creation.as_ref().is_some_and(|x| x.is_krb5());
+        // Without its creation, `target not captured` says all there is.
         let created = match &c.creation {
             Some(x) => format!(
-                "created frames {}-{} ({})",
+                "  created frames {}-{} ({})",
                 fr.label(x.init_frame),
                 fr.label(x.reply_frame),
                 gss_major_text(x.gss_major)
             ),
-            None => "creation not captured".into(),
+            None => String::new(),
         };
         let used = match (c.first_use, c.last_use) {
             (Some(f), Some(l)) => format!(
@@ -471,7 +472,7 @@ fn gss_contexts(s: &mut String, a: &Analysis, fr: &Frames<'_>) {
         };
         let _ = writeln!(
             s,
-            "  {}  at {}  {}  {created}  {used}",
+            "  {}  at {}  {}{created}  {used}",
             hex(&c.handle),
             c.server,
             gss_text(Some(c), None),
