@@ -7,7 +7,8 @@
   cut at a record/block boundary to at most 32 KiB each.
 - rpc: the RPC messages of analyzer/tests/vectors/*.bin and of the captures,
   as they are (for RpcMessage::parse) and record-marked behind a split byte
-  (for the record assembler).
+  (for the record assembler); every RPCSEC_GSS context-creation call, and
+  its GSS token alone (for the token parser).
 - compound: the (CB_)COMPOUND arguments and results of those messages (the
   bytes after the RPC header).
 
@@ -101,6 +102,24 @@ def first_op(body, is_call):
         return None
 
 
+def gss_init_token(msg):
+    """The gss_token of an RPCSEC_GSS_INIT / CONTINUE_INIT call (RFC
+    2203: a NULL call whose RPCSEC_GSS credential names one), else None."""
+    try:
+        mtype, _, _, _, proc, flavor = struct.unpack(">IIIIII", msg[4:28])
+        if mtype != 0 or proc != 0 or flavor != 6:
+            return None
+        gss_proc = struct.unpack(">I", msg[36:40])[0]     # after cred length, version
+        if gss_proc not in (1, 2):
+            return None
+        pos = skip_opaque(msg, 28)                      # cred body
+        pos = skip_opaque(msg, pos + 4)                 # verf body
+        n = struct.unpack(">I", msg[pos:pos + 4])[0]
+        return msg[pos + 4:pos + 4 + n]
+    except struct.error:
+        return None
+
+
 def write(target, name, data):
     d = os.path.join(SEEDS, target)
     os.makedirs(d, exist_ok=True)
@@ -113,6 +132,7 @@ def main():
         shutil.rmtree(os.path.join(SEEDS, t), ignore_errors=True)
 
     captures = sorted(glob.glob(os.path.join(ROOT, "captures", "*.pcap")))
+    captures += sorted(glob.glob(os.path.join(ROOT, "captures", "krb5", "*.pcap")))
     captures += sorted(glob.glob(os.path.join(SHARED, "*.pcap*")))
     seen = set()
     for path in captures:
@@ -138,6 +158,11 @@ def main():
             if off is None:
                 continue
             pos, (kind, prog, proc) = off
+            token = gss_init_token(msg)
+            if token is not None:
+                write("rpc", "%s-%d-gss-token.bin" % (base, i), token)
+                messages.append(("%s-%d" % (base, i), msg[:MAX_MESSAGE]))
+                continue
             op = first_op(msg[pos:], kind == "call")
             key = (kind, prog, proc, op, len(msg).bit_length())
             if key in keys:

@@ -12,10 +12,14 @@ use crate::nfs4::{
     CbCompound4Args, CbCompound4Res, Compound4Args, Compound4Res, NfsArgOp, CB_COMPOUND,
     NFS4_CALLBACK, NFS4_PROGRAM, NFSPROC4_COMPOUND,
 };
+use crate::rpc::auth::{RpcGssInitArg, RpcGssInitRes};
+use crate::rpc::gss_token::{
+    framed_mech, parse_initiator_token, InitiatorToken, Mech, TokenError, TokenErrorKind,
+};
 use crate::rpc::stream::{RecordRef, RecordSink, StreamNotice};
 use crate::rpc::{
     AcceptStat, AcceptedReplyData, AuthFlavor, Credential, GssBody, MsgBody, Payload,
-    RejectedReply, ReplyBody, RpcGssCred, RpcGssService, RpcMessage,
+    RejectedReply, ReplyBody, RpcGssCred, RpcGssCredVers1, RpcGssProc, RpcGssService, RpcMessage,
 };
 use crate::tcp::flow::{CloseReason, ConnId, Direction};
 use crate::tcp::hash::{FastMap, FastState};
@@ -96,6 +100,53 @@ pub enum Body<'a> {
     None,
 }
 
+/// What an RPCSEC_GSS context-creation message carries (RFC 2203
+/// §5.2.2): a NULL call whose credential is RPCSEC_GSS_INIT or
+/// RPCSEC_GSS_CONTINUE_INIT, or the reply to one.
+#[derive(Debug, Clone)]
+pub enum GssInit<'a> {
+    /// The call's `gss_token` read as an initiator's first token: its
+    /// mechanism and Kerberos target principal, or why not.
+    Call(Result<InitiatorToken, TokenError>),
+    /// The reply's `rpc_gss_init_res` (an accepted SUCCESS reply).
+    Reply {
+        /// The results.
+        res: RpcGssInitRes<'a>,
+        /// The mechanism of its token, when framed (a Kerberos AP-REP is).
+        mech: Option<Mech>,
+    },
+}
+
+impl GssInit<'_> {
+    /// Reads the arguments of a context-creation call.
+    pub fn call(payload: Payload<'_>) -> GssInit<'static> {
+        GssInit::Call(match payload.decode_all::<RpcGssInitArg<'_>>() {
+            Ok(arg) => parse_initiator_token(arg.gss_token.as_bytes()),
+            Err(_) => Err(TokenError {
+                kind: TokenErrorKind::Malformed("rpc_gss_init_arg"),
+                offset: 0,
+                mech: None,
+            }),
+        })
+    }
+
+    /// Reads the results of a context-creation reply (`None` when they do
+    /// not decode).
+    pub fn reply(payload: Payload<'_>) -> Option<GssInit<'_>> {
+        let res = payload.decode_all::<RpcGssInitRes<'_>>().ok()?;
+        let mech = framed_mech(res.gss_token.as_bytes());
+        Some(GssInit::Reply { res, mech })
+    }
+}
+
+/// True for a credential of a context-creation call (INIT, CONTINUE_INIT).
+pub fn is_gss_init(g: &RpcGssCredVers1<'_>) -> bool {
+    matches!(
+        g.gss_proc,
+        RpcGssProc::RPCSEC_GSS_INIT | RpcGssProc::RPCSEC_GSS_CONTINUE_INIT
+    )
+}
+
 /// How a reply answered (for replies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplyStatus {
@@ -146,6 +197,9 @@ pub struct Message<'a> {
     pub reply_status: Option<ReplyStatus>,
     /// The decoded body.
     pub body: Body<'a>,
+    /// For a NULL call creating an RPCSEC_GSS context, or its reply: what
+    /// the creation carries.
+    pub gss_init: Option<GssInit<'a>>,
     /// The error that stopped decoding the body early (what was decoded
     /// before it is kept in `body`).
     pub error: Option<XdrError>,
@@ -287,6 +341,8 @@ pub struct CallInfo {
     pub frame: u64,
     /// The call's RPCSEC_GSS service, if it had such a credential.
     pub gss_service: Option<RpcGssService>,
+    /// The call created an RPCSEC_GSS context (INIT or CONTINUE_INIT).
+    pub gss_init: bool,
     seq: u64,
 }
 
@@ -483,6 +539,7 @@ impl CallTable {
                 minorversion,
                 frame: rec.frame,
                 gss_service: gss.as_ref().map(|g| g.service),
+                gss_init: gss.as_ref().is_some_and(is_gss_init),
                 seq: self.seq,
             },
         );
@@ -745,13 +802,19 @@ impl BodyDecoder {
             cred,
             reply_status: None,
             body: Body::None,
+            gss_init: None,
             error: None,
         };
         if encrypted {
             self.stats.encrypted_bodies += 1;
         }
         match (program, call.procedure, body_payload) {
-            (Program::Nfs4 | Program::Nfs4Callback, 0, _) => m.body = Body::Null,
+            (Program::Nfs4 | Program::Nfs4Callback, 0, _) => {
+                m.body = Body::Null;
+                if gss.as_ref().is_some_and(is_gss_init) {
+                    m.gss_init = Some(GssInit::call(payload));
+                }
+            }
             (Program::Nfs4, NFSPROC4_COMPOUND, Some(p)) => {
                 let mut r = Reader::new(p.bytes);
                 match Compound4Args::decode_partial(&mut r) {
@@ -832,6 +895,7 @@ impl BodyDecoder {
             cred: None,
             reply_status,
             body: Body::None,
+            gss_init: None,
             error: None,
         };
         let success = reply_status == Some(ReplyStatus::Accepted(AcceptStat::SUCCESS));
@@ -845,7 +909,13 @@ impl BodyDecoder {
                 None => Some(payload),
             };
             match (c.program, c.procedure, body_payload) {
-                (Program::Nfs4 | Program::Nfs4Callback, 0, _) => m.body = Body::Null,
+                (Program::Nfs4 | Program::Nfs4Callback, 0, _) => {
+                    m.body = Body::Null;
+                    if c.gss_init {
+                        // Context-creation results are never wrapped.
+                        m.gss_init = GssInit::reply(payload);
+                    }
+                }
                 (Program::Nfs4, NFSPROC4_COMPOUND, Some(p)) => {
                     let mut r = Reader::new(p.bytes);
                     match Compound4Res::decode_partial(&mut r) {

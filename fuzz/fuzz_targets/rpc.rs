@@ -1,10 +1,12 @@
-//! ONC RPC: message headers, credential bodies, RPCSEC_GSS unwrapping and
-//! record marking, on arbitrary bytes.
+//! ONC RPC: message headers, credential bodies, RPCSEC_GSS unwrapping, the
+//! GSS token of a context creation and record marking, on arbitrary bytes.
 //!
 //! Invariants: the payload is the tail of the message at the offset given;
 //! a decoded header (or credential) re-encodes to bytes that decode to the
 //! same value; unwrapped GSS bodies lie inside the payload at the offsets
-//! they claim; the record assembler gives the same records however the
+//! they claim; a GSS token's target principal is made of bytes the token
+//! holds and its errors lie inside it; the record assembler gives the same
+//! records however the
 //! stream is split, never more data than it was fed, and stream offsets that
 //! add up.
 #![no_main]
@@ -12,6 +14,10 @@
 use analyzer::rpc::{
     AuthFlavor, Credential, GssBody, Payload, RecordAssembler, RecordLimits, RpcGssService,
     RpcMessage,
+};
+use analyzer::exchange::GssInit;
+use analyzer::rpc::gss_token::{
+    framed_mech, parse_initiator_token, MAX_NAME_BYTES, MAX_NAME_COMPONENTS,
 };
 use analyzer::xdr::{from_bytes, to_bytes};
 use libfuzzer_sys::fuzz_target;
@@ -39,6 +45,24 @@ fn check_gss(msg: &[u8], payload: Payload<'_>, service: RpcGssService) {
             "error offset past the message: {e}"
         ),
     }
+}
+
+/// The input as a GSS initial context token.
+fn check_gss_token(token: &[u8]) {
+    match parse_initiator_token(token) {
+        Ok(t) => {
+            let p = &t.target;
+            let bytes = p.realm.len() + p.components.iter().map(Vec::len).sum::<usize>();
+            assert!(bytes <= token.len().min(MAX_NAME_BYTES), "name larger than the token");
+            assert!(p.components.len() <= MAX_NAME_COMPONENTS);
+            let _ = p.to_string();
+        }
+        Err(e) => {
+            assert!(e.offset <= token.len(), "error offset past the token: {e}");
+            let _ = e.to_string();
+        }
+    }
+    let _ = framed_mech(token).map(|m| m.dotted());
 }
 
 fn check_credential(flavor: AuthFlavor, body: &[u8]) {
@@ -103,6 +127,12 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(p2.bytes, payload.bytes);
         if let Some(call) = msg.as_call() {
             if let Ok(Credential::Gss(g)) = call.cred.credential() {
+                // A context-creation call's arguments, as the analyzer reads
+                // them.
+                if let GssInit::Call(Err(e)) = GssInit::call(payload) {
+                    assert!(e.offset <= payload.bytes.len(), "{e}");
+                }
+                let _ = GssInit::reply(payload);
                 match GssBody::parse(payload, g.vers1()) {
                     Ok(GssBody::Plain(p)) => inside(data, &p),
                     Ok(GssBody::Integrity { body, checksum, .. }) => {
@@ -117,6 +147,8 @@ fuzz_target!(|data: &[u8]| {
             check_credential(call.verf.flavor, call.verf.body.as_bytes());
         }
     }
+
+    check_gss_token(data);
 
     // The input as a credential body of each flavor, and as a GSS-wrapped
     // body of each service (payload placed after an 8-byte header).

@@ -31,7 +31,7 @@ fn a_whole_linux_client_lifetime_is_one_client_one_server_one_session() {
     };
     let r = analyze(&file);
     assert_eq!(r["format"], "trunkcheck-analyze");
-    assert_eq!(r["version"], 3);
+    assert_eq!(r["version"], 4);
     assert_eq!(r["files"], serde_json::json!([file.display().to_string()]));
     assert_eq!(r["merged"], false);
     assert_eq!(len(&r["servers"]), 1);
@@ -444,4 +444,81 @@ fn model_bounds_are_listed_and_quiet_when_not_reached() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Findings"), "{text}");
     assert!(!text.contains("model limits reached"), "{text}");
+}
+
+/// The recorded krb5 capture: every EXCHANGE_ID names its RPCSEC_GSS
+/// flavor and the target principal of its context, each context its
+/// creation and use; the client principal is nowhere (it is encrypted).
+#[test]
+fn krb5_exchange_ids_name_their_flavor_and_target_principal() {
+    let file = repo().join("captures/krb5/ganesha-krb5-exchange-id.pcap");
+    let target = "nfs/srv1.trunkcheck.test@TRUNKCHECK.TEST";
+    let out = trunkcheck()
+        .args(["analyze", "--json"])
+        .arg(&file)
+        .output()
+        .expect("run trunkcheck");
+    let r: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("JSON");
+    let contexts = r["gss_contexts"].as_array().expect("gss_contexts");
+    assert_eq!(contexts.len(), 3);
+    let flavors: Vec<(&str, u64, u64)> = contexts
+        .iter()
+        .map(|c| {
+            assert_eq!(c["target"]["text"], target);
+            assert_eq!(c["mech"], "krb5");
+            assert_eq!(c["creation"]["gss_major"], 0);
+            (
+                c["services"][0].as_str().unwrap_or("-"),
+                c["creation"]["init_frame"].as_u64().unwrap_or(0),
+                c["creation"]["established_frame"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        flavors,
+        vec![
+            ("rpc_gss_svc_none", 4, 6),
+            ("rpc_gss_svc_integrity", 10, 11),
+            ("rpc_gss_svc_privacy", 14, 15)
+        ]
+    );
+    let services: Vec<&str> = r["client_ids"]
+        .as_array()
+        .expect("client_ids")
+        .iter()
+        .map(|c| {
+            assert_eq!(c["exchange_id_gss"]["target"]["text"], target);
+            c["exchange_id_gss"]["service"].as_str().unwrap_or("-")
+        })
+        .collect();
+    assert_eq!(
+        services,
+        vec![
+            "rpc_gss_svc_none",
+            "rpc_gss_svc_integrity",
+            "rpc_gss_svc_integrity"
+        ]
+    );
+    assert_eq!(
+        r["server_identities"][0]["gss_target_principals"],
+        serde_json::json!([{"endpoint": "127.77.65.1:41815", "targets": [target]}])
+    );
+    let text = trunkcheck()
+        .arg("analyze")
+        .arg(&file)
+        .output()
+        .expect("run trunkcheck");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains(&format!(
+            "state protection asked SP4_MACH_CRED under krb5i, target {target}, granted SP4_NONE"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("\nGSS contexts"), "{text}");
+    assert!(
+        !text.contains("alice") && !text.contains("host/client1"),
+        "{text}"
+    );
 }

@@ -294,3 +294,111 @@ fn decode_agrees_with_tshark_on_every_capture() {
         problems.join("\n")
     );
 }
+
+/// Our target principal of each RPCSEC_GSS context-creation call, by frame:
+/// (name components joined by commas, realm), from `decode --json`.
+fn our_gss_targets(file: &Path) -> BTreeMap<u64, (String, String)> {
+    let out = trunkcheck()
+        .arg("decode")
+        .arg("--json")
+        .arg(file)
+        .output()
+        .expect("run trunkcheck");
+    let mut targets = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+        let t = &v["gss_init"]["target"];
+        if t.is_null() {
+            continue;
+        }
+        let components: Vec<&str> = t["components"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|c| c.as_str()).collect())
+            .unwrap_or_default();
+        let realm = t["realm"].as_str().unwrap_or_default().to_string();
+        let frame = v["frame"].as_u64().expect("frame");
+        targets.insert(frame, (components.join(","), realm));
+    }
+    targets
+}
+
+/// tshark's view of the same: `kerberos.SNameString` and `kerberos.realm`
+/// of every RPCSEC_GSS_INIT / CONTINUE_INIT call frame that has them.
+fn tshark_gss_targets(file: &Path, ports: &BTreeSet<u16>) -> BTreeMap<u64, (String, String)> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-n").arg("-r").arg(file);
+    for p in ports {
+        if *p != 2049 && *p != 0 {
+            cmd.arg("-d").arg(format!("tcp.port=={p},rpc"));
+        }
+    }
+    cmd.args([
+        "-Y",
+        "rpc.msgtyp == 0 && (rpc.authgss.procedure == 1 || rpc.authgss.procedure == 2)",
+        "-T",
+        "fields",
+        "-E",
+        "separator=\t",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=,",
+        "-e",
+        "frame.number",
+        "-e",
+        "kerberos.SNameString",
+        "-e",
+        "kerberos.realm",
+    ]);
+    let out = cmd.output().expect("run tshark");
+    let mut targets = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() < 3 || f[1].is_empty() {
+            continue;
+        }
+        targets.insert(num(f[0]) as u64, (f[1].to_string(), f[2].to_string()));
+    }
+    targets
+}
+
+/// The target principal `decode` reads from each RPCSEC_GSS context
+/// creation (the Kerberos ticket's sname and realm) is the one tshark
+/// dissects, on every capture; the recorded krb5 capture has three.
+#[test]
+fn gss_target_principals_agree_with_tshark_on_every_capture() {
+    if !can_run("gss_target_principals_agree_with_tshark", &[Need::Tshark]) {
+        return;
+    }
+    let mut agree = 0usize;
+    let mut problems = Vec::new();
+    let mut krb5_capture = 0usize;
+    for file in captures()
+        .iter()
+        .chain([repo().join("captures/krb5/ganesha-krb5-exchange-id.pcap")].iter())
+    {
+        if !file.exists() {
+            continue;
+        }
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+        let (_, ports) = ours(file);
+        let (a, b) = (our_gss_targets(file), tshark_gss_targets(file, &ports));
+        if a != b {
+            problems.push(format!("{name}:\n    ours   {a:?}\n    tshark {b:?}"));
+        }
+        agree += a.len();
+        if name == "ganesha-krb5-exchange-id.pcap" {
+            krb5_capture = a.len();
+        }
+    }
+    eprintln!("target principals: {agree} context creations agree with tshark");
+    assert!(
+        problems.is_empty(),
+        "differences from tshark:\n{}",
+        problems.join("\n")
+    );
+    assert_eq!(
+        krb5_capture, 3,
+        "three RPCSEC_GSS_INIT calls in the krb5 capture"
+    );
+}

@@ -1,7 +1,9 @@
 //! Applying events to the model: the facts each answered operation
 //! establishes (declarations, client IDs issued, confirmed, replaced and
 //! ended, sessions and their connections, slots, renewals, restarts and the
-//! recovery timeline).
+//! recovery timeline), and the RPCSEC_GSS contexts: their creation (the
+//! target principal the initiator's token named) and the calls that used
+//! them.
 //!
 //! A client ID or a session ends when the capture shows it did: destroyed
 //! by the client, replaced by another client ID of its owner (RFC 8881
@@ -11,9 +13,11 @@
 //! values the server gives later.
 
 use super::build::epoch;
-use super::event::{At, CallOp, Event};
+use super::event::{At, CallOp, Event, GssInitReply};
 use super::*;
 use crate::nfs4::StateProtect4R;
+use crate::rpc::gss_token::{InitiatorToken, TokenError};
+use crate::rpc::{RpcGssProc, RpcGssService};
 
 /// Statuses that reveal a server restart, a lease expiry or grace.
 pub fn is_recovery_status(s: NfsStat4) -> bool {
@@ -137,7 +141,159 @@ impl Model {
                 }
             }
             Event::CallbackCalled { .. } | Event::CallbackAnswered { .. } => {}
+            Event::GssContextInit {
+                gss_proc,
+                call_handle,
+                service,
+                token,
+                reply: Some(reply),
+            } => self.apply_gss_init(at, *gss_proc, call_handle, *service, token, reply),
+            Event::GssContextInit { reply: None, .. } => {}
+            Event::GssCall { handle, service } => self.note_gss_use(at, handle, *service),
         }
+    }
+
+    /// An answered RPCSEC_GSS_INIT creates a context (a new one, even
+    /// when the server gives a handle again); an answered CONTINUE_INIT
+    /// updates the context of its handle.
+    fn apply_gss_init(
+        &mut self,
+        at: &At,
+        gss_proc: RpcGssProc,
+        call_handle: &[u8],
+        service: RpcGssService,
+        token: &Result<InitiatorToken, TokenError>,
+        reply: &GssInitReply<'_>,
+    ) {
+        let established = (reply.gss_major == 0).then_some(at.frame);
+        let continued = (gss_proc == RpcGssProc::RPCSEC_GSS_CONTINUE_INIT)
+            .then(|| self.gss_context_at(at.server, call_handle))
+            .flatten();
+        let i = match continued {
+            Some(i) => i,
+            None => {
+                let creation = GssCreation {
+                    client: at.client,
+                    init_frame: at.call_frame,
+                    reply_frame: at.frame,
+                    service,
+                    token: token.clone(),
+                    gss_major: reply.gss_major,
+                    established_frame: None,
+                    acceptor_mech: None,
+                };
+                match self.new_gss_context(at.server, reply.handle, Some(creation)) {
+                    Some(i) => i,
+                    None => return,
+                }
+            }
+        };
+        let Some(ctx) = self.gss_contexts.get_mut(i) else {
+            return;
+        };
+        if let Some(c) = &mut ctx.creation {
+            c.reply_frame = at.frame;
+            c.gss_major = reply.gss_major;
+            c.established_frame = c.established_frame.or(established);
+            if let Some(m) = reply.mech {
+                c.acceptor_mech = Some(m.clone());
+            }
+        }
+    }
+
+    /// The context of `handle` created (or first used) at `server` itself.
+    fn gss_context_at(&self, server: SocketAddr, handle: &[u8]) -> Option<usize> {
+        let at = self.gss_index.get(handle)?;
+        at.iter().rev().copied().find(|i| {
+            self.gss_contexts
+                .get(*i)
+                .is_some_and(|c| c.server == server)
+        })
+    }
+
+    /// A new context record, within `max_entities`.
+    fn new_gss_context(
+        &mut self,
+        server: SocketAddr,
+        handle: &[u8],
+        creation: Option<GssCreation>,
+    ) -> Option<usize> {
+        if self.gss_contexts.len() >= self.limits.max_entities {
+            self.limit_counts.gss_contexts_dropped += 1;
+            return None;
+        }
+        let i = self.gss_contexts.len();
+        self.gss_contexts.push(GssContext {
+            handle: handle.to_vec(),
+            server,
+            creation,
+            services: Vec::new(),
+            first_use: None,
+            last_use: None,
+            calls: 0,
+        });
+        self.gss_index.entry(handle.to_vec()).or_default().push(i);
+        Some(i)
+    }
+
+    /// The context a COMPOUND call under RPCSEC_GSS used (see
+    /// [`Model::gss_context_index`]); one whose creation the capture does
+    /// not hold is recorded at its first use, unless its handle is known
+    /// at another address (which the call's address may join later).
+    fn note_gss_use(&mut self, at: &At, handle: &[u8], service: RpcGssService) {
+        let i = match self.gss_context_index(at.server, handle) {
+            Some(i) => i,
+            None if self.gss_index.contains_key(handle) => return,
+            None => match self.new_gss_context(at.server, handle, None) {
+                Some(i) => i,
+                None => return,
+            },
+        };
+        let Some(ctx) = self.gss_contexts.get_mut(i) else {
+            return;
+        };
+        if !ctx.services.contains(&service) && ctx.services.len() < 4 {
+            ctx.services.push(service);
+        }
+        ctx.first_use.get_or_insert(at.frame);
+        ctx.last_use = Some(at.frame);
+        ctx.calls += 1;
+    }
+
+    /// An EXCHANGE_ID answered at `at.server` under RPCSEC_GSS: its
+    /// context, and the target principal the address is known by.
+    fn note_exchange_id_gss(&mut self, at: &At) -> Option<GssUse> {
+        let (Some(Principal::Gss { handle }), Some(service)) = (&at.principal, at.gss_service)
+        else {
+            return None;
+        };
+        let context = self.gss_context_index(at.server, handle);
+        let target = context
+            .and_then(|i| self.gss_contexts.get(i))
+            .and_then(|c| c.target())
+            .cloned();
+        let frame = at.frame;
+        let room = self.gss_target_entries < self.limits.max_entities;
+        let targets = &mut self.endpoint(at.server, frame).gss_targets;
+        if let Some(t) = targets.iter_mut().find(|t| t.target == target) {
+            t.last_frame = frame;
+            t.replies += 1;
+        } else if room {
+            targets.push(TargetSeen {
+                target,
+                first_frame: frame,
+                last_frame: frame,
+                replies: 1,
+            });
+            self.gss_target_entries += 1;
+        } else {
+            self.limit_counts.gss_targets_dropped += 1;
+        }
+        Some(GssUse {
+            service,
+            handle: handle.clone(),
+            context,
+        })
     }
 
     /// A call: the client owners it presents, and the global
@@ -234,6 +390,7 @@ impl Model {
             return;
         };
         self.declare(at.server, at.frame, x);
+        let gss = self.note_exchange_id_gss(at);
         let cid = x.eir_clientid.0;
         self.endpoint(at.server, at.frame).last_epoch = Some(epoch(cid));
         let key = ServerKey::declared_by(x);
@@ -292,6 +449,7 @@ impl Model {
             rec.must_enforce = must;
             rec.alive = Some((ts, frame, conn));
             rec.protection_asked = Some((protect.how, protect.gss_protected));
+            rec.exchange_id_gss = gss;
         }
     }
 
@@ -644,6 +802,7 @@ impl Model {
                     reclaim_complete_sent: None,
                     reclaim_complete_refused: None,
                     ended: None,
+                    exchange_id_gss: None,
                 });
                 let i = self.client_ids.len() - 1;
                 self.record_index.add(clientid, i);

@@ -3,11 +3,12 @@
 //! operation becomes an [`Event`], handed with the model to an
 //! [`EventSink`] (the rules judge it, then the model applies it).
 
-use super::event::{At, CallOp, Event, EventSink, InCompound, Protection};
+use super::event::{At, CallOp, Event, EventSink, GssInitReply, InCompound, Protection};
 use super::*;
-use crate::exchange::{Body, Message, Notice, Program};
+use crate::exchange::{Body, GssInit, Message, Notice, Program};
 use crate::nfs4::{CbArgOp, CbResOp, NfsArgOp, NfsRes, NfsResOp, OpenClaimType4, Setclientid4Res};
-use crate::rpc::{Credential, RpcGssCred};
+use crate::rpc::gss_token::InitiatorToken;
+use crate::rpc::{Credential, RpcGssCred, RpcGssCredVers1, RpcGssProc};
 use crate::tcp::flow::Direction;
 use crate::tcp::hash::FastMap;
 use std::collections::VecDeque;
@@ -42,21 +43,47 @@ pub(crate) struct PendingCompound {
     len: usize,
     /// Who sent it.
     principal: Option<Principal>,
+    /// The RPCSEC_GSS service of its credential.
+    gss_service: Option<RpcGssService>,
+}
+
+/// An RPCSEC_GSS context-creation call waiting for its reply.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingGssInit {
+    /// Frame of the call.
+    frame: u64,
+    /// INIT or CONTINUE_INIT.
+    gss_proc: RpcGssProc,
+    /// The handle its credential carried (empty for INIT).
+    handle: Vec<u8>,
+    /// The service its credential named.
+    service: RpcGssService,
+    /// Its token read as an initiator's first token.
+    token: Result<InitiatorToken, TokenError>,
 }
 
 type Key = (ConnId, Direction, u32);
 
 /// Calls waiting for their replies, oldest first.
-#[derive(Debug, Default)]
-pub(crate) struct Pending {
-    map: FastMap<Key, PendingCompound>,
+#[derive(Debug)]
+pub(crate) struct Pending<V = PendingCompound> {
+    map: FastMap<Key, V>,
     order: VecDeque<Key>,
 }
 
-impl Pending {
+impl<V> Default for Pending<V> {
+    fn default() -> Self {
+        Pending {
+            map: FastMap::default(),
+            order: VecDeque::new(),
+        }
+    }
+}
+
+impl<V> Pending<V> {
     /// Adds a call; returns how many older calls were forgotten to stay
     /// within `max`.
-    fn insert(&mut self, key: Key, call: PendingCompound, max: usize) -> u64 {
+    fn insert(&mut self, key: Key, call: V, max: usize) -> u64 {
         let mut evicted = 0;
         if self.map.insert(key, call).is_none() {
             self.order.push_back(key);
@@ -78,7 +105,7 @@ impl Pending {
         evicted
     }
 
-    fn take(&mut self, key: &Key) -> Option<PendingCompound> {
+    fn take(&mut self, key: &Key) -> Option<V> {
         self.map.remove(key)
     }
 }
@@ -103,36 +130,49 @@ fn principal(cred: Option<&Credential<'_>>) -> Option<Principal> {
     })
 }
 
-fn protection(p: &crate::nfs4::StateProtect4A, gss_protected: bool) -> Protection {
+/// The RPCSEC_GSS credential of a call, if it has one.
+fn gss_cred<'m>(m: &'m Message<'_>) -> Option<&'m RpcGssCredVers1<'m>> {
+    match &m.cred {
+        Some(Credential::Gss(RpcGssCred::Vers1(g))) => Some(g),
+        _ => None,
+    }
+}
+
+fn protection(p: &crate::nfs4::StateProtect4A, gss_service: Option<RpcGssService>) -> Protection {
+    let gss_protected = gss_service.is_some_and(|s| s != RpcGssService::rpc_gss_svc_none);
     match p {
         crate::nfs4::StateProtect4A::None => Protection {
             how: StateProtectHow4::SP4_NONE,
             enforce: Default::default(),
             ssv: None,
             gss_protected,
+            gss_service,
         },
         crate::nfs4::StateProtect4A::MachCred(o) => Protection {
             how: StateProtectHow4::SP4_MACH_CRED,
             enforce: o.spo_must_enforce.clone(),
             ssv: None,
             gss_protected,
+            gss_service,
         },
         crate::nfs4::StateProtect4A::Ssv(p) => Protection {
             how: StateProtectHow4::SP4_SSV,
             enforce: p.ssp_ops.spo_must_enforce.clone(),
             ssv: Some((p.ssp_hash_algs.len(), p.ssp_encr_algs.len(), p.ssp_window)),
             gss_protected,
+            gss_service,
         },
     }
 }
 
-fn call_op(op: &NfsArgOp<'_>, gss_protected: bool) -> CallOp {
+fn call_op(op: &NfsArgOp<'_>, gss_service: Option<RpcGssService>) -> CallOp {
+    let gss_protected = gss_service.is_some_and(|s| s != RpcGssService::rpc_gss_svc_none);
     match op {
         NfsArgOp::ExchangeId(a) => CallOp::ExchangeId {
             owner: a.eia_clientowner.co_ownerid.as_bytes().to_vec(),
             verifier: a.eia_clientowner.co_verifier.0,
             flags: a.eia_flags,
-            protect: Box::new(protection(&a.eia_state_protect, gss_protected)),
+            protect: Box::new(protection(&a.eia_state_protect, gss_service)),
             empty_impl: a.eia_client_impl_id.is_empty(),
         },
         NfsArgOp::CreateSession(a) => CallOp::CreateSession {
@@ -342,6 +382,7 @@ impl Model {
             lease_time: None,
             restarts: Vec::new(),
             last_epoch: None,
+            gss_targets: Vec::new(),
         })
     }
 
@@ -418,28 +459,36 @@ impl Model {
             ts: m.ts,
             minor: m.minorversion,
             principal,
+            gss_service: None,
             compound: InCompound::default(),
             call_len: m.len,
         }
     }
 
     fn on_call(&mut self, m: &Message<'_>, sink: &mut impl EventSink) {
+        if let (Some(GssInit::Call(token)), Some(g)) = (&m.gss_init, gss_cred(m)) {
+            return self.on_gss_init_call(m, g, token);
+        }
+        if let Some(g) = gss_cred(m).filter(|g| g.gss_proc == RpcGssProc::RPCSEC_GSS_DATA) {
+            if matches!(m.body, Body::Compound(_) | Body::None) && m.procedure != Some(0) {
+                let at = self.at(m, m.frame, None);
+                let (handle, service) = (g.handle.as_bytes(), g.service);
+                sink.event(self, &at, &Event::GssCall { handle, service });
+            }
+        }
         let Body::Compound(args) = &m.body else {
             return;
         };
         self.note_connection(m);
         let who = principal(m.cred.as_ref());
-        let gss_protected = matches!(
-            &m.cred,
-            Some(Credential::Gss(RpcGssCred::Vers1(g)))
-                if g.service != crate::rpc::RpcGssService::rpc_gss_svc_none
-        );
+        let gss_service = gss_cred(m).map(|g| g.service);
         let ops: Vec<CallOp> = args
             .argarray
             .iter()
-            .map(|op| call_op(op, gss_protected))
+            .map(|op| call_op(op, gss_service))
             .collect();
         let mut at = self.at(m, m.frame, who);
+        at.gss_service = gss_service;
         at.compound.sequenced = matches!(args.argarray.first(), Some(NfsArgOp::Sequence(_)));
         sink.event(self, &at, &Event::Called { ops: &ops });
         self.limit_counts.pending_evicted += self.pending.insert(
@@ -450,12 +499,62 @@ impl Model {
                 len: m.len,
                 // Moved from the place, which is not used again.
                 principal: at.principal,
+                gss_service,
             },
             self.limits.max_pending,
         );
     }
 
+    /// An RPCSEC_GSS context-creation call: kept until its reply.
+    fn on_gss_init_call(
+        &mut self,
+        m: &Message<'_>,
+        g: &RpcGssCredVers1<'_>,
+        token: &Result<InitiatorToken, TokenError>,
+    ) {
+        let call = PendingGssInit {
+            frame: m.frame,
+            gss_proc: g.gss_proc,
+            handle: g.handle.as_bytes().to_vec(),
+            service: g.service,
+            token: token.clone(),
+        };
+        self.limit_counts.gss_inits_evicted +=
+            self.gss_pending
+                .insert((m.conn, m.dir, m.xid), call, self.limits.max_pending);
+    }
+
+    /// The reply to an RPCSEC_GSS context-creation call: its event.
+    fn on_gss_init_reply(&mut self, m: &Message<'_>, sink: &mut impl EventSink) {
+        let Some(call) = self.gss_pending.take(&(m.conn, m.dir.reverse(), m.xid)) else {
+            return;
+        };
+        let reply = match &m.gss_init {
+            Some(GssInit::Reply { res, mech }) => Some(GssInitReply {
+                handle: res.handle.as_bytes(),
+                gss_major: res.gss_major,
+                mech: mech.as_ref(),
+            }),
+            _ => None,
+        };
+        let at = self.at(m, call.frame, None);
+        sink.event(
+            self,
+            &at,
+            &Event::GssContextInit {
+                gss_proc: call.gss_proc,
+                call_handle: &call.handle,
+                service: call.service,
+                token: &call.token,
+                reply,
+            },
+        );
+    }
+
     fn on_reply(&mut self, m: &Message<'_>, sink: &mut impl EventSink) {
+        if matches!(m.body, Body::Null) {
+            return self.on_gss_init_reply(m, sink);
+        }
         let Body::CompoundReply(res) = &m.body else {
             return;
         };
@@ -466,6 +565,7 @@ impl Model {
         // The call's principal is not used again: moved, not cloned.
         let mut at = self.at(m, call.frame, call.principal.take());
         at.call_len = call.len;
+        at.gss_service = call.gss_service;
         at.compound.sequenced = matches!(call.ops.first(), Some(CallOp::Sequence { .. }));
         let other = CallOp::Other { name: "ILLEGAL" };
         for (i, r) in res.resarray.iter().enumerate() {

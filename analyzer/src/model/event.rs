@@ -10,6 +10,8 @@ use crate::nfs4::{
     CreateSession4ResOk, ExchangeId4ResOk, ExchgId4Flags, Getattr4Res, NfsResOp, NfsStat4,
     Sequence4ResOk, SessionId4, Setclientid4ResOk, StateProtectHow4,
 };
+use crate::rpc::gss_token::{InitiatorToken, Mech, TokenError};
+use crate::rpc::{RpcGssProc, RpcGssService};
 use crate::tcp::flow::ConnId;
 use std::net::SocketAddr;
 
@@ -32,6 +34,8 @@ pub struct At {
     pub minor: Option<u32>,
     /// Who made the call, as its credential says.
     pub principal: Option<Principal>,
+    /// The RPCSEC_GSS service of the call's credential, if it had one.
+    pub gss_service: Option<RpcGssService>,
     /// What the COMPOUND's earlier operations established.
     pub compound: InCompound,
     /// Size of the call's RPC message in bytes.
@@ -82,6 +86,8 @@ pub struct Protection {
     pub ssv: Option<(usize, usize, u32)>,
     /// Sent under RPCSEC_GSS with integrity or privacy.
     pub gss_protected: bool,
+    /// The RPCSEC_GSS service it was sent under, if it was.
+    pub gss_service: Option<RpcGssService>,
 }
 
 /// The identity-bearing part of one operation of a call (what the rules
@@ -359,6 +365,30 @@ pub enum Event<'e> {
         /// The session of its CB_SEQUENCE.
         session: Option<SessionId4>,
     },
+    /// An RPCSEC_GSS context-creation call (INIT or CONTINUE_INIT, RFC 2203
+    /// §5.2.2) was answered. Information for the reports: no rule judges
+    /// it.
+    GssContextInit {
+        /// RPCSEC_GSS_INIT or RPCSEC_GSS_CONTINUE_INIT.
+        gss_proc: RpcGssProc,
+        /// The handle the call's credential carried (empty for INIT).
+        call_handle: &'e [u8],
+        /// The service the call's credential named.
+        service: RpcGssService,
+        /// The call's token read as an initiator's first token.
+        token: &'e Result<InitiatorToken, TokenError>,
+        /// The reply's results, when it accepted the call with SUCCESS.
+        reply: Option<GssInitReply<'e>>,
+    },
+    /// A COMPOUND call (decoded or encrypted) named an RPCSEC_GSS context
+    /// in an RPCSEC_GSS_DATA credential. Information for the reports: no
+    /// rule judges it.
+    GssCall {
+        /// The context handle.
+        handle: &'e [u8],
+        /// The service of the credential.
+        service: RpcGssService,
+    },
     /// The client answered a CB_COMPOUND whose call the model saw.
     CallbackAnswered {
         /// The session of its CB_SEQUENCE.
@@ -368,6 +398,25 @@ pub enum Event<'e> {
         /// The CB_SEQUENCE's status, when it failed.
         refused: Option<NfsStat4>,
     },
+}
+
+impl Event<'_> {
+    /// True for the events that are information for the reports and that
+    /// no rule judges (RPCSEC_GSS context creation and use).
+    pub fn is_information(&self) -> bool {
+        matches!(self, Event::GssContextInit { .. } | Event::GssCall { .. })
+    }
+}
+
+/// The results of an RPCSEC_GSS context-creation reply (`rpc_gss_init_res`).
+#[derive(Debug, Clone, Copy)]
+pub struct GssInitReply<'e> {
+    /// The context handle.
+    pub handle: &'e [u8],
+    /// `gss_major`.
+    pub gss_major: u32,
+    /// The mechanism of the server's token, when framed.
+    pub mech: Option<&'e Mech>,
 }
 
 /// Receives the events of each message, with the model to judge them

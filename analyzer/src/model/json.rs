@@ -1,6 +1,6 @@
 //! The model as JSON (the `servers`, `server_identities`, `relations`,
-//! `clients`, `client_ids`, `sessions`, `connections` and `recovery` members
-//! of `trunkcheck analyze --json`). Bytes are shown as escaped text
+//! `clients`, `client_ids`, `sessions`, `connections`, `recovery` and
+//! `gss_contexts` members of `trunkcheck analyze --json`). Bytes are shown as escaped text
 //! (`\xNN` for non-printable bytes) with a `_hex` twin.
 
 use super::*;
@@ -57,6 +57,88 @@ fn principal(o: &mut JsonOut, p: &Principal) {
         }
         Principal::Other(f) => o.field("flavor", f),
     }
+    o.end_object();
+}
+
+/// A target principal as `{"text", "realm", "name_type", "components"}`,
+/// or null.
+fn target(o: &mut JsonOut, key: &str, t: Option<&KrbPrincipal>) {
+    o.key(key);
+    let Some(t) = t else {
+        o.null();
+        return;
+    };
+    o.begin_object();
+    o.field("text", &t.to_string());
+    o.field("realm", &escape_bytes(&t.realm));
+    o.field("name_type", &t.name_type);
+    o.field(
+        "components",
+        &t.components
+            .iter()
+            .map(|c| escape_bytes(c))
+            .collect::<Vec<_>>(),
+    );
+    o.end_object();
+}
+
+/// The target principals an address was known by in EXCHANGE_IDs under
+/// RPCSEC_GSS (`target` null: the context's creation was not captured).
+fn gss_targets(o: &mut JsonOut, key: &str, targets: &[TargetSeen]) {
+    o.key(key);
+    o.begin_array();
+    for t in targets {
+        o.begin_object();
+        target(o, "target", t.target.as_ref());
+        o.field("first_frame", &t.first_frame);
+        o.field("last_frame", &t.last_frame);
+        o.field("replies", &t.replies);
+        o.end_object();
+    }
+    o.end_array();
+}
+
+/// An RPCSEC_GSS context: handle, server, mechanism, target principal,
+/// creation and use.
+fn gss_context(o: &mut JsonOut, c: &GssContext) {
+    o.begin_object();
+    o.field("handle", &hex(&c.handle));
+    o.field("server", &c.server.to_string());
+    let creation = c.creation.as_ref();
+    o.key("mech");
+    match creation.and_then(GssCreation::mech_text) {
+        Some(m) => o.string(&m),
+        None => o.null(),
+    }
+    target(o, "target", c.target());
+    o.key("target_error");
+    match creation.map(|x| &x.token) {
+        Some(Err(e)) => o.string(&e.to_string()),
+        _ => o.null(),
+    }
+    o.key("creation");
+    match creation {
+        Some(x) => {
+            o.begin_object();
+            o.field("client", &x.client.to_string());
+            o.field("init_frame", &x.init_frame);
+            o.field("reply_frame", &x.reply_frame);
+            o.field("service", &x.service);
+            o.field("gss_major", &x.gss_major);
+            opt_u64(o, "established_frame", x.established_frame);
+            o.key("acceptor_mech");
+            match &x.acceptor_mech {
+                Some(m) => o.string(&m.dotted()),
+                None => o.null(),
+            }
+            o.end_object();
+        }
+        None => o.null(),
+    }
+    o.field("services", &c.services);
+    opt_u64(o, "first_use", c.first_use);
+    opt_u64(o, "last_use", c.last_use);
+    o.field("calls", &c.calls);
     o.end_object();
 }
 
@@ -132,6 +214,7 @@ impl Model {
                 o.end_object();
             }
             o.end_array();
+            gss_targets(o, "gss_targets", &e.gss_targets);
             o.end_object();
         }
         o.end_array();
@@ -165,6 +248,28 @@ impl Model {
                     "endpoints",
                     &eps.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
                 );
+                o.end_object();
+            }
+            o.end_array();
+            // RFC 8881 §2.10.5.1: equal target principals at every
+            // address verify client-ID trunking.
+            o.key("gss_target_principals");
+            o.begin_array();
+            for e in s.endpoints.iter().filter_map(|a| self.endpoints.get(a)) {
+                if e.gss_targets.is_empty() {
+                    continue;
+                }
+                o.begin_object();
+                o.field("endpoint", &e.addr.to_string());
+                o.key("targets");
+                o.begin_array();
+                for t in &e.gss_targets {
+                    match &t.target {
+                        Some(p) => o.string(&p.to_string()),
+                        None => o.null(),
+                    }
+                }
+                o.end_array();
                 o.end_object();
             }
             o.end_array();
@@ -282,6 +387,36 @@ impl Model {
                     o.begin_object();
                     o.field("how", &how.to_string());
                     o.field("gss_integrity_or_privacy", gss);
+                    o.key("gss_service");
+                    match &r.exchange_id_gss {
+                        Some(u) => crate::xdr::ToJson::to_json(&u.service, o),
+                        None => o.null(),
+                    }
+                    o.end_object();
+                }
+                None => o.null(),
+            }
+            o.key("exchange_id_gss");
+            match &r.exchange_id_gss {
+                Some(u) => {
+                    let ctx = u.context.and_then(|i| self.gss_contexts.get(i));
+                    o.begin_object();
+                    o.field("service", &u.service);
+                    o.field("handle", &hex(&u.handle));
+                    o.key("mech");
+                    match ctx
+                        .and_then(|c| c.creation.as_ref())
+                        .and_then(GssCreation::mech_text)
+                    {
+                        Some(m) => o.string(&m),
+                        None => o.null(),
+                    }
+                    target(o, "target", ctx.and_then(GssContext::target));
+                    o.key("context_server");
+                    match ctx {
+                        Some(c) => o.string(&c.server.to_string()),
+                        None => o.null(),
+                    }
                     o.end_object();
                 }
                 None => o.null(),
@@ -397,6 +532,13 @@ impl Model {
                 }
             }
             o.end_object();
+        }
+        o.end_array();
+
+        o.key("gss_contexts");
+        o.begin_array();
+        for c in &self.gss_contexts {
+            gss_context(o, c);
         }
         o.end_array();
     }

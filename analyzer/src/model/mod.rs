@@ -13,7 +13,9 @@
 //! source addresses) and the client IDs each obtained; sessions with their
 //! connections (bound by CREATE_SESSION, BIND_CONN_TO_SESSION or implicitly
 //! by SEQUENCE), channel attributes and slots; and the recovery timeline
-//! (restart-revealing errors, grace, reclaims, RECLAIM_COMPLETE).
+//! (restart-revealing errors, grace, reclaims, RECLAIM_COMPLETE); and the
+//! RPCSEC_GSS contexts (RFC 2203 §5.2.2) with the target principal their
+//! creation named (the client principal is encrypted, not on the wire).
 
 mod apply;
 mod build;
@@ -28,6 +30,8 @@ use crate::nfs4::{
     Bitmap4, ChannelAttrs4, ChannelDirFromServer4, CreateSession4Flags, ExchgId4Flags, NfsStat4,
     Seq4Status, SessionId4, StateProtectHow4,
 };
+use crate::rpc::gss_token::{KrbPrincipal, Mech, TokenError};
+use crate::rpc::RpcGssService;
 use crate::tcp::flow::ConnId;
 use crate::tcp::hash::FastMap;
 use std::collections::{BTreeMap, BTreeSet};
@@ -73,6 +77,25 @@ pub struct Endpoint {
     /// The upper half of the last client ID it issued (the boot epoch of
     /// common servers).
     pub last_epoch: Option<u32>,
+    /// EXCHANGE_IDs it answered under RPCSEC_GSS, by the target principal
+    /// of their context (`max_entities` entries over all endpoints).
+    pub gss_targets: Vec<TargetSeen>,
+}
+
+/// EXCHANGE_IDs an address answered under RPCSEC_GSS with one target
+/// principal (RFC 8881 §2.10.5.1: equal target principals verify client-ID
+/// trunking).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetSeen {
+    /// The target principal of the context, `None` when its creation was
+    /// not captured (or its token named none).
+    pub target: Option<KrbPrincipal>,
+    /// First EXCHANGE_ID reply.
+    pub first_frame: u64,
+    /// Last EXCHANGE_ID reply.
+    pub last_frame: u64,
+    /// EXCHANGE_ID replies.
+    pub replies: u64,
 }
 
 /// A restart of the server behind an address, and the evidence.
@@ -197,13 +220,134 @@ pub enum Principal {
         /// apart by their groups too).
         gids: Vec<u32>,
     },
-    /// RPCSEC_GSS, by context handle (the principal name is not on the wire).
+    /// RPCSEC_GSS, by context handle (the client principal is encrypted,
+    /// not on the wire; the target principal of the context is in
+    /// [`Model::gss_contexts`]).
     Gss {
         /// The context handle.
         handle: Vec<u8>,
     },
     /// Another flavor.
     Other(u32),
+}
+
+/// An RPCSEC_GSS context: its handle at a server, what its creation named,
+/// and the calls that used it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GssContext {
+    /// The context handle the server gave.
+    pub handle: Vec<u8>,
+    /// The server address that created it (or where it was first used).
+    pub server: SocketAddr,
+    /// Its creation, when the capture holds it.
+    pub creation: Option<GssCreation>,
+    /// Services of the calls that used it, in order of first use.
+    pub services: Vec<RpcGssService>,
+    /// Frame of the first COMPOUND call that used it.
+    pub first_use: Option<u64>,
+    /// Frame of the last.
+    pub last_use: Option<u64>,
+    /// COMPOUND calls that used it.
+    pub calls: u64,
+}
+
+/// The creation of an RPCSEC_GSS context (RPCSEC_GSS_INIT, then any
+/// CONTINUE_INIT): what the initiator's token named and how the server
+/// answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GssCreation {
+    /// The client end.
+    pub client: SocketAddr,
+    /// Frame of the RPCSEC_GSS_INIT call.
+    pub init_frame: u64,
+    /// Frame of the last (CONTINUE_)INIT reply.
+    pub reply_frame: u64,
+    /// The service the INIT credential named.
+    pub service: RpcGssService,
+    /// The initiator's token: mechanism and target principal, or why not.
+    pub token: Result<crate::rpc::gss_token::InitiatorToken, TokenError>,
+    /// `gss_major` of the last reply (0 GSS_S_COMPLETE, 1 CONTINUE_NEEDED).
+    pub gss_major: u32,
+    /// Frame of the reply that completed it (GSS_S_COMPLETE).
+    pub established_frame: Option<u64>,
+    /// The mechanism of the server's token, when framed.
+    pub acceptor_mech: Option<Mech>,
+}
+
+impl GssCreation {
+    /// The target principal the initiator's token named.
+    pub fn target(&self) -> Option<&KrbPrincipal> {
+        self.token.as_ref().ok().map(|t| &t.target)
+    }
+
+    /// The mechanism: the token's (`spnego(krb5)` for Kerberos inside
+    /// SPNEGO), else the error's, else the server token's.
+    pub fn mech_text(&self) -> Option<String> {
+        match &self.token {
+            Ok(t) => Some(t.mech_text()),
+            Err(e) => e
+                .mech
+                .as_ref()
+                .or(self.acceptor_mech.as_ref())
+                .map(|m| m.to_string()),
+        }
+    }
+
+    /// True for Kerberos V5 (directly or inside SPNEGO).
+    pub fn is_krb5(&self) -> bool {
+        match &self.token {
+            Ok(t) => t.kerberos_mech().is_krb5(),
+            Err(e) => e.mech.as_ref().is_some_and(Mech::is_krb5),
+        }
+    }
+}
+
+impl GssContext {
+    /// The target principal its creation named.
+    pub fn target(&self) -> Option<&KrbPrincipal> {
+        self.creation.as_ref().and_then(GssCreation::target)
+    }
+}
+
+/// The name of an RPCSEC_GSS security flavor: `krb5`, `krb5i`, `krb5p` for
+/// Kerberos V5 (RFC 2623 §2.2), else `RPCSEC_GSS none|integrity|privacy`.
+pub fn gss_flavor_text(krb5: bool, service: RpcGssService) -> String {
+    match (krb5, service) {
+        (true, RpcGssService::rpc_gss_svc_none) => "krb5".into(),
+        (true, RpcGssService::rpc_gss_svc_integrity) => "krb5i".into(),
+        (true, RpcGssService::rpc_gss_svc_privacy) => "krb5p".into(),
+        (_, s) => format!("RPCSEC_GSS {}", gss_service_text(s)),
+    }
+}
+
+/// `none`, `integrity`, `privacy`, or the number.
+pub fn gss_service_text(service: RpcGssService) -> String {
+    match service {
+        RpcGssService::rpc_gss_svc_none => "none".into(),
+        RpcGssService::rpc_gss_svc_integrity => "integrity".into(),
+        RpcGssService::rpc_gss_svc_privacy => "privacy".into(),
+        RpcGssService(n) => format!("service {n}"),
+    }
+}
+
+/// `GSS_S_COMPLETE`, `GSS_S_CONTINUE_NEEDED`, or the major status in hex.
+pub fn gss_major_text(major: u32) -> String {
+    match major {
+        0 => "GSS_S_COMPLETE".into(),
+        1 => "GSS_S_CONTINUE_NEEDED".into(),
+        m => format!("GSS major {m:#010x}"),
+    }
+}
+
+/// How an EXCHANGE_ID was sent under RPCSEC_GSS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GssUse {
+    /// The service of its credential.
+    pub service: RpcGssService,
+    /// The context handle.
+    pub handle: Vec<u8>,
+    /// The context in [`Model::gss_contexts`], when known.
+    pub context: Option<usize>,
 }
 
 /// One client, as identified by its owner string.
@@ -277,6 +421,9 @@ pub struct ClientIdRecord {
     /// ended record stays ended (the value given again is a new record;
     /// the record index relies on it).
     pub ended: Option<End>,
+    /// The RPCSEC_GSS service and context of the last EXCHANGE_ID
+    /// returning it (none when that was sent under another flavor).
+    pub exchange_id_gss: Option<GssUse>,
 }
 
 impl ClientIdRecord {
@@ -596,6 +743,14 @@ pub struct Model {
     /// CB_COMPOUND calls waiting for their reply: (connection, xid) →
     /// (session of their CB_SEQUENCE, frame).
     pub(crate) cb_pending: FastMap<(ConnId, u32), (SessionId4, u64)>,
+    /// RPCSEC_GSS contexts, in order of creation (or first use).
+    pub gss_contexts: Vec<GssContext>,
+    /// Where each handle's contexts are in [`Model::gss_contexts`].
+    pub(crate) gss_index: FastMap<Vec<u8>, Vec<usize>>,
+    /// Entries in every endpoint's [`Endpoint::gss_targets`].
+    pub(crate) gss_target_entries: usize,
+    /// RPCSEC_GSS context-creation calls waiting for their reply.
+    pub(crate) gss_pending: build::Pending<build::PendingGssInit>,
     pub(crate) limits: ModelLimits,
 }
 
@@ -625,6 +780,14 @@ pub struct ModelLimitCounts {
     pub cb_pending_dropped: u64,
     /// NFSv4.0 trunking tests not recorded (`max_events`).
     pub v40_trunking_dropped: u64,
+    /// RPCSEC_GSS contexts not recorded (`max_entities`).
+    pub gss_contexts_dropped: u64,
+    /// RPCSEC_GSS context-creation calls forgotten before their reply
+    /// (`max_pending`).
+    pub gss_inits_evicted: u64,
+    /// Target principals of EXCHANGE_ID not listed for an endpoint
+    /// (`max_entities` over all endpoints).
+    pub gss_targets_dropped: u64,
 }
 
 /// An NFSv4.0 trunking test (RFC 7931 §5.8, RFC 8587): SETCLIENTID_CONFIRM
@@ -802,6 +965,24 @@ impl Model {
                 l.max_pending,
                 c.cb_pending_dropped,
                 "callbacks not remembered for their reply (the reply not judged)",
+            ),
+            hit(
+                "max_entities/gss_contexts",
+                l.max_entities,
+                c.gss_contexts_dropped,
+                "RPCSEC_GSS contexts not recorded (their target principal not shown)",
+            ),
+            hit(
+                "max_pending/gss_inits",
+                l.max_pending,
+                c.gss_inits_evicted,
+                "RPCSEC_GSS context creations forgotten before their reply",
+            ),
+            hit(
+                "max_entities/gss_targets",
+                l.max_entities,
+                c.gss_targets_dropped,
+                "target principals of EXCHANGE_ID not listed for an address",
             ),
         ]
     }
@@ -981,6 +1162,41 @@ impl Model {
         self.session_record_index(s).map(|i| &self.client_ids[i])
     }
 
+    /// The RPCSEC_GSS context a call to `server` with `handle` used: the
+    /// latest created (or first used) at that address, else the latest
+    /// created at another address that declared the same server identity
+    /// (a context is the server's, whichever of its addresses carries it).
+    pub fn gss_context_index(&self, server: SocketAddr, handle: &[u8]) -> Option<usize> {
+        let at = self.gss_index.get(handle)?;
+        let context = |i: &usize| self.gss_contexts.get(*i);
+        if let Some(i) = at
+            .iter()
+            .rev()
+            .find(|i| context(i).is_some_and(|c| c.server == server))
+        {
+            return Some(*i);
+        }
+        let key = self.endpoints.get(&server)?.server_key();
+        if !matches!(key, ServerKey::Declared { .. }) {
+            return None;
+        }
+        at.iter().rev().copied().find(|i| {
+            context(i).is_some_and(|c| {
+                c.creation.is_some()
+                    && self
+                        .endpoints
+                        .get(&c.server)
+                        .is_some_and(|e| e.server_key() == key)
+            })
+        })
+    }
+
+    /// The context [`Model::gss_context_index`] finds.
+    pub fn gss_context(&self, server: SocketAddr, handle: &[u8]) -> Option<&GssContext> {
+        self.gss_context_index(server, handle)
+            .and_then(|i| self.gss_contexts.get(i))
+    }
+
     /// The connection, if the model recorded it.
     pub fn connection(&self, id: ConnId) -> Option<&Connection> {
         self.connections.get(&id)
@@ -1015,3 +1231,6 @@ pub fn key_text(k: &ServerKey) -> String {
         ServerKey::Address(a) => format!("address {a}"),
     }
 }
+
+#[cfg(test)]
+mod tests;

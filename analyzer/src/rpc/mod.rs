@@ -15,6 +15,8 @@
 //!   [`RpcMessage::to_bytes_with_payload`]).
 //! - [`auth`] gives typed views of credentials (AUTH_NONE, AUTH_SYS,
 //!   RPCSEC_GSS, AUTH_TLS) and unwraps RPCSEC_GSS integrity bodies.
+//! - [`gss_token`] reads the GSS-API token of an RPCSEC_GSS context
+//!   creation: its mechanism and the Kerberos target principal.
 //! - [`record`] reassembles records from a TCP byte stream (RFC 5531 §11)
 //!   and writes records split into fragments.
 //!
@@ -26,6 +28,7 @@
 //! them.
 
 pub mod auth;
+pub mod gss_token;
 pub mod record;
 pub mod stream;
 

@@ -713,6 +713,13 @@ impl Engine {
 
 impl EventSink for Engine {
     fn event(&mut self, model: &mut Model, at: &At, ev: &Event<'_>) {
+        if ev.is_information() {
+            // Information for the reports, not an NFS event: no rule
+            // judges it, and the end of the capture stays where the last
+            // NFS event was.
+            model.apply(at, ev);
+            return;
+        }
         // The rules judge a model that cannot change meanwhile: its
         // lookups may remember their answers.
         model.frozen(|model| {
@@ -749,6 +756,7 @@ fn keep_place(last: &mut At, at: &At) {
         ts,
         minor,
         principal,
+        gss_service,
         compound,
         call_len,
     } = at;
@@ -759,6 +767,7 @@ fn keep_place(last: &mut At, at: &At) {
     last.frame = *frame;
     last.ts = *ts;
     last.minor = *minor;
+    last.gss_service = *gss_service;
     last.compound = *compound;
     last.call_len = *call_len;
     match (&mut last.principal, principal) {

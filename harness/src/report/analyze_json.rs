@@ -3,12 +3,13 @@
 //! relate, clients and their client IDs, sessions and their connections, and
 //! the recovery timeline.
 //!
-//! JSON (`--json`, format `trunkcheck-analyze`, version 3): one document per
+//! JSON (`--json`, format `trunkcheck-analyze`, version 4): one document per
 //! observation with `file`, `files` (the capture files, in command-line
 //! order; several with `--merge`), `merged`, `verdict` (the one-line verdict
 //! as `text`, and its counts), the model's members (`servers`,
 //! `server_identities`, `same_scope`, `v40_trunking_tests`, `clients`,
-//! `client_ids`, `sessions`, `connections`, `recovery`), `findings` (each with
+//! `client_ids`, `sessions`, `connections`, `recovery`, `gss_contexts`),
+//! `findings` (each with
 //! `rule`, `severity`, `party`, `rfc`, `catalogue_rows`, `frames`,
 //! `evidence`, `message`), `findings_not_listed`, `not_judged` (each rule
 //! the capture could not prove, with `reason` and `count`), `model_limits` (each bound
@@ -23,7 +24,13 @@
 //! turn them back (empty for one file, where they are the file's own).
 //! Version 1 had no `files`, `merged`, `evidence` nor `frame_map`; version 2
 //! no `verdict`, `not_judged`, servers' `restarts`, client IDs' and
-//! sessions' `ended`, client IDs' `state_protect_requested`.
+//! sessions' `ended`, client IDs' `state_protect_requested`. Version 3 no
+//! `gss_contexts` (each RPCSEC_GSS context: `handle`, `server`, `mech`,
+//! `target` {`text`, `realm`, `name_type`, `components`} or null,
+//! `target_error`, `creation`, `services`, `first_use`, `last_use`,
+//! `calls`), servers' `gss_targets`, server identities'
+//! `gss_target_principals`, client IDs' `exchange_id_gss` and
+//! `state_protect_requested.gss_service`.
 
 use super::frames::Frames;
 use super::stats::{limits_json, stats_json_object};
@@ -32,7 +39,7 @@ use analyzer::rules::Analysis;
 use analyzer::xdr::JsonOut;
 
 /// Version of the JSON document `analyze --json` writes.
-pub const JSON_VERSION: u32 = 3;
+pub const JSON_VERSION: u32 = 4;
 
 /// The JSON document (see the module documentation for its members).
 pub fn json_report(

@@ -1,13 +1,17 @@
 //! `trunkcheck analyze`: the identity report of a capture as text: a
 //! one-line verdict, server endpoints and what they declared (and restarts),
 //! server identities and how endpoints relate, clients and their client IDs
-//! (with state protection and how they ended), sessions and their
-//! connections, and the recovery timeline, then the findings and what the
-//! capture could not prove.
+//! (with state protection, the RPCSEC_GSS service and target principal of
+//! their EXCHANGE_ID, and how they ended), the RPCSEC_GSS contexts, sessions
+//! and their connections, and the recovery timeline, then the findings and
+//! what the capture could not prove.
 
 use super::frames::{finding_line, join, Frames};
 use super::stats::limits_reached;
-use analyzer::model::{BindHow, OwnerKind, Principal, RecoveryKind, ServerKey};
+use analyzer::model::{
+    gss_flavor_text, gss_major_text, BindHow, GssContext, GssUse, Model, OwnerKind, Principal,
+    RecoveryKind, ServerKey,
+};
 use analyzer::pipeline::PipelineStats;
 use analyzer::rules::{Analysis, Severity};
 use analyzer::xdr::{escape_bytes, hex};
@@ -22,6 +26,55 @@ fn key_text(k: &ServerKey) -> String {
         ServerKey::Declared { scope, major } => format!("scope={} major={}", q(scope), q(major)),
         ServerKey::Address(a) => format!("address {a} (no EXCHANGE_ID seen)"),
     }
+}
+
+/// `krb5i, target nfs/host@REALM`: the flavor a context was used as and
+/// the target principal its creation named, or why that is not known.
+fn gss_text(ctx: Option<&GssContext>, service: Option<analyzer::rpc::RpcGssService>) -> String {
+    let creation = ctx.and_then(|c| c.creation.as_ref());
+    let krb5 = creation.is_some_and(|c| c.is_krb5());
+    let flavor = match (service, creation.and_then(|c| c.mech_text())) {
+        (Some(s), _) => Some(gss_flavor_text(krb5, s)),
+        (None, mech) => mech,
+    };
+    let target = match creation.map(|c| &c.token) {
+        Some(Ok(t)) => format!("target {}", t.target),
+        Some(Err(e)) => format!("no target named ({e})"),
+        None => "target not captured".into(),
+    };
+    match flavor {
+        Some(f) => format!("{f}, {target}"),
+        None => target,
+    }
+}
+
+/// The RPCSEC_GSS service and context of an EXCHANGE_ID, in words.
+fn gss_use_text(m: &Model, u: &GssUse) -> String {
+    let ctx = u.context.and_then(|i| m.gss_contexts.get(i));
+    gss_text(ctx, Some(u.service))
+}
+
+/// ` (krb5, target …)` for an RPCSEC_GSS principal presented to these
+/// endpoints: what the creation of its context named.
+fn principal_gss_note<'a>(
+    m: &Model,
+    p: &Principal,
+    endpoints: impl IntoIterator<Item = &'a std::net::SocketAddr>,
+) -> String {
+    let Principal::Gss { handle } = p else {
+        return String::new();
+    };
+    let mut notes: Vec<String> = Vec::new();
+    for e in endpoints {
+        let text = gss_text(m.gss_context(*e, handle), None);
+        if !notes.contains(&text) {
+            notes.push(text);
+        }
+    }
+    if notes.is_empty() {
+        notes.push("target not captured".into());
+    }
+    format!(" ({})", notes.join("; "))
 }
 
 fn principal_text(p: &Principal) -> String {
@@ -121,6 +174,7 @@ pub fn text_report_painted(
     identities(&mut s, a, fr);
     clients(&mut s, a, fr);
     client_ids(&mut s, a, fr);
+    gss_contexts(&mut s, a, fr);
     sessions(&mut s, a, fr);
     recovery(&mut s, a, fr);
     findings(&mut s, a, fr, paint);
@@ -228,6 +282,7 @@ fn identities(s: &mut String, a: &Analysis, fr: &Frames<'_>) {
                 "      the minor-id groups are client-ID trunkable with each other"
             );
         }
+        gss_targets(s, m, &id.endpoints, fr);
     }
     for (i, j) in m.scope_relations() {
         let _ = writeln!(
@@ -256,6 +311,56 @@ fn identities(s: &mut String, a: &Analysis, fr: &Frames<'_>) {
     }
 }
 
+/// The target principals of the EXCHANGE_IDs each address of one server
+/// identity answered under RPCSEC_GSS: equal ones verify client-ID
+/// trunking (RFC 8881 §2.10.5.1). Nothing when none was.
+fn gss_targets(s: &mut String, m: &Model, endpoints: &[std::net::SocketAddr], fr: &Frames<'_>) {
+    let seen: Vec<_> = endpoints
+        .iter()
+        .filter_map(|e| m.endpoints.get(e))
+        .collect();
+    if seen.iter().all(|e| e.gss_targets.is_empty()) {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "      target principals of EXCHANGE_ID under RPCSEC_GSS (RFC 8881 §2.10.5.1):"
+    );
+    for e in &seen {
+        if e.gss_targets.is_empty() {
+            let _ = writeln!(s, "        {}  no EXCHANGE_ID under RPCSEC_GSS", e.addr);
+        }
+        for t in &e.gss_targets {
+            let _ = writeln!(
+                s,
+                "        {}  {}  frames {}-{} ({} replies)",
+                e.addr,
+                t.target
+                    .as_ref()
+                    .map_or("target not captured".into(), |p| p.to_string()),
+                fr.label(t.first_frame),
+                fr.label(t.last_frame),
+                t.replies
+            );
+        }
+    }
+    if seen.len() < 2 {
+        return;
+    }
+    let all: Vec<_> = seen.iter().flat_map(|e| &e.gss_targets).collect();
+    let whole =
+        seen.iter().all(|e| !e.gss_targets.is_empty()) && all.iter().all(|t| t.target.is_some());
+    let first = all.first().and_then(|t| t.target.as_ref());
+    let verdict = if !whole {
+        "not every address shows a target principal: the capture cannot verify client-ID trunking by it"
+    } else if all.iter().all(|t| t.target.as_ref() == first) {
+        "one target principal at every address: client-ID trunking verified by it"
+    } else {
+        "the target principals differ: client-ID trunking not verified by them"
+    };
+    let _ = writeln!(s, "        {verdict}");
+}
+
 fn clients(s: &mut String, a: &Analysis, fr: &Frames<'_>) {
     let m = a.model();
     let _ = writeln!(s, "\nClients");
@@ -279,7 +384,11 @@ fn clients(s: &mut String, a: &Analysis, fr: &Frames<'_>) {
                 hex(v),
                 fr.label(*f)
             ))),
-            join(c.principals.iter().map(principal_text)),
+            join(
+                c.principals
+                    .iter()
+                    .map(|p| principal_text(p) + &principal_gss_note(m, p, &c.endpoints))
+            ),
             join(&c.sources),
             join(&c.endpoints),
         );
@@ -299,10 +408,11 @@ fn client_ids(s: &mut String, a: &Analysis, fr: &Frames<'_>) {
             (asked, granted) => format!(
                 "  state protection asked {}{}, granted {}",
                 asked.map_or("-".into(), |(h, _)| h.to_string()),
-                match asked {
-                    Some((_, true)) => " (RPCSEC_GSS integrity/privacy)",
-                    Some((_, false)) => " (no RPCSEC_GSS integrity/privacy)",
-                    None => "",
+                match (asked, &r.exchange_id_gss) {
+                    (Some(_), Some(u)) => format!(" under {}", gss_use_text(m, u)),
+                    (Some((_, true)), None) => " (RPCSEC_GSS integrity/privacy)".into(),
+                    (Some((_, false)), None) => " (no RPCSEC_GSS integrity/privacy)".into(),
+                    (None, _) => String::new(),
                 },
                 granted.map_or("-".into(), |h| h.to_string())
             ),
@@ -321,6 +431,51 @@ fn client_ids(s: &mut String, a: &Analysis, fr: &Frames<'_>) {
             opt(r.reclaim_complete_frame),
             opt(r.destroyed_frame),
             join(&r.endpoints),
+        );
+    }
+}
+
+/// The RPCSEC_GSS contexts: where each was created, the mechanism and
+/// target principal its creation named, and the calls that used it.
+/// Nothing when the capture has none.
+fn gss_contexts(s: &mut String, a: &Analysis, fr: &Frames<'_>) {
+    let m = a.model();
+    if m.gss_contexts.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "\nGSS contexts (the client principal is encrypted: not on the wire)"
+    );
+    for c in &m.gss_contexts {
+        let krb5 = c.creation.as_ref().is_some_and(|x| x.is_krb5());
+        // Without its creation, `target not captured` says all there is.
+        let created = match &c.creation {
+            Some(x) => format!(
+                "  created frames {}-{} ({})",
+                fr.label(x.init_frame),
+                fr.label(x.reply_frame),
+                gss_major_text(x.gss_major)
+            ),
+            None => String::new(),
+        };
+        let used = match (c.first_use, c.last_use) {
+            (Some(f), Some(l)) => format!(
+                "used as {} by {} call{}, frames {}-{}",
+                join(c.services.iter().map(|sv| gss_flavor_text(krb5, *sv))),
+                c.calls,
+                if c.calls == 1 { "" } else { "s" },
+                fr.label(f),
+                fr.label(l)
+            ),
+            _ => "not used by a COMPOUND".into(),
+        };
+        let _ = writeln!(
+            s,
+            "  {}  at {}  {}{created}  {used}",
+            hex(&c.handle),
+            c.server,
+            gss_text(Some(c), None),
         );
     }
 }
@@ -439,6 +594,91 @@ fn findings(s: &mut String, a: &Analysis, fr: &Frames<'_>, paint: Paint) {
 mod tests {
     use super::*;
     use crate::report::analyze_json::json_report;
+    use analyzer::model::{Declaration, Endpoint, TargetSeen};
+    use analyzer::rpc::gss_token::KrbPrincipal;
+
+    fn principal(host: &str) -> KrbPrincipal {
+        KrbPrincipal {
+            name_type: 3,
+            components: vec![b"nfs".to_vec(), host.as_bytes().to_vec()],
+            realm: b"EXAMPLE".to_vec(),
+        }
+    }
+
+    /// The identity section of a model with two addresses of one server
+    /// (one scope and major id), answering EXCHANGE_ID under RPCSEC_GSS
+    /// with these targets.
+    fn trunking_view(a: Vec<Option<KrbPrincipal>>, b: Vec<Option<KrbPrincipal>>) -> String {
+        let mut m = analyzer::model::Model::new(Default::default());
+        for (addr, targets) in [("10.0.0.1:2049", a), ("10.0.0.2:2049", b)] {
+            let addr: std::net::SocketAddr = addr.parse().expect("address");
+            m.endpoints.insert(
+                addr,
+                Endpoint {
+                    addr,
+                    declarations: vec![Declaration {
+                        major: b"srv".to_vec(),
+                        minor: 0,
+                        scope: b"scope".to_vec(),
+                        impl_id: None,
+                        first_frame: 1,
+                        last_frame: 1,
+                        replies: 1,
+                    }],
+                    minor_versions: Default::default(),
+                    first_frame: 1,
+                    lease_time: None,
+                    restarts: Vec::new(),
+                    last_epoch: None,
+                    gss_targets: targets
+                        .into_iter()
+                        .map(|target| TargetSeen {
+                            target,
+                            first_frame: 3,
+                            last_frame: 5,
+                            replies: 2,
+                        })
+                        .collect(),
+                },
+            );
+        }
+        let a = Analysis::from_model(m);
+        let text = text_report("t.pcap", &a, &PipelineStats::default(), &Frames::Single);
+        let start = text.find("Server identities").expect("identities");
+        let end = text.find("\nClients").expect("clients");
+        text[start..end].to_string()
+    }
+
+    #[test]
+    fn the_trunking_view_shows_each_address_target_principal() {
+        let one = trunking_view(vec![Some(principal("a"))], vec![Some(principal("a"))]);
+        assert!(
+            one.contains("        10.0.0.1:2049  nfs/a@EXAMPLE  frames 3-5 (2 replies)\n"),
+            "{one}"
+        );
+        assert!(
+            one.contains(
+                "one target principal at every address: client-ID trunking verified by it"
+            ),
+            "{one}"
+        );
+        let two = trunking_view(vec![Some(principal("a"))], vec![Some(principal("b"))]);
+        assert!(two.contains("the target principals differ"), "{two}");
+        let unknown = trunking_view(vec![Some(principal("a"))], vec![None]);
+        assert!(
+            unknown.contains("10.0.0.2:2049  target not captured"),
+            "{unknown}"
+        );
+        assert!(unknown.contains("the capture cannot verify"), "{unknown}");
+        let missing = trunking_view(vec![Some(principal("a"))], vec![]);
+        assert!(
+            missing.contains("10.0.0.2:2049  no EXCHANGE_ID under RPCSEC_GSS"),
+            "{missing}"
+        );
+        assert!(missing.contains("the capture cannot verify"), "{missing}");
+        let none = trunking_view(vec![], vec![]);
+        assert!(!none.contains("target principal"), "{none}");
+    }
 
     #[test]
     fn model_limits_reached_are_reported_in_text_and_json() {

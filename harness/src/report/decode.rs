@@ -3,13 +3,14 @@
 
 use super::stats::{stats_json, stats_text};
 use analyzer::capture::packet::Timestamp;
-use analyzer::exchange::{Body, Message, MessageSink, Notice, Program, ReplyStatus};
+use analyzer::exchange::{Body, GssInit, Message, MessageSink, Notice, Program, ReplyStatus};
 use analyzer::nfs4::describe::{describe_arg_into, describe_cb_arg_into, describe_res_into};
 use analyzer::nfs4::{NfsArgOp, NfsRes, NfsResOp, NfsStat4, Sequence4Args, Sequence4ResOk};
 use analyzer::pipeline::parallel::ByteSink;
 use analyzer::pipeline::PipelineStats;
-use analyzer::rpc::Credential;
-use analyzer::xdr::{JsonOut, PayloadMode};
+use analyzer::rpc::gss_token::{InitiatorToken, TokenError};
+use analyzer::rpc::{Credential, RpcGssCred};
+use analyzer::xdr::{escape_bytes, JsonOut, PayloadMode};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -174,6 +175,10 @@ impl<W: Write> DecodeOutput<W> {
         if let Some(c) = &m.cred {
             o.key("cred");
             credential_json(&mut o, c);
+        }
+        if let Some(GssInit::Call(token)) = &m.gss_init {
+            o.key("gss_init");
+            gss_init_json(&mut o, token);
         }
         match &m.body {
             Body::Compound(c) => {
@@ -593,7 +598,14 @@ pub fn push_ops(s: &mut String, m: &Message<'_>) {
 fn put_ops(s: &mut Vec<u8>, m: &Message<'_>, scratch: &mut String) {
     let mut first = true;
     match &m.body {
-        Body::Null => s.extend_from_slice(b"NULL"),
+        Body::Null => {
+            s.extend_from_slice(b"NULL");
+            if let Some(GssInit::Call(token)) = &m.gss_init {
+                scratch.clear();
+                push_gss_init(scratch, m, token);
+                s.extend_from_slice(scratch.as_bytes());
+            }
+        }
         Body::Compound(c) => {
             for op in &c.argarray {
                 put_op(s, &mut first, op.name(), None, |s| match op {
@@ -630,6 +642,69 @@ fn put_ops(s: &mut Vec<u8>, m: &Message<'_>, scratch: &mut String) {
         }
         Body::None => {}
     }
+}
+
+/// `[RPCSEC_GSS_INIT mech=krb5 target=nfs/host@REALM]`, or with `token:`
+/// and why the token names no target.
+fn push_gss_init(s: &mut String, m: &Message<'_>, token: &Result<InitiatorToken, TokenError>) {
+    s.push('[');
+    if let Some(Credential::Gss(RpcGssCred::Vers1(g))) = &m.cred {
+        let _ = write!(s, "{} ", g.gss_proc);
+    }
+    let _ = match token {
+        Ok(t) => write!(s, "mech={} target={}", t.mech_text(), t.target),
+        Err(e) => match &e.mech {
+            Some(mech) => write!(s, "mech={mech} token: {e}"),
+            None => write!(s, "token: {e}"),
+        },
+    };
+    s.push(']');
+}
+
+/// The token of a context-creation call as JSON: `mech` (its OID and
+/// name), `negotiated` (SPNEGO's inner mechanism), `target` (`text`,
+/// `realm`, `name_type`, `components`), or `error`.
+fn gss_init_json(o: &mut JsonOut, token: &Result<InitiatorToken, TokenError>) {
+    o.begin_object();
+    let mech = match token {
+        Ok(t) => Some(&t.mech),
+        Err(e) => e.mech.as_ref(),
+    };
+    o.key("mech");
+    match mech {
+        Some(m) => o.string(&m.name()),
+        None => o.null(),
+    }
+    o.key("mech_oid");
+    match mech {
+        Some(m) => o.string(&m.dotted()),
+        None => o.null(),
+    }
+    match token {
+        Ok(t) => {
+            o.key("negotiated");
+            match &t.negotiated {
+                Some(n) => o.string(&n.name()),
+                None => o.null(),
+            }
+            o.key("target");
+            o.begin_object();
+            o.field("text", &t.target.to_string());
+            o.field("realm", &escape_bytes(&t.target.realm));
+            o.field("name_type", &i64::from(t.target.name_type));
+            o.field(
+                "components",
+                &t.target
+                    .components
+                    .iter()
+                    .map(|c| escape_bytes(c))
+                    .collect::<Vec<_>>(),
+            );
+            o.end_object();
+        }
+        Err(e) => o.field("error", &e.to_string()),
+    }
+    o.end_object();
 }
 
 /// A credential as JSON: its flavor and its decoded fields.
