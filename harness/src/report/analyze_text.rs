@@ -35,7 +35,9 @@ fn gss_text(ctx: Option<&GssContext>, service: Option<analyzer::rpc::RpcGssServi
     let krb5 = creation.is_some_and(|c| c.is_krb5());
     let flavor = match (service, creation.and_then(|c| c.mech_text())) {
         (Some(s), _) => Some(gss_flavor_text(krb5, s)),
-        (None, mech) => mech,
+        // Without a service, the mechanism: said so, as "krb5" alone
+        // reads like the flavor (RPCSEC_GSS service none).
+        (None, mech) => mech.map(|m| format!("mechanism {m}")),
     };
     let target = match creation.map(|c| &c.token) {
         Some(Ok(t)) => format!("target {}", t.target),
@@ -54,7 +56,7 @@ fn gss_use_text(m: &Model, u: &GssUse) -> String {
     gss_text(ctx, Some(u.service))
 }
 
-/// ` (krb5, target …)` for an RPCSEC_GSS principal presented to these
+/// ` (mechanism krb5, target …)` for an RPCSEC_GSS principal presented to these
 /// endpoints: what the creation of its context named.
 fn principal_gss_note<'a>(
     m: &Model,
