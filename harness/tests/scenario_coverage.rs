@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 /// A rows no scenario covers, and why.
 const NOT_ACTIVE: &[(u32, &str)] = &[
     (10, "the catalogue leaves the 4.0-to-4.1 upgrade behaviour to the server (either answer conforms); nothing to fail"),
-    (54, "needs SP4_SSV granted and the SSV GSS mechanism (RFC 8881 §2.10.9) in the client; Ganesha 4.3 grants SP4_NONE for SP4_SSV (KRB5-SSV-01), so no SSV principal exists to send EXCHANGE_ID"),
+    (54, "needs a server that grants SP4_SSV, and the SSV GSS mechanism (RFC 8881 §2.10.9) in the client: neither built-in server grants it (KRB5-SSV-01: Ganesha 4.3 answers SP4_NONE, Linux knfsd 6.1 NFS4ERR_ENCR_ALG_UNSUPP), so no SSV principal exists to send EXCHANGE_ID"),
     (66, "no portable way to exhaust a server's reply cache memory from a test"),
     (82, "needs a server that grants persistent sessions (CSESS-FLAGS-01 shows Ganesha does not)"),
     (99, "needs a reclaim the equivalent non-reclaim request would be denied by access control, i.e. a principal the export refuses; the lab's export lets every AUTH_SYS principal in (a reclaim after a conflicting grant is PART-EDGE-01, row 102)"),
