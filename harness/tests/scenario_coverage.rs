@@ -22,9 +22,6 @@ const NOT_ACTIVE: &[(u32, &str)] = &[
     (66, "no portable way to exhaust a server's reply cache memory from a test"),
     (82, "needs a server that grants persistent sessions (CSESS-FLAGS-01 shows Ganesha does not)"),
     (99, "needs a reclaim the equivalent non-reclaim request would be denied by access control, i.e. a principal the export refuses; the lab's export lets every AUTH_SYS principal in (a reclaim after a conflicting grant is PART-EDGE-01, row 102)"),
-    (112, "needs a target with migration or referrals (fs_locations); the built-in Ganesha profiles have none"),
-    (113, "needs an absent file system (referral or migration) on the target; the built-in profiles have none (the passive check fsloc.getattr-absent judges captures)"),
-    (114, "needs fs_locations(_info) listing server addresses; the built-in profiles have none (the passive checks judge captures)"),
 ];
 
 struct Row {

@@ -87,6 +87,19 @@ if [ "$TC_role" = server ]; then
         sec=,sec=sys:krb5:krb5i:krb5p
     fi
     echo "/export *(rw,no_root_squash,insecure,no_subtree_check,sync$sec)" > /etc/exports
+    # Referrals (RFC 8881 §11.15): each line of /srv/referrals (written by
+    # trunkcheck) is "PATH REFER". knfsd crosses into a child export only at
+    # a mount point: a small tmpfs there, exported with refer= (exports(5):
+    # path@host[+host], the fs_locations of this absent file system) and an
+    # fsid (a tmpfs has no UUID).
+    k=0
+    while read -r path refer; do
+        [ -n "$path" ] && [ -n "$refer" ] || continue
+        k=$((k + 1))
+        mkdir -p "/export/$path"
+        mount -t tmpfs -o size=64k,mode=0755 tmpfs "/export/$path"
+        echo "/export/$path *(rw,no_root_squash,insecure,no_subtree_check,sync,fsid=$((100 + k)),refer=$refer$sec)" >> /etc/exports
+    done < /srv/referrals 2>/dev/null
     exportfs -ra
     rpc.mountd -N 2 -N 3
     gt nfsd-start

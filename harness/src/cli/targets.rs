@@ -52,6 +52,9 @@ pub(super) fn describe(t: &Target, out: &mut impl Write) -> std::io::Result<()> 
         if !s.capture.is_empty() {
             write!(out, "  capture {}", s.capture.join(", "))?;
         }
+        for r in &s.referrals {
+            write!(out, "  referral {} -> {}", r.path, r.to)?;
+        }
         writeln!(out)?;
     }
     for group in &t.same_scope {

@@ -21,8 +21,8 @@ use analyzer::nfs4::{
     Locker4, Lockt4Args, Locku4Args, Lookup4Args, NfsArgOp, NfsLockType4, NfsOpnum4, NfsResOp,
     NfsStat4, Open4Args, Open4ResOk, OpenClaim4, OpenClaimDelegateCur4, OpenConfirm4Args,
     OpenDelegationType4, OpenToLockOwner4, Openflag4, Opentype4, Putfh4Args, Read4Args,
-    Remove4Args, Rename4Args, Renew4Args, ShareAccess4, ShareDeny4, StableHow4, StateOwner4,
-    Stateid4, StateidOther, Verifier4, Write4Args, Write4ResOk,
+    Readdir4Args, Remove4Args, Rename4Args, Renew4Args, ShareAccess4, ShareDeny4, StableHow4,
+    StateOwner4, Stateid4, StateidOther, Verifier4, Write4Args, Write4ResOk,
 };
 use analyzer::rpc::RpcGssService;
 use analyzer::xdr::{IntoStatic, Opaque};
@@ -92,6 +92,23 @@ pub fn getattr(attrs: &[u32]) -> NfsArgOp<'static> {
 /// GETATTR of an arbitrary bitmap (also invalid ones).
 pub fn getattr_bitmap(mask: Bitmap4) -> NfsArgOp<'static> {
     NfsArgOp::Getattr(Getattr4Args { attr_request: mask })
+}
+
+/// READDIR's dircount: bytes of names and cookies per reply (a hint).
+pub const READDIR_DIRCOUNT: u32 = 8192;
+/// READDIR's maxcount: bytes of the whole reply (a few hundred entries).
+pub const READDIR_MAXCOUNT: u32 = 32768;
+
+/// READDIR from the directory's start (cookie 0, zero verifier), asking
+/// the attributes numbered `attrs` of each entry.
+pub fn readdir(attrs: &[u32]) -> NfsArgOp<'static> {
+    NfsArgOp::Readdir(Readdir4Args {
+        cookie: 0,
+        cookieverf: Verifier4([0; 8]),
+        dircount: READDIR_DIRCOUNT,
+        maxcount: READDIR_MAXCOUNT,
+        attr_request: Bitmap4::from_bits(attrs),
+    })
 }
 
 /// GETATTR lease_time.

@@ -14,7 +14,11 @@
 //!
 //! **State.** Each guest has an ext4 disk image (the export and
 //! `/var/lib/nfs` with knfsd's legacy `v4recovery` client records) that
-//! survives a crash. With the target's realm (`krb5:`) the disk also
+//! survives a crash. The server's referrals (`referrals:`) are listed on
+//! the disk too: its init mounts a small tmpfs at each referral point
+//! (knfsd crosses into a child export only at a mount point) and exports
+//! it with `refer=` (fs_locations naming the other server's addresses)
+//! and `fsid=` (a tmpfs has no UUID). With the target's realm (`krb5:`) the disk also
 //! holds the guest's keytab, `krb5.conf` and `idmapd.conf`: its init runs
 //! `rpc.svcgssd` as the guest's `nfs/` principal (the legacy upcall; no
 //! gssproxy) and exports with `sec=sys:krb5:krb5i:krb5p`.
@@ -46,7 +50,7 @@ use super::{die_with_parent, find_on_path, io_err, lock, probe, tail, LabError, 
 use crate::action::{Action, Unsupported};
 use crate::krb5::conf;
 use crate::netns::NetNs;
-use crate::targets::{KnfsdSpec, Target};
+use crate::targets::{KnfsdSpec, ServerSpec, Target};
 use std::fs::{self, File};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::AsRawFd;
@@ -186,9 +190,28 @@ impl GuestKrb5 {
     }
 }
 
+/// The `referrals` file of server `s`'s disk: one line per referral,
+/// `PATH REFER`, where REFER is exports(5)'s `refer=` value: the export of
+/// the server it leads to, `@`, and every address of that server joined by
+/// `+` (one fs_location listing them all). The guest's init mounts a tmpfs
+/// at `/export/PATH` and exports it with `refer=REFER`.
+pub(super) fn referral_lines(target: &Target, s: &ServerSpec) -> Result<String, LabError> {
+    let mut out = String::new();
+    for r in &s.referrals {
+        let to = target.server(&r.to).ok_or_else(|| LabError::State {
+            server: s.name.clone(),
+            message: format!("referral {}: no server {:?} in the target", r.path, r.to),
+        })?;
+        let hosts: Vec<String> = to.addresses.iter().map(|a| a.ip().to_string()).collect();
+        out.push_str(&format!("{} {}@{}\n", r.path, to.export, hosts.join("+")));
+    }
+    Ok(out)
+}
+
 /// Makes `dir/disk.img`: ext4 with `export/` (the files clients see),
-/// `nfs/v4recovery` (knfsd's client records) and, with a realm, `krb5/`.
-fn make_disk(dir: &Path, krb5: Option<&GuestKrb5>) -> Result<PathBuf, LabError> {
+/// `nfs/v4recovery` (knfsd's client records), `referrals` (see
+/// [`referral_lines`]) and, with a realm, `krb5/`.
+fn make_disk(dir: &Path, krb5: Option<&GuestKrb5>, referrals: &str) -> Result<PathBuf, LabError> {
     let src = dir.join("disk-src");
     for sub in ["export", "nfs/v4recovery"] {
         fs::create_dir_all(src.join(sub)).map_err(io_err(format!("creating {}", src.display())))?;
@@ -198,6 +221,7 @@ fn make_disk(dir: &Path, krb5: Option<&GuestKrb5>) -> Result<PathBuf, LabError> 
         "hello from a Linux knfsd guest\n",
     )
     .map_err(io_err("writing the export's first file"))?;
+    fs::write(src.join("referrals"), referrals).map_err(io_err("writing the referrals"))?;
     if let Some(k) = krb5 {
         k.write(&src.join("krb5"))?;
     }
@@ -252,7 +276,7 @@ impl KnfsdLab {
             let gdir = dir.join(&s.name);
             fs::create_dir_all(&gdir).map_err(io_err(format!("creating {}", gdir.display())))?;
             let krb5 = realm.map(|r| GuestKrb5::of(r, i, &s.name)).transpose()?;
-            make_disk(&gdir, krb5.as_ref())?;
+            make_disk(&gdir, krb5.as_ref(), &referral_lines(target, s)?)?;
             let mut nics = Vec::new();
             for (j, a) in s.addresses.iter().enumerate() {
                 let IpAddr::V4(addr) = a.ip() else {

@@ -230,3 +230,15 @@ fn an_external_server_that_does_not_answer_fails_the_start_in_time() {
     assert!(matches!(e, LabError::NotReady { .. }), "{e}");
     assert!(t0.elapsed() < Duration::from_secs(10));
 }
+
+#[test]
+fn each_knfsd_referral_names_every_address_of_the_server_it_leads_to() {
+    let t = Target::builtin("knfsd").expect("knfsd");
+    let line = |name: &str| {
+        let s = t.server(name).expect("server");
+        knfsd::referral_lines(&t, s).expect("lines")
+    };
+    assert_eq!(line("a"), "ref-c /export@10.99.3.2\n");
+    // One location listing both addresses of a: exports(5) joins hosts with '+'.
+    assert_eq!(line("c"), "ref-a /export@10.99.1.2+10.99.2.2\n");
+}

@@ -5,6 +5,7 @@ use crate::action::{Action, Unsupported};
 use crate::lab::LabError;
 use crate::netns::NetNs;
 use crate::scenario::{Role, RoleRelation, Scenario, Step};
+use crate::targets::Referral;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Condvar, Mutex};
@@ -51,6 +52,9 @@ pub struct EnvServer {
     pub grace: Option<Duration>,
     /// The interfaces a trial's capture listens on for this server.
     pub capture: Vec<String>,
+    /// Its referrals: absent file systems in its export whose fs_locations
+    /// name another server of the target.
+    pub referrals: Vec<Referral>,
 }
 
 /// Client source addresses each trial of a private lab gets.
@@ -332,6 +336,19 @@ impl Env {
         out
     }
 
+    /// The referral point in server `from`'s export whose fs_locations lead
+    /// to server `to` (its path below the export); `Err` says there is none.
+    pub fn referral_point(&self, from: usize, to: usize) -> Result<&str, String> {
+        let (Some(here), Some(there)) = (self.servers.get(from), self.servers.get(to)) else {
+            return Err("no such server".into());
+        };
+        here.referrals
+            .iter()
+            .find(|r| r.to == there.name)
+            .map(|r| r.path.as_str())
+            .ok_or_else(|| format!("server {} has no referral to {}", here.name, there.name))
+    }
+
     /// Picks a distinct server for every role, honouring address counts and
     /// relations; `Err` says why no choice fits (the scenario is skipped).
     pub fn assign(
@@ -381,21 +398,37 @@ impl Env {
             RoleRelation::SameScope => a.is_some() && a == b,
             RoleRelation::OtherScope => a.is_none() || a != b,
             RoleRelation::Other => true,
+            RoleRelation::ReferralTarget => self.servers[j]
+                .referrals
+                .iter()
+                .any(|r| r.to == self.servers[i].name),
         }
     }
 
     fn why_not(&self, order: &[(&String, &Role)]) -> String {
+        let wants_referral = order
+            .iter()
+            .any(|(_, r)| r.relation == Some(RoleRelation::ReferralTarget));
+        if wants_referral && self.servers.iter().all(|s| s.referrals.is_empty()) {
+            return "needs a referral (a directory of one server's export whose fs_locations \
+                    name another server of the target): no server of this target has one \
+                    (the built-in knfsd target has; an external target declares its servers' \
+                    `referrals:`)"
+                .into();
+        }
         let wants: Vec<String> = order
             .iter()
             .map(|(n, r)| {
                 let mut w = format!("{n}: {} address(es)", r.addresses);
                 if let (Some(rel), Some(of)) = (r.relation, &r.of) {
-                    let rel = match rel {
-                        RoleRelation::SameScope => "same scope as",
-                        RoleRelation::OtherScope => "another scope than",
-                        RoleRelation::Other => "another server than",
-                    };
-                    w.push_str(&format!(", {rel} {of}"));
+                    w.push_str(&match rel {
+                        RoleRelation::SameScope => format!(", same scope as {of}"),
+                        RoleRelation::OtherScope => format!(", another scope than {of}"),
+                        RoleRelation::Other => format!(", another server than {of}"),
+                        RoleRelation::ReferralTarget => {
+                            format!(", the server a referral of {of} leads to")
+                        }
+                    });
                 }
                 w
             })
@@ -430,6 +463,7 @@ mod tests {
             scope_group: scope,
             grace: None,
             capture: vec!["lo".into()],
+            referrals: Vec::new(),
         }
     }
 
@@ -490,6 +524,42 @@ mod tests {
             ),
         ]);
         assert!(e.assign(&roles).is_err());
+    }
+
+    #[test]
+    fn a_referral_target_is_the_server_another_role_refers_to() {
+        let mut c = server("c", 1, None);
+        c.referrals = vec![Referral {
+            path: "ref-a".into(),
+            to: "a".into(),
+        }];
+        let e = env(vec![server("a", 2, None), server("b", 2, None), c]);
+        let roles = BTreeMap::from([
+            ("c".to_string(), role(1, None, None)),
+            (
+                "a".to_string(),
+                role(2, Some(RoleRelation::ReferralTarget), Some("c")),
+            ),
+        ]);
+        let got = e.assign(&roles).expect("fits");
+        assert_eq!((got["c"], got["a"]), (2, 0));
+        assert_eq!(e.referral_point(2, 0), Ok("ref-a"));
+        let none = e.referral_point(0, 2).expect_err("a has none");
+        assert!(none.contains("server a has no referral to c"), "{none}");
+        let plain = env(vec![server("a", 2, None), server("c", 1, None)]);
+        let why = plain.assign(&roles).expect_err("no referral");
+        assert!(
+            why.starts_with("needs a referral") && why.contains("no server of this target has one"),
+            "{why}"
+        );
+        // Referrals, but none to a server with two addresses.
+        let mut e = e;
+        e.servers[0].addresses.truncate(1);
+        let why = e.assign(&roles).expect_err("a has one address");
+        assert!(
+            why.contains("a: 2 address(es), the server a referral of c leads to"),
+            "{why}"
+        );
     }
 
     #[test]

@@ -105,6 +105,16 @@ impl<'a> TrialRun<'a> {
         let conn =
             Connection::connect(to, &opts).map_err(|e| Failure::at(n, &what, e.to_string()))?;
         let principal = self.principal(n, c.principal.as_deref(), &conn, &c.to)?;
+        if let Some(name) = &c.save {
+            let export: Vec<&str> = server.export.split('/').filter(|c| !c.is_empty()).collect();
+            let json = serde_json::json!({
+                "server": server.name,
+                "address": to.ip().to_string(),
+                "port": to.port(),
+                "export": export,
+            });
+            self.saved.insert(name.clone(), Saved::Reply(json));
+        }
         self.conns.insert(
             c.name.clone(),
             Conn {
@@ -153,6 +163,12 @@ impl<'a> TrialRun<'a> {
                 started.elapsed().as_secs_f64(),
                 expect::status_name(status)
             ));
+        }
+        if let (Op::Readdir(a), NfsStat4::NFS4_OK) = (op, status) {
+            if let (_, Some(name)) = plan::readdir_target(self, n, a, &conn)? {
+                json = expect::readdir_entry(&json, &name).map_err(|e| Failure::at(n, what, e))?;
+                gss_acceptor(&mut json, &principal);
+            }
         }
         let judged = match (op, shortened_read(&plan, &res)) {
             (Op::OverLimit(_), Some((got, asked))) => {
@@ -592,10 +608,10 @@ const DELAY_RETRY_LIMIT: Duration = Duration::from_secs(15);
 /// session whose slot table picks a new sequence id, or an operation
 /// outside a session that carries no sequence state (EXCHANGE_ID,
 /// CREATE_SESSION, BIND_CONN_TO_SESSION, DESTROY_CLIENTID, SETCLIENTID,
-/// SETCLIENTID_CONFIRM, RENEW, PUTROOTFH, GETATTR). A scenario's exact slot
-/// and sequence id, a COMPOUND prepared by another, and NFSv4.0's
-/// seqid-bumping operations (NFS4ERR_DELAY moves the owner's seqid, RFC
-/// 7530 §9.1.7) are left as the scenario wrote them.
+/// SETCLIENTID_CONFIRM, RENEW, PUTROOTFH, GETATTR, LOOKUP, READDIR). A
+/// scenario's exact slot and sequence id, a COMPOUND prepared by another,
+/// and NFSv4.0's seqid-bumping operations (NFS4ERR_DELAY moves the owner's
+/// seqid, RFC 7530 §9.1.7) are left as the scenario wrote them.
 fn retries_delay(plan: &Plan, op: &Op) -> bool {
     if !plan.before.is_empty() {
         return false;
@@ -613,6 +629,8 @@ fn retries_delay(plan: &Plan, op: &Op) -> bool {
                 | Op::Renew(_)
                 | Op::Putrootfh(_)
                 | Op::Getattr(_)
+                | Op::Lookup(_)
+                | Op::Readdir(_)
         ),
     }
 }
@@ -784,6 +802,38 @@ mod tests {
         );
         // A COMPOUND prepared by another is never sent again alone.
         assert!(!retries_delay(&plan(SeqMode::Auto, true), &list[0]));
+    }
+
+    #[test]
+    fn a_lookup_is_judged_on_its_last_operation_or_the_compound_status() {
+        use analyzer::nfs4::{Getfh4Res, NfsResOp};
+        // PUTROOTFH, LOOKUP export, LOOKUP ref-c, GETFH (refused), and no
+        // GETATTR: the reply stopped at the GETFH (RFC 7530 §8.7.1).
+        let res = Compound4Res {
+            status: NfsStat4::NFS4ERR_MOVED,
+            tag: Default::default(),
+            resarray: vec![
+                NfsResOp::Putrootfh(NfsStat4::NFS4_OK),
+                NfsResOp::Lookup(NfsStat4::NFS4_OK),
+                NfsResOp::Lookup(NfsStat4::NFS4_OK),
+                NfsResOp::Getfh(Getfh4Res::Fail(NfsStat4::NFS4ERR_MOVED)),
+            ],
+        };
+        let ops = plan::lookup_ops("/export", "ref-c", true, &[8, 24]);
+        let main = ops.len() - 1;
+        let (status, json) = main_result(&res, main);
+        assert_eq!(status, NfsStat4::NFS4ERR_MOVED);
+        assert_eq!(json, Value::Object(Default::default()), "no GETATTR result");
+        let (status, json) = main_result(&res, main - 1);
+        assert_eq!(
+            (status, json["op"].as_str()),
+            (NfsStat4::NFS4ERR_MOVED, Some("GETFH"))
+        );
+        let (status, json) = main_result(&res, 2);
+        assert_eq!(
+            (status, json["op"].as_str()),
+            (NfsStat4::NFS4_OK, Some("LOOKUP"))
+        );
     }
 
     #[test]

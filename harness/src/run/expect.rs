@@ -28,6 +28,57 @@ pub(crate) fn result_json(r: &NfsResOp<'static>) -> Value {
     Value::Object(out)
 }
 
+/// Entry names quoted when a READDIR reply lacks the one asked for.
+const ENTRIES_SHOWN: usize = 12;
+
+/// The reply of a `readdir` step that names an entry, from the READDIR
+/// result's JSON: the entry's `name` and `cookie`, each attribute the
+/// server returned for it by name (`rdattr_error`, `fs_locations` ...), and
+/// the result's `op` and `status`. `Err` says the entry is not in the reply
+/// (with the names that are, and whether the reply reached the directory's
+/// end).
+pub(crate) fn readdir_entry(readdir: &Value, name: &str) -> Result<Value, String> {
+    let entries = lookup(readdir, "reply.entries")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let Some(entry) = entries.iter().find(|e| e["name"].as_str() == Some(name)) else {
+        let names: Vec<&str> = entries
+            .iter()
+            .filter_map(|e| e["name"].as_str())
+            .take(ENTRIES_SHOWN)
+            .collect();
+        let more = entries.len().saturating_sub(names.len());
+        let end = match lookup(readdir, "reply.eof").and_then(Value::as_bool) {
+            Some(true) => "the whole directory",
+            _ => "eof false: the reply stopped before the directory's end",
+        };
+        return Err(format!(
+            "no entry {name:?} in the READDIR reply ({} entries, {end}: {}{})",
+            entries.len(),
+            names.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    };
+    let mut out = serde_json::Map::new();
+    for key in ["op", "status"] {
+        if let Some(v) = readdir.get(key) {
+            out.insert(key.into(), v.clone());
+        }
+    }
+    for key in ["name", "cookie"] {
+        out.insert(key.into(), entry[key].clone());
+    }
+    if let Some(values) = lookup(entry, "attrs.values").and_then(Value::as_object) {
+        out.extend(values.clone());
+    }
+    Ok(Value::Object(out))
+}
+
 /// A union result rendered as `{"NFS4_OK": {...}}` (its arm's name) is
 /// unwrapped, so that paths name the RFC fields directly.
 fn unwrap_arm(fields: serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
@@ -312,6 +363,11 @@ pub(crate) fn raw(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use analyzer::nfs4::attr::AttrValue;
+    use analyzer::nfs4::{
+        Dirlist4, Entry4, Fattr4, FsLocation4, FsLocations4, NfsRes, Readdir4ResOk, Verifier4,
+    };
+    use analyzer::xdr::{List, Opaque};
 
     fn saved(pairs: &[(&str, Value)]) -> BTreeMap<String, Saved> {
         pairs
@@ -358,6 +414,107 @@ mod tests {
         assert_eq!(e.rule.as_deref(), Some("RFC 8881 §18.35.3"));
         let differs = yaml("{fields: {eir_clientid: {differs_from: x1.eir_clientid}}}");
         assert!(expect(2, "x", Some(&differs), NfsStat4::NFS4_OK, &v, &s).is_err());
+    }
+
+    /// A READDIR result with these (name, attributes) entries, as the
+    /// runner renders it.
+    fn readdir_json(entries: &[(&str, Vec<AttrValue<'static>>)], eof: bool) -> Value {
+        let list = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (name, values))| Entry4 {
+                cookie: 10 + i as u64,
+                name: Opaque::from(name.to_string()),
+                attrs: Fattr4::from_values(values),
+            })
+            .collect();
+        result_json(&NfsResOp::Readdir(NfsRes::Ok(Readdir4ResOk {
+            cookieverf: Verifier4([0; 8]),
+            reply: Dirlist4 {
+                entries: List(list),
+                eof,
+            },
+        })))
+    }
+
+    #[test]
+    fn a_named_readdir_entry_is_the_reply_whatever_its_place() {
+        let locations = FsLocations4 {
+            fs_root: vec![Opaque::from("export"), Opaque::from("ref-c")],
+            locations: vec![FsLocation4 {
+                server: vec![Opaque::from("10.99.3.2")],
+                rootpath: vec![Opaque::from("export")],
+            }],
+        };
+        let json = readdir_json(
+            &[
+                ("hello.txt", vec![AttrValue::RdattrError(NfsStat4::NFS4_OK)]),
+                (
+                    "ref-c",
+                    vec![
+                        AttrValue::RdattrError(NfsStat4::NFS4ERR_MOVED),
+                        AttrValue::FsLocations(locations),
+                    ],
+                ),
+            ],
+            true,
+        );
+        let e = readdir_entry(&json, "ref-c").expect("found");
+        assert_eq!(e["name"], "ref-c");
+        assert_eq!(e["cookie"], 11);
+        assert_eq!(e["op"], "READDIR");
+        assert_eq!(e["status"], "NFS4_OK");
+        assert_eq!(e["rdattr_error"], "NFS4ERR_MOVED");
+        // fs_locations' servers by dotted path, arrays by index.
+        assert_eq!(
+            lookup(&e, "fs_locations.locations.0.server.0"),
+            Some(&Value::from("10.99.3.2"))
+        );
+        assert_eq!(
+            lookup(&e, "fs_locations.fs_root.1"),
+            Some(&Value::from("ref-c"))
+        );
+        // The step's expectation reads it like any reply.
+        let want: Expect =
+            serde_saphyr::from_str("{fields: {rdattr_error: NFS4ERR_MOVED}}").expect("parses");
+        expect(
+            3,
+            "readdir",
+            Some(&want),
+            NfsStat4::NFS4_OK,
+            &e,
+            &BTreeMap::new(),
+        )
+        .expect("holds");
+        let other = readdir_entry(&json, "hello.txt").expect("found");
+        assert!(expect(
+            3,
+            "readdir",
+            Some(&want),
+            NfsStat4::NFS4_OK,
+            &other,
+            &BTreeMap::new()
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn a_readdir_reply_without_the_entry_says_what_it_holds() {
+        let json = readdir_json(&[("a", vec![]), ("b", vec![])], false);
+        let e = readdir_entry(&json, "ref-c").expect_err("absent");
+        assert!(
+            e.contains("no entry \"ref-c\"")
+                && e.contains("2 entries")
+                && e.contains("a, b")
+                && e.contains("eof false"),
+            "{e}"
+        );
+        let whole = readdir_entry(&readdir_json(&[], true), "x").expect_err("empty");
+        assert!(whole.contains("0 entries, the whole directory"), "{whole}");
+        assert!(
+            readdir_entry(&Value::Null, "x").is_err(),
+            "no READDIR result at all"
+        );
     }
 
     #[test]

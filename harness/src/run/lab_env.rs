@@ -58,6 +58,7 @@ pub fn env_from_lab(lab: Arc<Lab>, trials: usize) -> Result<Env, String> {
                 scope_group: scope_group(&s.name),
                 grace: s.grace,
                 capture,
+                referrals: spec.map(|x| x.referrals.clone()).unwrap_or_default(),
             }
         })
         .collect();

@@ -74,14 +74,109 @@ fn file_name(t: &TrialRun<'_>, file: &str) -> String {
     )
 }
 
-/// The operations that make the export's root the current filehandle.
-fn export_root(t: &TrialRun<'_>, conn: &Conn) -> Vec<NfsArgOp<'static>> {
-    let export = t
-        .roles
+/// The export path of the connection's server (`/` when unknown).
+fn export_path<'e>(t: &'e TrialRun<'_>, conn: &Conn) -> &'e str {
+    t.roles
         .get(&conn.role)
         .and_then(|&i| t.env.servers.get(i))
-        .map_or("/", |s| s.export.as_str());
-    ops::root_path(export)
+        .map_or("/", |s| s.export.as_str())
+}
+
+/// The operations that make the export's root the current filehandle.
+fn export_root(t: &TrialRun<'_>, conn: &Conn) -> Vec<NfsArgOp<'static>> {
+    ops::root_path(export_path(t, conn))
+}
+
+/// Attribute numbers by their short names (the loader refused unknown ones).
+fn attr_numbers(names: &[String]) -> Vec<u32> {
+    names
+        .iter()
+        .filter_map(|x| analyzer::nfs4::attr::attr_number(x))
+        .collect()
+}
+
+/// `lookup`: PUTROOTFH, the LOOKUPs of `export` and of `path` below it,
+/// then GETFH if asked and GETATTR of `attrs` if any.
+pub(super) fn lookup_ops(
+    export: &str,
+    path: &str,
+    getfh: bool,
+    attrs: &[u32],
+) -> Vec<NfsArgOp<'static>> {
+    let mut list = ops::root_path(export);
+    list.extend(ops::lookup_path(path));
+    if getfh {
+        list.push(ops::getfh());
+    }
+    if !attrs.is_empty() {
+        list.push(ops::getattr(attrs));
+    }
+    list
+}
+
+/// `readdir`: PUTROOTFH, the LOOKUPs of `export` and of `dir` below it,
+/// then READDIR asking `attrs`.
+pub(super) fn readdir_ops(export: &str, dir: &str, attrs: &[u32]) -> Vec<NfsArgOp<'static>> {
+    let mut list = ops::root_path(export);
+    list.extend(ops::lookup_path(dir));
+    list.push(ops::readdir(attrs));
+    list
+}
+
+/// A step's path below the export: its text, or the referral point of the
+/// connection's server that leads to the server of the role named.
+fn below_export(
+    t: &TrialRun<'_>,
+    n: usize,
+    what: &str,
+    path: &PathSpec,
+    conn: &Conn,
+) -> Result<String, Failure> {
+    let role = match path {
+        PathSpec::Text(p) => return Ok(p.clone()),
+        PathSpec::Referral(r) => &r.referral,
+    };
+    let server = |r: &str| {
+        t.roles
+            .get(r)
+            .copied()
+            .ok_or_else(|| Failure::at(n, what, format!("role {r} has no server")))
+    };
+    t.env
+        .referral_point(server(&conn.role)?, server(role)?)
+        .map(str::to_string)
+        .map_err(|e| Failure::at(n, what, e))
+}
+
+/// The directory a `readdir` step reads (below the export) and the name
+/// of the entry its reply is, if it names one: a referral entry is read in
+/// the referral point's parent.
+pub(super) fn readdir_target(
+    t: &TrialRun<'_>,
+    n: usize,
+    a: &ReaddirStep,
+    conn: &Conn,
+) -> Result<(String, Option<String>), Failure> {
+    let dir = match &a.path {
+        Some(p) => below_export(t, n, "readdir", p, conn)?,
+        None => String::new(),
+    };
+    match &a.entry {
+        None => Ok((dir, None)),
+        Some(PathSpec::Text(name)) => Ok((dir, Some(name.clone()))),
+        Some(referral) => {
+            let point = below_export(t, n, "readdir", referral, conn)?;
+            let (parent, name) = split_entry(&point);
+            Ok((parent.to_string(), Some(name.to_string())))
+        }
+    }
+}
+
+/// `dir/name` → (`dir`, `name`); a bare `name` is in the export root.
+pub(super) fn split_entry(path: &str) -> (&str, &str) {
+    path.trim_matches('/')
+        .rsplit_once('/')
+        .unwrap_or(("", path.trim_matches('/')))
 }
 
 /// A lock range of `kind` (`read`, else write).
@@ -244,12 +339,7 @@ pub fn plan(
                 Some(f) => vec![ops::putfh(&t.open_state(n, f)?.fh)],
                 None => export_root(t, conn),
             };
-            let nums: Vec<u32> = a
-                .attrs
-                .iter()
-                .filter_map(|x| analyzer::nfs4::attr::attr_number(x))
-                .collect();
-            list.push(ops::getattr(&nums));
+            list.push(ops::getattr(&attr_numbers(&a.attrs)));
             Plan::new(t, s, list)
         }
         Op::Open(a) => plan_open(t, n, a, conn)?,
@@ -340,6 +430,26 @@ pub fn plan(
             Plan::new(t, s, list)
         }
         Op::OverLimit(a) => over_limit(t, n, a)?,
+        Op::Lookup(a) => {
+            let s = t.opt_session(n, &a.session)?;
+            let path = match &a.path {
+                Some(p) => below_export(t, n, "lookup", p, conn)?,
+                None => String::new(),
+            };
+            let list = lookup_ops(
+                export_path(t, conn),
+                &path,
+                a.getfh,
+                &attr_numbers(&a.attrs),
+            );
+            Plan::new(t, s, list)
+        }
+        Op::Readdir(a) => {
+            let s = t.opt_session(n, &a.session)?;
+            let (dir, _) = readdir_target(t, n, a, conn)?;
+            let list = readdir_ops(export_path(t, conn), &dir, &attr_numbers(&a.attrs));
+            Plan::new(t, s, list)
+        }
     };
     let mut p = p;
     let common = op.common();
@@ -611,4 +721,74 @@ fn callback_listener<'t>(
     t.listener
         .as_ref()
         .ok_or_else(|| Failure::at(n, "setclientid", "no callback listener"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use analyzer::nfs4::NfsOpnum4;
+
+    fn names(list: &[NfsArgOp<'static>]) -> Vec<String> {
+        list.iter()
+            .map(|op| match op {
+                NfsArgOp::Lookup(l) => {
+                    format!("LOOKUP {}", String::from_utf8_lossy(l.objname.as_bytes()))
+                }
+                other => other.name().to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_lookup_walks_from_the_root_through_the_export_to_the_path() {
+        let fs_locations = [24, 8];
+        assert_eq!(
+            names(&lookup_ops("/export", "ref-c", true, &fs_locations)),
+            [
+                "PUTROOTFH",
+                "LOOKUP export",
+                "LOOKUP ref-c",
+                "GETFH",
+                "GETATTR"
+            ]
+        );
+        assert_eq!(
+            names(&lookup_ops("/srv/nfs", "d/ref", false, &[])),
+            [
+                "PUTROOTFH",
+                "LOOKUP srv",
+                "LOOKUP nfs",
+                "LOOKUP d",
+                "LOOKUP ref"
+            ]
+        );
+        let Some(NfsArgOp::Getattr(g)) = lookup_ops("/export", "r", false, &fs_locations).pop()
+        else {
+            panic!("GETATTR last")
+        };
+        assert_eq!(g.attr_request.bits().collect::<Vec<_>>(), [8, 24]);
+    }
+
+    #[test]
+    fn a_readdir_reads_the_directory_below_the_export_from_its_start() {
+        let list = readdir_ops("/export", "", &[11, 24]);
+        assert_eq!(names(&list), ["PUTROOTFH", "LOOKUP export", "READDIR"]);
+        let Some(NfsArgOp::Readdir(r)) = list.last() else {
+            panic!("READDIR last")
+        };
+        assert_eq!((r.cookie, r.cookieverf.0), (0, [0; 8]));
+        assert_eq!(r.attr_request.bits().collect::<Vec<_>>(), [11, 24]);
+        assert_eq!(
+            names(&readdir_ops("/export", "d", &[1])),
+            ["PUTROOTFH", "LOOKUP export", "LOOKUP d", "READDIR"]
+        );
+        assert_eq!(list[0].opnum(), NfsOpnum4::OP_PUTROOTFH);
+    }
+
+    #[test]
+    fn a_referral_entry_is_read_in_its_parent_directory() {
+        assert_eq!(split_entry("ref-c"), ("", "ref-c"));
+        assert_eq!(split_entry("d/e/ref"), ("d/e", "ref"));
+        assert_eq!(split_entry("/d/ref/"), ("d", "ref"));
+    }
 }

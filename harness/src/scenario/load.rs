@@ -433,7 +433,82 @@ impl Validator<'_> {
         if !self.conns.insert(c.name.clone()) {
             return Err(format!("connect: connection {} already exists", c.name));
         }
+        if let Some(name) = &c.save {
+            self.saved.insert(name.clone(), Saved::Other);
+        }
         Ok(())
+    }
+
+    /// A `path` / `entry`: a relative path of names, or `{referral: ROLE}`
+    /// naming a role that is a referral target.
+    fn path_spec(&self, what: &str, p: &PathSpec) -> Result<(), String> {
+        match p {
+            PathSpec::Text(t) => {
+                let names = t.split('/').filter(|c| !c.is_empty());
+                if t.is_empty() || names.clone().any(|c| c == "." || c == "..") {
+                    return Err(format!(
+                        "{what}: {t:?} must name entries below the export (no '.' or '..')"
+                    ));
+                }
+                Ok(())
+            }
+            PathSpec::Referral(r) => {
+                let role = self.role(&r.referral)?;
+                if role.relation != Some(RoleRelation::ReferralTarget) {
+                    return Err(format!(
+                        "{what}: {{referral: {0}}} needs role {0} to be `relation: referral-target` of the role whose server has the referral",
+                        r.referral
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn attrs(&self, what: &str, attrs: &[String]) -> Result<(), String> {
+        match attrs
+            .iter()
+            .find(|n| analyzer::nfs4::attr::attr_number(n).is_none())
+        {
+            Some(n) => Err(format!("{what}: unknown attribute `{n}`")),
+            None => Ok(()),
+        }
+    }
+
+    fn lookup(&self, a: &LookupStep) -> Result<Saved, String> {
+        self.session_or_none(&a.session, "lookup")?;
+        let path = a
+            .path
+            .as_ref()
+            .ok_or("lookup: name the `path` below the export (or `{referral: ROLE}`)")?;
+        self.path_spec("lookup", path)?;
+        self.attrs("lookup", &a.attrs)?;
+        Ok(Saved::Other)
+    }
+
+    fn readdir(&self, a: &ReaddirStep) -> Result<Saved, String> {
+        self.session_or_none(&a.session, "readdir")?;
+        if let Some(p) = &a.path {
+            self.path_spec("readdir", p)?;
+        }
+        match &a.entry {
+            Some(PathSpec::Text(name)) if name.contains('/') => {
+                return Err(format!(
+                    "readdir: entry {name:?} is one name (the directory is `path`)"
+                ))
+            }
+            Some(e @ PathSpec::Referral(_)) if a.path.is_some() => {
+                self.path_spec("readdir", e)?;
+                return Err(
+                    "readdir: an entry `{referral: ROLE}` is read in the referral point's own directory; remove `path`"
+                        .into(),
+                );
+            }
+            Some(e) => self.path_spec("readdir", e)?,
+            None => {}
+        }
+        self.attrs("readdir", &a.attrs)?;
+        Ok(Saved::Other)
     }
 
     fn compound(&mut self, c: &CompoundStep) -> Result<(), String> {
@@ -633,6 +708,8 @@ impl Validator<'_> {
                 self.session_or_none(&a.session, "rename")?;
                 Ok(Saved::Other)
             }
+            Op::Lookup(a) => self.lookup(a),
+            Op::Readdir(a) => self.readdir(a),
             Op::OverLimit(a) => {
                 self.saved(&a.session, Saved::Session)?;
                 match (a.limit.as_str(), &a.open) {
@@ -842,6 +919,8 @@ fn op_session(op: &Op) -> Option<&str> {
         Op::Write(a) => a.session.as_deref(),
         Op::Remove(a) => a.session.as_deref(),
         Op::Rename(a) => a.session.as_deref(),
+        Op::Lookup(a) => a.session.as_deref(),
+        Op::Readdir(a) => a.session.as_deref(),
         Op::ExchangeId(_)
         | Op::CreateSession(_)
         | Op::BindConnToSession(_)

@@ -4,11 +4,12 @@
 //! judges a step on that result rendered as JSON (see `run::expect`), so a
 //! name outside this list can never match; the loader refuses it.
 
-use super::types::Op;
+use super::types::{Op, ReaddirStep};
+use analyzer::nfs4::attr::{attr_name, Fattr4Num};
 use analyzer::nfs4::{
     BindConnToSession4ResOk, Clientaddr4, CreateSession4ResOk, ExchangeId4ResOk, Getattr4ResOk,
-    Lock4Denied, Open4ResOk, Read4ResOk, Remove4ResOk, Rename4ResOk, Sequence4ResOk,
-    Setclientid4ResOk, Stateid4, Write4ResOk,
+    Getfh4ResOk, Lock4Denied, Open4ResOk, Read4ResOk, Readdir4ResOk, Remove4ResOk, Rename4ResOk,
+    Sequence4ResOk, Setclientid4ResOk, Stateid4, Write4ResOk,
 };
 use analyzer::xdr::XdrFields;
 
@@ -47,7 +48,18 @@ fn result_structs(op: &Op) -> &'static [&'static [&'static str]] {
         | Op::OverLimit(_) => &[],
         Op::Remove(_) => &[Remove4ResOk::FIELDS],
         Op::Rename(_) => &[Rename4ResOk::FIELDS],
+        // The last operation: GETATTR, else GETFH, else LOOKUP (a status).
+        Op::Lookup(_) => &[Getattr4ResOk::FIELDS, Getfh4ResOk::FIELDS],
+        Op::Readdir(_) => &[Readdir4ResOk::FIELDS],
     }
+}
+
+/// The members of a READDIR step's reply when it names an `entry`: the
+/// entry's name and cookie, and every attribute by its short name.
+fn entry_fields() -> Vec<&'static str> {
+    let mut names = vec!["name", "cookie"];
+    names.extend(Fattr4Num::KNOWN.iter().filter_map(|(n, _)| attr_name(n.0)));
+    names
 }
 
 /// Every field name the reply of `op` has (`None`: no operation, as in an
@@ -57,6 +69,10 @@ pub fn reply_fields(op: Option<&Op>) -> Vec<&'static str> {
         return Vec::new();
     };
     let mut names: Vec<&'static str> = EVERY_RESULT.to_vec();
+    if let Op::Readdir(ReaddirStep { entry: Some(_), .. }) = op {
+        names.extend(entry_fields());
+        return names;
+    }
     for s in result_structs(op) {
         names.extend(s.iter().filter(|n| !names.contains(n)).collect::<Vec<_>>());
     }

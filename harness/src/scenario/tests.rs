@@ -321,3 +321,68 @@ fn bad_krb5_principals_are_refused() {
         assert!(e.to_string().contains("principal m"), "{bad}: {e}");
     }
 }
+
+/// A referral scenario: role `c` is the server `a`'s referral leads to.
+fn referral_suite(steps: &str) -> String {
+    format!(
+        r#"
+area: t
+scenarios:
+  - id: T-REF-01
+    title: t
+    kw: none
+    rfc: ["RFC 8881 §11.4"]
+    requires: {{servers: {{a: {{}}, c: {{relation: referral-target, of: a}}}}}}
+    steps:
+      - connect: {{as: c1, to: a, save: at}}
+      - exchange_id: {{owner: o1, save: x1}}
+      - create_session: {{client: x1, save: s1}}
+{steps}"#
+    )
+}
+
+#[test]
+fn lookup_and_readdir_steps_load_with_referral_paths_and_entries() {
+    let text = referral_suite(
+        r#"      - lookup: {session: s1, path: {referral: c}, getfh: true, expect: NFS4ERR_MOVED}
+      - lookup: {session: s1, path: {referral: c}, attrs: [fsid, fs_locations], expect: {fields: {obj_attributes.values.fs_locations.locations.0.server.0: {not: at.address}}}}
+      - readdir: {session: s1, attrs: [rdattr_error, fs_locations], entry: {referral: c}, expect: {fields: {rdattr_error: NFS4ERR_MOVED, fs_locations.fs_root.0: export, name: ref-c}}}
+      - readdir: {session: s1, path: dir/sub, attrs: [size], entry: hello.txt}
+"#,
+    );
+    let s = load(&text).expect("loads");
+    let steps = &s.file.scenarios[0].steps;
+    let Step::Lookup(l) = &steps[3] else {
+        panic!("a lookup step: {:?}", steps[3])
+    };
+    assert_eq!(l.path.as_ref().and_then(PathSpec::referral_role), Some("c"));
+    assert!(l.getfh && l.attrs.is_empty());
+    let Step::Readdir(r) = &steps[6] else {
+        panic!("a readdir step")
+    };
+    assert_eq!(r.entry, Some(PathSpec::Text("hello.txt".into())));
+    assert_eq!(r.path, Some(PathSpec::Text("dir/sub".into())));
+}
+
+#[test]
+fn bad_lookup_and_readdir_steps_are_refused() {
+    let cases = [
+        ("      - lookup: {session: s1}\n", "name the `path`"),
+        ("      - lookup: {session: s1, path: ../x}\n", "no '.' or '..'"),
+        ("      - lookup: {path: x}\n", "name the saved session"),
+        ("      - lookup: {session: s1, path: x, attrs: [sizes]}\n", "unknown attribute `sizes`"),
+        ("      - lookup: {session: s1, path: {referral: a}}\n", "needs role a to be `relation: referral-target`"),
+        ("      - lookup: {session: s1, path: {referral: z}}\n", "no server role z"),
+        ("      - readdir: {session: s1, attrs: [size], entry: a/b}\n", "is one name"),
+        ("      - readdir: {session: s1, path: d, attrs: [size], entry: {referral: c}}\n", "remove `path`"),
+        // The entry's reply has its name, cookie and attributes; not READDIR's.
+        ("      - readdir: {session: s1, attrs: [size], entry: x, expect: {fields: {cookieverf: 0}}}\n", "`cookieverf` is not a field"),
+        ("      - readdir: {session: s1, attrs: [size], expect: {fields: {rdattr_error: 0}}}\n", "`rdattr_error` is not a field"),
+        ("      - lookup: {session: s1, path: x, getfh: true, expect: {fields: {entries: 0}}}\n", "`entries` is not a field"),
+    ];
+    for (step, want) in cases {
+        let e = load(&referral_suite(step)).expect_err(want);
+        let text = e.to_string();
+        assert!(text.contains(want), "want {want:?} in: {text}");
+    }
+}

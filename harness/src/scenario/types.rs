@@ -112,6 +112,9 @@ pub enum RoleRelation {
     OtherScope,
     /// Any other server.
     Other,
+    /// The server a referral of the `of` role's server leads to (its
+    /// fs_locations name this server: the target's `referrals:`).
+    ReferralTarget,
 }
 
 /// A principal: the RPC credential a step is sent with.
@@ -249,6 +252,42 @@ pub struct Connect {
     /// The principal used by default on this connection.
     #[serde(default)]
     pub principal: Option<String>,
+    /// Save where the connection goes under this name: `server` (the
+    /// target's name of the server), `address` (its IP address, as text),
+    /// `port` and `export` (the export path's components, as a pathname4
+    /// shows them), e.g. to compare with what fs_locations lists.
+    #[serde(default)]
+    pub save: Option<String>,
+}
+
+/// A path or name below the export, as a step gives it: the text itself
+/// (`dir/file`), or `{referral: ROLE}`: the target's referral point in the
+/// step's server whose fs_locations lead to the server playing ROLE.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum PathSpec {
+    /// This path, relative to the export (`/`-separated names).
+    Text(String),
+    /// The referral point leading to a role's server.
+    Referral(ReferralRef),
+}
+
+/// `{referral: ROLE}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralRef {
+    /// The role whose server the referral leads to.
+    pub referral: String,
+}
+
+impl PathSpec {
+    /// The role a `{referral: ROLE}` names.
+    pub fn referral_role(&self) -> Option<&str> {
+        match self {
+            PathSpec::Text(_) => None,
+            PathSpec::Referral(r) => Some(&r.referral),
+        }
+    }
 }
 
 fn role_a() -> String {
@@ -804,6 +843,8 @@ fn op_keyword(variant: &'static str) -> &'static str {
         "Remove" => "remove",
         "Rename" => "rename",
         "OverLimit" => "over_limit",
+        "Lookup" => "lookup",
+        "Readdir" => "readdir",
         _ => "op",
     }
 }
@@ -907,6 +948,36 @@ op_steps! {
         attrs: Vec<String>,
         /// A saved open whose file is asked (default: the export root).
         file: Option<String>,
+    }
+    /// PUTROOTFH, the LOOKUPs of the export and of `path` below it, then
+    /// GETFH (`getfh: true`) and/or GETATTR of `attrs`, in one COMPOUND:
+    /// judged on its last operation, or on the COMPOUND's status when an
+    /// earlier one failed (RFC 7530 §8.7.1, RFC 8881 §11.15.1).
+    Lookup => LookupStep {
+        /// The saved session (v4.1); none for v4.0.
+        session: Option<String>,
+        /// The path below the export, or `{referral: ROLE}`.
+        path: Option<PathSpec>,
+        /// GETFH after the LOOKUPs.
+        getfh: bool,
+        /// GETATTR of these attributes last (`fsid`, `fs_locations`, ...).
+        attrs: Vec<String>,
+    }
+    /// READDIR (cookie 0) of the export root or of `path` below it, asking
+    /// `attrs`. With `entry`, the step's reply is that entry alone: its
+    /// `name`, `cookie` and each attribute returned by its name
+    /// (`rdattr_error`, `fs_locations` ...); a reply without the entry
+    /// fails the step.
+    Readdir => ReaddirStep {
+        /// The saved session (v4.1); none for v4.0.
+        session: Option<String>,
+        /// The directory below the export (default: the export root).
+        path: Option<PathSpec>,
+        /// The attributes asked for each entry.
+        attrs: Vec<String>,
+        /// The entry the reply is, by name, or `{referral: ROLE}` (then
+        /// the directory read is the referral point's parent).
+        entry: Option<PathSpec>,
     }
     /// OPEN a file in the export (created when asked), any claim.
     Open => OpenStep {

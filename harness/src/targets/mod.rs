@@ -143,6 +143,20 @@ pub struct ServerSpec {
     pub ganesha: Option<GaneshaSpec>,
     /// How the built-in launcher runs it (knfsd targets only).
     pub knfsd: Option<KnfsdSpec>,
+    /// Referrals in its export: the knfsd launcher makes them; on an
+    /// external target they are the operator's assertion.
+    pub referrals: Vec<Referral>,
+}
+
+/// A referral: a directory of a server's export that is the root of an
+/// absent file system, whose fs_locations name another server of the
+/// target (RFC 8881 §11.15; RFC 7530 §8.7).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Referral {
+    /// The referral point, relative to the export (`ref-c`, `a/b`).
+    pub path: String,
+    /// The server of the target its fs_locations lead to.
+    pub to: String,
 }
 
 /// How the built-in launcher runs one Linux knfsd server (a QEMU guest).
@@ -398,6 +412,15 @@ struct RawServer {
     ganesha: Option<RawGanesha>,
     #[serde(default)]
     knfsd: Option<RawKnfsd>,
+    #[serde(default)]
+    referrals: Vec<RawReferral>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReferral {
+    path: String,
+    to: String,
 }
 
 #[derive(Deserialize)]
@@ -790,6 +813,8 @@ impl Target {
                     })
                 }
             };
+            let referrals = referrals_of(&rs.name, rs.referrals, launch)
+                .map_err(|(field, m)| invalid(field, m))?;
             servers.push(ServerSpec {
                 name: rs.name,
                 addresses,
@@ -798,8 +823,10 @@ impl Target {
                 capture,
                 ganesha,
                 knfsd,
+                referrals,
             });
         }
+        check_referral_targets(&servers).map_err(|(field, m)| invalid(field, m))?;
         for (i, group) in raw.same_scope.iter().enumerate() {
             for n in group {
                 if !names.contains(n) {
@@ -892,6 +919,76 @@ impl Target {
             })
         }
     }
+}
+
+/// A server's referrals as the file gives them, checked: each `path` a
+/// relative path of simple names, at most one referral per path; none on a
+/// built-in Ganesha server (its launcher makes no referrals). `Err` is
+/// (where, what).
+fn referrals_of(
+    server: &str,
+    raw: Vec<RawReferral>,
+    launch: Launch,
+) -> Result<Vec<Referral>, (String, String)> {
+    let ctx = |i: usize, field: &str| format!("server {server:?}, referrals {}, {field}", i + 1);
+    if launch == Launch::Ganesha && !raw.is_empty() {
+        return Err((
+            format!("server {server:?}, referrals"),
+            "the built-in Ganesha launcher makes no referrals (the knfsd launcher does; on an external target they are what the operator asserts)".into(),
+        ));
+    }
+    let mut out: Vec<Referral> = Vec::new();
+    for (i, r) in raw.into_iter().enumerate() {
+        if !is_referral_path(&r.path) {
+            return Err((
+                ctx(i, "path"),
+                format!(
+                    "{:?} must be a relative path of names (letters, digits, '-', '_', '.'; no '..'), e.g. ref-c",
+                    r.path
+                ),
+            ));
+        }
+        if out.iter().any(|o| o.path == r.path) {
+            return Err((ctx(i, "path"), format!("{:?} has two referrals", r.path)));
+        }
+        out.push(Referral {
+            path: r.path,
+            to: r.to,
+        });
+    }
+    Ok(out)
+}
+
+/// A referral path: `name` or `name/name...`, each a simple name.
+fn is_referral_path(p: &str) -> bool {
+    p.len() <= 255 && p.split('/').all(is_simple_name)
+}
+
+/// Every referral leads to another server of the target.
+fn check_referral_targets(servers: &[ServerSpec]) -> Result<(), (String, String)> {
+    for s in servers {
+        for (i, r) in s.referrals.iter().enumerate() {
+            let where_ = format!("server {:?}, referrals {}, to", s.name, i + 1);
+            if r.to == s.name {
+                return Err((
+                    where_,
+                    format!("{:?} is this server: a referral leads to another one", r.to),
+                ));
+            }
+            if !servers.iter().any(|o| o.name == r.to) {
+                let names: Vec<&str> = servers.iter().map(|o| o.name.as_str()).collect();
+                return Err((
+                    where_,
+                    format!(
+                        "{:?} is not a server of this target ({})",
+                        r.to,
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An address of a built-in knfsd server: IPv4 in 10.0.0.0/8 outside the

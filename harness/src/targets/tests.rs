@@ -263,6 +263,81 @@ fn the_knfsd_profile_is_one_server_on_two_nics_and_an_unrelated_one() {
         t.ready_timeout >= Duration::from_secs(60),
         "guests boot slowly"
     );
+    // One referral each way: c's leads to a, listed with both its addresses.
+    let to = |s: &ServerSpec| s.referrals.iter().map(|r| r.to.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        (to(a), to(c)),
+        (vec!["c".to_string()], vec!["a".to_string()])
+    );
+}
+
+#[test]
+fn referrals_name_a_path_and_another_server() {
+    let target = |launch: &str, block: &str, refs: &str| {
+        format!(
+            "name: r\n{launch}servers:\n  - name: a\n    addresses: [10.99.1.2]\n{block}    referrals: {refs}\n  - name: c\n    addresses: [10.99.3.2]\n{}",
+            block.replace("h}", "h2}")
+        )
+    };
+    let knfsd = |refs: &str| target("launch: knfsd\n", "    knfsd: {hostname: h}\n", refs);
+    let t = Target::parse(
+        &knfsd("[{path: ref-c, to: c}, {path: d/ref, to: c}]"),
+        "r.yaml",
+        false,
+    )
+    .expect("parses");
+    assert_eq!(
+        t.servers[0].referrals,
+        vec![
+            Referral {
+                path: "ref-c".into(),
+                to: "c".into()
+            },
+            Referral {
+                path: "d/ref".into(),
+                to: "c".into()
+            },
+        ]
+    );
+    let cases = [
+        ("[{path: ref, to: a}]", "referrals 1, to", "is this server"),
+        (
+            "[{path: ref, to: z}]",
+            "referrals 1, to",
+            "not a server of this target (a, c)",
+        ),
+        (
+            "[{path: /ref, to: c}]",
+            "referrals 1, path",
+            "relative path",
+        ),
+        (
+            "[{path: x/../y, to: c}]",
+            "referrals 1, path",
+            "relative path",
+        ),
+        (
+            "[{path: r, to: c}, {path: r, to: c}]",
+            "referrals 2, path",
+            "two referrals",
+        ),
+        ("[{path: r, to: c, fsid: 3}]", "", "unknown field"),
+    ];
+    for (refs, field, want) in cases {
+        let e = Target::parse(&knfsd(refs), "r.yaml", false).expect_err(want);
+        let text = e.to_string();
+        assert!(
+            text.contains(field) && text.contains(want),
+            "want {field:?}, {want:?} in: {text}"
+        );
+    }
+    // Ganesha's launcher makes none; an external target asserts its own.
+    let ganesha = "name: g\nlaunch: ganesha\nservers:\n  - name: a\n    addresses: [127.0.0.2]\n    ganesha: {server_owner: o, server_scope: s, node_id: 1}\n    referrals: [{path: ref, to: c}]\n";
+    let e = Target::parse(ganesha, "g.yaml", false).expect_err("ganesha");
+    assert!(e.to_string().contains("makes no referrals"), "{e}");
+    let external = target("", "", "[{path: ref, to: c}]");
+    let t = Target::parse(&external, "e.yaml", true).expect("external");
+    assert_eq!(t.servers[0].referrals.len(), 1);
 }
 
 #[test]
