@@ -47,7 +47,7 @@ const LIMITS: &[(u32, &str)] = &[
     (114, "where the client learned the address (fs_locations or otherwise) is not tracked: any trunking to an address that declared another major id or scope is judged"),
     (106, "EXPIRED within the lease is judged only with lease_time known and on the connection of the last RENEW"),
     (108, "judged only for one client host with several id strings at several addresses when NFS4ERR_MOVED is seen"),
-    (113, "the READDIR rdattr_error half is not judged; the set of attributes an absent file system still returns (fsid, rdattr_error, fs_locations, mounted_on_fileid, fs_status, fs_locations_info) is to be re-read in the RFC text (the catalogue marks the row to verify)"),
+    (113, "a READDIR without a location attribute is not judged: a capture cannot tell an absent file system's root from a present entry unless the server reports NFS4ERR_MOVED; operations other than GETATTR and READDIR in an absent file system are not judged (nothing in a capture marks a filehandle as being in one)"),
 ];
 
 fn catalogue() -> Option<PathBuf> {

@@ -120,7 +120,7 @@ impl Model {
                     status: *status,
                 },
             ),
-            Event::Locked { .. } => {}
+            Event::Locked { .. } | Event::Readdir { .. } => {}
             Event::BackchannelCtl { cb_program } => {
                 let key = at
                     .compound

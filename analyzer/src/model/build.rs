@@ -196,6 +196,13 @@ fn call_op(op: &NfsArgOp<'_>, gss_service: Option<RpcGssService>) -> CallOp {
                 mask: Box::new(a.attr_request.clone()),
             }
         }
+        NfsArgOp::Readdir(a)
+            if a.attr_request.is_set(11) && [24, 67].iter().any(|n| a.attr_request.is_set(*n)) =>
+        {
+            CallOp::Readdir {
+                mask: Box::new(a.attr_request.clone()),
+            }
+        }
         NfsArgOp::Sequence(a) => CallOp::Sequence {
             session: a.sa_sessionid,
         },
@@ -299,6 +306,7 @@ fn op_event<'e>(
             status: *s,
         },
         (CallOp::Getattr { mask }, NfsResOp::Getattr(res)) => Event::Getattr { mask, result: res },
+        (CallOp::Readdir { mask }, NfsResOp::Readdir(res)) => Event::Readdir { mask, result: res },
         (CallOp::NonReclaimLock { op: name }, r) if r.status().is_ok() => {
             Event::Locked { op: name }
         }

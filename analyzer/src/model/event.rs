@@ -8,7 +8,7 @@ use crate::capture::packet::Timestamp;
 use crate::nfs4::{
     BindConnToSession4ResOk, Bitmap4, ChannelAttrs4, ChannelDirFromClient4, CreateSession4Flags,
     CreateSession4ResOk, ExchangeId4ResOk, ExchgId4Flags, Getattr4Res, NfsResOp, NfsStat4,
-    Sequence4ResOk, SessionId4, Setclientid4ResOk, StateProtectHow4,
+    Readdir4Res, Sequence4ResOk, SessionId4, Setclientid4ResOk, StateProtectHow4,
 };
 use crate::rpc::gss_token::{InitiatorToken, Mech, TokenError};
 use crate::rpc::{RpcGssProc, RpcGssService};
@@ -141,6 +141,11 @@ pub enum CallOp {
         /// The attributes asked for.
         mask: Box<Bitmap4>,
     },
+    /// A READDIR asking for fs_locations(_info) and rdattr_error.
+    Readdir {
+        /// The attributes asked for each entry.
+        mask: Box<Bitmap4>,
+    },
     /// SEQUENCE.
     Sequence {
         /// `sa_sessionid`.
@@ -209,6 +214,7 @@ impl CallOp {
             CallOp::BindConnToSession { .. } => "BIND_CONN_TO_SESSION",
             CallOp::Renew { .. } => "RENEW",
             CallOp::Getattr { .. } => "GETATTR",
+            CallOp::Readdir { .. } => "READDIR",
             CallOp::Sequence { .. } => "SEQUENCE",
             CallOp::SetClientId { .. } => "SETCLIENTID",
             CallOp::SetClientIdConfirm { .. } => "SETCLIENTID_CONFIRM",
@@ -333,6 +339,13 @@ pub enum Event<'e> {
         mask: &'e Bitmap4,
         /// The result.
         result: &'e Getattr4Res<'e>,
+    },
+    /// A READDIR asking for fs_locations(_info) and rdattr_error answered.
+    Readdir {
+        /// The attributes asked for each entry.
+        mask: &'e Bitmap4,
+        /// The result.
+        result: &'e Readdir4Res<'e>,
     },
     /// A reclaim (OPEN or LOCK) answered.
     Reclaim {

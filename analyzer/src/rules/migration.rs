@@ -7,7 +7,10 @@
 use super::{Check, Judge, Violation};
 use crate::model::event::{At, Event};
 use crate::model::{Client, Model, OwnerKind, SessionKey};
-use crate::nfs4::{Bitmap4, ExchgId4Flags, Getattr4Res, NfsRes, NfsStat4, Seq4Status};
+use crate::nfs4::attr::AttrValue;
+use crate::nfs4::{
+    Bitmap4, ExchgId4Flags, Getattr4Res, NfsRes, NfsStat4, Readdir4ResOk, Seq4Status,
+};
 use crate::tcp::hash::FastMap;
 use crate::xdr::escape_bytes;
 
@@ -18,6 +21,8 @@ rules! {
         "SEQ4_STATUS_LEASE_MOVED stays set until the client has been answered NFS4ERR_MOVED";
     FSLOC_GETATTR_ABSENT: "fsloc.getattr-absent", "RFC 8881 §11.4", [113], Violation, Server, [],
         "in an absent file system, GETATTR of fs_locations / fs_locations_info (with only fsid, fs_status, rdattr_error, mounted_on_fileid besides) is answered, not NFS4ERR_MOVED";
+    FSLOC_READDIR_ABSENT: "fsloc.readdir-absent", "RFC 8881 §11.4.2", [113], Info, Server, [],
+        "a READDIR asking fs_locations / fs_locations_info with rdattr_error reports no NFS4ERR_MOVED in an entry's rdattr_error (the absent file system's attributes are fetched normally)";
     CLIENT_V40_UNIFORM: "client.v40-uniform-string", "RFC 7931 §5", [108], Warning, Client, [],
         "a client facing migration (NFS4ERR_MOVED) presents one nfs_client_id4 string to every server address";
 }
@@ -49,6 +54,11 @@ impl Check for Migration {
                     self.moved(j);
                 }
             }
+            Event::Readdir { mask, result } => match result {
+                NfsRes::Ok(x) => readdir_absent(mask, x, j),
+                NfsRes::Fail(NfsStat4::NFS4ERR_MOVED) => self.moved(j),
+                NfsRes::Fail(_) => {}
+            },
             Event::Sequence { result: Ok(x), .. } => {
                 let (m, at) = (j.model(), j.at());
                 let sid = x.sr_sessionid;
@@ -134,6 +144,48 @@ fn absent_fs(mask: &Bitmap4, result: &Getattr4Res<'_>, j: &mut Judge<'_>) {
                 "{} answered GETATTR of attributes [{}] (fs_locations) with NFS4ERR_MOVED",
                 at.server,
                 names.join(", ")
+            ),
+            at.frames(),
+        ))
+    });
+}
+
+/// Row 113, READDIR half (RFC 8881 §11.4.2, RFC 7530 §8.3.2): with a
+/// location attribute in the request, the attributes of an absent file
+/// system's root are fetched normally and no NFS4ERR_MOVED is reported,
+/// even in rdattr_error. Only an entry whose rdattr_error the server set to
+/// NFS4ERR_MOVED is proof; without a location attribute a capture cannot
+/// tell an absent file system's root from a present entry, so that half is
+/// not judged.
+fn readdir_absent(mask: &Bitmap4, ok: &Readdir4ResOk<'_>, j: &mut Judge<'_>) {
+    let at = j.at();
+    let moved: Vec<String> = ok
+        .reply
+        .entries
+        .0
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.attrs.decode_values().get(11),
+                Some(AttrValue::RdattrError(NfsStat4::NFS4ERR_MOVED))
+            )
+        })
+        .map(|e| format!("\"{}\"", escape_bytes(e.name.as_bytes())))
+        .collect();
+    if moved.is_empty() {
+        return;
+    }
+    j.judge(&FSLOC_READDIR_ABSENT, || {
+        let asked = if mask.is_set(24) {
+            "fs_locations"
+        } else {
+            "fs_locations_info"
+        };
+        Some(Violation::new(
+            format!(
+                "{} reported NFS4ERR_MOVED in rdattr_error for {} in a READDIR that asked {asked}",
+                at.server,
+                moved.join(", ")
             ),
             at.frames(),
         ))
@@ -305,6 +357,77 @@ mod tests {
                 ],
             );
             assert_eq!(c.rules(), expect, "attributes {attrs:?}");
+        }
+    }
+
+    /// A READDIR asking `attrs` whose one entry, `ref`, carries
+    /// rdattr_error `err`.
+    fn readdir_exchange(c: &mut Conv, seqid: u32, attrs: &[u32], err: NfsStat4) {
+        let entry = Entry4 {
+            cookie: 3,
+            name: Opaque::from("ref"),
+            attrs: Fattr4::from_values(&[AttrValue::RdattrError(err)]),
+        };
+        c.exchange(
+            1,
+            CLIENT,
+            SERVER_A,
+            vec![
+                seq_n(seqid),
+                NfsArgOp::Putrootfh(()),
+                NfsArgOp::Readdir(Readdir4Args {
+                    cookie: 0,
+                    cookieverf: Verifier4([0; 8]),
+                    dircount: 8192,
+                    maxcount: 32768,
+                    attr_request: Bitmap4::from_bits(attrs),
+                }),
+            ],
+            vec![
+                seq_ok_n(seqid, Seq4Status(0)),
+                NfsResOp::Putrootfh(NfsStat4::NFS4_OK),
+                NfsResOp::Readdir(NfsRes::Ok(Readdir4ResOk {
+                    cookieverf: Verifier4([0; 8]),
+                    reply: Dirlist4 {
+                        entries: crate::xdr::List(vec![entry]),
+                        eof: true,
+                    },
+                })),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_readdir_asking_fs_locations_reports_no_moved_in_rdattr_error() {
+        let flags = PNFS | ExchgId4Flags::SUPP_MOVED_REFER;
+        for (attrs, err, expect) in [
+            // fs_locations asked: NFS4ERR_MOVED is information against the
+            // server (RFC 8881 §11.4.2 has no keyword here).
+            (
+                vec![11, 24, 4],
+                NfsStat4::NFS4ERR_MOVED,
+                vec!["fsloc.readdir-absent"],
+            ),
+            (
+                vec![11, 67],
+                NfsStat4::NFS4ERR_MOVED,
+                vec!["fsloc.readdir-absent"],
+            ),
+            (vec![11, 24], NfsStat4::NFS4_OK, vec![]),
+            // No location attribute: NFS4ERR_MOVED is what the RFC asks.
+            (vec![11, 8, 55], NfsStat4::NFS4ERR_MOVED, vec![]),
+        ] {
+            let mut c = Conv::new();
+            session_at(
+                &mut c,
+                1,
+                SERVER_A,
+                7,
+                1,
+                exchange_id_ok(7, flags, "srv", 0),
+            );
+            readdir_exchange(&mut c, 1, &attrs, err);
+            assert_eq!(c.rules(), expect, "attributes {attrs:?}, {err:?}");
         }
     }
 }
