@@ -40,7 +40,7 @@ const LIMITS: &[(u32, &str)] = &[
     (34, "judged only when the client ID's last CREATE_SESSION sequence is in the capture and the CONFIRMED_R reply's eir_sequenceid is neither it nor the next one"),
     (43, "the client half (accepting an empty eir_server_impl_id) is not visible: what a client would have done is not on the wire"),
     (69, "the principal behind an RPCSEC_GSS context is not on the wire, so \"under the creating principal\" and the SSV mechanism are not judged; only BIND_CONN_TO_SESSION accepted without GSS integrity or privacy is"),
-    (45, "whether the owner was unknown to the server cannot be seen; a client ID seen issued unconfirmed that comes back with CONFIRMED_R without a CREATE_SESSION is warned (the confirmation may have gone to an address not captured)"),
+    (45, "whether the owner was unknown to the server cannot be seen; a client ID seen issued unconfirmed that comes back with CONFIRMED_R without a CREATE_SESSION is judged only in a capture of all the traffic (`--complete`: else the confirmation may have gone to an address not captured)"),
     (63, "a retry that reuses csa_sequence cannot be told from a new request by the client; skipped after lost bytes"),
     (74, "needs lease_time from a GETATTR in the capture; only answers on the connection that carried the renewal (no restart between) are judged; NFS4ERR_EXPIRED and the state-revoked flags are not judged (an EXPIRED may concern a stateid of an older client ID)"),
     (98, "a client reclaim at another scope is warned only at a server first seen after the state elsewhere (state held there before the capture cannot be excluded otherwise)"),

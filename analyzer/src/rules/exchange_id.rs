@@ -24,7 +24,7 @@ rules! {
         "a client ID value is not given to another client owner";
     EXCHID_UNDEFINED_FLAGS: "exchid.undefined-flags", "RFC 8881 §18.35.3", [31], Violation, Server, [],
         "undefined bits in eia_flags get NFS4ERR_INVAL";
-    EXCHID_CASE1_UNCONFIRMED: "exchid.case1-unconfirmed", "RFC 8881 §18.35.4 case 1", [45], Warning, Server, [Complete],
+    EXCHID_CASE1_UNCONFIRMED: "exchid.case1-unconfirmed", "RFC 8881 §18.35.4 case 1", [45], Violation, Server, [Complete],
         "a client ID issued new and unconfirmed comes back with CONFIRMED_R only after a CREATE_SESSION confirmed it";
     EXCHID_EMPTY_IMPL_ID: "exchid.empty-impl-id", "RFC 8881 §18.35.3", [43], Warning, Server, [],
         "an EXCHANGE_ID with an empty eia_client_impl_id (and nothing else wrong) is not refused with NFS4ERR_INVAL";
@@ -369,9 +369,10 @@ mod tests {
             exchange_id_ok(7, PNFS | ExchgId4Flags::CONFIRMED_R, "srv", 0),
         );
         assert_eq!(c.rules(), vec!["exchid.case1-unconfirmed"]);
+        // A result the RFC defines: a violation, as EXCH-CASE-01 fails it.
         assert_eq!(
             c.x.sink.findings()[0].rule.severity,
-            crate::rules::Severity::Warning
+            crate::rules::Severity::Violation
         );
         // Confirmed by CREATE_SESSION first: fine.
         let mut c = with_session();

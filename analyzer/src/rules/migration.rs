@@ -21,7 +21,7 @@ rules! {
         "SEQ4_STATUS_LEASE_MOVED stays set until the client has been answered NFS4ERR_MOVED";
     FSLOC_GETATTR_ABSENT: "fsloc.getattr-absent", "RFC 8881 §11.4", [113], Violation, Server, [],
         "in an absent file system, GETATTR of fs_locations / fs_locations_info (with only fsid, fs_status, rdattr_error, mounted_on_fileid besides) is answered, not NFS4ERR_MOVED";
-    FSLOC_READDIR_ABSENT: "fsloc.readdir-absent", "RFC 8881 §11.4.2", [113], Info, Server, [],
+    FSLOC_READDIR_ABSENT: "fsloc.readdir-absent", "RFC 8881 §11.4.2", [113], Violation, Server, [],
         "a READDIR asking fs_locations / fs_locations_info with rdattr_error reports no NFS4ERR_MOVED in an entry's rdattr_error (the absent file system's attributes are fetched normally)";
     CLIENT_V40_UNIFORM: "client.v40-uniform-string", "RFC 7931 §5", [108], Warning, Client, [],
         "a client facing migration (NFS4ERR_MOVED) presents one nfs_client_id4 string to every server address";
@@ -401,8 +401,8 @@ mod tests {
     fn a_readdir_asking_fs_locations_reports_no_moved_in_rdattr_error() {
         let flags = PNFS | ExchgId4Flags::SUPP_MOVED_REFER;
         for (attrs, err, expect) in [
-            // fs_locations asked: NFS4ERR_MOVED is information against the
-            // server (RFC 8881 §11.4.2 has no keyword here).
+            // fs_locations asked: "no NFS4ERR_MOVED indication is
+            // returned" (RFC 8881 §11.4.2 defines the result).
             (
                 vec![11, 24, 4],
                 NfsStat4::NFS4ERR_MOVED,

@@ -13,13 +13,13 @@ rules! {
         "after a new client ID, a global RECLAIM_COMPLETE comes before the first non-reclaim OPEN or LOCK";
     GRACE_BEFORE_RECLAIM_COMPLETE: "grace.before-reclaim-complete", "RFC 8881 §18.51.3, §8.4.2", [90, 95], Violation, Server, [Complete],
         "a non-reclaim OPEN or LOCK before the client's global RECLAIM_COMPLETE gets NFS4ERR_GRACE";
-    RECLAIM_COMPLETE_ALREADY: "rc.complete-already", "RFC 8881 §18.51.4", [92], Warning, Server, [],
+    RECLAIM_COMPLETE_ALREADY: "rc.complete-already", "RFC 8881 §18.51.4", [92], Violation, Server, [],
         "a second global RECLAIM_COMPLETE (not a retry) gets NFS4ERR_COMPLETE_ALREADY";
     CLIENT_NO_RECLAIM_AFTER_COMPLETE: "client.no-reclaim-after-complete", "RFC 8881 §18.51.3", [94], Violation, Client, [],
         "a client never reclaims after its global RECLAIM_COMPLETE";
     CLIENT_FAILOVER_RECLAIM: "client.failover-reclaim-scope", "RFC 8881 §8.4.2.1", [98], Warning, Client, [],
         "a client does not reclaim, at a server of another scope, state it held elsewhere";
-    SERVER_FAILOVER_RECLAIM: "server.failover-reclaim-refusal", "RFC 8881 §8.4.2.1", [98], Warning, Server, [],
+    SERVER_FAILOVER_RECLAIM: "server.failover-reclaim-refusal", "RFC 8881 §8.4.2.1", [98], Violation, Server, [],
         "a server of the same scope that cannot honour a reclaim after a failover answers NFS4ERR_NO_GRACE (or RECLAIM_BAD), not another error";
 }
 

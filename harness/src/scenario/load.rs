@@ -312,26 +312,30 @@ fn validate(s: &Scenario) -> Result<(), Refusal> {
 /// precondition and needs no keyword): each has a known keyword, or
 /// inherits one from the scenario or its rows.
 fn check_strength(s: &Scenario, step: &Step) -> Result<(), (Option<(u64, u64)>, String)> {
-    let common = step.op().map(|op| op.common());
-    let stated: Option<Option<&Kw>> = match step {
-        Step::Check(c) => Some(c.kw.as_ref()),
-        Step::Compound(c) => c.expect.as_ref().map(Expect::kw),
-        Step::Raw(r) => r.expect.as_ref().map(Expect::kw),
-        Step::MeasureGrace(m) => m.expect.as_ref().map(Expect::kw),
-        _ => common
-            .as_ref()
-            .and_then(|c| c.expect.as_ref())
-            .map(Expect::kw),
-    };
-    let Some(own) = stated else {
+    let Some(own) = stated_kw(step) else {
         return Ok(());
     };
+    let own = own.as_ref();
     if let Some(k) = own {
         k.check().map_err(|(at, m)| (Some(at), m))?;
     }
     s.strength_of(own)
         .map(|_| ())
         .map_err(|m| (None, format!("the expectation has {m}")))
+}
+
+/// The expectation a step states itself, as its own keyword (`None`
+/// inside: it inherits one); `None`: the step states no expectation (a
+/// precondition).
+pub(crate) fn stated_kw(step: &Step) -> Option<Option<Kw>> {
+    let own = |e: &Expect| e.kw().cloned();
+    match step {
+        Step::Check(c) => Some(c.kw.clone()),
+        Step::Compound(c) => c.expect.as_ref().map(own),
+        Step::Raw(r) => r.expect.as_ref().map(own),
+        Step::MeasureGrace(m) => m.expect.as_ref().map(own),
+        _ => step.op().and_then(|op| op.common().expect).map(|e| own(&e)),
+    }
 }
 
 /// The scenario's roles (`a` when none are declared).

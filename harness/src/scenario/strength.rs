@@ -168,6 +168,18 @@ pub struct Resolved {
 }
 
 impl Scenario {
+    /// The strength of every expectation its steps state, in step order
+    /// (an expectation whose keyword does not resolve is left out: the
+    /// loader refuses such a suite).
+    pub fn expectation_strengths(&self) -> Vec<Strength> {
+        self.steps
+            .iter()
+            .filter_map(super::load::stated_kw)
+            .filter_map(|own| self.strength_of(own.as_ref()).ok())
+            .map(|r| r.strength)
+            .collect()
+    }
+
     /// The strength of an expectation with keyword `own` (its `kw:`),
     /// falling back to the scenario's `kw:` and then to the catalogue Kw
     /// of the scenario's rows; `Err` says why none applies.
