@@ -11,6 +11,8 @@
 //! catalogue. Regenerate both with
 //! `TRUNKCHECK_UPDATE_COVERAGE=1 cargo test -p trunkcheck --test scenario_coverage`.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -71,16 +73,7 @@ fn every_active_catalogue_row_has_scenarios_or_a_reason() {
         return;
     };
     let rows = catalogue(&std::fs::read_to_string(&path).expect("catalogue"));
-    let suites_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites");
-    let suites = trunkcheck::scenario::load_dir(&suites_dir).unwrap_or_else(|e| {
-        panic!(
-            "{}",
-            e.iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    });
+    let suites = common::load_suites();
     // Row → (scenario id, the part it covers when only a part).
     let mut by_row: BTreeMap<u32, Vec<(String, Option<String>)>> = BTreeMap::new();
     let mut total = 0;
@@ -200,7 +193,7 @@ fn every_active_catalogue_row_has_scenarios_or_a_reason() {
         std::fs::read_to_string(&table).unwrap_or_default() == keywords,
         "harness/src/scenario/catalogue.rs differs from the catalogue's Kw column: run TRUNKCHECK_UPDATE_COVERAGE=1 cargo test -p trunkcheck --test scenario_coverage"
     );
-    let target = suites_dir.join("COVERAGE.md");
+    let target = common::repo().join("suites/COVERAGE.md");
     if update {
         std::fs::write(&target, &out).expect("write");
     }

@@ -7,9 +7,10 @@
 //! Without this a vendor could see a failure from `trunkcheck run` and a
 //! mere warning from `trunkcheck analyze` for the same server answer.
 
+mod common;
+
 use analyzer::rules::{Party, Severity, ALL};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use trunkcheck::scenario::Strength;
 
 /// Passive rules whose severity differs from the suite's strength for
@@ -26,16 +27,7 @@ fn expected(s: Strength) -> Severity {
 
 #[test]
 fn passive_rules_weigh_a_row_as_the_suite_does() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites");
-    let suites = trunkcheck::scenario::load_dir(&dir).unwrap_or_else(|e| {
-        panic!(
-            "{}",
-            e.iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    });
+    let suites = common::load_suites();
     // Row → the strengths the suite gives it, with one scenario id for each:
     // from scenarios that cover that row alone and whole, and whose every
     // expectation has one strength (a scenario of several rows, or of

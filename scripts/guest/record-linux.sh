@@ -31,7 +31,8 @@ done
 ALL=(knfsd-v41-mount-io knfsd-v42-mount-io knfsd-v41-nconnect knfsd-v41-two-addresses
      knfsd-v41-delegation-recall knfsd-v41-restart knfsd-v41-crash knfsd-v41-lease-courtesy
      knfsd-v41-lease-expired knfsd-v41-midstream knfsd-v40-mount-io-callback knfsd-v40-trunking
-     knfsd-v40-restart ganesha-v41-mount-io-restart ganesha-v41-two-addresses)
+     knfsd-v40-restart ganesha-v41-mount-io-restart ganesha-v41-two-addresses
+     knfsd-v41-referral)
 ((${#ONLY[@]})) || ONLY=("${ALL[@]}")
 for n in "${ONLY[@]}"; do
     [[ " ${ALL[*]} " == *" $n "* ]] || { echo "record-linux.sh: unknown scenario $n (one of: ${ALL[*]})" >&2; exit 2; }
@@ -235,13 +236,36 @@ rec_ganesha-v41-two-addresses() {
         umount /mnt/b; umount /mnt/a"
 }
 
+# A referral on the knfsd guest, for knfsd-v41-referral only (made and removed
+# outside the capture): /export/ref-g, a tmpfs exported with refer= naming
+# the lab's Ganesha at both its addresses (one location listing two
+# addresses of one server).
+REFER_G="rw,no_root_squash,insecure,no_subtree_check,sync,fsid=101,refer=/export@10.99.1.1+10.99.2.1"
+referral_up() {
+    gx srv "mkdir -p /export/ref-g && mount -t tmpfs -o size=64k,mode=0755 tmpfs /export/ref-g &&
+            exportfs -o $REFER_G '*:/export/ref-g' && exportfs -v >&2" >/dev/null
+}
+referral_down() {
+    gx srv "exportfs -u '*:/export/ref-g'; umount /export/ref-g; rmdir /export/ref-g; true" >/dev/null
+}
+
+# The Linux client follows a referral from knfsd to Ganesha: NFS4ERR_MOVED,
+# fs_locations, then a second server (EXCHANGE_ID, session) for the submount.
+rec_knfsd-v41-referral() {
+    gx cli "$MNT41
+        ls /mnt/a/ref-g >&2
+        cat /mnt/a/ref-g/hello.txt > /dev/null
+        cat /proc/fs/nfsfs/servers >&2
+        umount /mnt/a/ref-g 2>/dev/null; umount /mnt/a"
+}
+
 record() {
     local name=$1 file="$OUT/$1.pcap" t0=$SECONDS
     lab_log "=== $name"
     case $name in
-        ganesha-*) [[ -n $GANESHA_PID ]] || { ganesha_start; sleep $((GUEST_GRACE + 1)); } ;;
-        *) wait_grace ;;
+        ganesha-* | knfsd-v41-referral) [[ -n $GANESHA_PID ]] || { ganesha_start; sleep $((GUEST_GRACE + 1)); } ;;
     esac
+    [[ $name == ganesha-* ]] || wait_grace
     case $name in
         knfsd-v41-midstream)
             # The capture starts while the client is already reading (mount, OPEN and
@@ -276,6 +300,13 @@ record() {
             cap_stop
             CAP_KEEP_BR0=""
             check_size "$OUT/knfsd-v41-one-address.pcap"
+            ;;
+        knfsd-v41-referral)
+            referral_up
+            cap_start "$file"
+            "rec_$name"
+            cap_stop
+            referral_down
             ;;
         *)
             cap_start "$file"

@@ -11,6 +11,19 @@ use std::process::Command;
 use trunkcheck::lab::Lab;
 use trunkcheck::targets::Target;
 
+/// Every suite in `suites/`, loaded; panics with every load error.
+pub fn load_suites() -> Vec<trunkcheck::scenario::Suite> {
+    trunkcheck::scenario::load_dir(&repo().join("suites")).unwrap_or_else(|e| {
+        panic!(
+            "{}",
+            e.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })
+}
+
 /// The repository's root.
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
