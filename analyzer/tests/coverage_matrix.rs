@@ -46,7 +46,7 @@ const LIMITS: &[(u32, &str)] = &[
     (98, "a client reclaim at another scope is warned only at a server first seen after the state elsewhere (state held there before the capture cannot be excluded otherwise)"),
     (114, "where the client learned the address (fs_locations or otherwise) is not tracked: any trunking to an address that declared another major id or scope is judged"),
     (106, "EXPIRED within the lease is judged only with lease_time known and on the connection of the last RENEW"),
-    (108, "judged only for one client host with several id strings at several addresses when NFS4ERR_MOVED is seen"),
+    (108, "judged only for one client host with several id strings at several addresses when NFS4ERR_MOVED is seen for a filehandle the client held (PUTFH: migration); NFS4ERR_MOVED where the COMPOUND walked into an absent file system is a referral, which non-uniform strings do not hinder"),
     (113, "a READDIR without a location attribute is not judged: a capture cannot tell an absent file system's root from a present entry unless the server reports NFS4ERR_MOVED; operations other than GETATTR and READDIR in an absent file system are not judged (nothing in a capture marks a filehandle as being in one)"),
 ];
 

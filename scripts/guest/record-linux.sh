@@ -32,7 +32,7 @@ ALL=(knfsd-v41-mount-io knfsd-v42-mount-io knfsd-v41-nconnect knfsd-v41-two-addr
      knfsd-v41-delegation-recall knfsd-v41-restart knfsd-v41-crash knfsd-v41-lease-courtesy
      knfsd-v41-lease-expired knfsd-v41-midstream knfsd-v40-mount-io-callback knfsd-v40-trunking
      knfsd-v40-restart ganesha-v41-mount-io-restart ganesha-v41-two-addresses
-     knfsd-v41-referral)
+     knfsd-v41-referral knfsd-v40-referral)
 ((${#ONLY[@]})) || ONLY=("${ALL[@]}")
 for n in "${ONLY[@]}"; do
     [[ " ${ALL[*]} " == *" $n "* ]] || { echo "record-linux.sh: unknown scenario $n (one of: ${ALL[*]})" >&2; exit 2; }
@@ -236,7 +236,7 @@ rec_ganesha-v41-two-addresses() {
         umount /mnt/b; umount /mnt/a"
 }
 
-# A referral on the knfsd guest, for knfsd-v41-referral only (made and removed
+# A referral on the knfsd guest, for knfsd-v4?-referral only (made and removed
 # outside the capture): /export/ref-g, a tmpfs exported with refer= naming
 # the lab's Ganesha at both its addresses (one location listing two
 # addresses of one server).
@@ -259,11 +259,25 @@ rec_knfsd-v41-referral() {
         umount /mnt/a/ref-g 2>/dev/null; umount /mnt/a"
 }
 
+# The same with NFSv4.0 (no -o migration: the client's id string names the
+# server address, RFC 7530 §9.1.1's non-uniform approach), with Ganesha
+# mounted first: the client already holds a client ID there, under another
+# id string, when knfsd answers NFS4ERR_MOVED at the referral.
+rec_knfsd-v40-referral() {
+    gx cli "mount.nfs4 10.99.1.1:/export /mnt/b -o vers=4.0
+        cat /mnt/b/hello.txt > /dev/null
+        mount.nfs4 10.99.1.2:/export /mnt/a -o vers=4.0
+        ls /mnt/a/ref-g >&2
+        cat /mnt/a/ref-g/hello.txt > /dev/null
+        cat /proc/fs/nfsfs/servers >&2
+        umount /mnt/a/ref-g 2>/dev/null; umount /mnt/a; umount /mnt/b"
+}
+
 record() {
     local name=$1 file="$OUT/$1.pcap" t0=$SECONDS
     lab_log "=== $name"
     case $name in
-        ganesha-* | knfsd-v41-referral) [[ -n $GANESHA_PID ]] || { ganesha_start; sleep $((GUEST_GRACE + 1)); } ;;
+        ganesha-* | knfsd-v4?-referral) [[ -n $GANESHA_PID ]] || { ganesha_start; sleep $((GUEST_GRACE + 1)); } ;;
     esac
     [[ $name == ganesha-* ]] || wait_grace
     case $name in
@@ -301,7 +315,7 @@ record() {
             CAP_KEEP_BR0=""
             check_size "$OUT/knfsd-v41-one-address.pcap"
             ;;
-        knfsd-v41-referral)
+        knfsd-v4?-referral)
             referral_up
             cap_start "$file"
             "rec_$name"

@@ -73,6 +73,41 @@ pub struct InCompound {
     pub retry: bool,
     /// The COMPOUND's first operation is SEQUENCE.
     pub sequenced: bool,
+    /// How the current filehandle was set by the earlier operations.
+    pub fh: FhOrigin,
+    /// How the saved filehandle (SAVEFH) was set.
+    pub saved_fh: FhOrigin,
+}
+
+/// Where a COMPOUND's current filehandle came from: what tells a
+/// migration (NFS4ERR_MOVED for a filehandle the client held, obtained
+/// while the file system was present: RFC 7530 §8.2) from a referral
+/// (NFS4ERR_MOVED where a traversal entered an absent file system).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FhOrigin {
+    /// No earlier operation of the COMPOUND set it.
+    #[default]
+    Unset,
+    /// PUTFH: a filehandle the client held.
+    Held,
+    /// PUTROOTFH, PUTPUBFH, LOOKUP, LOOKUPP, OPENATTR or CREATE: reached by
+    /// walking the namespace.
+    Reached,
+}
+
+impl FhOrigin {
+    /// The origin after operation `op` (by name) succeeded, from the current
+    /// and the saved one.
+    pub fn after(op: &str, current: FhOrigin, saved: FhOrigin) -> FhOrigin {
+        match op {
+            "PUTFH" => FhOrigin::Held,
+            "PUTROOTFH" | "PUTPUBFH" | "LOOKUP" | "LOOKUPP" | "OPENATTR" | "CREATE" => {
+                FhOrigin::Reached
+            }
+            "RESTOREFH" => saved,
+            _ => current,
+        }
+    }
 }
 
 /// The state protection an EXCHANGE_ID asked for, and how it was sent.

@@ -5,7 +5,7 @@
 //! migration.
 
 use super::{Check, Judge, Violation};
-use crate::model::event::{At, Event};
+use crate::model::event::{At, Event, FhOrigin};
 use crate::model::{Client, Model, OwnerKind, SessionKey};
 use crate::nfs4::attr::AttrValue;
 use crate::nfs4::{
@@ -121,7 +121,12 @@ impl Migration {
         if let Some((_, moved)) = key.and_then(|k| self.lease_moved.get_mut(&k)) {
             *moved = true;
         }
-        if at.minor != Some(0) {
+        // Row 108 is about migration: NFS4ERR_MOVED for a filehandle the
+        // client held (PUTFH), which it can only have obtained while the file
+        // system was present (RFC 7530 §8.2). A traversal into an absent file
+        // system is a referral: the client goes to another server, which
+        // non-uniform id strings do not hinder.
+        if at.minor != Some(0) || at.compound.fh != FhOrigin::Held {
             return;
         }
         j.judge(&CLIENT_V40_UNIFORM, || v40_id_strings(m, at));
@@ -273,14 +278,64 @@ mod tests {
             c.minor = 0;
             c.op(1, SERVER_A, setclientid("a"), setclientid_ok(5, 1));
             c.op(2, SERVER_B, setclientid(id_b), setclientid_ok(9, 2));
-            c.op(
+            // A filehandle the client held is now in an absent file system:
+            // migration.
+            c.exchange(
                 1,
+                CLIENT,
                 SERVER_A,
-                NfsArgOp::Putrootfh(()),
-                NfsResOp::Putrootfh(NfsStat4::NFS4ERR_MOVED),
+                vec![
+                    NfsArgOp::Putfh(Putfh4Args {
+                        object: Opaque::from(vec![1u8; 28]),
+                    }),
+                    NfsArgOp::Getattr(Getattr4Args {
+                        attr_request: Bitmap4::from_bits(&[1]),
+                    }),
+                ],
+                vec![
+                    NfsResOp::Putfh(NfsStat4::NFS4_OK),
+                    NfsResOp::Getattr(NfsRes::Fail(NfsStat4::NFS4ERR_MOVED)),
+                ],
             );
             assert_eq!(c.rules(), expect, "id at B: {id_b}");
         }
+    }
+
+    #[test]
+    fn a_v40_client_following_a_referral_may_keep_one_id_string_per_server() {
+        let mut c = Conv::new();
+        c.minor = 0;
+        c.op(1, SERVER_A, setclientid("a"), setclientid_ok(5, 1));
+        c.op(2, SERVER_B, setclientid("b"), setclientid_ok(9, 2));
+        // PUTROOTFH, LOOKUP into an absent file system, GETFH: a referral
+        // (RFC 7530 §8.7.1), also after SAVEFH/RESTOREFH of the reached one.
+        for (ops, res) in [
+            (vec![], vec![]),
+            (
+                vec![NfsArgOp::Savefh(()), NfsArgOp::Restorefh(())],
+                vec![
+                    NfsResOp::Savefh(NfsStat4::NFS4_OK),
+                    NfsResOp::Restorefh(NfsStat4::NFS4_OK),
+                ],
+            ),
+        ] {
+            let mut args = vec![
+                NfsArgOp::Putrootfh(()),
+                NfsArgOp::Lookup(Lookup4Args {
+                    objname: Opaque::from("ref"),
+                }),
+            ];
+            let mut results = vec![
+                NfsResOp::Putrootfh(NfsStat4::NFS4_OK),
+                NfsResOp::Lookup(NfsStat4::NFS4_OK),
+            ];
+            args.extend(ops);
+            results.extend(res);
+            args.push(NfsArgOp::Getfh(()));
+            results.push(NfsResOp::Getfh(NfsRes::Fail(NfsStat4::NFS4ERR_MOVED)));
+            c.exchange(1, CLIENT, SERVER_A, args, results);
+        }
+        assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
     }
 
     #[test]
