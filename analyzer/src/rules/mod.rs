@@ -106,7 +106,7 @@ impl Need {
             Need::Timeline => "recovery events were dropped at the model's bound",
             Need::LeaseTime => "the server's lease_time is not in the capture",
             Need::Alive => {
-                "the earlier client ID may have ended unseen: last shown alive on another connection, or longer ago than a lease or a restart takes"
+                "the earlier client ID may have ended unseen: last shown alive on another connection, or longer ago than a lease or a restart takes, or on a connection with bytes lost"
             }
         }
     }
@@ -520,6 +520,13 @@ pub fn alive(m: &Model, r: &crate::model::ClientIdRecord, at: &At) -> Result<(),
     let (t, _, conn) = r.alive.ok_or(Need::Alive)?;
     let age = at.ts.since(t);
     if conn != at.conn {
+        return Err(Need::Alive);
+    }
+    // Bytes of the connection lost since then may have carried its end (a
+    // DESTROY_CLIENTID whose reply alone was captured). The model keeps a
+    // connection's first loss only: a loss before `frame` may have been
+    // followed by others, so any loss leaves it unproven.
+    if m.losses.contains_key(&conn) {
         return Err(Need::Alive);
     }
     within_lease(m, r, at, age)

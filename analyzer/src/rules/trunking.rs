@@ -593,6 +593,12 @@ mod tests {
         let mut c = with_session();
         c.eid(1, SERVER_A, "c", 1, exchange_id_ok(8, PNFS, "srv", 0));
         assert_eq!(c.rules(), vec!["exchid.case2-same-result"]);
+        // Bytes of the connection lost in between (a DESTROY_CLIENTID whose
+        // reply alone was captured, say): the record may have ended unseen.
+        let mut c = with_session();
+        c.lose_bytes(1);
+        c.eid(1, SERVER_A, "c", 1, exchange_id_ok(8, PNFS, "srv", 0));
+        assert!(c.rules().is_empty(), "{:?}", c.x.sink.findings());
 
         // SETCLIENTID_CONFIRM with a confirm value the server never issued, accepted.
         let mut c = Conv::new();
