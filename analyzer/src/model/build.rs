@@ -3,7 +3,7 @@
 //! operation becomes an [`Event`], handed with the model to an
 //! [`EventSink`] (the rules judge it, then the model applies it).
 
-use super::event::{At, CallOp, Event, EventSink, FhOrigin, GssInitReply, InCompound, Protection};
+use super::event::{At, CallOp, Event, EventSink, GssInitReply, InCompound, Protection};
 use super::*;
 use crate::exchange::{Body, GssInit, Message, Notice, Program};
 use crate::nfs4::{CbArgOp, CbResOp, NfsArgOp, NfsRes, NfsResOp, OpenClaimType4, Setclientid4Res};
@@ -618,11 +618,7 @@ impl Model {
                 at.compound.session = Some(*session);
                 at.compound.retry = retry;
             }
-            let c = &mut at.compound;
-            if op.name() == "SAVEFH" {
-                c.saved_fh = c.fh;
-            }
-            c.fh = FhOrigin::after(op.name(), c.fh, c.saved_fh);
+            at.compound.track_fh(op.name());
         }
     }
 

@@ -95,17 +95,18 @@ pub enum FhOrigin {
     Reached,
 }
 
-impl FhOrigin {
-    /// The origin after operation `op` (by name) succeeded, from the current
-    /// and the saved one.
-    pub fn after(op: &str, current: FhOrigin, saved: FhOrigin) -> FhOrigin {
+impl InCompound {
+    /// Follows the current and saved filehandle's origin past operation
+    /// `op` (by name), answered NFS4_OK.
+    pub fn track_fh(&mut self, op: &str) {
         match op {
-            "PUTFH" => FhOrigin::Held,
+            "PUTFH" => self.fh = FhOrigin::Held,
             "PUTROOTFH" | "PUTPUBFH" | "LOOKUP" | "LOOKUPP" | "OPENATTR" | "CREATE" => {
-                FhOrigin::Reached
+                self.fh = FhOrigin::Reached
             }
-            "RESTOREFH" => saved,
-            _ => current,
+            "SAVEFH" => self.saved_fh = self.fh,
+            "RESTOREFH" => self.fh = self.saved_fh,
+            _ => {}
         }
     }
 }

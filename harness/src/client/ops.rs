@@ -71,10 +71,12 @@ pub fn lookup(name: &str) -> NfsArgOp<'static> {
 
 /// One LOOKUP per component of `path` (`a/b/c`; empty components skipped).
 pub fn lookup_path(path: &str) -> Vec<NfsArgOp<'static>> {
-    path.split('/')
-        .filter(|c| !c.is_empty())
-        .map(lookup)
-        .collect()
+    components(path).map(lookup).collect()
+}
+
+/// The names of a `/`-separated path (empty components dropped).
+pub fn components(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter(|c| !c.is_empty())
 }
 
 /// PUTROOTFH then the LOOKUPs of `path`.

@@ -106,7 +106,7 @@ impl<'a> TrialRun<'a> {
             Connection::connect(to, &opts).map_err(|e| Failure::at(n, &what, e.to_string()))?;
         let principal = self.principal(n, c.principal.as_deref(), &conn, &c.to)?;
         if let Some(name) = &c.save {
-            let export: Vec<&str> = server.export.split('/').filter(|c| !c.is_empty()).collect();
+            let export: Vec<&str> = ops::components(&server.export).collect();
             let json = serde_json::json!({
                 "server": server.name,
                 "address": to.ip().to_string(),
@@ -164,11 +164,9 @@ impl<'a> TrialRun<'a> {
                 expect::status_name(status)
             ));
         }
-        if let (Op::Readdir(a), NfsStat4::NFS4_OK) = (op, status) {
-            if let (_, Some(name)) = plan::readdir_target(self, n, a, &conn)? {
-                json = expect::readdir_entry(&json, &name).map_err(|e| Failure::at(n, what, e))?;
-                gss_acceptor(&mut json, &principal);
-            }
+        if let (Some(name), NfsStat4::NFS4_OK) = (&plan.entry, status) {
+            json = expect::readdir_entry(&json, name).map_err(|e| Failure::at(n, what, e))?;
+            gss_acceptor(&mut json, &principal);
         }
         let judged = match (op, shortened_read(&plan, &res)) {
             (Op::OverLimit(_), Some((got, asked))) => {
@@ -210,6 +208,7 @@ impl<'a> TrialRun<'a> {
             main: 0,
             minor: self.minor,
             before: Vec::new(),
+            entry: None,
         };
         if let Some(s) = &c.session {
             let session = self.session(n, s)?;
@@ -763,6 +762,7 @@ mod tests {
             } else {
                 vec![]
             },
+            entry: None,
         }
     }
 

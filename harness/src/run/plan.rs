@@ -47,6 +47,8 @@ pub struct Plan {
     /// Operations sent first, in a COMPOUND of their own in the same
     /// session, which must succeed (e.g. data written before a READ).
     pub before: Vec<NfsArgOp<'static>>,
+    /// The READDIR entry the step's reply is (a `readdir` step naming one).
+    pub entry: Option<String>,
 }
 
 impl Plan {
@@ -60,6 +62,7 @@ impl Plan {
             ops,
             main,
             before: Vec::new(),
+            entry: None,
         }
     }
 }
@@ -151,7 +154,7 @@ fn below_export(
 /// The directory a `readdir` step reads (below the export) and the name
 /// of the entry its reply is, if it names one: a referral entry is read in
 /// the referral point's parent.
-pub(super) fn readdir_target(
+fn readdir_target(
     t: &TrialRun<'_>,
     n: usize,
     a: &ReaddirStep,
@@ -446,9 +449,12 @@ pub fn plan(
         }
         Op::Readdir(a) => {
             let s = t.opt_session(n, &a.session)?;
-            let (dir, _) = readdir_target(t, n, a, conn)?;
+            let (dir, entry) = readdir_target(t, n, a, conn)?;
             let list = readdir_ops(export_path(t, conn), &dir, &attr_numbers(&a.attrs));
-            Plan::new(t, s, list)
+            Plan {
+                entry,
+                ..Plan::new(t, s, list)
+            }
         }
     };
     let mut p = p;
